@@ -1,0 +1,129 @@
+"""Render any exception, its notes, group members and cause chain as JSON-safe data."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from pmp_errors._json import JSONValue, safe_repr, to_jsonable
+
+__all__ = ["ErrorDict", "exception_to_dict"]
+
+MAX_CHAIN = 8
+"""How many causes ``to_dict()`` follows before it stops."""
+
+MAX_GROUP = 50
+"""How many members of an exception group are rendered."""
+
+
+class _Links(TypedDict, total=False):
+    cause: ErrorDict
+    chained: str
+    exceptions: list[ErrorDict]
+
+
+class ErrorDict(_Links):
+    """The shape of ``PortfolioError.to_dict()`` and of every cause inside it.
+
+    ``cause`` holds the next exception of the chain (``chained`` says whether it
+    was an explicit ``cause`` or an implicit ``context``); ``exceptions`` holds the
+    members of an exception group.
+    """
+
+    type: str
+    code: str | None
+    message: str
+    context: dict[str, JSONValue]
+    notes: list[str]
+
+
+def exception_to_dict(exc: BaseException, *, _depth: int = 0) -> ErrorDict:
+    """Describe any exception as JSON-safe data, following its cause chain.
+
+    The result never contains tracebacks or local variables. Explicit causes
+    (``raise ... from``) are followed before implicit ones; chains are cut after
+    a few links and never loop.
+
+    >>> try:
+    ...     raise ValueError("bad") from KeyError("k")
+    ... except ValueError as e:
+    ...     exception_to_dict(e)["cause"]["type"]
+    'KeyError'
+    """
+    return _describe(exc, _depth, {id(exc)})
+
+
+def _describe(exc: BaseException, depth: int, seen: set[int]) -> ErrorDict:
+    from pmp_errors._core import PortfolioError
+
+    out: ErrorDict
+    if isinstance(exc, PortfolioError):
+        out = {
+            "type": type(exc).__qualname__,
+            "code": exc.code,
+            "message": _safe_str(exc.message),
+            "context": _context(exc.context),
+            "notes": _notes(exc),
+        }
+    else:
+        out = {
+            "type": _qualname(exc),
+            "code": None,
+            "message": _safe_str(exc),
+            "context": {},
+            "notes": _notes(exc),
+        }
+    members = getattr(exc, "exceptions", None)
+    if isinstance(members, tuple) and depth < MAX_CHAIN:  # an exception group
+        out["exceptions"] = [
+            _describe(member, depth + 1, seen | {id(member)})
+            for member in members[:MAX_GROUP]
+            if isinstance(member, BaseException) and id(member) not in seen
+        ]
+    link, how = _next_link(exc)
+    if link is not None and depth < MAX_CHAIN and id(link) not in seen:
+        seen.add(id(link))
+        cause = _describe(link, depth + 1, seen)
+        cause["chained"] = how
+        out["cause"] = cause
+    return out
+
+
+def _next_link(exc: BaseException) -> tuple[BaseException | None, str]:
+    if exc.__cause__ is not None:
+        return exc.__cause__, "cause"
+    if exc.__context__ is not None and not exc.__suppress_context__:
+        return exc.__context__, "context"
+    return None, ""
+
+
+def _context(context: object) -> dict[str, JSONValue]:
+    converted = to_jsonable(context)
+    return converted if isinstance(converted, dict) else {"value": converted}
+
+
+def _notes(exc: BaseException) -> list[str]:
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        return []
+    return [_safe_str(note) for note in notes]
+
+
+def _qualname(exc: BaseException) -> str:
+    cls = type(exc)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def _safe_str(value: object) -> str:
+    if isinstance(value, str):
+        text = str.__str__(value)
+    else:
+        try:
+            text = str(value)
+            if not isinstance(text, str):
+                raise TypeError  # noqa: TRY301
+        except Exception:  # noqa: BLE001 - a failing __str__ must not escape
+            return safe_repr(value)
+    converted = to_jsonable(text)
+    return converted if isinstance(converted, str) else ""
