@@ -121,8 +121,6 @@ def _safe_str(value: object) -> str:
     else:
         try:
             text = str(value)
-            if not isinstance(text, str):
-                raise TypeError  # noqa: TRY301
         except Exception:  # noqa: BLE001 - a failing __str__ must not escape
             return safe_repr(value)
     converted = to_jsonable(text)

@@ -32,12 +32,10 @@ def safe_repr(value: object, limit: int = MAX_REPR) -> str:
     """Return ``repr(value)`` cut to *limit* characters; never raises.
 
     >>> safe_repr("x" * 500, limit=10)
-    "'xxxxxx...[+493]"
+    "'xxxxx...[+496]"
     """
     try:
-        text = repr(value)
-        if not isinstance(text, str):  # a broken __repr__ can return anything
-            raise TypeError  # noqa: TRY301
+        text = repr(value)  # raises TypeError itself when __repr__ returns a non-str
     except Exception:  # noqa: BLE001 - a failing __repr__ must not escape
         return f"<unrepresentable {_type_name(value)} object>"
     return _cut(text, limit)
@@ -54,7 +52,7 @@ def _type_name(value: object) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _key(key: object) -> str:
+def _key(key: object) -> str:  # noqa: PLR0911 - one return per key kind reads best
     if isinstance(key, str):
         return _cut(str.__str__(key), MAX_STR)
     if key is None:
@@ -63,8 +61,10 @@ def _key(key: object) -> str:
         return "true" if key else "false"
     if isinstance(key, enum.Enum):
         return _key(key.value)
-    if isinstance(key, int | float):
-        return _float(key) if isinstance(key, float) else str(int(key))
+    if isinstance(key, int):
+        return str(int(key))
+    if isinstance(key, float):
+        return repr(float(key)) if math.isfinite(key) else _float(key)
     return safe_repr(key)
 
 
