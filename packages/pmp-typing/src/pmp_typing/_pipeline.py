@@ -1,0 +1,167 @@
+"""``Pipeline[I, O]``: an immutable, typed chain of transformation steps."""
+
+from __future__ import annotations
+
+from operator import length_hint
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, final
+
+from pmp_errors import DataProcessingError
+from pmp_typing._errors import TypeValidationError, safe_repr
+from pmp_typing._result import Failure, Result, Success
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+__all__ = ["Pipeline"]
+
+I = TypeVar("I")  # noqa: E741 - the conventional name for an input type
+O_co = TypeVar("O_co", covariant=True)
+U = TypeVar("U")
+
+_Step = Any  # a step is any one-argument callable; the types are tracked by Pipeline's parameters
+
+
+@final
+class Pipeline(Generic[I, O_co]):
+    """An immutable builder of steps run in order on a value.
+
+    ``Pipeline(5)`` is a ``Pipeline[int, int]``: it takes an ``int`` and, with no
+    steps, gives it back. Each ``add(fn)`` returns a *new* pipeline whose output
+    type is ``fn``'s return type, so a step that does not fit is a type error.
+
+    >>> square = Pipeline(5).add(lambda x: x * 2).add(lambda x: x + 3).add(lambda x: x**2)
+    >>> square.execute()
+    169
+    >>> square.run(1)  # the same steps on another input
+    25
+    """
+
+    __slots__ = ("_async", "_fns", "_names", "_source")
+
+    _source: I
+    _fns: tuple[_Step, ...]
+    _names: dict[int, str] | None
+    _async: frozenset[int]
+
+    def __init__(self, value: I, /) -> None:
+        self._source = value
+        self._fns = ()
+        self._names = None
+        self._async = frozenset()
+
+    def __repr__(self) -> str:
+        return f"Pipeline({safe_repr(self._source)}, steps={len(self._fns)})"
+
+    def __len__(self) -> int:
+        return len(self._fns)
+
+    def _extend(self, fn: object, name: object, *, is_async: bool) -> Pipeline[I, Any]:
+        if not callable(fn):
+            msg = f"a pipeline step must be a one-argument callable, got {safe_repr(fn)}"
+            raise TypeValidationError(msg, field="fn", value=fn)
+        index = len(self._fns)
+        names = self._names
+        if name is not None:
+            if not isinstance(name, str):
+                msg = f"a step name must be a str, got {safe_repr(name)}"
+                raise TypeValidationError(msg, field="name", value=name)
+            names = {**(names or {}), index: name}
+        new = cast("Pipeline[I, Any]", object.__new__(Pipeline))
+        # the fields of a sibling instance, set once here instead of re-running __init__
+        new._source, new._fns, new._names, new._async = (  # noqa: SLF001
+            self._source,
+            (*self._fns, fn),
+            names,
+            self._async | {index} if is_async else self._async,
+        )
+        return new
+
+    def add(self, fn: Callable[[O_co], U], /, *, name: str | None = None) -> Pipeline[I, U]:
+        """Return a new pipeline with ``fn`` as its last step (``name`` labels errors).
+
+        >>> Pipeline("7").add(int, name="parse").add(lambda n: n * 6).execute()
+        42
+        """
+        return self._extend(fn, name, is_async=False)
+
+    def add_async(
+        self, fn: Callable[[O_co], Awaitable[U]], /, *, name: str | None = None
+    ) -> Pipeline[I, U]:
+        """Return a new pipeline whose last step is awaited (run with ``execute_async``).
+
+        >>> import asyncio
+        >>> async def fetch(n: int) -> str:
+        ...     return f"user-{n}"
+        >>> asyncio.run(Pipeline(7).add_async(fetch).add(str.upper).execute_async())
+        'USER-7'
+        """
+        return self._extend(fn, name, is_async=True)
+
+    def _step_label(self, index: int) -> str | int:
+        names = self._names
+        return names.get(index, index) if names else index
+
+    def _failed(self, index: int, exc: Exception) -> DataProcessingError:
+        label = self._step_label(index)
+        msg = f"pipeline step {label!r} failed: {type(exc).__name__}: {exc}"
+        return DataProcessingError(msg, step=label)
+
+    def run(self, value: I, /) -> O_co:
+        """Run the steps on ``value`` and return the result.
+
+        Raises:
+            DataProcessingError: a step raised; ``step`` is its name or index and
+                the original exception is the ``__cause__``.
+        """
+        if self._async:
+            index = min(self._async)
+            label = self._step_label(index)
+            msg = f"pipeline step {label!r} is async: use execute_async() or run_async()"
+            raise DataProcessingError(msg, step=label)
+        fns = self._fns
+        steps = iter(fns)
+        current: Any = value
+        try:
+            for fn in steps:
+                current = fn(current)
+        except Exception as exc:
+            # the iterator knows how far it got: no counting on the fast path
+            raise self._failed(len(fns) - length_hint(steps) - 1, exc) from exc
+        return cast("O_co", current)
+
+    def execute(self) -> O_co:
+        """Run the steps on the pipeline's own value (see :meth:`run`)."""
+        return self.run(self._source)
+
+    def run_result(self, value: I, /) -> Result[O_co, DataProcessingError]:
+        """Like :meth:`run`, but return ``Failure(DataProcessingError)`` instead of raising.
+
+        >>> Pipeline(0).add(lambda x: 1 / x, name="invert").execute_result().error.step
+        'invert'
+        """
+        try:
+            return Success(self.run(value))
+        except DataProcessingError as exc:
+            return Failure(exc)
+
+    def execute_result(self) -> Result[O_co, DataProcessingError]:
+        """Like :meth:`execute`, but return a ``Result`` instead of raising."""
+        return self.run_result(self._source)
+
+    async def run_async(self, value: I, /) -> O_co:
+        """Run the steps on ``value``, awaiting those added with :meth:`add_async`."""
+        awaited = self._async
+        current: Any = value
+        index = 0
+        try:
+            for index, fn in enumerate(self._fns):
+                current = fn(current)
+                if index in awaited:
+                    current = await current
+        except Exception as exc:
+            raise self._failed(index, exc) from exc
+        return cast("O_co", current)
+
+    async def execute_async(self) -> O_co:
+        """Run the steps on the pipeline's own value (see :meth:`run_async`)."""
+        return await self.run_async(self._source)
