@@ -97,8 +97,7 @@ def tests(session: nox.Session, package: str) -> None:
 def coverage(session: nox.Session) -> None:
     """Branch coverage >= 95% for every package, measured on the installed code."""
     session.install(*[_with_extras(pkg) for pkg in ORDER], "coverage[toml]>=7", *TEST_TOOLS)
-    for name in ORDER:
-        session.install(*_group(name, "test"))
+    session.install(*{req for name in ORDER for req in _group(name, "test")})
     data = Path(session.create_tmp()) / "coverage"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir()
@@ -131,7 +130,7 @@ def coverage(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole repository."""
-    session.install("ruff>=0.8")
+    session.install("ruff==0.17.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -139,9 +138,10 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict (and pyright where configured) on every package and its usage files."""
-    session.install(*[_with_extras(pkg) for pkg in ORDER], "mypy>=1.13", "pyright", *TEST_TOOLS)
-    for name in ORDER:
-        session.install(*_group(name, "typing"))
+    session.install(*[_with_extras(pkg) for pkg in ORDER], "mypy==2.4.1", "pyright==1.1.414", *TEST_TOOLS)
+    typing_groups = [req for name in ORDER for req in _group(name, "typing")]
+    if typing_groups:
+        session.install(*typing_groups)
     session.run("mypy", "--strict", str(ROOT / "tools"))
     for python in PYTHONS:
         for name in ORDER:
