@@ -138,7 +138,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict (and pyright where configured) on every package and its usage files."""
-    session.install(*[_with_extras(pkg) for pkg in ORDER], "mypy==2.4.1", "pyright==1.1.414", *TEST_TOOLS)
+    session.install(
+        *[_with_extras(pkg) for pkg in ORDER], "mypy==2.4.1", "pyright==1.1.414", *TEST_TOOLS
+    )
     typing_groups = [req for name in ORDER for req in _group(name, "typing")]
     if typing_groups:
         session.install(*typing_groups)
