@@ -17,6 +17,7 @@ __all__ = ["Pipeline"]
 I = TypeVar("I")  # noqa: E741 - the conventional name for an input type
 O_co = TypeVar("O_co", covariant=True)
 U = TypeVar("U")
+T = TypeVar("T")
 
 _Step = Any  # a step is any one-argument callable; the types are tracked by Pipeline's parameters
 
@@ -43,7 +44,7 @@ class Pipeline(Generic[I, O_co]):
     _names: dict[int, str] | None
     _async: frozenset[int]
 
-    def __init__(self, value: I, /) -> None:
+    def __init__(self: Pipeline[T, T], value: T, /) -> None:
         self._source = value
         self._fns = ()
         self._names = None

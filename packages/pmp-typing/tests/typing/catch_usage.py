@@ -1,0 +1,42 @@
+"""Types users see from as_result on sync and async functions."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from typing_extensions import assert_type
+
+from pmp_typing import Result, as_result
+
+
+@as_result(ValueError)
+def parse(text: str, *, base: int = 10) -> int:
+    return int(text, base)
+
+
+@as_result(KeyError, IndexError)
+def pick(data: dict[str, list[int]], key: str, index: int) -> int:
+    return data[key][index]
+
+
+@as_result(KeyError, IndexError, ZeroDivisionError)
+def ratio(data: dict[str, int], key: str) -> float:
+    return 1 / data[key]
+
+
+@as_result(ValueError)
+async def parse_async(text: str) -> int:
+    return int(text)
+
+
+assert_type(parse("1"), Result[int, ValueError])
+assert_type(parse("ff", base=16), Result[int, ValueError])
+assert_type(pick({}, "k", 0), "Result[int, KeyError | IndexError]")
+assert_type(ratio({}, "k"), "Result[float, KeyError | IndexError | ZeroDivisionError]")
+pending = assert_type(parse_async("1"), Coroutine[Any, Any, Result[int, ValueError]])
+pending.close()
+
+
+async def use() -> None:
+    assert_type(await parse_async("1"), Result[int, ValueError])
