@@ -1,0 +1,333 @@
+"""Turning a service's graph into one generated function (its "plan").
+
+A plan for ``D`` in the graph ``D(c: C, b: B)``, ``C(a: A, b: B)``, ``B(a: A)``,
+``A()`` with everything transient is literally::
+
+    def _plan():
+        return _k0(_k1(_k2(), _k3(_k2())), _k3(_k2()))
+
+Built singletons and instances are bound as constants, singletons not built yet
+are reached through a getter that builds them once under a lock, scoped services
+through a getter that consults the scope's cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pmp_di._errors import AsyncDependencyError, CaptiveDependencyError, ScopeError
+from pmp_di._graph import cycle_error, lookup, missing_error
+from pmp_di._lifecycle import LifecycleScope
+from pmp_di._registration import UNSET, Kind, Registration, State, display
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["Emitter", "FinalizerOwner", "aenter", "enter", "needs_async"]
+
+_POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
+_KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+class FinalizerOwner(Protocol):
+    """Something that runs finalizers when it closes (a container or a scope)."""
+
+    _exits: list[tuple[bool, Any]]
+
+
+class ScopeLike(FinalizerOwner, Protocol):
+    """What a scoped getter needs from a scope."""
+
+    _cache: dict[State, Any]
+    _parent: ScopeLike | None
+    _pending: dict[State, asyncio.Future[Any]]
+    _lock: Any
+
+
+def enter(owner: FinalizerOwner, manager: Any) -> Any:
+    """Enter a context manager and leave its exit with ``owner``."""
+    value = manager.__enter__()
+    owner._exits.append((False, manager.__exit__))  # noqa: SLF001 - the owner's own list
+    return value
+
+
+async def aenter(owner: FinalizerOwner, manager: Any) -> Any:
+    """Enter an async context manager and leave its exit with ``owner``."""
+    value = await manager.__aenter__()
+    owner._exits.append((True, manager.__aexit__))  # noqa: SLF001 - the owner's own list
+    return value
+
+
+def needs_async(regs: dict[Any, Registration], reg: Registration, seen: set[int]) -> bool:
+    """Whether building ``reg`` now would await something."""
+    if id(reg) in seen or reg.kind is Kind.INSTANCE:
+        return False
+    if reg.lifetime is LifecycleScope.SINGLETON and reg.state.value is not UNSET:
+        return False
+    if reg.kind.is_async:
+        return True
+    seen.add(id(reg))
+    for param in reg.params([display(reg.service)]):
+        target, _ = lookup(regs, param.annotation)
+        if target is not None and needs_async(regs, target, seen):
+            return True
+    return False
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if isinstance(exc, asyncio.CancelledError):
+        future.cancel()
+    else:
+        future.set_exception(exc)
+        future.exception()  # waiters re-raise it; nobody else needs to be told
+
+
+def _singleton_getter(state: State, builder: Callable[[], Any]) -> Callable[[], Any]:
+    def get() -> Any:
+        value = state.value
+        if value is UNSET:
+            with state.lock:
+                value = state.value
+                if value is UNSET:
+                    value = builder()
+                    state.value = value
+        return value
+
+    return get
+
+
+def _async_singleton_getter(state: State, builder: Callable[[], Any]) -> Callable[[], Any]:
+    async def aget() -> Any:
+        loop = asyncio.get_running_loop()
+        while True:
+            value = state.value
+            if value is not UNSET:
+                return value
+            pending = state.pending
+            if pending is None or pending.get_loop() is not loop:
+                break
+            await asyncio.wait((pending,))
+            if not pending.cancelled():
+                return pending.result()
+        future = state.pending = loop.create_future()
+        try:
+            value = await builder()
+        except BaseException as exc:
+            state.pending = None
+            _fail(future, exc)
+            raise
+        with state.lock:
+            if state.value is UNSET:
+                state.value = value
+            value = state.value
+        state.pending = None
+        future.set_result(value)
+        return value
+
+    return aget
+
+
+def _scoped_getter(state: State, builder: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def get(scope: ScopeLike) -> Any:
+        current: ScopeLike | None = scope
+        while current is not None:
+            value = current._cache.get(state, UNSET)  # noqa: SLF001 - the scope's cache
+            if value is not UNSET:
+                return value
+            current = current._parent  # noqa: SLF001
+        with scope._lock:  # noqa: SLF001
+            value = scope._cache.get(state, UNSET)  # noqa: SLF001
+            if value is UNSET:
+                value = builder(scope)
+                scope._cache[state] = value  # noqa: SLF001
+        return value
+
+    return get
+
+
+def _async_scoped_getter(state: State, builder: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    async def aget(scope: ScopeLike) -> Any:
+        loop = asyncio.get_running_loop()
+        while True:
+            current: ScopeLike | None = scope
+            while current is not None:
+                value = current._cache.get(state, UNSET)  # noqa: SLF001 - the scope's cache
+                if value is not UNSET:
+                    return value
+                current = current._parent  # noqa: SLF001
+            pending = scope._pending.get(state)  # noqa: SLF001
+            if pending is None or pending.get_loop() is not loop:
+                break
+            await asyncio.wait((pending,))
+            if not pending.cancelled():
+                return pending.result()
+        future = scope._pending[state] = loop.create_future()  # noqa: SLF001
+        try:
+            value = await builder(scope)
+        except BaseException as exc:
+            scope._pending.pop(state, None)  # noqa: SLF001
+            _fail(future, exc)
+            raise
+        scope._cache[state] = value  # noqa: SLF001
+        scope._pending.pop(state, None)  # noqa: SLF001
+        future.set_result(value)
+        return value
+
+    return aget
+
+
+class Emitter:
+    """Generates the source of one plan (or one builder) and compiles it."""
+
+    def __init__(
+        self,
+        regs: dict[Any, Registration],
+        owner: FinalizerOwner,
+        *,
+        scoped: bool,
+        is_async: bool,
+        parent: Emitter | None = None,
+        captor: str | None = None,
+    ) -> None:
+        self.regs = regs
+        self.owner = owner
+        self.scoped = scoped
+        self.is_async = is_async
+        self.captor = captor
+        self.names: list[str] = parent.names if parent else []
+        self.stack: list[Any] = parent.stack if parent else []
+        self.namespace: dict[str, Any] = {"_enter": enter, "_aenter": aenter}
+        self.folded = True
+        self._bound: dict[int, str] = {}
+
+    def const(self, obj: object) -> str:
+        """Bind ``obj`` into the generated function's globals and return its name."""
+        name = self._bound.get(id(obj))
+        if name is None:
+            name = self._bound[id(obj)] = f"_k{len(self._bound)}"
+            self.namespace[name] = obj
+        return name
+
+    def plan(self, reg: Registration) -> tuple[Callable[..., Any], bool]:
+        """The plan resolving ``reg``, and whether it may be cached."""
+        expr = self.node(reg)
+        return self._compile(expr, display(reg.service)), self.folded
+
+    def _compile(self, expr: str, label: str) -> Callable[..., Any]:
+        head = "async def" if self.is_async else "def"
+        source = f"{head} _plan({'scope' if self.scoped else ''}):\n    return {expr}\n"
+        exec(compile(source, f"<pmp_di plan for {label}>", "exec"), self.namespace)  # noqa: S102 - source is generated from registered objects bound as globals, never from text
+        plan: Callable[..., Any] = self.namespace["_plan"]
+        return plan
+
+    def node(self, reg: Registration) -> str:
+        """An expression producing ``reg``'s value (cycle-checked)."""
+        if reg.service in self.stack:
+            raise cycle_error(self.names, self.stack.index(reg.service), display(reg.service))
+        self.stack.append(reg.service)
+        self.names.append(display(reg.service))
+        try:
+            return self._node(reg)
+        finally:
+            self.stack.pop()
+            self.names.pop()
+
+    def _node(self, reg: Registration) -> str:
+        if reg.kind is Kind.INSTANCE:
+            return self.const(reg.state.value)
+        if reg.lifetime is LifecycleScope.SINGLETON:
+            return self._singleton(reg)
+        if reg.lifetime is LifecycleScope.SCOPED:
+            return self._scoped(reg)
+        return self.construct(reg)
+
+    def _singleton(self, reg: Registration) -> str:
+        state = reg.state
+        if state.value is not UNSET:
+            return self.const(state.value)
+        self.folded = False
+        name = display(reg.service)
+        if self.is_async and needs_async(self.regs, reg, set()):
+            if state.abuilder is None:
+                sub = Emitter(self.regs, self.owner, scoped=False, is_async=True, parent=self)
+                sub.captor = name
+                state.abuilder = _async_singleton_getter(
+                    state, sub._compile(sub.construct(reg), name)
+                )
+            return f"(await {self.const(state.abuilder)}())"
+        if state.builder is None:
+            sub = Emitter(self.regs, self.owner, scoped=False, is_async=False, parent=self)
+            sub.captor = name
+            state.builder = _singleton_getter(state, sub._compile(sub.construct(reg), name))
+        return f"{self.const(state.builder)}()"
+
+    def _scoped(self, reg: Registration) -> str:
+        name = display(reg.service)
+        chain = " -> ".join(self.names)
+        if self.captor is not None:
+            msg = (
+                f"Captive dependency {chain}: singleton {self.captor} cannot depend on scoped "
+                f"{name}; make {name} a singleton or {self.captor} scoped"
+            )
+            raise CaptiveDependencyError(msg, path=list(self.names))
+        if not self.scoped:
+            msg = (
+                f"{name} is scoped and can only be resolved inside a scope ({chain}); use "
+                f"`with container.scope() as scope: scope.resolve({self.names[0]})`"
+            )
+            raise ScopeError(msg, path=list(self.names), service=name)
+        state = reg.state
+        if self.is_async and needs_async(self.regs, reg, set()):
+            if state.abuilder is None:
+                sub = Emitter(self.regs, self.owner, scoped=True, is_async=True, parent=self)
+                state.abuilder = _async_scoped_getter(state, sub._compile(sub.construct(reg), name))
+            return f"(await {self.const(state.abuilder)}(scope))"
+        if state.builder is None:
+            sub = Emitter(self.regs, self.owner, scoped=True, is_async=False, parent=self)
+            state.builder = _scoped_getter(state, sub._compile(sub.construct(reg), name))
+        return f"{self.const(state.builder)}(scope)"
+
+    def construct(self, reg: Registration) -> str:
+        """An expression calling ``reg``'s provider with its dependencies."""
+        call = f"{self.const(reg.provider)}({self._arguments(reg)})"
+        kind = reg.kind
+        if kind is Kind.CALL:
+            return call
+        if kind.is_async and not self.is_async:
+            chain = " -> ".join(self.names)
+            msg = (
+                f"{self.names[-1]} is built by the async factory {display(reg.origin)} "
+                f"({chain}); use `await container.aresolve({self.names[0]})` (or "
+                "`await scope.aresolve(...)`)"
+            )
+            raise AsyncDependencyError(msg, path=list(self.names), factory=display(reg.origin))
+        owner = "scope" if self.scoped else self.const(self.owner)
+        if kind is Kind.CONTEXT:
+            return f"_enter({owner}, {call})"
+        if kind is Kind.ASYNC:
+            return f"(await {call})"
+        return f"(await _aenter({owner}, {call}))"
+
+    def _arguments(self, reg: Registration) -> str:
+        parts: list[str] = []
+        skipped = False
+        for param in reg.params(self.names):
+            target, nullable = lookup(self.regs, param.annotation)
+            if target is not None:
+                expr = self.node(target)
+            elif param.has_default:
+                if param.kind is not _POSITIONAL_ONLY:
+                    skipped = True
+                    continue
+                expr = self.const(param.default)
+            elif nullable:
+                expr = "None"
+            else:
+                raise missing_error(self.names, reg, param)
+            if param.kind is _KEYWORD_ONLY or (skipped and param.kind is not _POSITIONAL_ONLY):
+                parts.append(f"{param.name}={expr}")
+            else:
+                parts.append(expr)
+        return ", ".join(parts)

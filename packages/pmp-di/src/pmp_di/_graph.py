@@ -1,0 +1,181 @@
+"""Walking the registration graph: lookups, ``validate`` and ``explain``."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from pmp_di._errors import (
+    CaptiveDependencyError,
+    CircularDependencyError,
+    DependencyInjectionError,
+    MissingDependencyError,
+)
+from pmp_di._lifecycle import LifecycleScope
+from pmp_di._registration import UNSET, Kind, Param, Registration, display, optional_inner
+
+__all__ = ["cycle_error", "explain_tree", "lookup", "missing_error", "validate_graph"]
+
+_SHORT_LIVED = (LifecycleScope.SCOPED, LifecycleScope.TRANSIENT)
+
+
+def lookup(regs: dict[Any, Registration], annotation: object) -> tuple[Registration | None, bool]:
+    """The registration for a parameter annotation, and whether ``None`` is acceptable."""
+    try:
+        reg = regs.get(annotation)
+    except TypeError:  # an unhashable annotation can never be registered
+        return None, False
+    if reg is not None:
+        return reg, False
+    inner = optional_inner(annotation)
+    if inner is UNSET:
+        return None, False
+    try:
+        return regs.get(inner), True
+    except TypeError:
+        return None, True
+
+
+def cycle_error(names: list[str], start: int, again: str) -> CircularDependencyError:
+    """The error for a cycle found at ``names[start]``."""
+    chain = " -> ".join([*names[start:], again])
+    msg = f"Circular dependency: {chain}"
+    if start:
+        msg += f" (reached from {' -> '.join(names[: start + 1])})"
+    return CircularDependencyError(msg, path=[*names, again], cycle=[*names[start:], again])
+
+
+def missing_error(names: list[str], reg: Registration, param: Param) -> MissingDependencyError:
+    """The error for a parameter whose type is not registered and has no default."""
+    wanted = display(param.annotation)
+    if param.annotation is inspect.Parameter.empty:
+        wanted = "an unannotated value"
+    consumer = names[-1]
+    chain = " -> ".join([*names[:-1], f"{consumer}.{param.name}", wanted])
+    msg = (
+        f"Missing dependency {chain}: parameter {param.name!r} of {display(reg.origin)} needs "
+        f"{wanted}, which is not registered; register it with container.register({wanted}, ...) "
+        "or give the parameter a default"
+    )
+    return MissingDependencyError(
+        msg,
+        service=wanted,
+        consumer=consumer,
+        parameter=param.name,
+        path=[*names[:-1], f"{consumer}.{param.name}", wanted],
+    )
+
+
+def _check(  # noqa: PLR0917 - a private recursive helper threading its walk state
+    regs: dict[Any, Registration],
+    reg: Registration,
+    names: list[str],
+    stack: list[Any],
+    done: set[int],
+    problems: list[DependencyInjectionError],
+) -> None:
+    if reg.service in stack:
+        problems.append(cycle_error(names, stack.index(reg.service), display(reg.service)))
+        return
+    if id(reg) in done or reg.kind is Kind.INSTANCE:
+        return
+    done.add(id(reg))
+    stack.append(reg.service)
+    names.append(display(reg.service))
+    try:
+        for param in reg.params(names):
+            target, nullable = lookup(regs, param.annotation)
+            if target is None:
+                if not (param.has_default or nullable):
+                    problems.append(missing_error(names, reg, param))
+                continue
+            if (
+                reg.lifetime is LifecycleScope.SINGLETON
+                and target.lifetime in _SHORT_LIVED
+                and target.kind is not Kind.INSTANCE
+            ):
+                chain = " -> ".join([*names, display(target.service)])
+                msg = (
+                    f"Captive dependency {chain}: singleton {display(reg.service)} would keep "
+                    f"one {target.lifetime.name.lower()} {display(target.service)} alive for "
+                    "the container's lifetime; make the dependency a singleton or shorten the "
+                    "consumer's lifetime"
+                )
+                problems.append(
+                    CaptiveDependencyError(
+                        msg, path=[*names, display(target.service)], parameter=param.name
+                    )
+                )
+            _check(regs, target, names, stack, done, problems)
+    except DependencyInjectionError as exc:
+        problems.append(exc)
+    finally:
+        stack.pop()
+        names.pop()
+
+
+def validate_graph(regs: dict[Any, Registration]) -> None:
+    """Raise the first problem in the graph; its context lists all of them."""
+    problems: list[DependencyInjectionError] = []
+    done: set[int] = set()
+    for reg in list(regs.values()):
+        _check(regs, reg, [], [], done, problems)
+    if problems:
+        first = problems[0]
+        first.context["problems"] = [p.message for p in problems]
+        if len(problems) > 1:
+            others = "\n".join(f"  - {p.message}" for p in problems[1:])
+            first.message += f"\n{len(problems) - 1} more problem(s):\n{others}"
+            first.args = (first.message,)
+        raise first
+
+
+def _describe(reg: Registration) -> str:
+    if reg.kind is Kind.INSTANCE:
+        return "instance"
+    lifetime = reg.lifetime.name.lower()
+    if reg.lifetime is LifecycleScope.SINGLETON and reg.state.value is not UNSET:
+        lifetime += ", built"
+    how = f"{display(reg.origin)}()"
+    if reg.kind is not Kind.CALL:
+        how += f" [{reg.kind.value}]"
+    return f"{lifetime} <- {how}"
+
+
+def explain_tree(regs: dict[Any, Registration], service: object) -> str:
+    """A text tree showing how ``service`` would be built."""
+    lines: list[str] = []
+
+    def visit(reg: Registration, label: str, lead: str, indent: str, stack: list[Any]) -> None:
+        if reg.service in stack:
+            lines.append(f"{lead}{label}  (cycle back to {display(reg.service)})")
+            return
+        lines.append(f"{lead}{label}  ({_describe(reg)})")
+        if reg.kind is Kind.INSTANCE:
+            return
+        try:
+            params = reg.params([display(reg.service)])
+        except DependencyInjectionError as exc:
+            lines.append(f"{indent}└─ error: {exc.message}")
+            return
+        for i, param in enumerate(params):
+            last = i == len(params) - 1
+            sub_lead, sub_indent = ("└─ ", "   ") if last else ("├─ ", "│  ")
+            target, nullable = lookup(regs, param.annotation)
+            name = f"{param.name}: {display(param.annotation)}"
+            if target is None:
+                if param.has_default:
+                    note = f"not registered, default {param.default!r}"
+                elif nullable:
+                    note = "not registered, None"
+                else:
+                    note = "MISSING: not registered"
+                lines.append(f"{indent}{sub_lead}{name}  ({note})")
+                continue
+            visit(target, name, indent + sub_lead, indent + sub_indent, [*stack, reg.service])
+
+    root, _ = lookup(regs, service)
+    if root is None:
+        return f"{display(service)}  (MISSING: not registered)"
+    visit(root, display(service), "", "", [])
+    return "\n".join(lines)

@@ -1,0 +1,221 @@
+"""``ServiceProvider.inject``: fill function parameters from the container per call."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import typing
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+
+from pmp_di._errors import RegistrationError
+from pmp_di._registration import display
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pmp_di._container import DIContainer
+
+__all__ = ["Inject", "ServiceProvider"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+class _Slot:
+    """One parameter of the decorated function: injected (``service``) or the caller's."""
+
+    __slots__ = ("name", "positional", "service")
+
+    def __init__(self, name: str, positional: bool, service: Any) -> None:
+        self.name = name
+        self.positional = positional
+        self.service = service
+
+
+def _layout(func: Callable[..., Any], services: tuple[object, ...]) -> list[_Slot]:
+    """Match each service to the parameter annotated with it, in signature order."""
+    hints = typing.get_type_hints(func)  # NameError: a forward reference not defined yet
+    signature = inspect.signature(func)
+    by_service: dict[object, str] = {}
+    for name in signature.parameters:
+        hint = hints.get(name)
+        if hint in services and hint not in by_service:
+            by_service[hint] = name
+    for service in services:
+        if service not in by_service:
+            msg = (
+                f"{display(func)} has no parameter annotated {display(service)} to inject; "
+                f"annotate one, e.g. `def {getattr(func, '__name__', 'f')}(x: "
+                f"{display(service)})`"
+            )
+            raise RegistrationError(msg, argument="services", value=display(service))
+    injected = {name: service for service, name in by_service.items()}
+    return [
+        _Slot(name, param.kind in _POSITIONAL, injected.get(name))
+        for name, param in signature.parameters.items()
+        if param.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+
+
+class Inject(Generic[T1, T2, T3]):
+    """The decorator returned by :meth:`ServiceProvider.inject`.
+
+    For a type checker, the injected parameters are the leading ones (in the
+    order given to ``inject``) and disappear from the decorated signature; the
+    rest of the signature is kept. A function whose injected parameters are not
+    leading is still injected at runtime but is typed ``Callable[..., R]``.
+    """
+
+    __slots__ = ("_container", "_services")
+
+    def __init__(self, container: DIContainer, services: tuple[object, ...]) -> None:
+        self._container = container
+        self._services = services
+
+    @overload
+    def __call__(
+        self: Inject[T1, None, None], func: Callable[Concatenate[T1, P], R]
+    ) -> Callable[P, R]: ...
+    @overload
+    def __call__(
+        self: Inject[T1, T2, None], func: Callable[Concatenate[T1, T2, P], R]
+    ) -> Callable[P, R]: ...
+    @overload
+    def __call__(
+        self: Inject[T1, T2, T3], func: Callable[Concatenate[T1, T2, T3, P], R]
+    ) -> Callable[P, R]: ...
+    @overload
+    def __call__(self, func: Callable[..., R]) -> Callable[..., R]: ...
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        container = self._container
+        layout = _Layout(func, self._services)
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                call_args, todo = layout.arrange(args, kwargs)
+                for index, slot in todo:
+                    value = await container.aresolve(slot.service)
+                    if index < 0:
+                        kwargs[slot.name] = value
+                    else:
+                        call_args[index] = value
+                return await func(*call_args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            call_args, todo = layout.arrange(args, kwargs)
+            for index, slot in todo:
+                value = container.resolve(slot.service)
+                if index < 0:
+                    kwargs[slot.name] = value
+                else:
+                    call_args[index] = value
+            return func(*call_args, **kwargs)
+
+        return wrapper
+
+
+class _Layout:
+    """The decorated function's parameters, read once (at the first call if need be)."""
+
+    __slots__ = ("_func", "_services", "_slots")
+
+    def __init__(self, func: Callable[..., Any], services: tuple[object, ...]) -> None:
+        self._func = func
+        self._services = services
+        self._slots: list[_Slot] | None = None
+        with contextlib.suppress(NameError):  # forward references: read at the first call
+            self._slots = _layout(func, services)
+
+    def slots(self) -> list[_Slot]:
+        """The parameters, reading the annotations now if that was deferred."""
+        if self._slots is None:
+            try:
+                self._slots = _layout(self._func, self._services)
+            except NameError as exc:
+                name = display(self._func)
+                msg = f"cannot read the annotations of {name} to inject: {exc}"
+                raise RegistrationError(msg, argument="func", value=name) from exc
+        return self._slots
+
+    def arrange(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[Any], list[tuple[int, _Slot]]]:
+        """Lay out one call; list the injected slots still to fill (index -1: by keyword)."""
+        call_args: list[Any] = []
+        todo: list[tuple[int, _Slot]] = []
+        supplied = iter(args)
+        positional = True
+        for slot in self.slots():
+            positional = positional and slot.positional
+            if slot.service is not None:
+                if slot.name not in kwargs:
+                    todo.append((len(call_args) if positional else -1, slot))
+                    if positional:
+                        call_args.append(None)
+                elif positional:
+                    call_args.append(kwargs.pop(slot.name))
+            elif positional:
+                value = next(supplied, _END)
+                if value is _END:
+                    positional = False
+                else:
+                    call_args.append(value)
+        call_args.extend(supplied)
+        return call_args, todo
+
+
+_END = object()
+
+
+class ServiceProvider:
+    """Injects registered services into plain functions.
+
+    >>> from pmp_di import DIContainer, LifecycleScope
+    >>> class Database:
+    ...     def query(self) -> str:
+    ...         return "rows"
+    >>> container = DIContainer().register(Database, scope=LifecycleScope.SINGLETON)
+    >>> provider = ServiceProvider(container)
+    >>> @provider.inject(Database)
+    ... def process_data(db: Database) -> str:
+    ...     return db.query()
+    >>> process_data()
+    'rows'
+    """
+
+    __slots__ = ("container",)
+
+    def __init__(self, container: DIContainer) -> None:
+        self.container = container
+
+    @overload
+    def inject(self, s1: type[T1], /) -> Inject[T1, None, None]: ...
+    @overload
+    def inject(self, s1: type[T1], s2: type[T2], /) -> Inject[T1, T2, None]: ...
+    @overload
+    def inject(self, s1: type[T1], s2: type[T2], s3: type[T3], /) -> Inject[T1, T2, T3]: ...
+    @overload
+    def inject(self, *services: type[Any]) -> Inject[Any, Any, Any]: ...
+    def inject(self, *services: type[Any]) -> Inject[Any, Any, Any]:
+        """Decorate a function so that ``services`` are resolved per call.
+
+        Each service fills the parameter annotated with it, unless the caller
+        passes that parameter by keyword. Resolution happens at call time, so
+        registrations made after decorating count. Works on ``async def`` (which
+        uses ``aresolve``).
+        """
+        if not services:
+            msg = "inject() needs at least one service type, e.g. provider.inject(Database)"
+            raise RegistrationError(msg, argument="services", value=())
+        return Inject(self.container, services)

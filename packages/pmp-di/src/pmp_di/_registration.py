@@ -1,0 +1,213 @@
+"""What one ``register`` call recorded, and how its parameters are read."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import inspect
+import sys
+import threading
+import types
+import typing
+from typing import TYPE_CHECKING, Any, Union
+
+from pmp_di._errors import MissingDependencyError, RegistrationError
+
+if TYPE_CHECKING:
+    from pmp_di._lifecycle import LifecycleScope
+
+__all__ = [
+    "UNSET",
+    "Kind",
+    "Param",
+    "Registration",
+    "State",
+    "display",
+    "optional_inner",
+]
+
+UNSET: Any = type("_Unset", (), {"__repr__": lambda _: "<unset>", "__slots__": ()})()
+_SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def display(obj: object) -> str:
+    """A short readable name for a type, factory or annotation."""
+    if isinstance(obj, type) or inspect.isroutine(obj):
+        return str(getattr(obj, "__qualname__", obj))
+    return repr(obj).replace("typing.", "")
+
+
+def optional_inner(annotation: object) -> object:
+    """``X`` for ``X | None`` / ``Optional[X]``, else ``UNSET``."""
+    origin = typing.get_origin(annotation)
+    if origin is Union or (sys.version_info >= (3, 10) and origin is types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1 and len(typing.get_args(annotation)) == 2:  # noqa: PLR2004
+            return members[0]
+    return UNSET
+
+
+class Kind(enum.Enum):
+    """How a provider produces its value."""
+
+    INSTANCE = "instance"
+    CALL = "call"
+    CONTEXT = "context manager"
+    ASYNC = "async"
+    ASYNC_CONTEXT = "async context manager"
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the value must be awaited."""
+        return self in (Kind.ASYNC, Kind.ASYNC_CONTEXT)
+
+
+class Param:
+    """One parameter of a provider, with its annotation resolved."""
+
+    __slots__ = ("annotation", "default", "has_default", "kind", "name")
+
+    def __init__(
+        self, name: str, kind: inspect._ParameterKind, annotation: object, default: object
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.annotation = annotation
+        self.default = default
+        self.has_default = default is not inspect.Parameter.empty
+
+
+class State:
+    """The mutable part of a registration: a built singleton and compiled builders."""
+
+    __slots__ = ("abuilder", "builder", "lock", "pending", "value")
+
+    def __init__(self, value: object = UNSET) -> None:
+        self.value: Any = value
+        self.lock = threading.RLock()
+        self.builder: Any = None
+        self.abuilder: Any = None
+        self.pending: Any = None
+
+
+def _kind_of(factory: Any) -> tuple[Kind, Any]:
+    if inspect.isasyncgenfunction(factory):
+        return Kind.ASYNC_CONTEXT, contextlib.asynccontextmanager(factory)
+    if inspect.isgeneratorfunction(factory):
+        return Kind.CONTEXT, contextlib.contextmanager(factory)
+    if inspect.iscoroutinefunction(factory):
+        return Kind.ASYNC, factory
+    inner = inspect.unwrap(factory)
+    if inner is not factory and inspect.isasyncgenfunction(inner):
+        return Kind.ASYNC_CONTEXT, factory
+    if inner is not factory and inspect.isgeneratorfunction(inner):
+        return Kind.CONTEXT, factory
+    return Kind.CALL, factory
+
+
+class Registration:
+    """One binding: the service key, how to build it, and for how long it lives."""
+
+    __slots__ = (
+        "_params",
+        "_signature",
+        "kind",
+        "lifetime",
+        "origin",
+        "provider",
+        "service",
+        "state",
+    )
+
+    def __init__(
+        self,
+        service: Any,
+        lifetime: LifecycleScope,
+        *,
+        origin: Any,
+        instance: object = UNSET,
+    ) -> None:
+        self.service = service
+        self.lifetime = lifetime
+        self.origin = origin
+        self._params: tuple[Param, ...] | None = None
+        if instance is not UNSET:
+            self.kind, self.provider = Kind.INSTANCE, None
+            self._signature: inspect.Signature | None = None
+            self.state = State(instance)
+            return
+        self.kind, self.provider = _kind_of(origin)
+        self.state = State()
+        self._signature = _signature_of(origin)
+        for p in self._signature.parameters.values():
+            if p.annotation is p.empty and p.default is p.empty and p.kind not in _SKIPPED_KINDS:
+                msg = (
+                    f"cannot register {display(service)}: parameter {p.name!r} of "
+                    f"{display(origin)} has no type annotation and no default; annotate it "
+                    "with the type to inject or give it a default"
+                )
+                raise RegistrationError(
+                    msg, argument=p.name, value=display(origin), config_key=display(service)
+                )
+
+    def fresh(self) -> Registration:
+        """A copy with nothing built or compiled (for a dependency that changed)."""
+        copy = object.__new__(Registration)
+        for name in ("_params", "_signature", "kind", "lifetime", "origin", "provider", "service"):
+            setattr(copy, name, getattr(self, name))
+        copy.state = State(self.state.value if self.kind is Kind.INSTANCE else UNSET)
+        return copy
+
+    def params(self, path: list[str]) -> tuple[Param, ...]:
+        """The provider's parameters with annotations resolved (cached)."""
+        if self._params is None:
+            self._params = _resolve_params(self, path)
+        return self._params
+
+
+def _constructor(cls: Any) -> Any:
+    """The method whose parameters a class call takes (``None`` for ``object``'s)."""
+    if cls.__init__ is not object.__init__:
+        return cls.__init__
+    if cls.__new__ is not object.__new__:
+        return cls.__new__
+    return None
+
+
+def _signature_of(origin: Any) -> inspect.Signature:
+    if isinstance(origin, type) and _constructor(origin) is None:
+        return inspect.Signature()
+    try:
+        return inspect.signature(origin)
+    except (ValueError, TypeError):  # builtins without a signature take no arguments
+        return inspect.Signature()
+
+
+def _hint_target(origin: Any) -> Any:
+    if isinstance(origin, type):
+        return _constructor(origin)
+    return inspect.unwrap(origin)
+
+
+def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
+    assert reg._signature is not None  # noqa: SLF001 - a sibling's state
+    try:
+        hints = typing.get_type_hints(_hint_target(reg.origin))
+    except NameError as exc:
+        where = " -> ".join([*path[:-1], f"{display(reg.origin)}"])
+        msg = (
+            f"cannot read the annotations of {display(reg.origin)} ({exc}); define the "
+            f"forward-referenced type before resolving (path: {where})"
+        )
+        raise MissingDependencyError(
+            msg, service=display(reg.service), consumer=display(reg.origin), path=path
+        ) from exc
+    except TypeError:
+        hints = {}
+    params = []
+    for p in reg._signature.parameters.values():  # noqa: SLF001 - a sibling's state
+        if p.kind in _SKIPPED_KINDS:
+            continue
+        annotation = hints.get(p.name, p.annotation)
+        params.append(Param(p.name, p.kind, annotation, p.default))
+    return tuple(params)
