@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, Literal, NoReturn, TypeAlias, TypeVar, cast, final
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeAlias, TypeVar, cast, final
 
 from pmp_typing._errors import FailureError, safe_repr
 
@@ -19,6 +19,8 @@ U = TypeVar("U")
 F = TypeVar("F")
 T_co = TypeVar("T_co", covariant=True)
 E_co = TypeVar("E_co", covariant=True)
+
+_SEALED: list[bool] = []  # non-empty once Success and Failure exist: no more subclasses
 
 
 class Result(Generic[T_co, E_co]):
@@ -50,6 +52,12 @@ class Result(Generic[T_co, E_co]):
         def failure(error: F, /) -> Failure[F]:
             """Wrap ``error`` in a ``Failure`` (this is the ``Failure`` class)."""
             ...
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if _SEALED:
+            msg = f"cannot subclass {cls.__mro__[1].__name__}: Result has only Success and Failure"
+            raise TypeError(msg)
+        super().__init_subclass__(**kwargs)
 
     def __init__(self) -> None:
         msg = "Result is abstract: build one with Result.success(value) or Result.failure(error)"
@@ -293,6 +301,8 @@ class), but one on an ``Outcome`` can, under both mypy and pyright::
             case _:
                 assert_never(r)
 """
+
+_SEALED.append(True)
 
 # The factories are the classes themselves: a wrapper function would cost a call.
 for _name, _variant in (("success", Success), ("failure", Failure)):
