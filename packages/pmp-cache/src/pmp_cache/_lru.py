@@ -1,0 +1,498 @@
+"""``LRUCache``: a thread-safe LRU mapping with optional (per-item) TTL and statistics."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time as _time
+from collections import OrderedDict
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+
+from pmp_cache._validate import check_maxsize, check_timer, check_ttl
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from pmp_cache._stats import CacheStats
+
+__all__ = ["MISSING", "LRUCache"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+
+_INF = float("inf")
+
+
+class _Missing:
+    """Sentinel type for "no entry"; never stored by callers."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Any = _Missing()
+
+
+class _TimedDict(OrderedDict[Any, Any]):
+    """The store of a cache with deadlines: ``key -> (value, deadline)``.
+
+    Its type tells readers how to read an entry, so a cache switching to timed
+    entries (first ``set(ttl=...)``) is never read half-converted.
+    """
+
+    __slots__ = ()
+
+
+class _ItemsView(ItemsView[K, V]):
+    """Items of the live entries; reading them changes neither recency nor stats."""
+
+    _mapping: LRUCache[K, V]
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        return iter(self._mapping._live_items())  # noqa: SLF001 - the view belongs to the cache
+
+
+class _ValuesView(ValuesView[V]):
+    """Values of the live entries; reading them changes neither recency nor stats."""
+
+    _mapping: LRUCache[Any, V]
+
+    def __iter__(self) -> Iterator[V]:
+        return (value for _, value in self._mapping._live_items())  # noqa: SLF001 - as above
+
+
+class LRUCache(MutableMapping[K, V], Generic[K, V]):
+    """A bounded mapping that drops the least recently used entry, with optional TTL.
+
+    ``maxsize=None`` means unbounded. With ``ttl`` (seconds) every entry expires
+    that long after it was set (``set(key, value, ttl=...)`` overrides it per
+    entry, also on a cache made without ``ttl``); an entry is expired once
+    ``now >= deadline`` and from then on invisible to reads, ``len`` and
+    iteration. ``now`` comes from ``timer`` if given, else from
+    ``time.monotonic`` looked up at each call (so it can be patched in tests).
+
+    Reads take no lock; writes take one, so threads may share a cache.
+    Iteration walks a snapshot, least recently used first.
+
+    >>> cache: LRUCache[str, int] = LRUCache(maxsize=2, ttl=3600)
+    >>> cache.set("a", 1)
+    >>> cache["b"] = 2
+    >>> cache.get("a")
+    1
+    >>> cache["c"] = 3  # evicts "b", the least recently used
+    >>> list(cache), cache.stats()["evictions"]
+    (['a', 'c'], 1)
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_evictions",
+        "_expirations",
+        "_hits",
+        "_lock",
+        "_maxsize",
+        "_misses",
+        "_timer",
+        "_ttl",
+    )
+
+    _data: OrderedDict[Any, Any]
+
+    def __init__(
+        self,
+        maxsize: int | None = 128,
+        ttl: float | None = None,
+        *,
+        timer: Callable[[], float] | None = None,
+    ) -> None:
+        checked = check_maxsize(maxsize)
+        self._maxsize = sys.maxsize if checked is None else checked
+        self._ttl = check_ttl(ttl)
+        check_timer(timer)
+        self._timer = timer
+        self._data = OrderedDict() if self._ttl is None else _TimedDict()
+        self._lock = threading.Lock()
+        self._hits = self._misses = self._evictions = self._expirations = 0
+
+    # -- configuration -------------------------------------------------------------
+
+    @property
+    def maxsize(self) -> int | None:
+        """The most entries the cache holds (``None``: unbounded)."""
+        return None if self._maxsize == sys.maxsize else self._maxsize
+
+    @property
+    def ttl(self) -> float | None:
+        """The default time to live in seconds (``None``: entries do not expire)."""
+        return self._ttl
+
+    @property
+    def currsize(self) -> int:
+        """The number of live entries (expired ones are dropped first)."""
+        return len(self)
+
+    def _now(self) -> float:
+        timer = self._timer
+        return _time.monotonic() if timer is None else timer()
+
+    # -- reads ----------------------------------------------------------------------
+
+    def _lookup(self, key: Any) -> Any:
+        """Return the live value (touching recency, counting a hit) or ``MISSING``."""
+        data = self._data
+        entry = data.get(key, MISSING)
+        if entry is not MISSING:
+            if type(data) is _TimedDict:
+                if entry[1] <= self._now():
+                    self._drop_expired(key, entry)
+                    self._misses += 1
+                    return MISSING
+                entry = entry[0]
+            try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
+                data.move_to_end(key)
+            except KeyError:  # evicted by another thread since the read: still a hit
+                pass
+            self._hits += 1
+            return entry
+        self._misses += 1
+        return MISSING
+
+    @overload
+    def get(self, key: K, default: None = None) -> V | None: ...
+    @overload
+    def get(self, key: K, default: V | T) -> V | T: ...
+    def get(self, key: K, default: object = None) -> object:
+        """Return the value for ``key`` (marking it recently used) or ``default``.
+
+        Counts a hit or a miss; never calls ``__missing__``.
+
+        >>> LRUCache[str, int]().get("nope", 0)
+        0
+        """
+        value = self._lookup(key)
+        return default if value is MISSING else value
+
+    def __getitem__(self, key: K) -> V:
+        value = self._lookup(key)
+        if value is MISSING:
+            return self.__missing__(key)
+        return cast("V", value)
+
+    def __missing__(self, key: K) -> V:
+        """Called by ``cache[key]`` on a miss; raises ``KeyError`` unless overridden.
+
+        A subclass may compute, store and return a value, as with cachetools:
+
+        >>> class Squares(LRUCache[int, int]):
+        ...     def __missing__(self, key: int) -> int:
+        ...         self[key] = key * key
+        ...         return key * key
+        >>> Squares()[4]
+        16
+        """
+        raise KeyError(key)
+
+    @overload
+    def peek(self, key: K, default: None = None) -> V | None: ...
+    @overload
+    def peek(self, key: K, default: V | T) -> V | T: ...
+    def peek(self, key: K, default: object = None) -> object:
+        """Return the live value for ``key`` or ``default`` without touching recency or stats.
+
+        >>> c = LRUCache[str, int]()
+        >>> c["a"] = 1
+        >>> c.peek("a"), c.stats()["hits"]
+        (1, 0)
+        """
+        data = self._data
+        entry = data.get(key, MISSING)
+        if entry is MISSING:
+            return default
+        if type(data) is _TimedDict:
+            return entry[0] if entry[1] > self._now() else default
+        return entry
+
+    def __contains__(self, key: object) -> bool:
+        return self.peek(cast("K", key), MISSING) is not MISSING
+
+    def _live_items(self) -> list[tuple[K, V]]:
+        """Snapshot of the live entries, least recently used first."""
+        data = self._data
+        if type(data) is _TimedDict:
+            now = self._now()
+            return [(k, e[0]) for k, e in list(data.items()) if e[1] > now]
+        return list(data.items())
+
+    def __iter__(self) -> Iterator[K]:
+        return iter([key for key, _ in self._live_items()])
+
+    def __len__(self) -> int:
+        if type(self._data) is _TimedDict:
+            self.expire()
+        return len(self._data)
+
+    def items(self) -> ItemsView[K, V]:
+        """A view of the live ``(key, value)`` pairs; does not touch recency or stats."""
+        return _ItemsView(self)
+
+    def values(self) -> ValuesView[V]:
+        """A view of the live values; does not touch recency or stats."""
+        return _ValuesView(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LRUCache):
+            return dict(self._live_items()) == dict(other._live_items())
+        if isinstance(other, Mapping):
+            return dict(self._live_items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a mutable mapping is unhashable
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self._live_items())!r}, maxsize={self.maxsize})"
+
+    # -- writes ---------------------------------------------------------------------
+
+    def set(self, key: K, value: V, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key`` (most recently used), evicting the LRU entry if full.
+
+        ``ttl`` overrides the cache's default time to live for this entry.
+
+        >>> c = LRUCache[str, int](ttl=60)
+        >>> c.set("token", 1, ttl=5)
+        """
+        if ttl is not None:
+            ttl = check_ttl(ttl)
+            if type(self._data) is not _TimedDict:
+                self._make_timed()
+        else:
+            ttl = self._ttl
+        with self._lock:
+            data = self._data
+            if type(data) is _TimedDict:
+                data[key] = (value, _INF if ttl is None else self._now() + ttl)
+            else:
+                data[key] = value
+            data.move_to_end(key)
+            if len(data) > self._maxsize:
+                self._evict(data)
+
+    __setitem__ = set  # noqa: A003 - ``set`` is the documented name; the alias saves a call
+
+    def _make_timed(self) -> None:
+        with self._lock:
+            if type(self._data) is not _TimedDict:
+                self._data = _TimedDict((k, (v, _INF)) for k, v in self._data.items())
+
+    def _evict(self, data: OrderedDict[Any, Any]) -> None:
+        """Drop LRU entries until the size fits; the caller holds the lock."""
+        timed = type(data) is _TimedDict
+        now = self._now() if timed else 0.0
+        while len(data) > self._maxsize:
+            _, entry = data.popitem(last=False)
+            if timed and entry[1] <= now:
+                self._expirations += 1
+            else:
+                self._evictions += 1
+
+    def _drop_expired(self, key: Any, entry: object) -> None:
+        """Remove ``key`` if it still holds the expired ``entry``, counting it once."""
+        with self._lock:
+            if self._data.get(key, MISSING) is entry:
+                del self._data[key]
+                self._expirations += 1
+
+    def _take(self, key: Any) -> Any:
+        """Remove ``key`` and return its live value or ``MISSING``; the caller holds the lock."""
+        data = self._data
+        entry = data.pop(key, MISSING)
+        if entry is MISSING or type(data) is not _TimedDict:
+            return entry
+        if entry[1] <= self._now():
+            self._expirations += 1
+            return MISSING
+        return entry[0]
+
+    def delete(self, key: K) -> bool:
+        """Remove ``key``; return whether a live entry was removed.
+
+        >>> c = LRUCache[str, int]()
+        >>> c["a"] = 1
+        >>> c.delete("a"), c.delete("a")
+        (True, False)
+        """
+        with self._lock:
+            return self._take(key) is not MISSING
+
+    def __delitem__(self, key: K) -> None:
+        if not self.delete(key):
+            raise KeyError(key)
+
+    @overload
+    def pop(self, key: K) -> V: ...
+    @overload
+    def pop(self, key: K, default: V | T) -> V | T: ...
+    def pop(self, key: K, default: object = MISSING) -> object:
+        """Remove ``key`` and return its value, or ``default``; ``KeyError`` without one.
+
+        >>> LRUCache[str, int]().pop("a", None) is None
+        True
+        """
+        with self._lock:
+            value = self._take(key)
+        if value is MISSING:
+            if default is MISSING:
+                raise KeyError(key)
+            return default
+        return value
+
+    def popitem(self) -> tuple[K, V]:
+        """Remove and return the least recently used live ``(key, value)`` pair.
+
+        >>> c = LRUCache[str, int]()
+        >>> c.update(a=1, b=2)
+        >>> c.popitem()
+        ('a', 1)
+        """
+        with self._lock:
+            data = self._data
+            timed = type(data) is _TimedDict
+            now = self._now() if timed else 0.0
+            while data:
+                key, entry = data.popitem(last=False)
+                if not timed:
+                    return key, entry
+                if entry[1] > now:
+                    return key, entry[0]
+                self._expirations += 1
+        msg = f"popitem(): {type(self).__name__} is empty"
+        raise KeyError(msg)
+
+    def setdefault(self, key: K, default: V) -> V:
+        """Return the live value for ``key``, storing ``default`` first if there is none.
+
+        >>> c = LRUCache[str, int]()
+        >>> c.setdefault("a", 1), c.setdefault("a", 2)
+        (1, 1)
+        """
+        value = self.peek(key, MISSING)
+        if value is MISSING:
+            self.set(key, default)
+            return default
+        return cast("V", value)
+
+    def clear(self) -> None:
+        """Remove every entry (statistics are kept)."""
+        with self._lock:
+            self._data.clear()
+
+    def expire(self) -> int:
+        """Drop every expired entry now; return how many were dropped.
+
+        >>> now = [0.0]
+        >>> c = LRUCache[str, int](ttl=10, timer=lambda: now[0])
+        >>> c["a"] = 1
+        >>> now[0] = 10.0
+        >>> c.expire(), len(c)
+        (1, 0)
+        """
+        with self._lock:
+            data = self._data
+            if type(data) is not _TimedDict:
+                return 0
+            now = self._now()
+            dead = [key for key, entry in data.items() if entry[1] <= now]
+            for key in dead:
+                del data[key]
+            self._expirations += len(dead)
+            return len(dead)
+
+    # -- statistics -----------------------------------------------------------------
+
+    def stats(self) -> CacheStats:
+        """Return hits, misses, hit rate, evictions, expirations, size and capacity.
+
+        >>> c = LRUCache[str, int]()
+        >>> c["a"] = 1
+        >>> _ = c.get("a"), c.get("b")
+        >>> c.stats()["hit_rate"]
+        0.5
+        """
+        currsize = len(self)
+        hits, misses = self._hits, self._misses
+        lookups = hits + misses
+        return {
+            "hits": hits,
+            "misses": misses,
+            "hit_rate": hits / lookups if lookups else 0.0,
+            "evictions": self._evictions,
+            "expirations": self._expirations,
+            "currsize": currsize,
+            "maxsize": self.maxsize,
+        }
+
+    def _reset_stats(self) -> None:
+        self._hits = self._misses = self._evictions = self._expirations = 0
+
+    # -- copy and pickle ------------------------------------------------------------
+
+    def copy(self) -> Self:
+        """Return a shallow copy with the same entries, order, deadlines and settings.
+
+        >>> c = LRUCache[str, int]()
+        >>> c["a"] = 1
+        >>> c.copy() == c
+        True
+        """
+        new = self._empty_like()
+        with self._lock:
+            new._data = type(self._data)(self._data)  # noqa: SLF001 - same class
+        return new
+
+    __copy__ = copy
+
+    def _empty_like(self) -> Self:
+        new = type(self).__new__(type(self))
+        LRUCache.__init__(new, self.maxsize, self._ttl, timer=self._timer)
+        return new
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        data = self._data
+        if type(data) is _TimedDict:
+            now = self._now()
+            entries = [(k, v, d - now) for k, (v, d) in list(data.items()) if d > now]
+        else:
+            entries = [(k, v, None) for k, v in list(data.items())]
+        return (_restore, (type(self), self.maxsize, self._ttl, self._timer, entries))
+
+
+def _restore(
+    cls: type[LRUCache[Any, Any]],
+    maxsize: int | None,
+    ttl: float | None,
+    timer: Callable[[], float] | None,
+    entries: list[tuple[Any, Any, float | None]],
+) -> LRUCache[Any, Any]:
+    """Rebuild a pickled cache; remaining lifetimes restart from the new clock."""
+    new = cls.__new__(cls)
+    LRUCache.__init__(new, maxsize, ttl, timer=timer)
+    if any(remaining is not None for _, _, remaining in entries):
+        new._make_timed()  # noqa: SLF001 - rebuilding our own state
+    data = new._data  # noqa: SLF001
+    timed = type(data) is _TimedDict
+    now = new._now() if timed else 0.0  # noqa: SLF001
+    for key, value, remaining in entries:
+        data[key] = (value, now + (_INF if remaining is None else remaining)) if timed else value
+    return new
