@@ -1,0 +1,381 @@
+"""Runtime type validation of arguments: ``validate_types`` and ``check_type``."""
+
+from __future__ import annotations
+
+import functools
+import keyword
+import threading
+import typing
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+
+from pmp_decorators._errors import TypeValidationError
+from pmp_decorators._settings import Restorer
+from pmp_decorators._types import (
+    AnyNode,
+    ContainerNode,
+    Failure,
+    Generator,
+    Node,
+    compile_type,
+    safe_repr,
+)
+from pmp_errors import ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["check_type", "set_validation_enabled", "validate_types"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+_ENABLED = [True]
+_RESERVED = "_pmp_"
+_PREDICATES: dict[object, tuple[Node, Callable[[object], bool]]] = {}
+_MAX_CACHED = 1024
+
+
+def set_validation_enabled(enabled: bool) -> Restorer:
+    """Switch the checks of every ``validate_types`` function on or off, at once.
+
+    Turned off, a validated function only forwards its arguments (for production hot
+    paths). Used in a ``with`` statement, the previous setting returns on exit.
+    :func:`check_type` always checks.
+
+    >>> @validate_types(age=int)
+    ... def birthday(age):
+    ...     return age + 1
+    >>> with set_validation_enabled(False):
+    ...     birthday(1.5)
+    2.5
+    """
+    previous = _ENABLED[0]
+
+    def undo() -> None:
+        _ENABLED[0] = previous
+
+    _ENABLED[0] = bool(enabled)
+    return Restorer(undo)
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__qualname__} {safe_repr(value)}"
+
+
+def _make_error(label: str, field: str, failure: Failure) -> TypeValidationError:
+    what = "return value" if field == "return" else f"argument {field!r}"
+    where = "" if failure.path == field else f" at {failure.path}"
+    return TypeValidationError(
+        f"{label}: {what}{where} must be {failure.expected}, got {_describe(failure.value)}",
+        field=field,
+        value=failure.value,
+        expected=failure.expected,
+        path=failure.path,
+    )
+
+
+def _predicate(expected: object) -> tuple[Node, Callable[[object], bool]]:
+    try:
+        return _PREDICATES[expected]
+    except (KeyError, TypeError):
+        pass
+    node = compile_type(expected)
+    namespace: dict[str, Any] = {}
+    gen = Generator(namespace)
+    source = f"def _pmp_check(v):\n    return {node.expr('v', gen)}\n"
+    exec(compile(source, "<pmp_decorators check_type>", "exec"), namespace)  # noqa: S102 - generated from bound names
+    entry = (node, namespace["_pmp_check"])
+    try:
+        if len(_PREDICATES) >= _MAX_CACHED:
+            _PREDICATES.clear()
+        _PREDICATES[expected] = entry
+    except TypeError:  # unhashable annotation: not cached
+        pass
+    return entry
+
+
+@overload
+def check_type(value: object, expected: type[T], *, name: str = ...) -> T: ...
+@overload
+def check_type(value: object, expected: Any, *, name: str = ...) -> Any: ...
+def check_type(value: object, expected: Any, *, name: str = "value") -> Any:
+    """Return ``value`` if it matches ``expected`` in full, else raise ``TypeValidationError``.
+
+    Accepts every annotation that :func:`validate_types` accepts; containers are
+    checked item by item, to any depth.
+
+    >>> check_type([1, 2, 3], list[int])
+    [1, 2, 3]
+    >>> check_type({"a": 1, "b": "x"}, dict[str, int], name="d")
+    Traceback (most recent call last):
+    ...
+    pmp_decorators._errors.TypeValidationError: check_type(): argument 'd' at d['b'] must be int, got str 'x'
+    """  # noqa: E501
+    node, predicate = _predicate(expected)
+    if predicate(value):
+        return value
+    failure = node.find(value, name)
+    assert failure is not None
+    raise _make_error("check_type()", name, failure)
+
+
+class _Validated:
+    """Builds and owns the generated wrapper of one validated function."""
+
+    def __init__(
+        self, func: Callable[..., Any], explicit: dict[str, Any] | None, is_async: bool
+    ) -> None:
+        import inspect
+
+        self.func = func
+        self.explicit = explicit
+        self.is_async = is_async
+        self.label = f"{getattr(func, '__qualname__', repr(func))}()"
+        self.signature = inspect.signature(func)
+        self.nodes: list[tuple[str, Node]] = []
+        self.lock = threading.Lock()
+        self.built = False
+        names = list(self.signature.parameters)
+        for name in names:
+            if name.startswith(_RESERVED):
+                raise ValidationError(
+                    f"{self.label}: parameter names starting with {_RESERVED!r} are reserved "
+                    f"by validate_types, got {name!r}",
+                    field=name,
+                )
+        if explicit is not None:
+            for key in explicit:
+                if key != "return" and key not in self.signature.parameters:
+                    raise ValidationError(
+                        f"{self.label} has no parameter {key!r} (parameters: {', '.join(names)})",
+                        field=key,
+                        value=explicit[key],
+                        expected=" | ".join(repr(name) for name in [*names, "return"]),
+                    )
+        self.namespace: dict[str, Any] = {
+            "_pmp_on": _ENABLED,
+            "_pmp_f": func,
+            "_pmp_build": self.build,
+            "_pmp_fail": self.fail,
+        }
+        self.header, self.call = self._signature_source()
+        self.wrapper = self._exec(self._trampoline_source())
+        self.namespace["_pmp_self"] = self.wrapper
+
+    def _signature_source(self) -> tuple[str, str]:
+        import inspect
+
+        params: list[str] = []
+        call: list[str] = []
+        star_seen = False
+        kind = inspect.Parameter
+        previous = None
+        for index, param in enumerate(self.signature.parameters.values()):
+            if previous is kind.POSITIONAL_ONLY and param.kind is not kind.POSITIONAL_ONLY:
+                params.append("/")
+            text = param.name
+            if param.default is not param.empty:
+                self.namespace[f"_pmp_d{index}"] = param.default
+                text += f"=_pmp_d{index}"
+            if param.kind is kind.VAR_POSITIONAL:
+                star_seen = True
+                params.append(f"*{param.name}")
+                call.append(f"*{param.name}")
+            elif param.kind is kind.VAR_KEYWORD:
+                params.append(f"**{param.name}")
+                call.append(f"**{param.name}")
+            elif param.kind is kind.KEYWORD_ONLY:
+                if not star_seen:
+                    params.append("*")
+                    star_seen = True
+                params.append(text)
+                call.append(f"{param.name}={param.name}")
+            else:
+                params.append(text)
+                call.append(param.name)
+            previous = param.kind
+        if previous is kind.POSITIONAL_ONLY:
+            params.append("/")
+        return ", ".join(params), ", ".join(call)
+
+    def _def(self) -> str:
+        name = getattr(self.func, "__name__", "")
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith(_RESERVED):
+            name = "validated"
+        return f"{'async ' if self.is_async else ''}def {name}({self.header}):"
+
+    def _await(self) -> str:
+        return "await " if self.is_async else ""
+
+    def _trampoline_source(self) -> str:
+        wait = self._await()
+        return "\n".join(
+            [
+                self._def(),
+                "    if _pmp_on[0]:",
+                "        _pmp_build()",
+                f"        return {wait}_pmp_self({self.call})",
+                f"    return {wait}_pmp_f({self.call})",
+                "",
+            ]
+        )
+
+    def _exec(self, source: str) -> Callable[..., Any]:
+        scope: dict[str, Any] = {}
+        exec(compile(source, f"<validate_types {self.label}>", "exec"), self.namespace, scope)  # noqa: S102 - generated from the signature and bound names
+        (function,) = scope.values()
+        return function  # type: ignore[no-any-return]
+
+    def _hints(self) -> dict[str, Any]:
+        import inspect
+
+        raw = self.explicit
+        if raw is None:
+            raw = dict(getattr(self.func, "__annotations__", {}))
+
+        def carrier() -> None:
+            """Holds the annotations while ``typing.get_type_hints`` resolves them."""
+
+        carrier.__annotations__ = raw
+        try:
+            globalns = getattr(inspect.unwrap(self.func), "__globals__", {})
+            return typing.get_type_hints(carrier, globalns=globalns, include_extras=True)
+        except NameError as exc:
+            raise ValidationError(
+                f"{self.label}: cannot resolve the annotation {exc.name!r} "
+                f"(define it at module level before the first call)",
+                value=exc.name,
+            ) from exc
+
+    def _compile(self) -> None:
+        import inspect
+
+        hints = self._hints()
+        kind = inspect.Parameter
+        nodes: list[tuple[str, Node]] = []
+        for name, param in self.signature.parameters.items():
+            if name not in hints:
+                continue
+            node = self._compile_one(name, hints[name])
+            if param.kind is kind.VAR_POSITIONAL:
+                node = ContainerNode(tuple, node, None, f"tuple[{node.expected}, ...]")
+            elif param.kind is kind.VAR_KEYWORD:
+                node = ContainerNode(dict, node, AnyNode(), f"dict[str, {node.expected}]")
+            nodes.append((name, node))
+        if "return" in hints:
+            nodes.append(("return", self._compile_one("return", hints["return"])))
+        self.nodes = [(name, node) for name, node in nodes if not isinstance(node, AnyNode)]
+
+    def _compile_one(self, name: str, tp: object) -> Node:
+        try:
+            return compile_type(tp)
+        except ValidationError as exc:
+            what = "the return value" if name == "return" else repr(name)
+            raise ValidationError(
+                f"{self.label}: cannot check {what} against {safe_repr(tp)}: {exc.message}",
+                field=name,
+                value=safe_repr(tp),
+            ) from exc
+
+    def _fast_source(self) -> str:
+        gen = Generator(self.namespace)
+        wait = self._await()
+        checks: list[str] = []
+        returns: str | None = None
+        for index, (name, node) in enumerate(self.nodes):
+            if name == "return":
+                returns = f"    if not ({node.expr('_pmp_r', gen)}): _pmp_fail({index}, _pmp_r)"
+                continue
+            checks.append(f"        if not ({node.expr(name, gen)}): _pmp_fail({index}, {name})")
+        lines = [self._def()]
+        if returns is None:
+            if checks:
+                lines += ["    if _pmp_on[0]:", *checks]
+            lines.append(f"    return {wait}_pmp_f({self.call})")
+        else:
+            lines += ["    if not _pmp_on[0]:", f"        return {wait}_pmp_f({self.call})"]
+            lines += [line[4:] for line in checks]
+            lines += [f"    _pmp_r = {wait}_pmp_f({self.call})", returns, "    return _pmp_r"]
+        return "\n".join([*lines, ""])
+
+    def build(self) -> None:
+        """Resolve the types and switch the wrapper to the fast generated code (once)."""
+        if self.built:
+            return
+        with self.lock:
+            if self.built:
+                return
+            self._compile()
+            fast = self._exec(self._fast_source())
+            self.wrapper.__code__ = fast.__code__
+            self.built = True
+
+    def fail(self, index: int, value: object) -> typing.NoReturn:
+        name, node = self.nodes[index]
+        failure = node.find(value, name)
+        assert failure is not None
+        raise _make_error(self.label, name, failure)
+
+
+def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Check argument types at call time; with no arguments, check the annotations.
+
+    ``validate_types(name=str, age=int)`` checks the named parameters against the
+    given types (a ``"return"`` entry checks the return value);
+    ``validate_types()`` checks every annotated parameter and the return annotation,
+    resolving forward references (and ``from __future__ import annotations``) at the
+    first call. Positional, keyword, keyword-only arguments, defaults, ``*args`` items
+    and ``**kwargs`` values are all covered; ``async def`` functions and methods work.
+
+    Supported: classes, tuples of classes, ``X | Y``, ``Optional``, ``Union``,
+    ``Literal``, ``Any``, ``None``, ``list``/``set``/``frozenset``/``dict``/``tuple``
+    (variadic and fixed), the ``collections.abc`` ABCs (``Sequence``, ``Mapping``,
+    ``Iterable``, ...), ``type[T]``, ``Callable``, runtime-checkable protocols,
+    ``TypedDict``, ``NewType``, ``TypeVar``, ``Annotated``, nested to any depth. Every
+    container item is checked. ``bool`` does not pass for ``int`` (write
+    ``int | bool`` to allow it); ``int`` passes for ``float`` (PEP 484); nothing is
+    converted. A mismatch raises :class:`TypeValidationError` (a
+    ``pmp_errors.ValidationError`` and a ``TypeError``) with ``field``, ``value``,
+    ``expected`` and ``path``. The generated wrapper has the function's exact
+    signature, so a check costs about what a hand-written ``isinstance`` costs;
+    :func:`set_validation_enabled` turns every check off.
+
+    >>> @validate_types(name=str, age=int, email=str)
+    ... def create_user(name, age, email):
+    ...     return name
+    >>> create_user("Ada", 36, "ada@example.com")
+    'Ada'
+    >>> create_user("Ada", "36", "ada@example.com")
+    Traceback (most recent call last):
+    ...
+    pmp_decorators._errors.TypeValidationError: create_user(): argument 'age' must be int, got str '36'
+    """  # noqa: E501
+    explicit = dict(types) if types else None
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        import inspect
+
+        if not callable(func):
+            raise ValidationError(
+                f"validate_types decorates callables, got {safe_repr(func)}",
+                value=safe_repr(func),
+                expected="a function",
+            )
+        validated = _Validated(func, explicit, inspect.iscoroutinefunction(func))
+        wrapper = functools.update_wrapper(validated.wrapper, func)
+        if explicit is not None and not any(
+            isinstance(tp, str | typing.ForwardRef) or _has_forward_ref(tp)
+            for tp in explicit.values()
+        ):
+            validated.build()  # bad explicit types fail here, at decoration
+        return wrapper
+
+    return decorate
+
+
+def _has_forward_ref(tp: object) -> bool:
+    return any(
+        isinstance(arg, str | typing.ForwardRef) or _has_forward_ref(arg)
+        for arg in typing.get_args(tp)
+    )
