@@ -1,0 +1,70 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmp_typing import Container
+
+
+def test_seed_example() -> None:
+    """The seed's Container example runs and map keeps a Container."""
+    int_container: Container[int] = Container(42)
+    str_container: Container[str] = Container("hello")
+    result = int_container.map(lambda x: x * 2)
+    assert result == Container(84)
+    assert str_container.value == "hello"
+
+
+def test_map_returns_new_container() -> None:
+    """Container.map returns a new Container and leaves the original alone."""
+    box = Container([1, 2])
+    mapped = box.map(len)
+    assert mapped == Container(2)
+    assert box.value == [1, 2]
+    assert mapped is not box
+
+
+def test_flat_map() -> None:
+    """flat_map returns the function's own Container."""
+    assert Container(3).flat_map(lambda x: Container(x * "a")) == Container("aaa")
+
+
+@pytest.mark.parametrize("name", ["value", "_value", "other"])
+def test_immutable(name: str) -> None:
+    """Setting or deleting any attribute raises AttributeError."""
+    box = Container(1)
+    with pytest.raises(AttributeError, match="immutable"):
+        setattr(box, name, 2)
+    with pytest.raises(AttributeError, match="immutable"):
+        delattr(box, name)
+    assert box.value == 1
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "equal"),
+    [
+        (Container(1), Container(1), True),
+        (Container(1), Container(2), False),
+        (Container(1), 1, False),
+    ],
+)
+def test_equality_and_hash(left: object, right: object, equal: bool) -> None:
+    """Containers equal by content and hash alike when equal."""
+    assert (left == right) is equal
+    if equal:
+        assert hash(left) == hash(right)
+
+
+def test_repr_and_match() -> None:
+    """The repr shows the value; the pattern Container(v) binds it."""
+    assert repr(Container("x")) == "Container('x')"
+    match Container(5):
+        case Container(value):
+            assert value == 5
+
+
+@given(st.integers())
+def test_functor_laws(x: int) -> None:
+    """map(identity) is identity and map(f).map(g) is map(g . f)."""
+    box = Container(x)
+    assert box.map(lambda v: v) == box
+    assert box.map(str).map(len) == box.map(lambda v: len(str(v)))

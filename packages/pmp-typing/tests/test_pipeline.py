@@ -1,0 +1,176 @@
+import asyncio
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmp_errors import DataProcessingError
+from pmp_typing import Failure, Pipeline, Success, TypeValidationError
+
+
+def test_seed_example_returns_169() -> None:
+    """The seed's fluent example returns 169."""
+    result = Pipeline(5).add(lambda x: x * 2).add(lambda x: x + 3).add(lambda x: x**2).execute()
+    assert result == 169
+
+
+def test_no_steps_returns_input() -> None:
+    """A pipeline without steps gives its value back."""
+    assert Pipeline("x").execute() == "x"
+    assert len(Pipeline("x")) == 0
+
+
+def test_add_never_changes_the_original() -> None:
+    """Adding returns a new pipeline; the original keeps its steps."""
+    base = Pipeline(2).add(lambda x: x + 1)
+    doubled = base.add(lambda x: x * 2)
+    squared = base.add(lambda x: x**2)
+    assert (base.execute(), doubled.execute(), squared.execute()) == (3, 6, 9)
+    assert (len(base), len(doubled)) == (1, 2)
+
+
+def test_run_reuses_steps_on_other_inputs() -> None:
+    """run(x) applies the same steps to another input."""
+    square = Pipeline(0).add(lambda x: x + 1).add(lambda x: x * x)
+    assert [square.run(n) for n in range(4)] == [1, 4, 9, 16]
+    assert square.execute() == 1
+
+
+@pytest.mark.parametrize(("name", "label"), [(None, 1), ("invert", "invert")])
+def test_failing_step_raises_data_processing_error(name: str | None, label: object) -> None:
+    """A failing step raises DataProcessingError with its name or index, chained."""
+    pipeline = Pipeline(0).add(str, name="text").add(lambda s: 1 / int(s), name=name)
+    with pytest.raises(DataProcessingError) as info:
+        pipeline.execute()
+    assert info.value.step == label
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    assert "ZeroDivisionError" in str(info.value)
+    assert repr(label) in str(info.value)
+
+
+@pytest.mark.parametrize("failing", [0, 1, 2, 3])
+def test_failing_index_is_exact(failing: int) -> None:
+    """The reported index is the step that raised, wherever it is."""
+
+    def boom(_: int) -> int:
+        raise ValueError
+
+    pipeline = Pipeline(1)
+    for index in range(4):
+        pipeline = pipeline.add(boom if index == failing else abs)
+    with pytest.raises(DataProcessingError) as info:
+        pipeline.execute()
+    assert info.value.step == failing
+
+
+def test_base_exceptions_are_not_wrapped() -> None:
+    """KeyboardInterrupt from a step propagates unwrapped."""
+
+    def interrupt(_: int) -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(1).add(interrupt).execute()
+
+
+def test_execute_result() -> None:
+    """execute_result returns Success or Failure(DataProcessingError) instead of raising."""
+    assert Pipeline(4).add(lambda x: x // 2).execute_result() == Success(2)
+    result = Pipeline(0).add(lambda x: 1 // x, name="invert").execute_result()
+    assert isinstance(result, Failure)
+    assert result.error.step == "invert"
+    assert Pipeline(0).add(lambda x: 10 // x).run_result(5) == Success(2)
+
+
+@pytest.mark.parametrize("bad", [42, "step", None])
+def test_add_rejects_non_callables(bad: object) -> None:
+    """Adding a non-callable step raises TypeValidationError naming it."""
+    with pytest.raises(TypeValidationError, match="callable") as info:
+        Pipeline(1).add(bad)  # type: ignore[arg-type]
+    assert (info.value.field, info.value.value) == ("fn", bad)
+
+
+def test_add_rejects_non_string_names() -> None:
+    """A step name that is not a str is rejected."""
+    with pytest.raises(TypeValidationError, match="name") as info:
+        Pipeline(1).add(abs, name=3)  # type: ignore[arg-type]
+    assert info.value.field == "name"
+
+
+def test_repr() -> None:
+    """The repr shows the value and the number of steps."""
+    assert repr(Pipeline([1]).add(len)) == "Pipeline([1], steps=1)"
+
+
+def test_immutable() -> None:
+    """A pipeline gains no new attributes."""
+    with pytest.raises(AttributeError):
+        Pipeline(1).extra = 2  # type: ignore[attr-defined]
+
+
+async def fetch(n: int) -> str:
+    await asyncio.sleep(0)
+    return f"user-{n}"
+
+
+@pytest.mark.asyncio
+async def test_execute_async_mixes_sync_and_async_steps() -> None:
+    """execute_async awaits async steps and calls sync ones."""
+    pipeline = Pipeline(6).add(lambda x: x + 1).add_async(fetch, name="fetch").add(str.upper)
+    assert await pipeline.execute_async() == "USER-7"
+    assert await pipeline.run_async(1) == "USER-2"
+    assert await Pipeline(3).add(lambda x: x * 2).execute_async() == 6
+
+
+@pytest.mark.asyncio
+async def test_async_failure_names_step() -> None:
+    """A failing async step raises DataProcessingError with its label."""
+
+    async def broken(_: str) -> str:
+        raise LookupError("gone")
+
+    pipeline = Pipeline(1).add_async(fetch).add_async(broken, name="lookup")
+    with pytest.raises(DataProcessingError) as info:
+        await pipeline.execute_async()
+    assert info.value.step == "lookup"
+    assert isinstance(info.value.__cause__, LookupError)
+
+
+def test_sync_execute_refuses_async_steps() -> None:
+    """execute() on a pipeline with async steps names the step and what to use."""
+    pipeline = Pipeline(1).add(abs).add_async(fetch, name="fetch")
+    with pytest.raises(DataProcessingError, match="execute_async") as info:
+        pipeline.execute()
+    assert info.value.step == "fetch"
+
+
+def test_shared_pipeline_across_threads() -> None:
+    """One pre-built pipeline runs concurrently on many threads."""
+    pipeline = Pipeline(0).add(lambda x: x + 1).add(lambda x: x * 3)
+    barrier = threading.Barrier(4)
+    results: dict[int, list[int]] = {}
+
+    def worker(offset: int) -> None:
+        barrier.wait()
+        results[offset] = [pipeline.run(offset + i) for i in range(200)]
+
+    threads = [threading.Thread(target=worker, args=(n * 1000,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for offset, values in results.items():
+        assert values == [(offset + i + 1) * 3 for i in range(200)]
+
+
+@given(st.integers(), st.lists(st.sampled_from([abs, lambda x: x + 1, lambda x: x * 2])))
+def test_pipeline_equals_composition(start: int, steps) -> None:
+    """A pipeline computes the same as applying its steps in order."""
+    pipeline = Pipeline(start)
+    expected = start
+    for step in steps:
+        pipeline = pipeline.add(step)
+        expected = step(expected)
+    assert pipeline.execute() == expected
+    assert len(pipeline) == len(steps)
