@@ -43,6 +43,8 @@ nox.options.sessions = [
     "isolated",
     "build",
     "tour",
+    "docs",
+    "workflows",
 ]
 
 
@@ -252,3 +254,27 @@ def bench(session: nox.Session) -> None:
         _install_closure(session, name, "bench")
         session.run("python", str(script), "--json",
                     str(out / f"{name}-{session.python}.json"), *session.posargs)  # fmt: skip
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site in strict mode (broken links and references fail)."""
+    session.install(
+        "mkdocs==1.6.1",
+        "mkdocs-material==9.8.1",
+        "mkdocstrings[python]==1.0.8",
+        "mkdocstrings-python==2.0.11",
+        "ruff==0.17.6",
+    )
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site"),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+
+
+@nox.session
+def workflows(session: nox.Session) -> None:
+    """Validate the GitHub workflow files against the workflow schema."""
+    session.install("check-jsonschema>=0.29")
+    files = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
