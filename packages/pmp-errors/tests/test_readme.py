@@ -7,6 +7,8 @@ so this also checks what users see on the package index.
 from __future__ import annotations
 
 import re
+import sys
+import types
 from importlib.metadata import metadata
 
 import pytest
@@ -24,6 +26,8 @@ def test_readme_has_examples() -> None:
 
 
 @pytest.mark.parametrize("source", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs(source: str) -> None:
-    """Each README example runs without error in a fresh namespace."""
-    exec(compile(source, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102
+def test_readme_example_runs(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each README example runs without error in a fresh module, as a script would."""
+    module = types.ModuleType("readme_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(source, "README.md", "exec"), module.__dict__)  # noqa: S102
