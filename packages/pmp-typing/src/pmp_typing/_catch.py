@@ -7,7 +7,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from pmp_typing._errors import TypeValidationError, safe_repr
-from pmp_typing._result import Failure, Result, Success
+from pmp_typing._result import Failure, Outcome, Success
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -28,10 +28,10 @@ class ResultDecorator(Protocol[E_co]):
     @overload
     def __call__(  # type: ignore[overload-overlap]  # pyright: ignore[reportOverlappingOverload]
         self, fn: Callable[P, Coroutine[Any, Any, R]], /
-    ) -> Callable[P, Coroutine[Any, Any, Result[R, E_co]]]: ...
+    ) -> Callable[P, Coroutine[Any, Any, Outcome[R, E_co]]]: ...
 
     @overload
-    def __call__(self, fn: Callable[P, R], /) -> Callable[P, Result[R, E_co]]: ...
+    def __call__(self, fn: Callable[P, R], /) -> Callable[P, Outcome[R, E_co]]: ...
 
 
 @overload
@@ -91,7 +91,7 @@ def _decorator(
             raise TypeValidationError(msg, field="fn", value=fn)
         if inspect.iscoroutinefunction(fn):
 
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Result[Any, Exception]:
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Outcome[Any, Exception]:
                 try:
                     return Success(await fn(*args, **kwargs))
                 except catch as exc:
@@ -99,7 +99,7 @@ def _decorator(
 
             return functools.update_wrapper(async_wrapper, fn)
 
-        def wrapper(*args: Any, **kwargs: Any) -> Result[Any, Exception]:
+        def wrapper(*args: Any, **kwargs: Any) -> Outcome[Any, Exception]:
             try:
                 return Success(fn(*args, **kwargs))
             except catch as exc:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, final
 
 from pmp_errors import DataProcessingError
 from pmp_typing._errors import TypeValidationError, safe_repr
-from pmp_typing._result import Failure, Result, Success
+from pmp_typing._result import Failure, Outcome, Success
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -134,7 +134,7 @@ class Pipeline(Generic[I, O_co]):
         """Run the steps on the pipeline's own value (see :meth:`run`)."""
         return self.run(self._source)
 
-    def run_result(self, value: I, /) -> Result[O_co, DataProcessingError]:
+    def run_result(self, value: I, /) -> Outcome[O_co, DataProcessingError]:
         """Like :meth:`run`, but return ``Failure(DataProcessingError)`` instead of raising.
 
         >>> Pipeline(0).add(lambda x: 1 / x, name="invert").execute_result().error.step
@@ -145,7 +145,7 @@ class Pipeline(Generic[I, O_co]):
         except DataProcessingError as exc:
             return Failure(exc)
 
-    def execute_result(self) -> Result[O_co, DataProcessingError]:
+    def execute_result(self) -> Outcome[O_co, DataProcessingError]:
         """Like :meth:`execute`, but return a ``Result`` instead of raising."""
         return self.run_result(self._source)
 

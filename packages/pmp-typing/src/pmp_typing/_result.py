@@ -64,7 +64,7 @@ class Result(Generic[T_co, E_co]):
         raise TypeError(msg)
 
     @staticmethod
-    def collect(results: Iterable[Result[T, E]], /) -> Result[list[T], E]:
+    def collect(results: Iterable[Result[T, E]], /) -> Outcome[list[T], E]:
         """Return ``Success`` of all values, or the first ``Failure``.
 
         The iterable is consumed only up to that first failure.

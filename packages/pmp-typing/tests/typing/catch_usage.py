@@ -7,7 +7,7 @@ from typing import Any
 
 from typing_extensions import assert_type
 
-from pmp_typing import Result, as_result
+from pmp_typing import Outcome, as_result
 
 
 @as_result(ValueError)
@@ -30,13 +30,13 @@ async def parse_async(text: str) -> int:
     return int(text)
 
 
-assert_type(parse("1"), Result[int, ValueError])
-assert_type(parse("ff", base=16), Result[int, ValueError])
-assert_type(pick({}, "k", 0), "Result[int, KeyError | IndexError]")
-assert_type(ratio({}, "k"), "Result[float, KeyError | IndexError | ZeroDivisionError]")
-pending = assert_type(parse_async("1"), Coroutine[Any, Any, Result[int, ValueError]])
+assert_type(parse("1"), Outcome[int, ValueError])
+assert_type(parse("ff", base=16), Outcome[int, ValueError])
+assert_type(pick({}, "k", 0), Outcome[int, KeyError | IndexError])
+assert_type(ratio({}, "k"), Outcome[float, KeyError | IndexError | ZeroDivisionError])
+pending = assert_type(parse_async("1"), Coroutine[Any, Any, Outcome[int, ValueError]])
 pending.close()
 
 
 async def use() -> None:
-    assert_type(await parse_async("1"), Result[int, ValueError])
+    assert_type(await parse_async("1"), Outcome[int, ValueError])

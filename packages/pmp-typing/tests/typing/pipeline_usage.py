@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing_extensions import assert_type
 
 from pmp_errors import DataProcessingError
-from pmp_typing import Pipeline, Result
+from pmp_typing import Outcome, Pipeline
 
 result = Pipeline(5).add(lambda x: x * 2).add(lambda x: x + 3).add(lambda x: x**2).execute()
 assert_type(result, int)
@@ -18,8 +18,8 @@ p2 = p1.add(lambda n: [n] * n)
 assert_type(p2, Pipeline[str, list[int]])
 assert_type(p2.execute(), list[int])
 assert_type(p2.run("3"), list[int])
-assert_type(p2.execute_result(), Result[list[int], DataProcessingError])
-assert_type(p2.run_result("3"), Result[list[int], DataProcessingError])
+assert_type(p2.execute_result(), Outcome[list[int], DataProcessingError])
+assert_type(p2.run_result("3"), Outcome[list[int], DataProcessingError])
 
 
 async def fetch(n: int) -> str:
