@@ -254,6 +254,9 @@ def bench(session: nox.Session) -> None:
         _install_closure(session, name, "bench")
         session.run("python", str(script), "--json",
                     str(out / f"{name}-{session.python}.json"), *session.posargs)  # fmt: skip
+    session.install("matplotlib>=3.8")
+    session.run("python", str(ROOT / "tools" / "bench_charts.py"), str(out),
+                str(ROOT / "docs" / "assets" / "bench"))  # fmt: skip
 
 
 @nox.session
