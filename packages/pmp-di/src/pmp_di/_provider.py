@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import typing
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from pmp_di._errors import RegistrationError
-from pmp_di._registration import display
+from pmp_di._registration import display, read_hints
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,8 +39,8 @@ class _Slot:
 
 def _layout(func: Callable[..., Any], services: tuple[object, ...]) -> list[_Slot]:
     """Match each service to the parameter annotated with it, in signature order."""
-    hints = typing.get_type_hints(func)  # NameError: a forward reference not defined yet
     signature = inspect.signature(func)
+    hints = read_hints(func, signature)  # NameError: a forward reference not defined yet
     by_service: dict[object, str] = {}
     for name in signature.parameters:
         hint = hints.get(name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import inspect
-import sys
 import threading
 import types
 import typing
@@ -24,6 +23,7 @@ __all__ = [
     "State",
     "display",
     "optional_inner",
+    "read_hints",
 ]
 
 UNSET: Any = type("_Unset", (), {"__repr__": lambda _: "<unset>", "__slots__": ()})()
@@ -32,15 +32,22 @@ _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWOR
 
 def display(obj: object) -> str:
     """A short readable name for a type, factory or annotation."""
+    if obj is type(None):
+        return "None"
     if isinstance(obj, type) or inspect.isroutine(obj):
         return str(getattr(obj, "__qualname__", obj))
+    if _is_union(typing.get_origin(obj)):
+        return " | ".join(display(arg) for arg in typing.get_args(obj))
     return repr(obj).replace("typing.", "")
+
+
+def _is_union(origin: object) -> bool:
+    return origin is Union or origin is types.UnionType
 
 
 def optional_inner(annotation: object) -> object:
     """``X`` for ``X | None`` / ``Optional[X]``, else ``UNSET``."""
-    origin = typing.get_origin(annotation)
-    if origin is Union or (sys.version_info >= (3, 10) and origin is types.UnionType):
+    if _is_union(typing.get_origin(annotation)):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(members) == 1 and len(typing.get_args(annotation)) == 2:  # noqa: PLR2004
             return members[0]
@@ -189,12 +196,33 @@ def _hint_target(origin: Any) -> Any:
     return inspect.unwrap(origin)
 
 
-def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
-    assert reg._signature is not None  # noqa: SLF001 - a sibling's state
+def read_hints(target: Any, signature: inspect.Signature) -> dict[str, Any]:
+    """Parameter annotations, evaluated one by one if the whole set cannot be.
+
+    A return annotation naming a type imported only under ``TYPE_CHECKING`` must
+    not stop the parameters from being read.
+    """
     try:
-        hints = typing.get_type_hints(_hint_target(reg.origin))
+        return typing.get_type_hints(target)
+    except NameError:
+        pass
+    namespace = getattr(inspect.unwrap(target), "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, param in signature.parameters.items():
+        annotation = param.annotation
+        if isinstance(annotation, str):
+            annotation = eval(annotation, namespace)  # noqa: S307 - a source annotation, as typing.get_type_hints does
+        hints[name] = annotation
+    return hints
+
+
+def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
+    signature = reg._signature  # noqa: SLF001 - a sibling's state
+    assert signature is not None
+    try:
+        hints = read_hints(_hint_target(reg.origin), signature)
     except NameError as exc:
-        where = " -> ".join([*path[:-1], f"{display(reg.origin)}"])
+        where = " -> ".join([*path, display(reg.origin)])
         msg = (
             f"cannot read the annotations of {display(reg.origin)} ({exc}); define the "
             f"forward-referenced type before resolving (path: {where})"
@@ -204,10 +232,8 @@ def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
         ) from exc
     except TypeError:
         hints = {}
-    params = []
-    for p in reg._signature.parameters.values():  # noqa: SLF001 - a sibling's state
-        if p.kind in _SKIPPED_KINDS:
-            continue
-        annotation = hints.get(p.name, p.annotation)
-        params.append(Param(p.name, p.kind, annotation, p.default))
-    return tuple(params)
+    return tuple(
+        Param(p.name, p.kind, hints.get(p.name, p.annotation), p.default)
+        for p in signature.parameters.values()
+        if p.kind not in _SKIPPED_KINDS
+    )

@@ -1,0 +1,403 @@
+"""Registration, autowiring, rebinding and overrides."""
+
+from __future__ import annotations
+
+import abc
+import importlib.metadata
+from typing import Optional, Protocol
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pmp_di
+from pmp_di import (
+    CaptiveDependencyError,
+    DIContainer,
+    LifecycleScope,
+    MissingDependencyError,
+    RegistrationError,
+    ServiceProvider,
+)
+from pmp_errors import ConfigurationError
+
+
+class Config:
+    def __init__(self, url: str = "sqlite://") -> None:
+        self.url = url
+
+
+class DatabaseService:
+    def __init__(self, connection_string: str = "memory://") -> None:
+        self.connection_string = connection_string
+
+    def query(self) -> str:
+        return f"rows from {self.connection_string}"
+
+
+class RequestService:
+    pass
+
+
+class Service:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+
+class Repository(abc.ABC):
+    @abc.abstractmethod
+    def get(self) -> str: ...
+
+
+class SqlRepository(Repository):
+    def get(self) -> str:
+        return "sql"
+
+
+class Greeter(Protocol):
+    def greet(self) -> str: ...
+
+
+class English:
+    def greet(self) -> str:
+        return "hello"
+
+
+class UsesLater:
+    def __init__(self, later: DefinedLater) -> None:
+        self.later = later
+
+
+class DefinedLater:
+    pass
+
+
+class WithDefaults:
+    def __init__(
+        self, config: Config, retries: int = 3, name: str = "x", *, verbose: bool = False
+    ) -> None:
+        self.config = config
+        self.retries = retries
+        self.name = name
+        self.verbose = verbose
+
+
+class OptionalDeps:
+    def __init__(self, maybe: Config | None = None, old: Optional[RequestService] = None) -> None:  # noqa: UP045 - both spellings are supported
+        self.maybe = maybe
+        self.old = old
+
+
+class NullableNoDefault:
+    def __init__(self, maybe: Config | None) -> None:
+        self.maybe = maybe
+
+
+class KeywordOnly:
+    def __init__(self, *, config: Config, extra: int = 1) -> None:
+        self.config = config
+        self.extra = extra
+
+
+class AfterSkip:
+    def __init__(self, retries: int = 3, config: Config | None = None) -> None:
+        self.retries = retries
+        self.config = config
+
+
+class PositionalOnly:
+    def __init__(self, retries: int = 5, config: Config | None = None, /) -> None:
+        self.retries = retries
+        self.config = config
+
+
+class VarArgs:
+    def __init__(self, config: Config, *args: int, **kwargs: str) -> None:
+        self.config = config
+        self.args = args
+        self.kwargs = kwargs
+
+
+def test_seed_registration_and_resolution() -> None:
+    """The seed's first example: singletons are shared, transients are new each time."""
+    container = DIContainer()
+    container.register(DatabaseService, scope=LifecycleScope.SINGLETON)
+    container.register(RequestService, scope=LifecycleScope.TRANSIENT)
+    assert container.resolve(DatabaseService) is container.resolve(DatabaseService)
+    assert container.resolve(RequestService) is not container.resolve(RequestService)
+
+
+def test_seed_factories_are_autowired() -> None:
+    """The seed's factory examples: a factory's own parameters are resolved."""
+
+    def database_factory() -> DatabaseService:
+        return DatabaseService(connection_string="postgresql://...")
+
+    def config_aware_factory(config: Config) -> Service:
+        return Service(config)
+
+    container = DIContainer().register(Config, scope=LifecycleScope.SINGLETON)
+    container.register(DatabaseService, factory=database_factory)
+    container.register(Service, factory=config_aware_factory)
+    assert container.resolve(DatabaseService).connection_string == "postgresql://..."
+    assert container.resolve(Service).config is container.resolve(Config)
+
+
+def test_seed_service_provider() -> None:
+    """The seed's ServiceProvider example runs as written."""
+    container = DIContainer()
+    container.register(DatabaseService, scope=LifecycleScope.SINGLETON)
+    provider = ServiceProvider(container)
+
+    @provider.inject(DatabaseService)
+    def process_data(db: DatabaseService):  # type: ignore[no-untyped-def]
+        return db.query()
+
+    assert process_data() == "rows from memory://"
+
+
+def test_register_returns_the_container_for_chaining() -> None:
+    """register() returns the same container."""
+    container = DIContainer()
+    assert container.register(Config) is container
+
+
+@pytest.mark.parametrize(
+    ("service", "implementation"), [(Repository, SqlRepository), (Greeter, English)]
+)
+def test_interface_is_bound_to_implementation(service: type, implementation: type) -> None:
+    """ABCs and Protocols resolve to the registered implementation."""
+    container = DIContainer().register(service, implementation)
+    assert type(container.resolve(service)) is implementation
+
+
+def test_registered_instance_is_returned() -> None:
+    """instance= registers a ready object, shared like a singleton."""
+    config = Config("postgres://")
+    container = DIContainer().register(Config, instance=config).register(Service)
+    assert container.resolve(Config) is config
+    assert container.resolve(Service).config is config
+
+
+def test_forward_references_are_resolved() -> None:
+    """Annotations naming classes defined later (and string annotations) are resolved."""
+    container = DIContainer().register(UsesLater).register(DefinedLater)
+    assert isinstance(container.resolve(UsesLater).later, DefinedLater)
+
+
+def test_unregistered_parameters_keep_their_defaults() -> None:
+    """An unregistered type with a default keeps the default (retries stays 3, not 0)."""
+    container = DIContainer().register(Config).register(WithDefaults)
+    built = container.resolve(WithDefaults)
+    assert (built.retries, built.name, built.verbose) == (3, "x", False)
+
+
+def test_registered_parameter_type_is_injected_even_with_default() -> None:
+    """A registered type wins over a parameter default."""
+    container = DIContainer().register(int, instance=7).register(Config).register(WithDefaults)
+    assert container.resolve(WithDefaults).retries == 7
+
+
+def test_optional_unregistered_gives_none_and_registered_is_injected() -> None:
+    """X | None and Optional[X] give None when X is unregistered, else an X."""
+    container = DIContainer().register(OptionalDeps).register(NullableNoDefault)
+    assert container.resolve(OptionalDeps).maybe is None
+    assert container.resolve(NullableNoDefault).maybe is None
+    container.register(Config).register(RequestService)
+    built = container.resolve(OptionalDeps)
+    assert isinstance(built.maybe, Config)
+    assert isinstance(built.old, RequestService)
+
+
+def test_parameters_after_a_skipped_default_are_passed_by_keyword() -> None:
+    """A dependency after a defaulted parameter still arrives, by keyword."""
+    container = DIContainer().register(Config).register(AfterSkip).register(KeywordOnly)
+    built = container.resolve(AfterSkip)
+    assert built.retries == 3
+    assert isinstance(built.config, Config)
+    assert isinstance(container.resolve(KeywordOnly).config, Config)
+
+
+def test_positional_only_defaults_are_passed_through() -> None:
+    """A skipped positional-only parameter gets its default so later ones can be passed."""
+    container = DIContainer().register(Config).register(PositionalOnly)
+    built = container.resolve(PositionalOnly)
+    assert built.retries == 5
+    assert isinstance(built.config, Config)
+
+
+def test_var_args_are_left_alone() -> None:
+    """*args and **kwargs are never filled."""
+    built = DIContainer().register(Config).register(VarArgs).resolve(VarArgs)
+    assert (built.args, built.kwargs) == ((), {})
+
+
+def test_reregistration_replaces_binding_and_built_singleton() -> None:
+    """Registering again replaces the binding, even a singleton already built."""
+    container = DIContainer().register(Config, scope=LifecycleScope.SINGLETON).register(Service)
+    first = container.resolve(Service).config
+    container.register(Config, instance=Config("new://"))
+    assert container.resolve(Config).url == "new://"
+    assert container.resolve(Service).config.url == "new://"
+    assert container.resolve(Service).config is not first
+
+
+def test_reregistration_rebuilds_dependent_singletons() -> None:
+    """A singleton built from a replaced binding is rebuilt with the new one."""
+    container = DIContainer().register(Config, instance=Config("old://"))
+    container.register(Service, scope=LifecycleScope.SINGLETON)
+    assert container.resolve(Service).config.url == "old://"
+    container.register(Config, instance=Config("new://"))
+    assert container.resolve(Service).config.url == "new://"
+
+
+def test_override_restores_original_on_exit() -> None:
+    """override() swaps a binding for the block and restores built singletons after."""
+    container = DIContainer().register(Config, scope=LifecycleScope.SINGLETON)
+    container.register(Service, scope=LifecycleScope.SINGLETON)
+    original = container.resolve(Service)
+    fake = Config("fake://")
+    with container.override(Config, instance=fake) as same:
+        assert same is container
+        assert container.resolve(Service).config is fake
+    assert container.resolve(Service) is original
+
+
+def test_override_of_unregistered_service_is_removed_on_exit() -> None:
+    """Overriding a service that was not registered leaves it unregistered afterwards."""
+    container = DIContainer()
+    with container.override(Config, instance=Config()):
+        assert container.is_registered(Config)
+    assert not container.is_registered(Config)
+
+
+def test_override_restores_even_when_block_raises() -> None:
+    """The original binding comes back when the block raises."""
+    container = DIContainer().register(Config, instance=Config("real://"))
+    with (
+        pytest.raises(ValueError, match="boom"),
+        container.override(Config, instance=Config("fake://")),
+    ):
+        raise ValueError("boom")
+    assert container.resolve(Config).url == "real://"
+
+
+def test_is_registered_handles_unhashable() -> None:
+    """is_registered answers False for unhashable input instead of raising."""
+    assert not DIContainer().is_registered([])
+
+
+def test_resolving_unregistered_service_names_it() -> None:
+    """An unregistered service raises MissingDependencyError naming it."""
+    with pytest.raises(MissingDependencyError, match="Config is not registered") as info:
+        DIContainer().resolve(Config)
+    assert isinstance(info.value, ConfigurationError)
+    assert info.value.context["service"] == "Config"
+
+
+def test_resolving_unhashable_raises_missing_dependency() -> None:
+    """An unhashable service key is reported as not registered."""
+    with pytest.raises(MissingDependencyError, match="not registered"):
+        DIContainer().resolve([])  # type: ignore[arg-type]
+
+
+def test_errors_raised_inside_factories_propagate_untouched() -> None:
+    """A KeyError or TypeError raised by a factory is not mistaken for a missing plan."""
+
+    def broken() -> Config:
+        raise KeyError(Config)
+
+    def wrong() -> Service:
+        raise TypeError("bad")
+
+    container = DIContainer().register(Config, factory=broken).register(Service, factory=wrong)
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            container.resolve(Config)
+        with pytest.raises(TypeError, match="bad"):
+            container.resolve(Service)
+
+
+def _no_annotation(config, retries: int = 3) -> Config:  # type: ignore[no-untyped-def]
+    return Config()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"scope": "forever"}, "scope"),
+        ({"factory": 3}, "factory"),
+        ({"implementation": Config, "factory": Config}, "factory"),
+        ({"factory": Config, "instance": Config()}, "instance"),
+        ({"instance": Config(), "scope": LifecycleScope.SCOPED}, "scope"),
+        ({"factory": _no_annotation}, "config"),
+    ],
+)
+def test_bad_registrations_name_the_argument(kwargs: dict[str, object], argument: str) -> None:
+    """Invalid register() arguments raise RegistrationError naming the argument."""
+    with pytest.raises(RegistrationError) as info:
+        DIContainer().register(Config, **kwargs)  # type: ignore[arg-type]
+    assert info.value.context["argument"] == argument
+    assert isinstance(info.value, TypeError)
+
+
+@pytest.mark.parametrize("service", [Repository, Greeter])
+def test_abstract_service_without_implementation_is_rejected(service: type) -> None:
+    """Registering an ABC or Protocol alone asks for an implementation."""
+    with pytest.raises(RegistrationError, match="abstract"):
+        DIContainer().register(service)
+
+
+def test_unhashable_service_is_rejected() -> None:
+    """An unhashable service key is rejected at register."""
+    with pytest.raises(RegistrationError, match="hashable"):
+        DIContainer().register([])  # type: ignore[arg-type]
+
+
+def test_builtin_without_signature_is_built_without_arguments() -> None:
+    """A callable whose signature cannot be read is called with no arguments."""
+    container = DIContainer().register(dict)
+    assert container.resolve(dict) == {}
+
+
+@given(st.lists(st.sampled_from(list(LifecycleScope)), min_size=1, max_size=6))
+def test_chain_resolves_for_any_lifetimes_inside_a_scope(lifetimes: list[LifecycleScope]) -> None:
+    """A chain of any lifetimes resolves in a scope, unless a singleton would capture a scoped."""
+    classes: list[type] = []
+    container = DIContainer()
+    for index, lifetime in enumerate(lifetimes):
+        previous = classes[-1] if classes else None
+
+        def init(self: object, dep: object = None) -> None:
+            self.dep = dep  # type: ignore[attr-defined]
+
+        if previous is not None:
+            init.__annotations__ = {"dep": previous, "return": None}
+        cls = type(f"S{index}", (), {"__init__": init})
+        classes.append(cls)
+        container.register(cls, scope=lifetime)
+    captive = any(
+        lifetime is LifecycleScope.SINGLETON and LifecycleScope.SCOPED in lifetimes[:index]
+        for index, lifetime in enumerate(lifetimes)
+    )
+    with container.scope() as scope:
+        if captive:
+            with pytest.raises(CaptiveDependencyError, match="Captive dependency"):
+                scope.resolve(classes[-1])
+            return
+        top = scope.resolve(classes[-1])
+        again = scope.resolve(classes[-1])
+    depth = 0
+    node: object = top
+    while node is not None:
+        depth += 1
+        node = node.dep  # type: ignore[attr-defined]
+    assert depth == len(lifetimes)
+    assert (top is again) == (lifetimes[-1] is not LifecycleScope.TRANSIENT)
+
+
+def test_version_matches_metadata() -> None:
+    """__version__ is read from the installed metadata."""
+    assert pmp_di.__version__ == importlib.metadata.version("pmp-di")
+    with pytest.raises(AttributeError):
+        _ = pmp_di.nonexistent  # type: ignore[attr-defined]

@@ -1,0 +1,194 @@
+"""Cycles, missing dependencies, captive dependencies, validate() and explain()."""
+
+from __future__ import annotations
+
+import pytest
+
+from pmp_di import (
+    CaptiveDependencyError,
+    CircularDependencyError,
+    DIContainer,
+    LifecycleScope,
+    MissingDependencyError,
+)
+
+
+class Repository:
+    pass
+
+
+class Service:
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+
+
+class Handler:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+
+class CycleA:
+    def __init__(self, b: CycleB) -> None:
+        self.b = b
+
+
+class CycleB:
+    def __init__(self, a: CycleA) -> None:
+        self.a = a
+
+
+class Root:
+    def __init__(self, a: CycleA) -> None:
+        self.a = a
+
+
+class Broken:
+    def __init__(self, ghost: Ghost) -> None:  # type: ignore[name-defined]  # noqa: F821 - never defined, on purpose
+        self.ghost = ghost
+
+
+class Config:
+    def __init__(self, retries: int = 3) -> None:
+        self.retries = retries
+
+
+class Cache:
+    def __init__(self, config: Config, maybe: Repository | None = None) -> None:
+        self.config = config
+
+
+def test_missing_dependency_names_consumer_parameter_type_and_path() -> None:
+    """The error shows Handler -> Service.repo -> Repository and names each part."""
+    container = DIContainer().register(Handler).register(Service)
+    with pytest.raises(MissingDependencyError) as info:
+        container.resolve(Handler)
+    error = info.value
+    assert "Handler -> Service.repo -> Repository" in error.message
+    assert error.context["consumer"] == "Service"
+    assert error.context["parameter"] == "repo"
+    assert error.context["service"] == "Repository"
+    assert error.path == ["Handler", "Service.repo", "Repository"]
+
+
+@pytest.mark.parametrize("lifetime", list(LifecycleScope))
+def test_cycle_raises_chain_not_recursion_error(lifetime: LifecycleScope) -> None:
+    """A cycle raises CircularDependencyError showing the chain, for every lifetime."""
+    container = DIContainer().register(CycleA, scope=lifetime).register(CycleB, scope=lifetime)
+    container.register(Root)
+    with container.scope() as scope, pytest.raises(CircularDependencyError) as info:
+        scope.resolve(Root)
+    assert "CycleA -> CycleB -> CycleA" in info.value.message
+    assert "reached from Root" in info.value.message
+    assert info.value.context["cycle"] == ["CycleA", "CycleB", "CycleA"]
+
+
+def test_self_dependency_is_a_cycle() -> None:
+    """A factory needing its own type is reported as a cycle."""
+
+    def make(repo: Repository) -> Repository:  # pragma: no cover - never called
+        return repo
+
+    with pytest.raises(CircularDependencyError, match="Repository -> Repository"):
+        DIContainer().register(Repository, factory=make).resolve(Repository)
+
+
+def test_unresolvable_forward_reference_is_reported() -> None:
+    """An annotation naming an undefined type raises MissingDependencyError naming it."""
+    with pytest.raises(MissingDependencyError, match="Ghost"):
+        DIContainer().register(Broken).resolve(Broken)
+
+
+def test_validate_passes_for_a_sound_graph() -> None:
+    """validate() is silent when every dependency can be built."""
+    container = DIContainer().register(Handler).register(Service)
+    container.register(Repository, scope=LifecycleScope.SINGLETON)
+    container.register(Cache, scope=LifecycleScope.SINGLETON)
+    container.register(Config, instance=Config())
+    container.validate()
+
+
+def test_validate_reports_all_problems_with_paths() -> None:
+    """validate() raises the first problem and lists every problem in context."""
+    container = DIContainer().register(Handler).register(Service)
+    container.register(CycleA).register(CycleB).register(Broken)
+    with pytest.raises(MissingDependencyError) as info:
+        container.validate()
+    problems = info.value.context["problems"]
+    assert len(problems) == 3
+    assert any("Service.repo -> Repository" in p for p in problems)
+    assert any("CycleA -> CycleB -> CycleA" in p for p in problems)
+    assert any("Ghost" in p for p in problems)
+    assert "2 more problem(s)" in info.value.message
+
+
+@pytest.mark.parametrize("lifetime", [LifecycleScope.SCOPED, LifecycleScope.TRANSIENT])
+def test_validate_reports_captive_dependency(lifetime: LifecycleScope) -> None:
+    """A singleton depending on a scoped or transient service is a captive dependency."""
+    container = DIContainer().register(Cache, scope=LifecycleScope.SINGLETON)
+    container.register(Config, scope=lifetime)
+    with pytest.raises(CaptiveDependencyError, match=r"Cache -> Config") as info:
+        container.validate()
+    assert info.value.path == ["Cache", "Config"]
+
+
+def test_resolving_singleton_over_scoped_is_captive() -> None:
+    """Resolving a singleton that needs a scoped service raises, even inside a scope."""
+    container = DIContainer().register(Cache, scope=LifecycleScope.SINGLETON)
+    container.register(Config, scope=LifecycleScope.SCOPED)
+    with container.scope() as scope, pytest.raises(CaptiveDependencyError, match="singleton Cache"):
+        scope.resolve(Cache)
+
+
+MAKE_REPO = "test_explain_shows_tree_with_lifetimes_and_factories.<locals>.make_repo"
+
+
+def test_explain_shows_tree_with_lifetimes_and_factories() -> None:
+    """explain() draws each node with its lifetime, factory and defaults."""
+
+    def make_repo() -> Repository:
+        return Repository()
+
+    container = DIContainer().register(Handler).register(Service)
+    container.register(Repository, factory=make_repo, scope=LifecycleScope.SINGLETON)
+    container.register(Cache, scope=LifecycleScope.SCOPED).register(Config)
+    assert container.explain(Handler).splitlines() == [
+        "Handler  (transient <- Handler())",
+        "└─ service: Service  (transient <- Service())",
+        f"   └─ repo: Repository  (singleton <- {MAKE_REPO}())",
+    ]
+    container.resolve(Repository)
+    assert "(singleton, built <- " in container.explain(Handler)
+    assert container.explain(Cache).splitlines() == [
+        "Cache  (scoped <- Cache())",
+        "├─ config: Config  (transient <- Config())",
+        "│  └─ retries: int  (not registered, default 3)",
+        f"└─ maybe: Repository | None  (singleton, built <- {MAKE_REPO}())",
+    ]
+
+
+def test_explain_marks_missing_cycles_instances_and_errors() -> None:
+    """explain() never raises: it marks missing types, cycles and unreadable annotations."""
+
+    def gen() -> object:
+        yield Repository()
+
+    container = DIContainer().register(Handler).register(CycleA).register(CycleB)
+    container.register(Broken).register(Config, instance=Config())
+    container.register(Repository, factory=gen)
+    assert "MISSING: not registered" in container.explain(Handler)
+    assert "(cycle back to CycleA)" in container.explain(CycleA)
+    assert "error: cannot read the annotations" in container.explain(Broken)
+    assert container.explain(Config) == "Config  (instance)"
+    assert container.explain(int) == "int  (MISSING: not registered)"
+    assert "[context manager]" in container.explain(Repository)
+
+
+def test_explain_shows_nullable_without_default() -> None:
+    """An unregistered X | None without a default is shown as None."""
+
+    class Nullable:
+        def __init__(self, repo: Repository | None) -> None:
+            self.repo = repo
+
+    text = DIContainer().register(Nullable).explain(Nullable)
+    assert "(not registered, None)" in text

@@ -1,0 +1,77 @@
+"""Singletons and scoped services under real thread races."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from pmp_di import DIContainer, LifecycleScope
+
+THREADS = 16
+
+
+class Slow:
+    built = 0
+
+    def __init__(self) -> None:
+        time.sleep(0.001)  # widen the race window
+        type(self).built += 1
+
+
+class Consumer:
+    def __init__(self, slow: Slow) -> None:
+        self.slow = slow
+
+
+def _race(target: object, count: int = THREADS) -> list[object]:
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = target()  # type: ignore[operator]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_singleton_built_once_under_16_racing_threads() -> None:
+    """16 threads racing for a singleton get one instance built once."""
+    Slow.built = 0
+    container = DIContainer().register(Slow, scope=LifecycleScope.SINGLETON).register(Consumer)
+    results = _race(lambda: container.resolve(Consumer))
+    assert Slow.built == 1
+    assert len({id(r.slow) for r in results}) == 1  # type: ignore[attr-defined]
+
+
+def test_scoped_built_once_per_scope_under_racing_threads() -> None:
+    """Threads sharing one scope share one scoped instance."""
+    Slow.built = 0
+    container = DIContainer().register(Slow, scope=LifecycleScope.SCOPED)
+    with container.scope() as scope:
+        results = _race(lambda: scope.resolve(Slow))
+    assert Slow.built == 1
+    assert len({id(r) for r in results}) == 1
+
+
+def test_registration_during_resolution_is_safe() -> None:
+    """Re-registering while other threads resolve never yields a half-built plan."""
+    container = DIContainer().register(Slow).register(Consumer)
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            container.register(Slow)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        results = _race(lambda: [container.resolve(Consumer) for _ in range(20)], 4)
+    finally:
+        stop.set()
+        worker.join()
+    assert all(isinstance(c.slow, Slow) for batch in results for c in batch)  # type: ignore[attr-defined]
