@@ -1,0 +1,100 @@
+"""Types users see: resolve returns T, register chains, inject drops injected parameters."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+from typing_extensions import assert_type
+
+from pmp_di import DIContainer, LifecycleScope, Scope, ServiceProvider
+
+
+class Database:
+    def query(self) -> str:
+        return "rows"
+
+
+class Mailer:
+    pass
+
+
+class Service:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+
+def make_service(db: Database) -> Service:
+    return Service(db)
+
+
+container = DIContainer()
+assert_type(container.register(Database, scope=LifecycleScope.SINGLETON), DIContainer)
+assert_type(container.register(Service, factory=make_service).register(Mailer), DIContainer)
+assert_type(container.register(Database, instance=Database()), DIContainer)
+assert_type(container.resolve(Database), Database)
+
+with container.scope() as scope:
+    assert_type(scope, Scope)
+    assert_type(scope.resolve(Service), Service)
+    assert_type(scope.scope(), Scope)
+
+with container.override(Database, instance=Database()) as overridden:
+    assert_type(overridden, DIContainer)
+
+provider = ServiceProvider(container)
+
+
+@provider.inject(Database)
+def process_data(db: Database) -> str:
+    return db.query()
+
+
+assert_type(process_data, Callable[[], str])
+assert_type(process_data(), str)
+
+
+@provider.inject(Database, Mailer)
+def send(db: Database, mailer: Mailer, to: str, *, urgent: bool = False) -> int:
+    return len(to)
+
+
+assert_type(send("a@b.c"), int)
+assert_type(send("a@b.c", urgent=True), int)
+
+
+@provider.inject(Database)
+async def fetch(db: Database, key: str) -> str:
+    return key
+
+
+@provider.inject(Mailer)
+def trailing(to: str, mailer: Mailer) -> bool:
+    return True
+
+
+# injected parameters that are not leading keep the call unchecked but typed by return
+assert_type(trailing, Callable[..., bool])
+
+
+async def main() -> None:
+    assert_type(await container.aresolve(Service), Service)
+    assert_type(await fetch("k"), str)
+    await fetch(key="k")
+    async with container.scope() as async_scope:
+        assert_type(await async_scope.aresolve(Database), Database)
+
+
+class Repository(abc.ABC):
+    @abc.abstractmethod
+    def get(self) -> str: ...
+
+
+class SqlRepository(Repository):
+    def get(self) -> str:
+        return "sql"
+
+
+# abstract service keys: mypy's type-abstract check applies to every type[T] API
+container.register(Repository, SqlRepository)  # type: ignore[type-abstract]
+assert_type(container.resolve(Repository), Repository)  # type: ignore[type-abstract]
