@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from operator import length_hint
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, final
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, final
 
 from pmp_errors import DataProcessingError
 from pmp_typing._errors import TypeValidationError, safe_repr
@@ -18,6 +18,9 @@ I = TypeVar("I")  # noqa: E741 - the conventional name for an input type
 O_co = TypeVar("O_co", covariant=True)
 U = TypeVar("U")
 T = TypeVar("T")
+
+_NO_ASYNC: frozenset[int] = frozenset()
+_new: Callable[[type[Pipeline[Any, Any]]], Pipeline[Any, Any]] = object.__new__
 
 _Step = Any  # a step is any one-argument callable; the types are tracked by Pipeline's parameters
 
@@ -48,7 +51,7 @@ class Pipeline(Generic[I, O_co]):
         self._source = value
         self._fns = ()
         self._names = None
-        self._async = frozenset()
+        self._async = _NO_ASYNC
 
     def __repr__(self) -> str:
         return f"Pipeline({safe_repr(self._source)}, steps={len(self._fns)})"
@@ -57,23 +60,24 @@ class Pipeline(Generic[I, O_co]):
         return len(self._fns)
 
     def _extend(self, fn: object, name: object, *, is_async: bool) -> Pipeline[I, Any]:
+        # Hot when pipelines are built per call: no __init__, no helper calls.
         if not callable(fn):
             msg = f"a pipeline step must be a one-argument callable, got {safe_repr(fn)}"
             raise TypeValidationError(msg, field="fn", value=fn)
-        index = len(self._fns)
+        fns = self._fns
         names = self._names
         if name is not None:
             if not isinstance(name, str):
                 msg = f"a step name must be a str, got {safe_repr(name)}"
                 raise TypeValidationError(msg, field="name", value=name)
-            names = {**(names or {}), index: name}
-        new = cast("Pipeline[I, Any]", object.__new__(Pipeline))
+            names = {**(names or {}), len(fns): name}
+        new: Pipeline[I, Any] = _new(Pipeline)
         # the fields of a sibling instance, set once here instead of re-running __init__
-        new._source, new._fns, new._names, new._async = (  # noqa: SLF001
+        new._source, new._fns, new._names, new._async = (
             self._source,
-            (*self._fns, fn),
+            (*fns, fn),
             names,
-            self._async | {index} if is_async else self._async,
+            self._async | {len(fns)} if is_async else self._async,
         )
         return new
 
@@ -83,6 +87,15 @@ class Pipeline(Generic[I, O_co]):
         >>> Pipeline("7").add(int, name="parse").add(lambda n: n * 6).execute()
         42
         """
+        if name is None and callable(fn):  # the common case, inlined for cheap building
+            new: Pipeline[I, U] = _new(Pipeline)
+            new._source, new._fns, new._names, new._async = (
+                self._source,
+                (*self._fns, fn),
+                self._names,
+                self._async,
+            )
+            return new
         return self._extend(fn, name, is_async=False)
 
     def add_async(
@@ -107,6 +120,12 @@ class Pipeline(Generic[I, O_co]):
         msg = f"pipeline step {label!r} failed: {type(exc).__name__}: {exc}"
         return DataProcessingError(msg, step=label)
 
+    def _refuse_async(self) -> NoReturn:
+        index = min(self._async)
+        label = self._step_label(index)
+        msg = f"pipeline step {label!r} is async: use execute_async() or run_async()"
+        raise DataProcessingError(msg, step=label)
+
     def run(self, value: I, /) -> O_co:
         """Run the steps on ``value`` and return the result.
 
@@ -115,10 +134,7 @@ class Pipeline(Generic[I, O_co]):
                 the original exception is the ``__cause__``.
         """
         if self._async:
-            index = min(self._async)
-            label = self._step_label(index)
-            msg = f"pipeline step {label!r} is async: use execute_async() or run_async()"
-            raise DataProcessingError(msg, step=label)
+            self._refuse_async()
         fns = self._fns
         steps = iter(fns)
         current: Any = value
@@ -128,11 +144,22 @@ class Pipeline(Generic[I, O_co]):
         except Exception as exc:
             # the iterator knows how far it got: no counting on the fast path
             raise self._failed(len(fns) - length_hint(steps) - 1, exc) from exc
-        return cast("O_co", current)
+        return current  # type: ignore[no-any-return]
 
     def execute(self) -> O_co:
         """Run the steps on the pipeline's own value (see :meth:`run`)."""
-        return self.run(self._source)
+        # run() inlined: this is the hot path of a pre-built pipeline
+        if self._async:
+            self._refuse_async()
+        fns = self._fns
+        steps = iter(fns)
+        current: Any = self._source
+        try:
+            for fn in steps:
+                current = fn(current)
+        except Exception as exc:
+            raise self._failed(len(fns) - length_hint(steps) - 1, exc) from exc
+        return current  # type: ignore[no-any-return]
 
     def run_result(self, value: I, /) -> Outcome[O_co, DataProcessingError]:
         """Like :meth:`run`, but return ``Failure(DataProcessingError)`` instead of raising.
@@ -161,7 +188,7 @@ class Pipeline(Generic[I, O_co]):
                     current = await current
         except Exception as exc:
             raise self._failed(index, exc) from exc
-        return cast("O_co", current)
+        return current  # type: ignore[no-any-return]
 
     async def execute_async(self) -> O_co:
         """Run the steps on the pipeline's own value (see :meth:`run_async`)."""
