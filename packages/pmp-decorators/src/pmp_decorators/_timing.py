@@ -26,15 +26,6 @@ DEFAULT_LOGGER = logging.getLogger("pmp_decorators.timing")
 
 
 def _check_logging(logger: object, level: object) -> logging.Logger:
-    if logger is None:
-        return DEFAULT_LOGGER
-    if not isinstance(logger, logging.Logger | logging.LoggerAdapter):
-        raise ValidationError(
-            f"logger must be a logging.Logger, a LoggerAdapter or None, got {logger!r}",
-            field="logger",
-            value=logger,
-            expected="logging.Logger | logging.LoggerAdapter | None",
-        )
     if not isinstance(level, int) or isinstance(level, bool):
         raise ValidationError(
             f"level must be a logging level (int), got {level!r}",
@@ -42,7 +33,16 @@ def _check_logging(logger: object, level: object) -> logging.Logger:
             value=level,
             expected="int",
         )
-    return logger  # type: ignore[return-value]  # a LoggerAdapter has the same logging API
+    if logger is None:
+        return DEFAULT_LOGGER
+    if not isinstance(logger, logging.Logger):
+        raise ValidationError(
+            f"logger must be a logging.Logger or None, got {logger!r}",
+            field="logger",
+            value=logger,
+            expected="logging.Logger | None",
+        )
+    return logger
 
 
 def _check_stats(stats: object) -> None:
@@ -58,7 +58,7 @@ def _check_stats(stats: object) -> None:
 def timed(
     unit: str = "ms",
     *,
-    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    logger: logging.Logger | None = None,
     level: int = logging.DEBUG,
     name: str | None = None,
     stats: TimingStats | None = None,
@@ -208,7 +208,7 @@ class BlockTimer:
         name: str = "block",
         unit: str = "ms",
         *,
-        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+        logger: logging.Logger | None = None,
         level: int = logging.DEBUG,
         stats: TimingStats | None = None,
     ) -> None:

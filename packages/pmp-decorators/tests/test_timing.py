@@ -1,0 +1,363 @@
+import asyncio
+import logging
+import threading
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pmp_errors import ValidationError
+
+from pmp_decorators import BlockTimer, TimingStats, measure_block, timed
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def capture():
+    logger = logging.getLogger("test.pmp.timing")
+    handler = Capture()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield logger, handler.records
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    ticks = iter(range(0, 10**12, 1_500_000))
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
+
+
+@pytest.mark.parametrize(("unit", "value"), [("ns", 1_500_000.0), ("us", 1500.0), ("ms", 1.5), ("s", 0.0015)])
+def test_logs_one_record_with_structured_extra(capture, fake_clock, unit, value):
+    """Each call logs once, with function, elapsed in the unit, elapsed_ns and unit."""
+    logger, records = capture
+
+    @timed(unit=unit, logger=logger)
+    def work(x):
+        return x * 2
+
+    assert work(4) == 8
+    (record,) = records
+    assert record.function == work.__qualname__
+    assert record.elapsed == value
+    assert record.elapsed_ns == 1_500_000
+    assert record.unit == unit
+    assert record.raised is False
+    assert record.levelno == logging.DEBUG
+    assert record.getMessage() == f"{work.__qualname__} took {value:.3f} {unit}"
+    assert record.pathname == __file__
+
+
+def test_seed_form_logs_to_the_default_logger(caplog):
+    """@timed(unit='ms') logs on pmp_decorators.timing at DEBUG."""
+
+    @timed(unit="ms")
+    def slow_function():
+        return 1
+
+    with caplog.at_level(logging.DEBUG, logger="pmp_decorators.timing"):
+        slow_function()
+    assert [r.name for r in caplog.records] == ["pmp_decorators.timing"]
+
+
+def test_formats_nothing_when_the_level_is_disabled(capture):
+    """With the level disabled no record is made and no argument is formatted."""
+    logger, records = capture
+    logger.setLevel(logging.INFO)
+
+    class Loud:
+        def __str__(self):
+            raise AssertionError
+
+    @timed(logger=logger, name="x")
+    def work():
+        return Loud()
+
+    work()
+    assert records == []
+
+
+def test_times_and_logs_when_the_body_raises(capture, fake_clock):
+    """A raising call is still timed, counted and logged with raised=True."""
+    logger, records = capture
+    stats = TimingStats(unit="ms")
+
+    @timed(logger=logger, stats=stats, level=logging.WARNING)
+    def boom():
+        raise KeyError("k")
+
+    with pytest.raises(KeyError):
+        boom()
+    assert records[0].raised is True
+    assert records[0].levelno == logging.WARNING
+    assert "raised after 1.500 ms" in records[0].getMessage()
+    assert records[0].pathname == __file__
+    assert stats.count == 1
+
+
+def test_failed_call_without_logging_or_stats_still_raises(capture):
+    """With logging off, a raising timed call raises unchanged."""
+    logger, _ = capture
+    logger.setLevel(logging.ERROR)
+    err = ValueError("v")
+
+    @timed(logger=logger)
+    def boom():
+        raise err
+
+    with pytest.raises(ValueError) as info:
+        boom()
+    assert info.value is err
+
+
+def test_recursion_is_timed_per_call(capture):
+    """Recursive calls each get their own record (no shared timer state)."""
+    logger, records = capture
+
+    @timed(logger=logger, unit="ns")
+    def fact(n):
+        return 1 if n <= 1 else n * fact(n - 1)
+
+    assert fact(5) == 120
+    assert len(records) == 5
+    elapsed = [r.elapsed_ns for r in records]
+    assert elapsed == sorted(elapsed)
+
+
+def test_threads_are_timed_independently(capture):
+    """Concurrent calls from threads each produce a correct record."""
+    logger, records = capture
+    stats = TimingStats(unit="ns")
+    barrier = threading.Barrier(4)
+
+    @timed(logger=logger, stats=stats, unit="ns")
+    def work(i):
+        barrier.wait()
+        return i
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(records) == 4
+    assert stats.count == 4
+    assert stats.total_ns == sum(r.elapsed_ns for r in records)
+
+
+@pytest.mark.asyncio
+async def test_async_times_the_awaited_body(capture, monkeypatch):
+    """For async def, the time spent awaiting is inside the measurement."""
+    logger, records = capture
+    now = [0]
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: now[0])
+
+    @timed(logger=logger, unit="ms")
+    async def fetch():
+        await asyncio.sleep(0)
+        now[0] += 50_000_000
+        return "done"
+
+    assert asyncio.iscoroutinefunction(fetch)
+    assert await fetch() == "done"
+    assert records[0].elapsed == 50.0
+
+
+@pytest.mark.asyncio
+async def test_async_raising_body_is_recorded(capture):
+    """An async body that raises is timed and logged with raised=True."""
+    logger, records = capture
+    stats = TimingStats()
+
+    @timed(logger=logger, stats=stats)
+    async def boom():
+        await asyncio.sleep(0)
+        raise OSError
+
+    with pytest.raises(OSError):
+        await boom()
+    assert records[0].raised is True
+    assert stats.count == 1
+
+
+@pytest.mark.asyncio
+async def test_async_timed_without_logging(capture):
+    """Async timed with logging disabled only updates stats."""
+    logger, records = capture
+    logger.setLevel(logging.ERROR)
+    stats = TimingStats()
+
+    @timed(logger=logger, stats=stats)
+    async def ok():
+        return 1
+
+    assert await ok() == 1
+    assert records == []
+    assert stats.count == 1
+
+
+def test_keeps_metadata_and_uses_the_given_name(capture):
+    """The wrapper keeps name/doc/__wrapped__; name= sets the logged label."""
+    logger, records = capture
+
+    def f():
+        """Doc."""
+
+    wrapped = timed(logger=logger, name="custom")(f)
+    wrapped()
+    assert (wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__) == ("f", "Doc.", f)
+    assert records[0].function == "custom"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"unit": "minutes"}, "unit"),
+        ({"unit": 1}, "unit"),
+        ({"logger": "root"}, "logger"),
+        ({"logger": logging.LoggerAdapter(logging.getLogger("x"), {})}, "logger"),
+        ({"logger": logging.getLogger("x"), "level": "DEBUG"}, "level"),
+        ({"stats": {}}, "stats"),
+    ],
+)
+def test_bad_configuration_names_the_argument(kwargs, field):
+    """timed rejects bad settings with a ValidationError naming the argument."""
+    with pytest.raises(ValidationError) as info:
+        timed(**kwargs)
+    assert info.value.field == field
+
+
+@given(st.lists(st.integers(0, 10**12), min_size=1, max_size=50))
+def test_stats_match_the_samples(samples):
+    """TimingStats count/total/min/max/mean equal those of the samples."""
+    stats = TimingStats(unit="ns")
+    for s in samples:
+        stats.add(s)
+    assert (stats.count, stats.total_ns, stats.min_ns, stats.max_ns) == (
+        len(samples),
+        sum(samples),
+        min(samples),
+        max(samples),
+    )
+    assert stats.mean == pytest.approx(sum(samples) / len(samples))
+    assert stats.as_dict()["count"] == len(samples)
+
+
+def test_stats_reset_and_empty_values():
+    """An empty or reset TimingStats reports zero and None."""
+    stats = TimingStats("s")
+    assert (stats.count, stats.total, stats.min, stats.max, stats.mean) == (0, 0.0, None, None, None)
+    stats.add(2_000_000_000)
+    assert (stats.total, stats.min, stats.max, stats.mean) == (2.0, 2.0, 2.0, 2.0)
+    assert "count=1" in repr(stats)
+    stats.reset()
+    assert stats.as_dict() == {"unit": "s", "count": 0, "total": 0.0, "min": None, "max": None, "mean": None}
+
+
+def test_stats_are_exact_under_threads():
+    """Many threads adding at once lose no sample."""
+    stats = TimingStats()
+    barrier = threading.Barrier(4)
+
+    def add():
+        barrier.wait()
+        for _ in range(2000):
+            stats.add(1)
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stats.count == 8000
+    assert stats.total_ns == 8000
+
+
+def test_stats_reject_a_bad_unit():
+    """TimingStats(unit=...) validates the unit."""
+    with pytest.raises(ValidationError):
+        TimingStats(unit="h")
+
+
+# ---- measure_block -------------------------------------------------------------
+
+
+def test_measure_block_is_the_block_timer_class():
+    """measure_block is BlockTimer, so its instances are typed and cheap."""
+    assert measure_block is BlockTimer
+
+
+def test_measure_block_logs_and_exposes_elapsed(capture, fake_clock):
+    """The block is logged once and the yielded object keeps the elapsed time."""
+    logger, records = capture
+    stats = TimingStats()
+    with measure_block("data_processing", logger=logger, stats=stats) as block:
+        assert block.elapsed is None
+    assert block.elapsed_ns == 1_500_000
+    assert block.elapsed == 1.5
+    (record,) = records
+    assert (record.block, record.elapsed, record.unit, record.raised) == ("data_processing", 1.5, "ms", False)
+    assert record.pathname == __file__
+    assert stats.count == 1
+    assert "data_processing" in repr(block)
+
+
+def test_measure_block_seed_form(caplog):
+    """with measure_block('data_processing'): logs on pmp_decorators.timing."""
+    with caplog.at_level(logging.DEBUG, logger="pmp_decorators.timing"):
+        with measure_block("data_processing"):
+            sum(range(10))
+    assert caplog.records[0].block == "data_processing"
+
+
+def test_measure_block_records_a_raising_block(capture):
+    """A raising block is timed and logged, and the exception propagates."""
+    logger, records = capture
+    with pytest.raises(ZeroDivisionError):
+        with measure_block("div", logger=logger) as block:
+            1 / 0  # noqa: B018
+    assert block.elapsed_ns is not None
+    assert records[0].raised is True
+
+
+def test_measure_block_silent_when_disabled(capture):
+    """Nothing is logged when the level is disabled; elapsed is still set."""
+    logger, records = capture
+    logger.setLevel(logging.CRITICAL)
+    with measure_block("quiet", unit="us", logger=logger) as block:
+        time.perf_counter()
+    assert records == []
+    assert block.elapsed is not None
+
+
+@pytest.mark.asyncio
+async def test_measure_block_async_with(capture, fake_clock):
+    """async with measure_block(...) times the awaited block."""
+    logger, records = capture
+    stats = TimingStats()
+    async with measure_block("io", logger=logger, stats=stats) as block:
+        await asyncio.sleep(0)
+    assert block.elapsed == 1.5
+    assert records[0].block == "io"
+    assert stats.count == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"unit": "h"}, "unit"), ({"logger": 3}, "logger"), ({"stats": 1}, "stats")],
+)
+def test_measure_block_rejects_bad_arguments(kwargs, field):
+    """measure_block validates unit, logger and stats."""
+    with pytest.raises(ValidationError) as info:
+        measure_block("x", **kwargs)
+    assert info.value.field == field
