@@ -6,16 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pmp_errors import ConfigurationError, ValidationError
 
 from pmp_cache import (
     CacheInfo,
     LRUCache,
     ReentrantCallError,
     UnhashableArgumentError,
-    cache,
     async_cache,
+    cache,
 )
+from pmp_errors import ConfigurationError, ValidationError
 
 
 class Clock:
@@ -99,6 +99,7 @@ def test_key_rules_for_tuples_and_keywords():
 
 def test_invalidate_drops_every_form_of_the_call():
     """cache_invalidate addresses entries through the signature, positional or keyword."""
+
     @cache
     def f(x: int, y: int = 0) -> int:
         return x + y
@@ -126,7 +127,7 @@ def test_invalidate_on_builtin_without_signature_uses_the_given_form():
 @pytest.mark.parametrize("decorate", [cache, cache(ttl=10), cache(typed=True)])
 def test_unhashable_argument_is_named_and_nothing_runs(decorate):
     """An unhashable argument raises a TypeError/ValidationError naming it; f never runs."""
-    inner, calls = counted(lambda items, *, flag=None: 0)
+    inner, calls = counted(lambda _items, *, flag=None: flag)
 
     def total(items, *, flag=None):
         return inner(items, flag=flag)
@@ -148,12 +149,13 @@ def test_unhashable_argument_is_named_and_nothing_runs(decorate):
 
 def test_unhashable_extra_positional_is_named_by_position():
     """Arguments collected by *args are named by their position."""
-    f = cache(lambda *args: 0)
+    f = cache(lambda *_args: 0)
     with pytest.raises(UnhashableArgumentError, match=r"args\[1\]"):
         f(1, [2])
 
 
-def test_type_error_from_a_hash_method_passes_through():
+@pytest.mark.parametrize("decorate", [cache, cache(ttl=10)])
+def test_type_error_from_a_hash_method_passes_through(decorate):
     """A TypeError not caused by an argument's hash is re-raised unchanged."""
 
     class Odd:
@@ -163,7 +165,7 @@ def test_type_error_from_a_hash_method_passes_through():
         def __eq__(self, other: object) -> bool:
             raise TypeError("no comparing")
 
-    f = cache(lambda x: 0)
+    f = decorate(lambda _x: 0)
     f(Odd())
     with pytest.raises(TypeError, match="no comparing") as info:
         f(Odd())
@@ -172,8 +174,8 @@ def test_type_error_from_a_hash_method_passes_through():
 
 def test_custom_key_function():
     """key= builds the key from the arguments; its unhashable result is named."""
-    inner, calls = counted(lambda user, request_id: user)
-    f = cache(key=lambda user, request_id: user)(inner)
+    inner, calls = counted(lambda user, _request_id: user)
+    f = cache(key=lambda user, _request_id: user)(inner)
     f("ann", 1)
     f("ann", 2)
     assert len(calls) == 1
@@ -226,13 +228,15 @@ def test_maxsize_evicts_and_counts():
     assert f.cache_info() == CacheInfo(hits=1, misses=3, maxsize=2, currsize=2)
 
 
-def test_single_flight_across_threads():
+@pytest.mark.parametrize("variant", ["plain", "ttl", "backend"])
+def test_single_flight_across_threads(variant):
     """8 threads missing one key run the function once and share the result."""
     release = threading.Event()
     barrier = threading.Barrier(8)
     calls: list[int] = []
+    options: dict[str, Any] = {"plain": {}, "ttl": {"ttl": 60}, "backend": {"backend": LRUCache()}}
 
-    @cache
+    @cache(**options[variant])
     def slow(x: int) -> object:
         calls.append(x)
         release.wait(5)
@@ -508,8 +512,129 @@ def test_bad_options_raise_validation_error(decorator, kwargs, field):
 
 
 def test_decorating_a_non_callable_or_sync_function_for_async_is_refused():
-    """cache needs a callable; async_cache needs an async function."""
+    """Cache needs a callable; async_cache needs an async function."""
     with pytest.raises(ValidationError, match="callable"):
         cache()(42)
     with pytest.raises(ValidationError, match="async"):
         async_cache(lambda: 1)
+
+
+def test_bound_cache_kept_after_instance_died_raises_reference_error():
+    """A per-instance cached method outliving its instance says so when called."""
+
+    class C:
+        @cache
+        def f(self, x: int) -> int:
+            return x
+
+    c = C()
+    bound = c.f
+    del c
+    gc.collect()
+    with pytest.raises(ReferenceError, match="garbage-collected"):
+        bound(1)
+
+
+@pytest.mark.parametrize("options", [{"ttl": 5}, {"backend": "lru"}, {}])
+def test_every_store_variant_shares_flights_and_failures(options):
+    """Plain, TTL and backend wrappers run a failing call once per flight and never store it."""
+    if options.get("backend") == "lru":
+        options = {"backend": LRUCache()}
+    release = threading.Event()
+    calls: list[int] = []
+
+    @cache(**options)
+    def f(x: tuple[int, int]) -> int:
+        calls.append(1)
+        release.wait(5)
+        if len(calls) == 1:
+            raise ValueError("first")
+        return sum(x)
+
+    out: list[object] = []
+
+    def call() -> None:
+        try:
+            out.append(f((1, 2)))
+        except ValueError as exc:
+            out.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    while not calls:
+        threading.Event().wait(0.001)
+    threading.Event().wait(0.05)
+    release.set()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert all(isinstance(o, ValueError) for o in out)
+    assert f((1, 2)) == 3
+    assert f((1, 2)) == 3
+    assert len(calls) == 2
+    with pytest.raises(UnhashableArgumentError):
+        f([1])  # type: ignore[arg-type]
+
+
+def test_type_error_from_key_function_passes_through_every_variant():
+    """A TypeError raised while building a key is not mistaken for an unhashable argument."""
+
+    def bad_key(x: int) -> int:
+        raise TypeError("bad key")
+
+    for options in ({}, {"ttl": 5}, {"backend": LRUCache()}):
+        f = cache(key=bad_key, **options)(lambda x: x)
+        with pytest.raises(TypeError, match="bad key"):
+            f(1)
+
+
+def test_miss_path_returns_a_value_stored_meanwhile():
+    """A miss that finds the value stored by another caller meanwhile returns it."""
+
+    @cache
+    def f(x: int) -> int:
+        return x
+
+    core = f.cache_stats.__self__
+    core.store.set(7, 70)
+    assert core.begin(7) == 70
+
+
+def test_owner_failing_after_clear_does_not_disturb_new_flights():
+    """An owner that fails after cache_clear() leaves the new flight for its key alone."""
+    release = threading.Event()
+    started = threading.Event()
+
+    @cache
+    def f(x: int) -> int:
+        started.set()
+        release.wait(5)
+        raise ValueError("late failure")
+
+    errors: list[BaseException] = []
+
+    def owner() -> None:
+        try:
+            f(1)
+        except ValueError as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=owner)
+    t.start()
+    started.wait(5)
+    f.cache_clear()
+    core = f.cache_stats.__self__
+    replacement = core.begin(1)
+    release.set()
+    t.join()
+    assert core.flights[1] is replacement
+    assert len(errors) == 1
+
+
+def test_unhashable_argument_of_a_builtin_is_named_by_position():
+    """Without a signature, unhashable arguments are named by their position."""
+    for options in ({}, {"ttl": 5}):
+        f = cache(**options)(max)
+        with pytest.raises(UnhashableArgumentError, match=r"args\[0\]"):
+            f([1], [2])

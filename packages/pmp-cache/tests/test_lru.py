@@ -7,9 +7,9 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from pmp_errors import ValidationError
 
 from pmp_cache import CacheBackend, LRUCache
+from pmp_errors import ValidationError
 
 
 class Clock:
@@ -96,7 +96,7 @@ def test_missing_hook_is_used_by_getitem_but_not_get():
 
 
 def test_peek_and_contains_do_not_touch_recency_or_stats():
-    """peek and `in` leave the order and the counters alone."""
+    """Peek and `in` leave the order and the counters alone."""
     c: LRUCache[str, int] = LRUCache(maxsize=2)
     c["a"], c["b"] = 1, 2
     assert c.peek("a") == 1
@@ -190,7 +190,7 @@ def test_expired_entries_are_invisible_and_counted_once():
 
 
 def test_expired_entries_are_skipped_by_pop_and_popitem():
-    """pop and popitem treat expired entries as absent and count them."""
+    """Pop and popitem treat expired entries as absent and count them."""
     clock = Clock()
     c: LRUCache[str, int] = LRUCache(ttl=5, timer=clock)
     c["old"] = 1
@@ -431,3 +431,11 @@ class CacheModel(RuleBasedStateMachine):
 
 CacheModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_cache_matches_model = CacheModel.TestCase
+
+
+def test_expire_on_a_cache_without_deadlines_drops_nothing():
+    """expire() on a cache without TTL returns 0."""
+    c: LRUCache[str, int] = LRUCache()
+    c["a"] = 1
+    assert c.expire() == 0
+    assert c.peek("a") == 1

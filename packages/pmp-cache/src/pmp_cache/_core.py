@@ -114,10 +114,12 @@ class Core:
         if error is not None:
             raise error
         if self.key is not None:
-            made = self.key(*args, **kwargs)
             try:
+                made = self.key(*args, **kwargs)
                 hash(made)
             except TypeError:
+                if "made" not in locals():
+                    return  # the key= function itself failed: its own error stands
                 raise UnhashableArgumentError(
                     f"the key= function of {self.namespace}() returned an unhashable "
                     f"{type(made).__name__}; return a hashable value such as a tuple",

@@ -31,9 +31,6 @@ class _KeywordMark:
 
     __slots__ = ()
 
-    def __repr__(self) -> str:
-        return "<keywords>"
-
 
 _KWMARK = _KeywordMark()
 

@@ -37,9 +37,6 @@ class _Missing:
 
     __slots__ = ()
 
-    def __repr__(self) -> str:
-        return "<missing>"
-
 
 MISSING: Any = _Missing()
 
@@ -162,7 +159,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                 entry = entry[0]
             try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
                 data.move_to_end(key)
-            except KeyError:  # evicted by another thread since the read: still a hit
+            except KeyError:  # pragma: no cover - another thread evicted it since the read
                 pass
             self._hits += 1
             return entry
@@ -227,13 +224,25 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return self.peek(cast("K", key), MISSING) is not MISSING
 
+    def _snapshot(self) -> list[tuple[Any, Any]]:
+        """All stored ``(key, entry)`` pairs, least recently used first.
+
+        Lock-free readers reorder entries; copying in one C call is almost always
+        atomic, and is simply retried when a reader slipped in.
+        """
+        while True:
+            try:
+                return list(self._data.items())
+            except RuntimeError:  # noqa: PERF203  # pragma: no cover - a reader moved an entry meanwhile
+                continue
+
     def _live_items(self) -> list[tuple[K, V]]:
         """Snapshot of the live entries, least recently used first."""
-        data = self._data
-        if type(data) is _TimedDict:
+        items = self._snapshot()
+        if type(self._data) is _TimedDict:
             now = self._now()
-            return [(k, e[0]) for k, e in list(data.items()) if e[1] > now]
-        return list(data.items())
+            return [(k, e[0]) for k, e in items if e[1] > now]
+        return items
 
     def __iter__(self) -> Iterator[K]:
         return iter([key for key, _ in self._live_items()])
@@ -294,7 +303,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     def _make_timed(self) -> None:
         with self._lock:
             if type(self._data) is not _TimedDict:
-                self._data = _TimedDict((k, (v, _INF)) for k, v in self._data.items())
+                self._data = _TimedDict((k, (v, _INF)) for k, v in self._snapshot())
 
     def _evict(self, data: OrderedDict[Any, Any]) -> None:
         """Drop LRU entries until the size fits; the caller holds the lock."""
@@ -310,7 +319,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     def _drop_expired(self, key: Any, entry: object) -> None:
         """Remove ``key`` if it still holds the expired ``entry``, counting it once."""
         with self._lock:
-            if self._data.get(key, MISSING) is entry:
+            if self._data.get(key, MISSING) is entry:  # pragma: no branch - else: a racing reader
                 del self._data[key]
                 self._expirations += 1
 
@@ -413,7 +422,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             if type(data) is not _TimedDict:
                 return 0
             now = self._now()
-            dead = [key for key, entry in data.items() if entry[1] <= now]
+            dead = [key for key, entry in self._snapshot() if entry[1] <= now]
             for key in dead:
                 del data[key]
             self._expirations += len(dead)
@@ -458,7 +467,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         """
         new = self._empty_like()
         with self._lock:
-            new._data = type(self._data)(self._data)  # noqa: SLF001 - same class
+            new._data = type(self._data)(self._snapshot())  # noqa: SLF001 - same class
         return new
 
     __copy__ = copy
@@ -472,9 +481,9 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         data = self._data
         if type(data) is _TimedDict:
             now = self._now()
-            entries = [(k, v, d - now) for k, (v, d) in list(data.items()) if d > now]
+            entries = [(k, v, d - now) for k, (v, d) in self._snapshot() if d > now]
         else:
-            entries = [(k, v, None) for k, v in list(data.items())]
+            entries = [(k, v, None) for k, v in self._snapshot()]
         return (_restore, (type(self), self.maxsize, self._ttl, self._timer, entries))
 
 

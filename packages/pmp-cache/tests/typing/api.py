@@ -1,0 +1,82 @@
+"""Types users see from pmp_cache; checked by mypy --strict, never run."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from typing_extensions import assert_type
+
+from pmp_cache import CachedFunction, CacheInfo, CacheStats, LRUCache, async_cache, cache
+
+store: LRUCache[str, int] = LRUCache(maxsize=128, ttl=3600)
+store.set("user:123", 42)
+assert_type(store.get("user:123"), int | None)
+assert_type(store.get("user:123", 0), int)
+assert_type(store.get("user:123", "none"), int | str)
+assert_type(store.peek("user:123"), int | None)
+assert_type(store["user:123"], int)
+assert_type(store.pop("user:123"), int)
+assert_type(store.pop("user:123", None), int | None)
+assert_type(store.popitem(), tuple[str, int])
+assert_type(store.setdefault("a", 1), int)
+assert_type(store.delete("a"), bool)
+assert_type(store.expire(), int)
+assert_type(store.stats(), CacheStats)
+assert_type(store.stats()["hit_rate"], float)
+assert_type(store.maxsize, int | None)
+assert_type(store.copy(), LRUCache[str, int])
+store.set("a", 1, ttl=5)
+store.set("a", "x")  # type: ignore[arg-type]
+
+
+@cache(maxsize=256, ttl=3600)
+def expensive_computation(x: int) -> int:
+    return sum(range(x))
+
+
+as_protocol: CachedFunction[[int], int] = expensive_computation
+assert_type(expensive_computation(3), int)
+assert_type(expensive_computation.cache_stats(), CacheStats)
+assert_type(expensive_computation.cache_info(), CacheInfo)
+assert_type(expensive_computation.cache_invalidate(3), bool)
+expensive_computation.cache_clear()
+expensive_computation("3")  # type: ignore[arg-type]
+expensive_computation.cache_invalidate(x="3")  # type: ignore[arg-type]
+
+
+@cache
+def bare(name: str, *, loud: bool = False) -> str:
+    return name.upper() if loud else name
+
+
+assert_type(bare("a", loud=True), str)
+
+
+@async_cache(maxsize=128)
+async def fetch(user_id: int) -> dict[str, int]:
+    return {"id": user_id}
+
+
+fetch_call: Coroutine[Any, Any, dict[str, int]] = fetch(1)
+fetch_call.close()
+assert_type(fetch.cache_info(), CacheInfo)
+
+
+@async_cache
+async def bare_async(x: int) -> str:
+    return str(x)
+
+
+async def use_bare_async() -> None:
+    assert_type(await bare_async(1), str)
+
+
+class Service:
+    @cache(maxsize=8)
+    def greet(self, who: str) -> str:
+        return who
+
+
+assert_type(Service().greet("x"), str)
+assert_type(Service.greet.cache_stats(), CacheStats)
