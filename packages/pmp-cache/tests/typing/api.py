@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import assert_type
 
 from pmp_cache import CachedFunction, CacheInfo, CacheStats, LRUCache, async_cache, cache
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
 
 store: LRUCache[str, int] = LRUCache(maxsize=128, ttl=3600)
 store.set("user:123", 42)
