@@ -222,7 +222,7 @@ def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
     try:
         hints = read_hints(_hint_target(reg.origin), signature)
     except NameError as exc:
-        where = " -> ".join([*path, display(reg.origin)])
+        where = " -> ".join(path) or display(reg.service)
         msg = (
             f"cannot read the annotations of {display(reg.origin)} ({exc}); define the "
             f"forward-referenced type before resolving (path: {where})"
