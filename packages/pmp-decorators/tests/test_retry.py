@@ -5,9 +5,9 @@ import threading
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pmp_errors import RateLimitError, ValidationError
 
 from pmp_decorators import RetryState, async_retry, retry, set_retry_testing
+from pmp_errors import RateLimitError, ValidationError
 
 
 class FakeClock:
@@ -221,7 +221,12 @@ def test_jitter_is_seedable_and_bounded():
         clock = FakeClock()
         func, _ = failing(3)
         retry(
-            max_attempts=4, delay=1.0, backoff=1.0, jitter=0.5, rng=random.Random(seed), sleep=clock.sleep
+            max_attempts=4,
+            delay=1.0,
+            backoff=1.0,
+            jitter=0.5,
+            rng=random.Random(seed),  # noqa: S311 - seeded jitter, not cryptography
+            sleep=clock.sleep,
         )(func)()
         return clock.sleeps
 
@@ -243,15 +248,15 @@ def test_retry_if_result_retries_and_returns_last_result():
     """A rejected result is retried; when attempts run out the last result is returned."""
     clock = FakeClock()
     values = iter([None, None, 3])
-    wrapped = retry(max_attempts=5, delay=0.1, retry_if_result=lambda r: r is None, sleep=clock.sleep)(
-        lambda: next(values)
-    )
+    wrapped = retry(
+        max_attempts=5, delay=0.1, retry_if_result=lambda r: r is None, sleep=clock.sleep
+    )(lambda: next(values))
     assert wrapped() == 3
     assert clock.sleeps == [0.1, 0.2]
     gave_up: list[RetryState] = []
-    always_none = retry(max_attempts=2, delay=0, retry_if_result=lambda r: True, on_give_up=gave_up.append)(
-        lambda: "bad"
-    )
+    always_none = retry(
+        max_attempts=2, delay=0, retry_if_result=lambda _r: True, on_give_up=gave_up.append
+    )(lambda: "bad")
     assert always_none() == "bad"
     assert gave_up[0].result == "bad"
     assert gave_up[0].exception is None
@@ -345,9 +350,8 @@ def test_testing_mode_disables_waiting_and_caps_attempts():
     slept: list[float] = []
     func, calls = failing(10)
     wrapped = retry(max_attempts=5, delay=100.0, sleep=slept.append)(func)
-    with set_retry_testing():
-        with pytest.raises(ConnectionError):
-            wrapped()
+    with set_retry_testing(), pytest.raises(ConnectionError):
+        wrapped()
     assert slept == []
     assert len(calls) == 5
     handle = set_retry_testing(attempts=2)
@@ -469,7 +473,7 @@ def test_testing_attempts_must_be_positive():
 
 
 def test_single_exception_class_is_accepted():
-    """exceptions may be one class instead of a tuple."""
+    """Exceptions may be one class instead of a tuple."""
     func, calls = failing(1, KeyError("k"))
     assert retry(exceptions=KeyError, delay=0)(func)()[0] == "ok"
     assert len(calls) == 2
@@ -494,7 +498,7 @@ def async_failing(times: int, exc: BaseException | None = None):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("factory", [retry, async_retry])
 async def test_async_retries_with_exact_backoff(factory):
-    """retry and async_retry retry coroutine functions with the same backoff."""
+    """Retry and async_retry retry coroutine functions with the same backoff."""
     clock = FakeClock()
     func, calls = async_failing(3)
     wrapped = factory(max_attempts=5, delay=0.5, sleep=clock.async_sleep)(func)
@@ -580,7 +584,9 @@ async def test_async_deadline_and_result_predicate():
     assert clock.sleeps == [1.0, 2.0]
 
     failing_func, calls = async_failing(1)
-    ok = async_retry(deadline=100, delay=0, clock=clock, retry_if_result=lambda r: r == 0)(failing_func)
+    ok = async_retry(deadline=100, delay=0, clock=clock, retry_if_result=lambda r: r == 0)(
+        failing_func
+    )
     assert await ok() == 1
     assert len(calls) == 2
 
@@ -626,6 +632,7 @@ def test_general_sync_path_retries_exceptions_and_never_list():
     func, calls = failing(2)
     assert retry(deadline=50, delay=1, sleep=clock.sleep, clock=clock)(func)()[0] == "ok"
     assert clock.sleeps == [1, 2]
+    assert len(calls) == 3
     func2, calls2 = failing(2, SystemExit(2))
     with pytest.raises(SystemExit):
         retry(deadline=50, exceptions=BaseException, clock=clock)(func2)()
@@ -636,8 +643,53 @@ def test_huge_backoff_saturates_at_max_delay():
     """An overflowing backoff power is capped instead of crashing."""
     clock = FakeClock()
     func, _ = failing(3)
-    wrapped = retry(
-        max_attempts=4, delay=1.0, backoff=1e308, max_delay=60.0, sleep=clock.sleep
-    )(func)
+    wrapped = retry(max_attempts=4, delay=1.0, backoff=1e308, max_delay=60.0, sleep=clock.sleep)(
+        func
+    )
     wrapped()
     assert clock.sleeps == [1.0, 60.0, 60.0]
+
+
+@pytest.mark.asyncio
+async def test_async_testing_mode_skips_pauses():
+    """set_retry_testing also turns off the pauses of coroutine functions."""
+    slept: list[float] = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    func, calls = async_failing(2)
+    with set_retry_testing():
+        assert await async_retry(delay=5, sleep=fake_sleep)(func)() == 1
+    assert slept == []
+    assert len(calls) == 3
+
+
+@pytest.mark.asyncio
+async def test_async_control_flow_exception_on_a_later_attempt():
+    """Async: a KeyboardInterrupt on a retry attempt escapes at once."""
+    seq: list[BaseException] = [OSError("a"), KeyboardInterrupt()]
+
+    async def func():
+        raise seq.pop(0)
+
+    with pytest.raises(KeyboardInterrupt):
+        await async_retry(max_attempts=5, delay=0, exceptions=BaseException)(func)()
+    assert seq == []
+
+
+@pytest.mark.asyncio
+async def test_async_general_path_first_result_accepted():
+    """Async with retry_if_result: an accepted first result is returned at once."""
+    func, calls = async_failing(0)
+    assert await async_retry(retry_if_result=lambda r: r is None)(func)(4) == 5
+    assert len(calls) == 1
+
+
+@pytest.mark.asyncio
+async def test_async_general_path_never_list():
+    """Async with a deadline: SystemExit on the first attempt is not retried."""
+    func, calls = async_failing(3, SystemExit(1))
+    with pytest.raises(SystemExit):
+        await async_retry(deadline=10, exceptions=BaseException)(func)()
+    assert len(calls) == 1

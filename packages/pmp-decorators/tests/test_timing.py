@@ -6,9 +6,9 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pmp_errors import ValidationError
 
 from pmp_decorators import BlockTimer, TimingStats, measure_block, timed
+from pmp_errors import ValidationError
 
 
 class Capture(logging.Handler):
@@ -37,7 +37,9 @@ def fake_clock(monkeypatch):
     monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
 
 
-@pytest.mark.parametrize(("unit", "value"), [("ns", 1_500_000.0), ("us", 1500.0), ("ms", 1.5), ("s", 0.0015)])
+@pytest.mark.parametrize(
+    ("unit", "value"), [("ns", 1_500_000.0), ("us", 1500.0), ("ms", 1.5), ("s", 0.0015)]
+)
 def test_logs_one_record_with_structured_extra(capture, fake_clock, unit, value):
     """Each call logs once, with function, elapsed in the unit, elapsed_ns and unit."""
     logger, records = capture
@@ -231,7 +233,7 @@ def test_keeps_metadata_and_uses_the_given_name(capture):
     ],
 )
 def test_bad_configuration_names_the_argument(kwargs, field):
-    """timed rejects bad settings with a ValidationError naming the argument."""
+    """Timed rejects bad settings with a ValidationError naming the argument."""
     with pytest.raises(ValidationError) as info:
         timed(**kwargs)
     assert info.value.field == field
@@ -256,12 +258,25 @@ def test_stats_match_the_samples(samples):
 def test_stats_reset_and_empty_values():
     """An empty or reset TimingStats reports zero and None."""
     stats = TimingStats("s")
-    assert (stats.count, stats.total, stats.min, stats.max, stats.mean) == (0, 0.0, None, None, None)
+    assert (stats.count, stats.total, stats.min, stats.max, stats.mean) == (
+        0,
+        0.0,
+        None,
+        None,
+        None,
+    )
     stats.add(2_000_000_000)
     assert (stats.total, stats.min, stats.max, stats.mean) == (2.0, 2.0, 2.0, 2.0)
     assert "count=1" in repr(stats)
     stats.reset()
-    assert stats.as_dict() == {"unit": "s", "count": 0, "total": 0.0, "min": None, "max": None, "mean": None}
+    assert stats.as_dict() == {
+        "unit": "s",
+        "count": 0,
+        "total": 0.0,
+        "min": None,
+        "max": None,
+        "mean": None,
+    }
 
 
 def test_stats_are_exact_under_threads():
@@ -306,26 +321,32 @@ def test_measure_block_logs_and_exposes_elapsed(capture, fake_clock):
     assert block.elapsed_ns == 1_500_000
     assert block.elapsed == 1.5
     (record,) = records
-    assert (record.block, record.elapsed, record.unit, record.raised) == ("data_processing", 1.5, "ms", False)
+    assert (record.block, record.elapsed, record.unit, record.raised) == (
+        "data_processing",
+        1.5,
+        "ms",
+        False,
+    )
     assert record.pathname == __file__
     assert stats.count == 1
     assert "data_processing" in repr(block)
 
 
 def test_measure_block_seed_form(caplog):
-    """with measure_block('data_processing'): logs on pmp_decorators.timing."""
-    with caplog.at_level(logging.DEBUG, logger="pmp_decorators.timing"):
-        with measure_block("data_processing"):
-            sum(range(10))
+    """With measure_block('data_processing'): logs on pmp_decorators.timing."""
+    with (
+        caplog.at_level(logging.DEBUG, logger="pmp_decorators.timing"),
+        measure_block("data_processing"),
+    ):
+        sum(range(10))
     assert caplog.records[0].block == "data_processing"
 
 
 def test_measure_block_records_a_raising_block(capture):
     """A raising block is timed and logged, and the exception propagates."""
     logger, records = capture
-    with pytest.raises(ZeroDivisionError):
-        with measure_block("div", logger=logger) as block:
-            1 / 0  # noqa: B018
+    with pytest.raises(ZeroDivisionError), measure_block("div", logger=logger) as block:
+        1 / 0  # noqa: B018
     assert block.elapsed_ns is not None
     assert records[0].raised is True
 
@@ -342,7 +363,7 @@ def test_measure_block_silent_when_disabled(capture):
 
 @pytest.mark.asyncio
 async def test_measure_block_async_with(capture, fake_clock):
-    """async with measure_block(...) times the awaited block."""
+    """Async with measure_block(...) times the awaited block."""
     logger, records = capture
     stats = TimingStats()
     async with measure_block("io", logger=logger, stats=stats) as block:
@@ -361,3 +382,14 @@ def test_measure_block_rejects_bad_arguments(kwargs, field):
     with pytest.raises(ValidationError) as info:
         measure_block("x", **kwargs)
     assert info.value.field == field
+
+
+@pytest.mark.asyncio
+async def test_measure_block_async_silent(capture):
+    """Async with and logging disabled: only the elapsed time is kept."""
+    logger, records = capture
+    logger.setLevel(logging.CRITICAL)
+    async with measure_block("quiet", logger=logger) as block:
+        await asyncio.sleep(0)
+    assert records == []
+    assert block.elapsed_ns is not None

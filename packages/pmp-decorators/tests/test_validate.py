@@ -5,9 +5,9 @@ import threading
 from typing import Any, Optional
 
 import pytest
-from pmp_errors import ValidationError
 
 from pmp_decorators import TypeValidationError, set_validation_enabled, validate_types
+from pmp_errors import ValidationError
 
 
 @validate_types(name=str, age=int, email=str)
@@ -376,3 +376,31 @@ def test_function_without_checks_just_forwards():
         return (a, b)
 
     assert f(1, 2) == (1, 2)
+
+
+def test_keyword_only_after_star_args():
+    """Keyword-only parameters after *args keep their kind."""
+
+    @validate_types()
+    def f(*args: int, k: int) -> int:
+        return sum(args) + k
+
+    assert f(1, 2, k=3) == 6
+    with pytest.raises(TypeValidationError) as info:
+        f(1, k="3")
+    assert info.value.field == "k"
+
+
+def test_building_twice_is_harmless():
+    """A second build request after the first call changes nothing."""
+
+    @validate_types()
+    def f(x: int) -> int:
+        return x
+
+    assert f(1) == 1
+    code = f.__code__
+    f.__globals__["_pmp_build"]()
+    assert f.__code__ is code
+    with pytest.raises(TypeValidationError):
+        f("1")

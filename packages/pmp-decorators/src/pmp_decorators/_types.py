@@ -47,7 +47,7 @@ def type_name(tp: object) -> str:
         return f"{tp.__module__}.{tp.__qualname__}"
     if tp is None or tp is type(None):
         return "None"
-    return repr(tp).replace("typing.", "")
+    return repr(tp).replace("typing.", "").replace("collections.abc.", "")
 
 
 class Generator:
@@ -56,7 +56,6 @@ class Generator:
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
         self._count = 0
-        self._helpers: dict[int, str] = {}
 
     def fresh(self, stem: str) -> str:
         """A new name, unique in the namespace."""
@@ -73,14 +72,11 @@ class Generator:
         return name
 
     def helper(self, node: Node) -> str:
-        """Return the name of a generated function that checks ``node`` (made once)."""
-        name = self._helpers.get(id(node))
-        if name is None:
-            name = self.fresh("h")
-            self._helpers[id(node)] = name
-            body = node.body("v", self)
-            source = f"def {name}(v):\n" + "".join(f"    {line}\n" for line in body)
-            exec(compile(source, f"<pmp_decorators check {node.expected}>", "exec"), self.namespace)  # noqa: S102 - source built from bound names only
+        """Return the name of a new generated function that checks ``node``."""
+        name = self.fresh("h")
+        body = node.body("v", self)
+        source = f"def {name}(v):\n" + "".join(f"    {line}\n" for line in body)
+        exec(compile(source, f"<pmp_decorators check {node.expected}>", "exec"), self.namespace)  # noqa: S102 - source built from bound names only
         return name
 
 
@@ -99,11 +95,11 @@ class Node:
 
     def body(self, var: str, gen: Generator, /) -> list[str]:
         """The lines of a helper function that returns whether ``var`` passes."""
-        return [f"return {self.expr(var, gen)}"]
+        raise NotImplementedError
 
-    def outer_ok(self, value: object, /) -> bool:
-        """Whether the value has the right outer type (used to pick a union member)."""
-        return self.find(value, "") is None
+    def outer_ok(self, _value: object, /) -> bool:
+        """Whether a failing value has this container's outer shape (explains unions)."""
+        return False
 
     def find(self, value: object, path: str, /) -> Failure | None:
         """The first failing spot in ``value``, or ``None`` when it passes."""
@@ -144,6 +140,7 @@ class ClassNode(Node):
     """``isinstance`` against classes; ``bool`` never passes for ``int``/``float``/``complex``."""
 
     def __init__(self, classes: tuple[type, ...]) -> None:
+        self.declared = classes
         accepted: list[type] = []
         for cls in classes:  # PEP 484 numeric tower: int passes for float, both for complex
             accepted.append(cls)
@@ -199,7 +196,7 @@ class UnionNode(Node):
                 return None
             failures.append((member, failure))
         for member, failure in failures:  # explain the member whose outer type matched
-            if isinstance(member, ContainerNode) and member.outer_ok(value):
+            if member.outer_ok(value):
                 return failure
         return Failure(path, value, self.expected)
 
@@ -470,8 +467,6 @@ def compile_type(tp: object, depth: int = 0) -> Node:  # noqa: C901, PLR0911, PL
         return _compile_generic(tp, origin, args, depth)
     if isinstance(tp, type):
         return _compile_class(tp, depth)
-    if tp is typing.Callable:
-        return CallableNode("Callable")
     raise _unsupported(tp, "not a class or a supported typing form")
 
 
@@ -505,7 +500,7 @@ def _union(members: list[Node]) -> Node:
     # merge plain classes into one isinstance call when bool handling allows it
     plain = [m for m in flat if isinstance(m, ClassNode) and not m.no_bool]
     if len(plain) > 1:
-        merged = ClassNode(tuple(cls for m in plain for cls in m.classes))
+        merged = ClassNode(tuple(cls for m in plain for cls in m.declared))
         merged.expected = " | ".join(m.expected for m in plain)
         rest = [m for m in flat if m not in plain]
         flat = [merged, *rest]
@@ -536,9 +531,11 @@ def _compile_generic(  # noqa: C901, PLR0911, PLR0912
         inner = compile_type(args[0], depth + 1)
         if isinstance(inner, AnyNode):
             return SubclassNode(None, expected)
-        if not isinstance(inner, ClassNode):
+        members = inner.members if isinstance(inner, UnionNode) else [inner]
+        if not all(isinstance(member, ClassNode) for member in members):
             raise _unsupported(tp, "type[...] takes classes only")
-        return SubclassNode(inner.classes, expected)
+        bases = tuple(cls for member in members for cls in member.declared)  # type: ignore[attr-defined]
+        return SubclassNode(bases, expected)
     if origin is cabc.Callable:
         return CallableNode(expected)
     if not isinstance(origin, type):

@@ -301,8 +301,6 @@ class _Validated:
 
     def build(self) -> None:
         """Resolve the types and switch the wrapper to the fast generated code (once)."""
-        if self.built:
-            return
         with self.lock:
             if self.built:
                 return

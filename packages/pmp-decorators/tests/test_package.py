@@ -1,0 +1,50 @@
+import importlib.metadata
+import re
+from pathlib import Path
+
+import pmp_decorators
+
+
+def test_version_matches_metadata():
+    """__version__ comes from the installed distribution metadata."""
+    assert pmp_decorators.__version__ == importlib.metadata.version("pmp-decorators")
+
+
+def test_version_matches_pyproject():
+    """The installed version is the one in pyproject.toml."""
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert (
+        re.search(r'^version = "(.+)"$', text, re.MULTILINE).group(1) == pmp_decorators.__version__
+    )
+
+
+def test_unknown_attribute_raises_attribute_error():
+    """Unknown module attributes raise AttributeError naming them."""
+    import pytest
+
+    with pytest.raises(AttributeError, match="nope"):
+        pmp_decorators.nope  # noqa: B018
+
+
+def test_all_is_sorted_and_complete():
+    """__all__ is sorted and every name in it exists."""
+    assert pmp_decorators.__all__ == sorted(pmp_decorators.__all__)
+    for name in pmp_decorators.__all__:
+        assert getattr(pmp_decorators, name) is not None
+
+
+def test_every_public_name_has_a_docstring():
+    """Every public name documents itself."""
+    for name in pmp_decorators.__all__:
+        assert getattr(pmp_decorators, name).__doc__, name
+
+
+def test_doctests_in_the_package_pass():
+    """The examples in the docstrings run as written."""
+    import doctest
+
+    from pmp_decorators import _cached, _errors, _retry, _settings, _stats, _timing, _validate
+
+    for module in (pmp_decorators, _cached, _errors, _retry, _settings, _stats, _timing, _validate):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
