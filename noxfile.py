@@ -102,29 +102,26 @@ def coverage(session: nox.Session) -> None:
     session.install(*{req for name in ORDER for req in _group(name, "test")})
     data = Path(session.create_tmp()) / "coverage"
     shutil.rmtree(data, ignore_errors=True)
-    data.mkdir()
     failed = []
     for name in ORDER:
-        env = {"COVERAGE_FILE": str(data / f".coverage.{name}")}
-        module = PACKAGES[name].import_name
+        folder = data / name
+        folder.mkdir(parents=True)
+        env = {"COVERAGE_FILE": str(folder / ".coverage")}
         session.run(
-            "python", "-m", "coverage", "run", f"--source={module}", "--branch",
+            "python", "-m", "coverage", "run", f"--source={PACKAGES[name].import_name}",
             "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
             "-p", "no:cacheprovider", "-q", str(PACKAGES[name].path / "tests"),
             env=env,
         )  # fmt: skip
+        session.run("python", "-m", "coverage", "combine", "-q", "--keep", str(folder), env=env)
         try:
-            session.run(
-                "python", "-m", "coverage", "report", "--fail-under=95",
-                f"--data-file={data / f'.coverage.{name}'}",
-                env={"COVERAGE_FILE": str(data / f".coverage.{name}")},
-            )  # fmt: skip
+            session.run("python", "-m", "coverage", "report", "--fail-under=95", env=env)
         except nox.command.CommandFailed:
             failed.append(name)
-    combined = str(data / ".coverage")
-    session.run("python", "-m", "coverage", "combine", "--keep", f"--data-file={combined}",
-                *[str(p) for p in data.glob(".coverage.*")])  # fmt: skip
-    session.run("python", "-m", "coverage", "report", f"--data-file={combined}")
+    env = {"COVERAGE_FILE": str(data / ".coverage")}
+    session.run("python", "-m", "coverage", "combine", "-q", "--keep",
+                *[str(data / name / ".coverage") for name in ORDER], env=env)  # fmt: skip
+    session.run("python", "-m", "coverage", "report", env=env)
     if failed:
         session.error(f"branch coverage below 95% in: {', '.join(failed)}")
 
