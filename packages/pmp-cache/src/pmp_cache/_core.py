@@ -26,8 +26,8 @@ class Flight:
 
     def __init__(self, generation: int) -> None:
         self.generation = generation
-        self.done = threading.Event()
         self.owner = threading.get_ident()
+        self.done: threading.Event | None = None  # made by the first waiter, under the lock
         self.value: Any = MISSING
         self.error: Exception | None = None
         self.stale = False
@@ -93,7 +93,8 @@ class Core:
         )
         name = getattr(self.signature_of, "__qualname__", repr(self.signature_of))
         self.namespace = f"{getattr(self.signature_of, '__module__', '?')}.{name}"
-        self.lock = threading.Lock()
+        # One lock for the flights and the store, so a miss takes it twice in all.
+        self.lock = threading.Lock() if self.store is None else self.store._lock  # noqa: SLF001
         self.flights: dict[Any, Any] = {}
         self.generation = 0
 
@@ -136,8 +137,9 @@ class Core:
         return self.backend.get(key, MISSING)
 
     def _put(self, key: Any, value: Any) -> None:
+        """Store a computed value; the caller holds the lock."""
         if self.store is not None:
-            self.store.set(key, value)
+            self.store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
         else:
             assert self.backend is not None
             self.backend.set(key, value, self.ttl)
@@ -163,7 +165,10 @@ class Core:
                         "computing; this would wait for itself forever",
                         function=self.namespace,
                     )
-            flight.done.wait()
+                done = flight.done
+                if done is None:
+                    done = flight.done = threading.Event()
+            done.wait()
             if flight.error is not None:
                 raise flight.error
             if flight.value is not MISSING:
@@ -177,17 +182,19 @@ class Core:
                 del self.flights[key]
             if flight.generation == self.generation and not flight.stale:
                 self._put(key, value)
-            flight.value = value
-            flight.done.set()
+            if flight.done is not None:
+                flight.value = value
+                flight.done.set()
 
     def fail(self, key: Any, flight: Flight, error: BaseException) -> None:
         """Hand the owner's exception to the waiters; nothing is stored."""
         with self.lock:
             if self.flights.get(key) is flight:
                 del self.flights[key]
-            if isinstance(error, Exception):
-                flight.error = error
-            flight.done.set()
+            if flight.done is not None:
+                if isinstance(error, Exception):
+                    flight.error = error
+                flight.done.set()
 
     # -- async miss path --------------------------------------------------------------
 
@@ -248,8 +255,8 @@ class Core:
                 flight.stale = True
             self.flights.clear()
             if self.store is not None:
-                self.store.clear()
-                self.store._reset_stats()  # noqa: SLF001 - the store is private to this function
+                self.store._data.clear()  # noqa: SLF001 - the store is private to this function
+                self.store._reset_stats()  # noqa: SLF001
             else:
                 assert self.backend is not None
                 self.backend.clear()
@@ -265,9 +272,11 @@ class Core:
                 flight = self.flights.pop(key, None)
                 if flight is not None:
                     flight.stale = True
-                target = self.store if self.store is not None else self.backend
-                assert target is not None
-                removed = target.delete(key) or removed
+                if self.store is not None:
+                    removed = self.store._take(key) is not MISSING or removed  # noqa: SLF001
+                else:
+                    assert self.backend is not None
+                    removed = self.backend.delete(key) or removed
         return removed
 
     def stats(self) -> CacheStats:

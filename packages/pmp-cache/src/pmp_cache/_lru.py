@@ -178,8 +178,25 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         >>> LRUCache[str, int]().get("nope", 0)
         0
         """
-        value = self._lookup(key)
-        return default if value is MISSING else value
+        # Same steps as _lookup, inlined: this is the hot path.
+        data = self._data
+        entry = data.get(key, MISSING)
+        if entry is MISSING:
+            self._misses += 1
+            return default
+        if type(data) is _TimedDict:
+            timer = self._timer
+            if entry[1] <= (_time.monotonic() if timer is None else timer()):
+                self._drop_expired(key, entry)
+                self._misses += 1
+                return default
+            entry = entry[0]
+        try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
+            data.move_to_end(key)
+        except KeyError:  # pragma: no cover - another thread evicted it since the read
+            pass
+        self._hits += 1
+        return entry
 
     def __getitem__(self, key: K) -> V:
         value = self._lookup(key)
@@ -286,35 +303,42 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             ttl = check_ttl(ttl)
             if type(self._data) is not _TimedDict:
                 self._make_timed()
-        else:
-            ttl = self._ttl
         with self._lock:
-            data = self._data
-            if type(data) is _TimedDict:
-                data[key] = (value, _INF if ttl is None else self._now() + ttl)
-            else:
-                data[key] = value
-            data.move_to_end(key)
-            if len(data) > self._maxsize:
-                self._evict(data)
+            self._insert(key, value, ttl)
 
     __setitem__ = set  # noqa: A003 - ``set`` is the documented name; the alias saves a call
+
+    def _insert(self, key: Any, value: Any, ttl: float | None) -> None:
+        """Store an entry and evict down to ``maxsize``; the caller holds the lock.
+
+        ``ttl=None`` means the cache's default. An evicted entry that had
+        already expired is counted as an expiration, not an eviction.
+        """
+        data = self._data
+        maxsize = self._maxsize
+        if type(data) is _TimedDict:
+            timer = self._timer
+            now = _time.monotonic() if timer is None else timer()
+            if ttl is None:
+                ttl = self._ttl
+            data[key] = (value, _INF if ttl is None else now + ttl)
+            data.move_to_end(key)
+            while len(data) > maxsize:
+                if data.popitem(last=False)[1][1] <= now:
+                    self._expirations += 1
+                else:
+                    self._evictions += 1
+        else:
+            data[key] = value
+            data.move_to_end(key)
+            while len(data) > maxsize:
+                data.popitem(last=False)
+                self._evictions += 1
 
     def _make_timed(self) -> None:
         with self._lock:
             if type(self._data) is not _TimedDict:
                 self._data = _TimedDict((k, (v, _INF)) for k, v in self._snapshot())
-
-    def _evict(self, data: OrderedDict[Any, Any]) -> None:
-        """Drop LRU entries until the size fits; the caller holds the lock."""
-        timed = type(data) is _TimedDict
-        now = self._now() if timed else 0.0
-        while len(data) > self._maxsize:
-            _, entry = data.popitem(last=False)
-            if timed and entry[1] <= now:
-                self._expirations += 1
-            else:
-                self._evictions += 1
 
     def _drop_expired(self, key: Any, entry: object) -> None:
         """Remove ``key`` if it still holds the expired ``entry``, counting it once."""
