@@ -41,7 +41,7 @@ class Failure(NamedTuple):
 
 def type_name(tp: object) -> str:
     """A short readable name for a class or annotation (``int``, ``mod.Cls``)."""
-    if isinstance(tp, type):
+    if isinstance(tp, type) and typing.get_origin(tp) is None:  # 3.10: list[int] looks like a class
         if tp.__module__ in {"builtins", "collections.abc", "typing"}:
             return tp.__qualname__
         return f"{tp.__module__}.{tp.__qualname__}"
