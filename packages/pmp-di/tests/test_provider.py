@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import pytest
 
@@ -54,13 +55,17 @@ def test_caller_keyword_arguments_win() -> None:
         (lambda f: f("a", 2, 3, 4), ("db://", "a", 2, (3, 4))),
     ],
 )
-def test_leading_injected_parameters_leave_the_rest_to_the_caller(call, expected) -> None:
+def test_leading_injected_parameters_leave_the_rest_to_the_caller(
+    call: Callable[[Callable[..., object]], object], expected: tuple[object, ...]
+) -> None:
     """Positional arguments fill the parameters that are not injected, in order."""
     container = DIContainer().register(Database).register(Mailer)
     provider = ServiceProvider(container)
 
     @provider.inject(Database, Mailer)
-    def handler(db: Database, mailer: Mailer, name: str, count: int = 1, *rest: int) -> tuple:
+    def handler(
+        db: Database, mailer: Mailer, name: str, count: int = 1, *rest: int
+    ) -> tuple[object, ...]:
         assert isinstance(mailer, Mailer)
         return db.url, name, count, rest
 
@@ -75,7 +80,9 @@ def test_leading_injected_parameters_leave_the_rest_to_the_caller(call, expected
         (lambda f: f("a", db=Database("x://"), flag="z"), ("a", "x://", "z")),
     ],
 )
-def test_injected_parameters_anywhere_in_the_signature(call, expected) -> None:
+def test_injected_parameters_anywhere_in_the_signature(
+    call: Callable[[Callable[..., object]], object], expected: tuple[object, ...]
+) -> None:
     """Injected parameters after or among the caller's, and keyword-only ones, are filled."""
     container = DIContainer().register(Database).register(Mailer)
     provider = ServiceProvider(container)
