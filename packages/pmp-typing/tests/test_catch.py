@@ -4,7 +4,7 @@ import inspect
 import pytest
 
 from pmp_errors import ValidationError
-from pmp_typing import Failure, Success, TypeValidationError, as_result
+from pmp_typing import Failure, Success, as_result
 
 
 @as_result(ValueError)
@@ -109,17 +109,17 @@ async def test_async_cancellation_propagates() -> None:
     [((), "at least one"), ((KeyboardInterrupt,), "KeyboardInterrupt"), ((42,), "42")],
 )
 def test_bad_exception_arguments(args: tuple[object, ...], shown: str) -> None:
-    """Bad exception lists raise TypeValidationError naming the argument and value."""
-    with pytest.raises(TypeValidationError, match=shown) as info:
+    """Bad exception lists raise ValidationError naming the argument and value."""
+    with pytest.raises(ValidationError, match=shown) as info:
         as_result(*args)  # type: ignore[arg-type]
     assert info.value.field == "exceptions"
-    assert isinstance(info.value, ValidationError)
     assert isinstance(info.value, TypeError)
 
 
 def test_decorating_a_non_callable() -> None:
-    """Decorating something that is not callable is a clear error."""
-    with pytest.raises(TypeValidationError, match="callable") as info:
+    """Decorating something that is not callable raises ValidationError (a TypeError)."""
+    with pytest.raises(ValidationError, match="callable") as info:
         as_result(ValueError)(42)  # type: ignore[call-overload]
     assert info.value.field == "fn"
     assert info.value.value == 42
+    assert isinstance(info.value, TypeError)

@@ -4,6 +4,7 @@ from importlib.metadata import version
 import pytest
 
 import pmp_typing
+from pmp_errors import ValidationError
 
 
 def test_version_matches_metadata() -> None:
@@ -23,3 +24,12 @@ def test_all_is_sorted_and_importable() -> None:
     assert pmp_typing.__all__ == sorted(pmp_typing.__all__)
     for name in pmp_typing.__all__:
         assert getattr(pmp_typing, name) is not None
+
+
+def test_argument_errors_are_not_exported() -> None:
+    """Bad arguments raise pmp_errors.ValidationError; no clashing class is exported."""
+    assert not hasattr(pmp_typing, "TypeValidationError")
+    assert "TypeValidationError" not in pmp_typing.__all__
+    with pytest.raises(ValidationError) as info:
+        pmp_typing.as_result()
+    assert isinstance(info.value, TypeError)

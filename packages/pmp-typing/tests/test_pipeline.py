@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmp_errors import DataProcessingError
-from pmp_typing import Failure, Pipeline, Success, TypeValidationError
+from pmp_errors import DataProcessingError, ValidationError
+from pmp_typing import Failure, Pipeline, Success
 
 
 def test_seed_example_returns_169() -> None:
@@ -85,17 +85,21 @@ def test_execute_result() -> None:
 
 @pytest.mark.parametrize("bad", [42, "step", None])
 def test_add_rejects_non_callables(bad: object) -> None:
-    """Adding a non-callable step raises TypeValidationError naming it."""
-    with pytest.raises(TypeValidationError, match="callable") as info:
+    """Adding a non-callable step raises ValidationError (a TypeError) naming it."""
+    with pytest.raises(ValidationError, match="callable") as info:
         Pipeline(1).add(bad)  # type: ignore[arg-type]
     assert (info.value.field, info.value.value) == ("fn", bad)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(ValidationError, match="callable"):
+        Pipeline(1).add_async(bad)  # type: ignore[arg-type]
 
 
 def test_add_rejects_non_string_names() -> None:
     """A step name that is not a str is rejected."""
-    with pytest.raises(TypeValidationError, match="name") as info:
+    with pytest.raises(ValidationError, match="name") as info:
         Pipeline(1).add(abs, name=3)  # type: ignore[arg-type]
-    assert info.value.field == "name"
+    assert (info.value.field, info.value.value) == ("name", 3)
+    assert isinstance(info.value, TypeError)
 
 
 def test_repr() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pmp_typing._catch import ResultDecorator, as_result
 from pmp_typing._container import Container
-from pmp_typing._errors import FailureError, TypeValidationError
+from pmp_typing._errors import FailureError
 from pmp_typing._pipeline import Pipeline
 from pmp_typing._protocols import Serializable, is_serializable
 from pmp_typing._result import Failure, Outcome, Result, Success, is_failure, is_success
@@ -26,7 +26,6 @@ __all__ = [
     "ResultDecorator",
     "Serializable",
     "Success",
-    "TypeValidationError",
     "as_result",
     "is_failure",
     "is_serializable",

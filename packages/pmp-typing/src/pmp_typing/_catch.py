@@ -6,7 +6,7 @@ import functools
 import inspect
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
-from pmp_typing._errors import TypeValidationError, safe_repr
+from pmp_typing._errors import ArgumentTypeError, safe_repr
 from pmp_typing._result import Failure, Outcome, Success
 
 if TYPE_CHECKING:
@@ -61,6 +61,11 @@ def as_result(*exceptions: type[Exception]) -> ResultDecorator[Exception]:
     can be listed, so ``KeyboardInterrupt`` and ``asyncio.CancelledError`` are
     never captured.
 
+    Raises:
+        pmp_errors.ValidationError: (also a ``TypeError``) no exception type is
+            given, one is not an ``Exception`` subclass, or the decorated object
+            is not callable; ``field`` names the argument and ``value`` holds it.
+
     >>> @as_result(ValueError)
     ... def parse(text: str) -> int:
     ...     return int(text)
@@ -69,7 +74,7 @@ def as_result(*exceptions: type[Exception]) -> ResultDecorator[Exception]:
     """
     if not exceptions:
         msg = "as_result() needs at least one exception type, e.g. as_result(ValueError)"
-        raise TypeValidationError(msg, field="exceptions", value=exceptions)
+        raise ArgumentTypeError(msg, field="exceptions", value=exceptions)
     for exc_type in cast("tuple[object, ...]", exceptions):  # checked: callers may be untyped
         shown = safe_repr(exc_type)
         if not (isinstance(exc_type, type) and issubclass(exc_type, Exception)):
@@ -77,7 +82,7 @@ def as_result(*exceptions: type[Exception]) -> ResultDecorator[Exception]:
                 f"as_result() takes Exception subclasses, got {shown}"
                 " (BaseException-only types such as KeyboardInterrupt are never captured)"
             )
-            raise TypeValidationError(msg, field="exceptions", value=exc_type)
+            raise ArgumentTypeError(msg, field="exceptions", value=exc_type)
     catch = exceptions[0] if len(exceptions) == 1 else tuple(exceptions)
     return cast("ResultDecorator[Exception]", _decorator(catch))
 
@@ -88,7 +93,7 @@ def _decorator(
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if not callable(fn):
             msg = f"as_result(...) decorates a callable, got {safe_repr(fn)}"
-            raise TypeValidationError(msg, field="fn", value=fn)
+            raise ArgumentTypeError(msg, field="fn", value=fn)
         if inspect.iscoroutinefunction(fn):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Outcome[Any, Exception]:

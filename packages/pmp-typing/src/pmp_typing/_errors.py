@@ -6,7 +6,7 @@ from typing import Any
 
 from pmp_errors import PortfolioError, ValidationError
 
-__all__ = ["FailureError", "TypeValidationError", "safe_repr"]
+__all__ = ["ArgumentTypeError", "FailureError", "safe_repr"]
 
 
 def safe_repr(value: object) -> str:
@@ -17,17 +17,19 @@ def safe_repr(value: object) -> str:
         return f"<{type(value).__name__} object (repr failed)>"
 
 
-class TypeValidationError(ValidationError, TypeError):
+class ArgumentTypeError(ValidationError, TypeError):
     """An argument has the wrong type; names the argument, the value and what was expected.
 
-    It is both a ``pmp_errors.ValidationError`` and a ``TypeError``.
+    Private on purpose: catch it as ``pmp_errors.ValidationError`` or as ``TypeError``
+    (it is both), so it never clashes with other packages' validation errors.
 
+    >>> from pmp_errors import ValidationError
     >>> from pmp_typing import Pipeline
     >>> try:
     ...     Pipeline(1).add(42)  # type: ignore[arg-type]
-    ... except TypeError as e:
-    ...     e.field
-    'fn'
+    ... except ValidationError as e:
+    ...     (e.field, e.value, isinstance(e, TypeError))
+    ('fn', 42, True)
     """
 
 

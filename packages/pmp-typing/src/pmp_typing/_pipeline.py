@@ -6,7 +6,7 @@ from operator import length_hint
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, final
 
 from pmp_errors import DataProcessingError
-from pmp_typing._errors import TypeValidationError, safe_repr
+from pmp_typing._errors import ArgumentTypeError, safe_repr
 from pmp_typing._result import Failure, Outcome, Success
 
 if TYPE_CHECKING:
@@ -63,13 +63,13 @@ class Pipeline(Generic[I, O_co]):
         # Hot when pipelines are built per call: no __init__, no helper calls.
         if not callable(fn):
             msg = f"a pipeline step must be a one-argument callable, got {safe_repr(fn)}"
-            raise TypeValidationError(msg, field="fn", value=fn)
+            raise ArgumentTypeError(msg, field="fn", value=fn)
         fns = self._fns
         names = self._names
         if name is not None:
             if not isinstance(name, str):
                 msg = f"a step name must be a str, got {safe_repr(name)}"
-                raise TypeValidationError(msg, field="name", value=name)
+                raise ArgumentTypeError(msg, field="name", value=name)
             names = {**(names or {}), len(fns): name}
         new: Pipeline[I, Any] = _new(Pipeline)
         # the fields of a sibling instance, set once here instead of re-running __init__
@@ -83,6 +83,11 @@ class Pipeline(Generic[I, O_co]):
 
     def add(self, fn: Callable[[O_co], U], /, *, name: str | None = None) -> Pipeline[I, U]:
         """Return a new pipeline with ``fn`` as its last step (``name`` labels errors).
+
+        Raises:
+            pmp_errors.ValidationError: (also a ``TypeError``) ``fn`` is not
+                callable (``field="fn"``) or ``name`` is not a ``str``
+                (``field="name"``).
 
         >>> Pipeline("7").add(int, name="parse").add(lambda n: n * 6).execute()
         42
@@ -102,6 +107,8 @@ class Pipeline(Generic[I, O_co]):
         self, fn: Callable[[O_co], Awaitable[U]], /, *, name: str | None = None
     ) -> Pipeline[I, U]:
         """Return a new pipeline whose last step is awaited (run with ``execute_async``).
+
+        Bad arguments raise ``pmp_errors.ValidationError`` as for :meth:`add`.
 
         >>> import asyncio
         >>> async def fetch(n: int) -> str:
