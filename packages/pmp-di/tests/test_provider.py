@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pmp_di import DIContainer, LifecycleScope, RegistrationError, ServiceProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Database:
