@@ -149,30 +149,37 @@ class Core:
     # two stack frames per level of recursion, as few as the function allows.
 
     def begin(self, key: Any) -> Any:
-        """Own a new flight for ``key`` (returned), or wait for the running one's value."""
+        """Own a new flight for ``key`` (returned), or wait for the running one's value.
+
+        Registering takes no lock (``dict.setdefault`` is atomic); only waiters
+        and finishing owners take it, so they cannot miss each other.
+        """
         while True:
+            value = self._peek(key)
+            if value is not MISSING:
+                return value
+            flight = Flight(self.generation)
+            current = self.flights.setdefault(key, flight)
+            if current is flight:
+                return flight
+            if current.owner == flight.owner:
+                raise ReentrantCallError(
+                    f"{self.namespace}() called itself with the arguments it is "
+                    "computing; this would wait for itself forever",
+                    function=self.namespace,
+                )
             with self.lock:
-                value = self._peek(key)
-                if value is not MISSING:
-                    return value
-                flight = self.flights.get(key)
-                if flight is None:
-                    flight = self.flights[key] = Flight(self.generation)
-                    return flight
-                if flight.owner == threading.get_ident():
-                    raise ReentrantCallError(
-                        f"{self.namespace}() called itself with the arguments it is "
-                        "computing; this would wait for itself forever",
-                        function=self.namespace,
-                    )
-                done = flight.done
-                if done is None:
-                    done = flight.done = threading.Event()
-            done.wait()
-            if flight.error is not None:
-                raise flight.error
-            if flight.value is not MISSING:
-                return flight.value
+                done = None
+                if self.flights.get(key) is current:  # still running: wait for it
+                    done = current.done
+                    if done is None:
+                        done = current.done = threading.Event()
+            if done is not None:
+                done.wait()
+            if current.error is not None:
+                raise current.error
+            if current.value is not MISSING:
+                return current.value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
 
     def finish(self, key: Any, flight: Flight, value: Any) -> None:
@@ -182,8 +189,8 @@ class Core:
                 del self.flights[key]
             if flight.generation == self.generation and not flight.stale:
                 self._put(key, value)
+            flight.value = value
             if flight.done is not None:
-                flight.value = value
                 flight.done.set()
 
     def fail(self, key: Any, flight: Flight, error: BaseException) -> None:
@@ -191,9 +198,9 @@ class Core:
         with self.lock:
             if self.flights.get(key) is flight:
                 del self.flights[key]
+            if isinstance(error, Exception):
+                flight.error = error
             if flight.done is not None:
-                if isinstance(error, Exception):
-                    flight.error = error
                 flight.done.set()
 
     # -- async miss path --------------------------------------------------------------

@@ -304,36 +304,49 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             if type(self._data) is not _TimedDict:
                 self._make_timed()
         with self._lock:
-            self._insert(key, value, ttl)
+            data = self._data
+            if type(data) is _TimedDict or not self._maxsize:
+                self._insert(key, value, ttl)
+                return
+            # The plain case of _insert, inlined: this is the hot path.
+            if len(data) >= self._maxsize and key not in data:
+                data.popitem(last=False)
+                self._evictions += 1
+            data[key] = value
+            data.move_to_end(key)
 
     __setitem__ = set  # noqa: A003 - ``set`` is the documented name; the alias saves a call
 
     def _insert(self, key: Any, value: Any, ttl: float | None) -> None:
-        """Store an entry and evict down to ``maxsize``; the caller holds the lock.
+        """Store an entry, evicting first so the size never exceeds ``maxsize``.
 
-        ``ttl=None`` means the cache's default. An evicted entry that had
-        already expired is counted as an expiration, not an eviction.
+        The caller holds the lock. ``ttl=None`` means the cache's default. An
+        evicted entry that had already expired counts as an expiration.
         """
         data = self._data
         maxsize = self._maxsize
-        if type(data) is _TimedDict:
+        timed = type(data) is _TimedDict
+        now = 0.0
+        if timed:
             timer = self._timer
             now = _time.monotonic() if timer is None else timer()
-            if ttl is None:
-                ttl = self._ttl
-            data[key] = (value, _INF if ttl is None else now + ttl)
-            data.move_to_end(key)
-            while len(data) > maxsize:
-                if data.popitem(last=False)[1][1] <= now:
+        if len(data) >= maxsize and key not in data:
+            if not maxsize:  # nothing fits: the new entry is evicted at once
+                self._evictions += 1
+                return
+            while len(data) >= maxsize:
+                entry = data.popitem(last=False)[1]
+                if timed and entry[1] <= now:
                     self._expirations += 1
                 else:
                     self._evictions += 1
+        if timed:
+            if ttl is None:
+                ttl = self._ttl
+            data[key] = (value, _INF if ttl is None else now + ttl)
         else:
             data[key] = value
-            data.move_to_end(key)
-            while len(data) > maxsize:
-                data.popitem(last=False)
-                self._evictions += 1
+        data.move_to_end(key)
 
     def _make_timed(self) -> None:
         with self._lock:
