@@ -159,7 +159,7 @@ class Core:
             if value is not MISSING:
                 return value
             flight = Flight(self.generation)
-            current = self.flights.setdefault(key, flight)
+            current: Flight = self.flights.setdefault(key, flight)
             if current is flight:
                 return flight
             if current.owner == flight.owner:
@@ -168,8 +168,8 @@ class Core:
                     "computing; this would wait for itself forever",
                     function=self.namespace,
                 )
+            done: threading.Event | None = None
             with self.lock:
-                done = None
                 if self.flights.get(key) is current:  # still running: wait for it
                     done = current.done
                     if done is None:
