@@ -234,10 +234,6 @@ class _Policy:
                 wait = float(retry_after)
         return wait
 
-    def attempts_allowed(self) -> int:
-        cap = _TESTING.attempts
-        return self.max_attempts if cap is None else min(cap, self.max_attempts)
-
     def now(self) -> float:
         return (self.clock or time.monotonic)()
 
@@ -245,20 +241,22 @@ class _Policy:
         self, attempt: int, exc: BaseException | None, result: Any, start: float, waited: float
     ) -> float | None:
         """Return the pause before the next attempt, or ``None`` to give up (hooks run)."""
-        limit = self.attempts_allowed()
+        limit = self.max_attempts
+        cap = _TESTING.attempts
+        if cap is not None and cap < limit:
+            limit = cap
         wait: float | None = None
         if attempt < limit:
             wait = self.wait_before(attempt, exc)
             if self.deadline != math.inf and self.now() + wait - start >= self.deadline:
                 wait = None
-        state = RetryState(self.name, attempt, limit, wait, waited, exc, result)
         if wait is None:
             if self.on_give_up is not None:
-                self.on_give_up(state)
+                self.on_give_up(RetryState(self.name, attempt, limit, wait, waited, exc, result))
             if exc is not None:
                 _add_note(exc, f"{self.name}: gave up after {attempt} attempt(s)")
         elif self.on_retry is not None:
-            self.on_retry(state)
+            self.on_retry(RetryState(self.name, attempt, limit, wait, waited, exc, result))
         return wait
 
 
@@ -281,14 +279,12 @@ def _retry_sync(
     *,
     exc: BaseException | None,
     result: Any,
-    start: float | None,
+    start: float,
 ) -> R:
     """Everything after a failed first attempt; never runs when the first attempt succeeds."""
-    if start is None:
-        start = policy.now()
+    never, catch, predicate = policy.never, policy.catch, policy.retry_if_result
     attempt = 1
     waited = 0.0
-    predicate = policy.retry_if_result
     while True:
         wait = policy.plan(attempt, exc, result, start, waited)
         if wait is None:
@@ -301,9 +297,9 @@ def _retry_sync(
         attempt += 1
         try:
             result = func(*args, **kwargs)
-        except policy.never:
+        except never:
             raise
-        except policy.catch as caught:
+        except catch as caught:
             exc = caught
             result = None
             continue
@@ -320,14 +316,12 @@ async def _retry_async(
     *,
     exc: BaseException | None,
     result: Any,
-    start: float | None,
+    start: float,
 ) -> R:
     """The async twin of :func:`_retry_sync`."""
-    if start is None:
-        start = policy.now()
+    never, catch, predicate = policy.never, policy.catch, policy.retry_if_result
     attempt = 1
     waited = 0.0
-    predicate = policy.retry_if_result
     while True:
         wait = policy.plan(attempt, exc, result, start, waited)
         if wait is None:
@@ -340,9 +334,9 @@ async def _retry_async(
         attempt += 1
         try:
             result = await func(*args, **kwargs)
-        except policy.never:
+        except never:
             raise
-        except policy.catch as caught:
+        except catch as caught:
             exc = caught
             result = None
             continue
@@ -373,14 +367,14 @@ def _wrap_sync(policy: _Policy, func: Callable[P, R]) -> Callable[P, R]:
                 raise
             except catch as exc:
                 first = exc
-            return _retry_sync(policy, func, args, kwargs, exc=first, result=None, start=None)
+            return _retry_sync(policy, func, args, kwargs, exc=first, result=None, start=0.0)
 
         return fast
     predicate = policy.retry_if_result
     timed = policy.deadline != math.inf
 
     def general(*args: P.args, **kwargs: P.kwargs) -> R:
-        start = policy.now() if timed else None
+        start = policy.now() if timed else 0.0
         try:
             result = func(*args, **kwargs)
         except never:
@@ -409,16 +403,14 @@ def _wrap_async(
                 raise
             except catch as exc:
                 first = exc
-            return await _retry_async(
-                policy, func, args, kwargs, exc=first, result=None, start=None
-            )
+            return await _retry_async(policy, func, args, kwargs, exc=first, result=None, start=0.0)
 
         return fast
     predicate = policy.retry_if_result
     timed = policy.deadline != math.inf
 
     async def general(*args: P.args, **kwargs: P.kwargs) -> R:
-        start = policy.now() if timed else None
+        start = policy.now() if timed else 0.0
         try:
             result = await func(*args, **kwargs)
         except never:

@@ -201,7 +201,7 @@ class BlockTimer:
     (True, 'us')
     """
 
-    __slots__ = ("_divisor", "_start", "elapsed_ns", "level", "logger", "name", "stats", "unit")
+    __slots__ = ("_elapsed_ns", "_start", "level", "logger", "name", "stats", "unit")
 
     def __init__(
         self,
@@ -212,27 +212,31 @@ class BlockTimer:
         level: int = logging.DEBUG,
         stats: TimingStats | None = None,
     ) -> None:
-        divisor = UNITS.get(unit)
-        if divisor is None:
-            divisor = unit_divisor(unit)  # raises the error naming the argument
-        if logger is None and level.__class__ is int:
-            self.logger = DEFAULT_LOGGER
-        else:
-            self.logger = _check_logging(logger, level)
-        if stats is not None:
+        if (
+            unit not in UNITS
+            or level.__class__ is not int
+            or (logger is not None and logger.__class__ is not logging.Logger)
+            or (stats is not None and stats.__class__ is not TimingStats)
+        ):
+            unit_divisor(unit)
             _check_stats(stats)
+            logger = _check_logging(logger, level)
         self.name = name
         self.unit = unit
+        self.logger = DEFAULT_LOGGER if logger is None else logger
         self.level = level
         self.stats = stats
-        self._divisor = divisor
-        self._start = 0
-        self.elapsed_ns: int | None = None
+
+    @property
+    def elapsed_ns(self) -> int | None:
+        """The time the block took, in nanoseconds (``None`` until it has finished)."""
+        return getattr(self, "_elapsed_ns", None)
 
     @property
     def elapsed(self) -> float | None:
         """The time the block took, in ``unit`` (``None`` until it has finished)."""
-        return None if self.elapsed_ns is None else self.elapsed_ns / self._divisor
+        elapsed = self.elapsed_ns
+        return None if elapsed is None else elapsed / UNITS[self.unit]
 
     def __enter__(self) -> Self:
         self._start = perf_counter_ns()
@@ -244,7 +248,7 @@ class BlockTimer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        elapsed = self.elapsed_ns = perf_counter_ns() - self._start
+        elapsed = self._elapsed_ns = perf_counter_ns() - self._start
         if self.stats is not None:
             self.stats.add(elapsed)
         if self.logger.isEnabledFor(self.level):
@@ -260,14 +264,14 @@ class BlockTimer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        elapsed = self.elapsed_ns = perf_counter_ns() - self._start
+        elapsed = self._elapsed_ns = perf_counter_ns() - self._start
         if self.stats is not None:
             self.stats.add(elapsed)
         if self.logger.isEnabledFor(self.level):
             self._emit(elapsed, exc_type is not None, 3)
 
     def _emit(self, elapsed_ns: int, raised: bool, depth: int) -> None:
-        value = elapsed_ns / self._divisor
+        value = elapsed_ns / UNITS[self.unit]
         self.logger.log(
             self.level,
             "%s %s %.3f %s",
