@@ -64,3 +64,11 @@ def test_keys_without_a_stable_text_are_refused():
     with pytest.raises(ValidationError, match="shared cache key") as info:
         encode_key(("a", object()))
     assert info.value.field == "key"
+
+
+@given(st.text())
+def test_str_parts_encode_as_json_strings(text):
+    """A str inside a key is encoded exactly as its JSON string."""
+    import json
+
+    assert encode_key((text,)) == "~(" + json.dumps(text, ensure_ascii=False) + ")"

@@ -29,6 +29,13 @@ _MAX_TEXT = 400
 _dumps = json.dumps
 
 
+def _canon_str(value: str) -> str:
+    # The same text json.dumps(value, ensure_ascii=False) makes, without its cost.
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return '"' + value + '"'
+    return _dumps(value, ensure_ascii=False)
+
+
 def _canon_float(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
@@ -38,7 +45,7 @@ def _canon_tuple(value: tuple[Any, ...]) -> str:
 
 
 _CANON: dict[type, Callable[[Any], str]] = {
-    str: lambda value: _dumps(value, ensure_ascii=False),
+    str: _canon_str,
     int: str,
     float: _canon_float,
     tuple: _canon_tuple,
