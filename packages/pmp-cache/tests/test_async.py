@@ -380,3 +380,23 @@ async def test_type_error_from_comparing_keys_passes_through_async():
     await f(Odd())
     with pytest.raises(TypeError, match="no comparing"):
         await f(Odd())
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+async def test_star_args_async_wrappers_hit_and_expire(options):
+    """Generic (*args) async wrappers count hits and expire entries."""
+    clock = Clock()
+    calls: list[tuple[object, ...]] = []
+
+    @async_cache(timer=clock, **options)
+    async def f(*args: object) -> int:
+        calls.append(args)
+        return len(args)
+
+    assert await f(1, 2) == 2
+    assert await f(1, 2) == 2
+    clock.now = 10
+    assert await f(1, 2) == 2
+    assert len(calls) == (2 if options else 1)
+    assert f.cache_stats()["hits"] == (1 if options else 2)

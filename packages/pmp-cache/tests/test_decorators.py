@@ -81,6 +81,13 @@ def test_equal_values_share_one_entry_unless_typed():
     strict(x=1.0)
     assert strict.cache_info().currsize == 5
 
+    @cache
+    def named(x: object) -> object:
+        return x
+
+    assert [named(1), named(1.0), named(True)] == [1, 1, 1]
+    assert named.cache_info().currsize == 1
+
 
 def test_key_rules_for_tuples_and_keywords():
     """A tuple argument, several arguments and keyword orders get consistent keys."""
@@ -97,24 +104,65 @@ def test_key_rules_for_tuples_and_keywords():
     assert f.cache_info().hits == 2
 
 
-def test_invalidate_drops_every_form_of_the_call():
-    """cache_invalidate addresses entries through the signature, positional or keyword."""
+def test_named_parameters_share_entries_across_call_forms():
+    """With named parameters, positional, keyword and defaulted calls share one entry."""
+    calls: list[tuple[int, int]] = []
 
     @cache
     def f(x: int, y: int = 0) -> int:
+        calls.append((x, y))
         return x + y
 
+    assert f(1, 2) == f(1, y=2) == f(x=1, y=2) == 3
+    assert f(5) == f(5, 0) == 5
+    assert calls == [(1, 2), (5, 0)]
+    assert f.cache_info().currsize == 2
+    assert f.cache_invalidate(x=1, y=2) is True
+    assert f.cache_invalidate(1, 2) is False
+    assert f.cache_invalidate(5) is True
+    assert f.cache_info().currsize == 0
+    with pytest.raises(TypeError):
+        f.cache_invalidate(1, 2, 3)
+
+
+def test_every_parameter_kind_is_passed_through():
+    """Positional-only, keyword-only and defaulted parameters reach the function intact."""
+
+    @cache(typed=True)
+    def f(a: float, /, b: int = 2, *, c: int = 3) -> tuple[float, int, int]:
+        return (a, b, c)
+
+    assert f(1, c=4) == (1, 2, 4)
+    assert f(1.0, 2, c=4) == (1.0, 2, 4)
+    assert f.cache_info().currsize == 2  # typed: 1 and 1.0 apart
+    assert f.cache_invalidate(1, c=4) is True
+    with pytest.raises(UnhashableArgumentError, match="'c'"):
+        f(1, c=[4])  # type: ignore[arg-type]
+
+    @cache
+    def constant() -> int:
+        return 42
+
+    assert constant() == constant() == 42
+    assert constant.cache_info().hits == 1
+    assert constant.cache_invalidate() is True
+
+
+def test_call_shape_keys_for_star_args_functions():
+    """With *args/**kwargs, calls are keyed by their shape; invalidate drops every form."""
+    calls: list[object] = []
+
+    def g(x: int, y: int = 0, *rest: int) -> int:
+        calls.append(x)
+        return x + y + sum(rest)
+
+    f = cache(g)
     f(1, 2)
     f(1, y=2)
     f(x=1, y=2)
-    f(5)
-    assert f.cache_info().currsize == 4
-    assert f.cache_invalidate(x=1, y=2) is True
-    assert f.cache_info().currsize == 1
-    assert f.cache_invalidate(1, 2) is False
-    assert f.cache_invalidate(5) is True
-    with pytest.raises(TypeError):
-        f.cache_invalidate(1, 2, 3)
+    assert len(calls) == 3
+    assert f.cache_invalidate(1, 2) is True
+    assert f.cache_info().currsize == 0
 
 
 def test_invalidate_on_builtin_without_signature_uses_the_given_form():
@@ -202,6 +250,24 @@ def test_exceptions_are_not_cached():
     assert flaky(1) == 1
     assert flaky(1) == 1
     assert attempts == [1, 1]
+
+
+def test_ttl_decorator_follows_a_patched_monotonic_clock(monkeypatch: pytest.MonkeyPatch):
+    """Without a timer, the decorator reads time.monotonic at call time."""
+    import time
+
+    calls: list[int] = []
+
+    @cache(ttl=60)
+    def f(x: int) -> int:
+        calls.append(x)
+        return x
+
+    now = time.monotonic()
+    f(1)
+    monkeypatch.setattr(time, "monotonic", lambda: now + 61)
+    f(1)
+    assert calls == [1, 1]
 
 
 def test_ttl_decorator_expires_with_injected_timer():
@@ -638,3 +704,27 @@ def test_unhashable_argument_of_a_builtin_is_named_by_position():
         f = cache(**options)(max)
         with pytest.raises(UnhashableArgumentError, match=r"args\[0\]"):
             f([1], [2])
+
+
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+def test_star_args_wrappers_hit_expire_and_fail_like_the_others(options):
+    """Generic (*args) wrappers count hits, expire entries and never store failures."""
+    clock = Clock()
+    calls: list[tuple[object, ...]] = []
+
+    @cache(timer=clock, **options)
+    def f(*args: object) -> int:
+        calls.append(args)
+        if args == ("boom",):
+            raise ValueError("boom")
+        return len(args)
+
+    assert f(1, 2) == f(1, 2) == 2
+    with pytest.raises(ValueError, match="boom"):
+        f("boom")
+    clock.now = 10
+    assert f(1, 2) == 2
+    assert calls.count((1, 2)) == (2 if options else 1)
+    stats = f.cache_stats()
+    assert stats["hits"] == (1 if options else 2)
+    assert stats["expirations"] == (1 if options else 0)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from typing import TYPE_CHECKING, Any
 
 from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
-from pmp_cache._keys import argument_forms, make_key, unhashable_error
+from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
 from pmp_cache._lru import MISSING, LRUCache
 from pmp_cache._stats import CacheInfo, CacheStats
 
@@ -55,6 +56,7 @@ class Core:
 
     __slots__ = (
         "backend",
+        "bound_keys",
         "flights",
         "func",
         "generation",
@@ -97,6 +99,7 @@ class Core:
         self.lock = threading.Lock() if self.store is None else self.store._lock  # noqa: SLF001
         self.flights: dict[Any, Any] = {}
         self.generation = 0
+        self.bound_keys = False  # set when a generated wrapper keys by bound arguments
 
     # -- keys -------------------------------------------------------------------------
 
@@ -270,12 +273,18 @@ class Core:
 
     def invalidate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Drop the entry for these arguments, however they are passed; report if one was."""
+        if self.bound_keys:
+            bound = inspect.signature(self.signature_of).bind(
+                *((None,) * self.skip), *args, **kwargs
+            )
+            bound.apply_defaults()
+            keys = [bound_key(list(bound.arguments.values())[self.skip :], typed=self.typed)]
+        else:
+            forms = argument_forms(self.signature_of, args, kwargs, self.skip)
+            keys = [self.make_key(form_args, form_kwargs) for form_args, form_kwargs in forms]
         removed = False
         with self.lock:
-            for form_args, form_kwargs in argument_forms(
-                self.signature_of, args, kwargs, self.skip
-            ):
-                key = self.make_key(form_args, form_kwargs)
+            for key in keys:
                 flight = self.flights.pop(key, None)
                 if flight is not None:
                     flight.stale = True

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, ca
 
 from pmp_cache._backend import CacheBackend
 from pmp_cache._core import Core, Flight
+from pmp_cache._fastpath import compile_wrapper, fast_parameters
 from pmp_cache._lru import MISSING, LRUCache, _TimedDict
 from pmp_cache._stats import CacheInfo, CacheStats
 from pmp_cache._validate import check_maxsize, check_timer, check_ttl
@@ -270,6 +271,11 @@ def _async_store_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[...,
 
 
 def _make_wrapper(core: Core, *, is_async: bool) -> Callable[..., Any]:
+    if core.store is not None and core.key is None:
+        params = fast_parameters(core.signature_of, core.skip)
+        if params is not None:
+            core.bound_keys = True
+            return compile_wrapper(core, core.store, params, is_async=is_async)
     if core.store is not None:
         if is_async:
             return _async_store_wrapper(core, core.store)

@@ -1,16 +1,20 @@
 """How call arguments become cache keys, and naming the argument that cannot.
 
-Keys (``typed=False``):
+Functions whose parameters are all named (no ``*args`` / ``**kwargs``) get a
+generated wrapper (see ``_fastpath``) keyed by the *bound* arguments with
+defaults applied: ``f(1)``, ``f(x=1)`` and ``f(1, y=0)`` share one entry. A
+single parameter is keyed by the argument itself, several by their tuple.
 
-- one positional argument that is not a tuple: the argument itself, so equal
-  values such as ``1``, ``1.0`` and ``True`` share one entry;
+Functions taking ``*args`` or ``**kwargs`` are keyed by the call's shape:
+
+- one positional argument that is not a tuple: the argument itself;
 - otherwise the tuple of positional arguments, followed, when keywords are
   given, by a marker and the ``(name, value)`` pairs sorted by name (so
   ``f(a=1, b=2)`` and ``f(b=2, a=1)`` share an entry, while ``f(1)`` and
   ``f(x=1)`` are separate entries, as with ``functools.lru_cache``).
 
-``typed=True`` appends the type of every argument, so ``f(1)`` and ``f(1.0)``
-are separate entries.
+Either way, with ``typed=False`` equal values such as ``1``, ``1.0`` and
+``True`` share one entry; ``typed=True`` adds every argument's type to the key.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pmp_cache._errors import UnhashableArgumentError
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
 
-__all__ = ["argument_forms", "make_key", "unhashable_error"]
+__all__ = ["argument_forms", "bound_key", "make_key", "unhashable_error"]
 
 
 class _KeywordMark:
@@ -52,6 +56,15 @@ def make_key(args: tuple[Any, ...], kwargs: dict[str, Any], typed: bool) -> Hash
     elif typed:
         key += tuple(type(value) for value in args)
     return key
+
+
+def bound_key(values: list[Any], *, typed: bool) -> Any:
+    """The key a generated wrapper builds from the bound argument values."""
+    if typed:
+        return (*values, *(type(v) for v in values))
+    if len(values) == 1:
+        return values[0]
+    return tuple(values)
 
 
 def _parameter_names(func: Callable[..., Any]) -> list[str] | None:
