@@ -5,7 +5,8 @@ Run in an environment with the package and its ``bench`` dependency group instal
     python packages/pmp-decorators/benchmarks/run.py [--quick] [--json OUT.json]
 
 Every row is measured in one process, all variants interleaved round by round
-(``timeit`` for each variant in turn, the order rotating each round); the reported
+(``timeit`` for each variant in turn, the order rotating each round, each variant
+running about the same wall time); the reported
 figure is the median over rounds of the per-round ratio. "overhead" rows compare
 the time added to a bare call (variant minus the undecorated call); "whole" rows
 compare whole calls. Peer figures are informational; targets apply to pmp only.
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 Measure = Callable[[int], float]
-TARGET_SECONDS = 0.02
+TARGET_SECONDS = 0.04
 
 
 @dataclass
@@ -86,17 +87,17 @@ def run_row(row: Row, rounds: int, budget: float) -> tuple[float, dict[str, floa
     variants: dict[str, Measure] = {"ours": row.ours, "ref": row.reference, **row.peers}
     if row.floor is not None:
         variants["floor"] = row.floor
-    n = calibrate(row.reference, budget)
+    counts = {name: calibrate(measure, budget) for name, measure in variants.items()}
     names = list(variants)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for index in range(rounds):
         order = names[index % len(names) :] + names[: index % len(names)]
-        times = {name: variants[name](n) for name in order}
-        base = times.get("floor", 0.0) if row.mode == "overhead" else 0.0
-        ref = max(times["ref"] - base, 1e-12)
+        per_call = {name: variants[name](counts[name]) / counts[name] for name in order}
+        base = per_call.get("floor", 0.0) if row.mode == "overhead" else 0.0
+        ref = max(per_call["ref"] - base, 1e-12)
         for name in names:
             if name != "floor":
-                samples[name].append((times[name] - base) / ref)
+                samples[name].append((per_call[name] - base) / ref)
     ratios = {name: statistics.median(values) for name, values in samples.items() if values}
     return ratios["ours"], {k: v for k, v in ratios.items() if k not in {"ours", "ref"}}
 
@@ -478,7 +479,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (~20 s)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
     args = parser.parse_args()
-    rounds, budget = (5, 0.004) if args.quick else (21, TARGET_SECONDS)
+    rounds, budget = (7, 0.01) if args.quick else (25, TARGET_SECONDS)
     rows = [*retry_rows(), *validation_rows(), *cached_rows(), *timing_rows()]
     results = []
     peers = []
