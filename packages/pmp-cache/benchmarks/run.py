@@ -217,25 +217,29 @@ async def atime_calls(fn: Callable[[int], Any], reps: int) -> float:
 # -- memory ---------------------------------------------------------------------------
 
 
-def bytes_per_entry(make: Callable[[], Any], fill: Callable[[Any, int], None], n: int) -> float:
+def bytes_per_entry(
+    make: Callable[[], Any], fill: Callable[[Any, list[int]], None], n: int
+) -> float:
+    """Bytes the cache itself takes per entry; the int keys/values exist beforehand."""
+    keys = list(range(n))
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     obj = make()
-    fill(obj, n)
+    fill(obj, keys)
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     del obj
     return (after - before) / n
 
 
-def fill_mapping(c: Any, n: int) -> None:
-    for i in range(n):
+def fill_mapping(c: Any, keys: list[int]) -> None:
+    for i in keys:
         c[i] = i
 
 
-def fill_calls(f: Any, n: int) -> None:
-    for i in range(n):
+def fill_calls(f: Any, keys: list[int]) -> None:
+    for i in keys:
         f(i)
 
 
@@ -327,7 +331,7 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
     n_miss = 2000 if args.quick else 5000
     counters = {name: [10**9 * (i + 1)] for i, name in enumerate(mv)}
     for fn in mv.values():  # fill each cache with keys that will be evicted
-        fill_calls(fn, 1000)
+        fill_calls(fn, list(range(1000)))
     times = interleaved(
         {
             name: functools.partial(time_misses, fn, counters[name], n_miss)
@@ -447,7 +451,7 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
         )
 
     # Memory per entry.
-    n_mem = 20_000 if args.quick else 100_000
+    n_mem = 100_000
     for label, make, fill, budget in (
         ("LRUCache, no TTL", lambda: LRUCache(maxsize=None), fill_mapping, 110),
         ("LRUCache, TTL", lambda: LRUCache(maxsize=None, ttl=3600), fill_mapping, 190),
