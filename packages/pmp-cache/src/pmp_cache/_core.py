@@ -157,8 +157,9 @@ class Core:
         Registering takes no lock (``dict.setdefault`` is atomic); only waiters
         and finishing owners take it, so they cannot miss each other.
         """
+        store = self.store
         while True:
-            value = self._peek(key)
+            value = self._peek(key) if store is None else store.peek(key, MISSING)
             if value is not MISSING:
                 return value
             flight = Flight(self.generation)
@@ -191,7 +192,10 @@ class Core:
             if self.flights.get(key) is flight:
                 del self.flights[key]
             if flight.generation == self.generation and not flight.stale:
-                self._put(key, value)
+                if self.store is not None:
+                    self.store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
+                else:
+                    self._put(key, value)
             flight.value = value
             if flight.done is not None:
                 flight.done.set()
