@@ -404,3 +404,26 @@ def test_building_twice_is_harmless():
     assert f.__code__ is code
     with pytest.raises(TypeValidationError):
         f("1")
+
+
+def test_static_and_class_methods_keep_their_kind():
+    """Placed above @staticmethod or @classmethod, the method kind is kept."""
+
+    class Tools:
+        @validate_types()
+        @staticmethod
+        def double(x: int) -> int:
+            return 2 * x
+
+        @validate_types()
+        @classmethod
+        def name(cls, suffix: str) -> str:
+            return cls.__name__ + suffix
+
+    assert Tools.double(2) == 4
+    assert Tools().double(3) == 6
+    assert Tools.name("!") == "Tools!"
+    with pytest.raises(TypeValidationError):
+        Tools.double("2")
+    with pytest.raises(TypeValidationError):
+        Tools.name(1)

@@ -354,6 +354,8 @@ def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         import inspect
 
+        if isinstance(func, staticmethod | classmethod):  # placed above @staticmethod/@classmethod
+            return type(func)(decorate(func.__func__))
         if not callable(func):
             raise ValidationError(
                 f"validate_types decorates callables, got {safe_repr(func)}",
