@@ -1,7 +1,8 @@
 """Every pmp package in one namespace: ``from python_mastery_portfolio import X``.
 
-The names are the very objects of the member packages (``pmp_errors``, …), re-exported
-unchanged. ``python -m python_mastery_portfolio`` runs a short tour of every pattern.
+The names are the very objects of the member packages (``pmp_errors``, ``pmp_typing``,
+``pmp_decorators``, ``pmp_cache`` and ``pmp_di``), re-exported unchanged.
+``python -m python_mastery_portfolio`` runs a short tour of every pattern.
 
 >>> from python_mastery_portfolio import ValidationError
 >>> ValidationError("bad", field="age").field
@@ -10,6 +11,48 @@ unchanged. ``python -m python_mastery_portfolio`` runs a short tour of every pat
 
 from __future__ import annotations
 
+from pmp_cache import (
+    CacheBackend,
+    CachedFunction,
+    CacheInfo,
+    CacheStats,
+    LRUCache,
+    ReentrantCallError,
+    UnhashableArgumentError,
+    async_cache,
+    cache,
+)
+from pmp_decorators import (
+    BlockTimer,
+    CachedProperty,
+    Restorer,
+    RetryState,
+    TimingStats,
+    TypeValidationError,
+    async_retry,
+    check_type,
+    measure_block,
+    retry,
+    set_retry_testing,
+    set_validation_enabled,
+    timed,
+    validate_types,
+)
+from pmp_di import (
+    AsyncDependencyError,
+    CaptiveDependencyError,
+    CircularDependencyError,
+    CleanupError,
+    DependencyInjectionError,
+    DIContainer,
+    Inject,
+    LifecycleScope,
+    MissingDependencyError,
+    RegistrationError,
+    Scope,
+    ScopeError,
+    ServiceProvider,
+)
 from pmp_errors import (
     APIError,
     ConfigurationError,
@@ -22,18 +65,82 @@ from pmp_errors import (
     exception_to_dict,
     to_jsonable,
 )
+from pmp_typing import (
+    Container,
+    Failure,
+    FailureError,
+    Outcome,
+    Pipeline,
+    Result,
+    ResultDecorator,
+    Serializable,
+    Success,
+    as_result,
+    is_failure,
+    is_serializable,
+    is_success,
+)
 
 __all__ = [
     "APIError",
+    "AsyncDependencyError",
+    "BlockTimer",
+    "CacheBackend",
+    "CacheInfo",
+    "CacheStats",
+    "CachedFunction",
+    "CachedProperty",
+    "CaptiveDependencyError",
+    "CircularDependencyError",
+    "CleanupError",
     "ConfigurationError",
+    "Container",
+    "DIContainer",
     "DataProcessingError",
+    "DependencyInjectionError",
     "ErrorDict",
+    "Failure",
+    "FailureError",
+    "Inject",
     "JSONValue",
+    "LRUCache",
+    "LifecycleScope",
+    "MissingDependencyError",
+    "Outcome",
+    "Pipeline",
     "PortfolioError",
     "RateLimitError",
+    "ReentrantCallError",
+    "RegistrationError",
+    "Restorer",
+    "Result",
+    "ResultDecorator",
+    "RetryState",
+    "Scope",
+    "ScopeError",
+    "Serializable",
+    "ServiceProvider",
+    "Success",
+    "TimingStats",
+    "TypeValidationError",
+    "UnhashableArgumentError",
     "ValidationError",
+    "as_result",
+    "async_cache",
+    "async_retry",
+    "cache",
+    "check_type",
     "exception_to_dict",
+    "is_failure",
+    "is_serializable",
+    "is_success",
+    "measure_block",
+    "retry",
+    "set_retry_testing",
+    "set_validation_enabled",
+    "timed",
     "to_jsonable",
+    "validate_types",
 ]
 
 

@@ -12,7 +12,13 @@ if TYPE_CHECKING:
 
 __all__ = ["SECTIONS", "main"]
 
-SECTIONS: tuple[tuple[str, str], ...] = (("Structured errors (pmp-errors)", "_tour_errors"),)
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("Structured errors (pmp-errors)", "_tour_errors"),
+    ("Decorators: retry, timing, validation, cached property (pmp-decorators)", "_tour_decorators"),
+    ("Caching (pmp-cache)", "_tour_cache"),
+    ("Result, Container and Pipeline (pmp-typing)", "_tour_typing"),
+    ("Dependency injection (pmp-di)", "_tour_di"),
+)
 """Each section's title and the module whose ``show()`` prints it."""
 
 
