@@ -18,15 +18,30 @@ from pmp_cache._backend import CacheBackend
 from pmp_cache._decorators import CachedFunction, async_cache, cache
 from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
 from pmp_cache._lru import LRUCache
+from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache, RedisCacheStats
+from pmp_cache._serializers import (
+    JsonSerializer,
+    PayloadRejectedError,
+    PickleSerializer,
+    Serializer,
+)
 from pmp_cache._stats import CacheInfo, CacheStats
 
 __all__ = [
+    "AsyncRedisCache",
     "CacheBackend",
     "CacheInfo",
     "CacheStats",
+    "CacheUnavailableError",
     "CachedFunction",
+    "JsonSerializer",
     "LRUCache",
+    "PayloadRejectedError",
+    "PickleSerializer",
+    "RedisCache",
+    "RedisCacheStats",
     "ReentrantCallError",
+    "Serializer",
     "UnhashableArgumentError",
     "async_cache",
     "cache",

@@ -43,6 +43,9 @@ _POLL_FIRST, _POLL_MAX = 0.002, 0.05
 class RedisCacheStats(CacheStats):
     """``CacheStats`` plus what a shared cache adds.
 
+    >>> sorted(set(RedisCacheStats.__annotations__) - set(CacheStats.__annotations__))
+    ['errors', 'local_hits', 'rejected']
+
     ``errors`` counts operations that could not reach Redis (served as misses
     unless the cache is strict); ``rejected`` counts stored payloads that did not
     decode or verify (served as misses, never unpickled); ``local_hits`` counts
@@ -324,6 +327,12 @@ class RedisCache:
     expiring after ``lock_ttl``), the others wait up to ``lock_wait`` seconds for
     its value, then compute themselves.
 
+    Making one does not connect yet (needs the ``pmp-cache[redis]`` extra):
+
+    >>> shared = RedisCache("redis://127.0.0.1:6379/0", namespace="app", ttl=300)
+    >>> shared.namespace
+    'app'
+
     Used with ``cache(backend=RedisCache(...))`` or on its own (needs a server)::
 
         shared = RedisCache("redis://localhost:6379/0", namespace="app", ttl=300)
@@ -569,7 +578,12 @@ class AsyncRedisCache:
     ``get``, ``set``, ``delete``, ``clear``, ``claim`` and ``release`` are
     coroutines; ``stats`` is not. Made from a ``url``, it keeps one client per
     event loop, so it works across ``asyncio.run`` calls; call ``aclose`` at the
-    end of each loop that used it. Use it with ``async_cache(backend=...)``::
+    end of each loop that used it.
+
+    >>> AsyncRedisCache("redis://127.0.0.1:6379/0", namespace="app").namespace
+    'app'
+
+    With a server::
 
         shared = AsyncRedisCache("redis://localhost:6379/0", namespace="app")
         await shared.set("user:1", {"name": "Ada"})

@@ -8,9 +8,16 @@ import redis
 import redis.asyncio
 from typing_extensions import assert_type
 
-from pmp_cache._lru import LRUCache
-from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache, RedisCacheStats
-from pmp_cache._serializers import JsonSerializer, PickleSerializer, Serializer
+from pmp_cache import (
+    AsyncRedisCache,
+    CacheUnavailableError,
+    JsonSerializer,
+    LRUCache,
+    PickleSerializer,
+    RedisCache,
+    RedisCacheStats,
+    Serializer,
+)
 
 shared = RedisCache("redis://localhost:6379/0", namespace="app", version=2, ttl=300)
 assert_type(shared.get("user:1"), Any)
