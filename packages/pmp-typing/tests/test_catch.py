@@ -1,5 +1,8 @@
 import asyncio
+import functools
 import inspect
+import traceback
+from collections.abc import Callable
 
 import pytest
 
@@ -123,3 +126,130 @@ def test_decorating_a_non_callable() -> None:
     assert info.value.field == "fn"
     assert info.value.value == 42
     assert isinstance(info.value, TypeError)
+
+
+def _signatures(
+    a: object,
+    /,
+    b: object,
+    c: object = 3,
+    *args: object,
+    d: object,
+    e: object = 5,
+    **kwargs: object,
+) -> tuple[object, ...]:
+    return (a, b, c, args, d, e, kwargs)
+
+
+def _defaults(
+    a: object,
+    b: list[object] = [],  # noqa: B006 - the identity of default objects is what is tested
+    /,
+    *,
+    c: dict[object, object] = {},  # noqa: B006 - the identity of default objects is what is tested
+) -> tuple[object, ...]:
+    return (a, b, c)
+
+
+def _reserved(_pmp_fn: object, _pmp_exc: object = 1) -> tuple[object, ...]:
+    return (_pmp_fn, _pmp_exc)
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "kwargs"),
+    [
+        (_signatures, (1, 2), {"d": 4}),
+        (_signatures, (1,), {"b": 2, "d": 4, "e": 6, "z": 7}),
+        (_signatures, (1, 2, 3, 8, 9), {"d": 4, "a": "kw-named-a"}),
+        (_defaults, (1,), {}),
+        (_defaults, (1, [2]), {"c": {3: 4}}),
+        (_reserved, (1,), {}),
+        (_reserved, (), {"_pmp_fn": 1, "_pmp_exc": 2}),
+        (divmod, (7, 2), {}),
+        (functools.partial(_defaults, 0), (), {"c": 1}),
+    ],
+)
+def test_arguments_reach_the_function_unchanged(
+    fn: Callable[..., object], args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    """Every kind of parameter binds exactly as in a direct call, defaults included."""
+    wrapped = as_result(ValueError)(fn)
+    result = wrapped(*args, **kwargs)
+    expected = fn(*args, **kwargs)
+    assert result == Success(expected)
+    if fn is _defaults and len(args) == 1:  # the very default objects, not copies
+        assert result.value is not None
+        assert result.value[1] is expected[1]  # type: ignore[index]
+        assert result.value[2] is expected[2]  # type: ignore[index]
+
+
+def test_wrapper_keeps_the_exact_signature_and_name_in_tracebacks() -> None:
+    """A bad call fails like the function would; tracebacks name the function."""
+    with pytest.raises(TypeError, match=r"parse\(\) missing 1 required positional argument"):
+        parse()  # type: ignore[call-arg]
+    error = parse("x").error
+    assert error is not None
+    frames = [frame.f_code.co_name for frame, _ in traceback.walk_tb(error.__traceback__)]
+    assert frames[0] == "parse"
+
+
+def test_bad_calls_are_not_turned_into_failures() -> None:
+    """Calling with arguments that do not fit raises, even with TypeError listed."""
+
+    @as_result(TypeError)
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    assert isinstance(add(1, "2").error, TypeError)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="add"):
+        add(1)  # type: ignore[call-arg]
+
+
+def test_methods_and_callable_objects() -> None:
+    """Methods bind self; objects that are not plain functions are wrapped too."""
+
+    class Parser:
+        def __init__(self, base: int) -> None:
+            self.base = base
+
+        @as_result(ValueError)
+        def parse(self, text: str) -> int:
+            return int(text, self.base)
+
+    assert Parser(16).parse("ff") == Success(255)
+    assert isinstance(Parser(2).parse("3").error, ValueError)
+    assert as_result(ValueError)(int)("12") == Success(12)
+    assert isinstance(as_result(ValueError)(int)("x").error, ValueError)
+
+
+@pytest.mark.asyncio
+async def test_async_exact_signature() -> None:
+    """Async functions get an exact-signature coroutine wrapper too."""
+
+    @as_result(KeyError)
+    async def lookup(data: dict[str, int], /, key: str = "a", *, scale: int = 1) -> int:
+        await asyncio.sleep(0)
+        return data[key] * scale
+
+    assert await lookup({"a": 2}) == Success(2)
+    assert await lookup({"b": 3}, key="b", scale=2) == Success(6)
+    assert isinstance((await lookup({})).error, KeyError)
+    assert str(inspect.signature(lookup)) == (
+        "(data: dict[str, int], /, key: str = 'a', *, scale: int = 1) -> int"
+    )
+    with pytest.raises(TypeError, match="lookup"):
+        await lookup()  # type: ignore[call-arg]
+
+
+@pytest.mark.asyncio
+async def test_async_callables_that_are_not_plain_functions() -> None:
+    """An async callable such as a partial is wrapped by a coroutine function too."""
+
+    async def scaled(factor: int, text: str) -> int:
+        await asyncio.sleep(0)
+        return factor * int(text)
+
+    triple = as_result(ValueError)(functools.partial(scaled, 3))
+    assert inspect.iscoroutinefunction(triple)
+    assert await triple("4") == Success(12)
+    assert isinstance((await triple("x")).error, ValueError)

@@ -1,5 +1,8 @@
 import asyncio
+import functools
+import operator
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -7,6 +10,7 @@ from hypothesis import strategies as st
 
 from pmp_errors import DataProcessingError, ValidationError
 from pmp_typing import Failure, Pipeline, Success
+from pmp_typing import _pipeline as pipeline_module
 
 
 def test_seed_example_returns_169() -> None:
@@ -147,6 +151,8 @@ def test_sync_execute_refuses_async_steps() -> None:
     with pytest.raises(DataProcessingError, match="execute_async") as info:
         pipeline.execute()
     assert info.value.step == "fetch"
+    with pytest.raises(DataProcessingError, match="run_async"):
+        pipeline.run(2)
 
 
 def test_shared_pipeline_across_threads() -> None:
@@ -178,3 +184,100 @@ def test_pipeline_equals_composition(start: int, steps) -> None:
         expected = step(expected)
     assert pipeline.execute() == expected
     assert len(pipeline) == len(steps)
+
+
+class _Holder:
+    def __init__(self, pipeline: Pipeline[int, int]) -> None:
+        self.pipeline = pipeline
+
+
+_GLOBAL = Pipeline(1).add(lambda x: x + 1)
+
+
+def _step(k: int) -> Callable[[int], int]:
+    return lambda x: x * 10 + k
+
+
+def test_held_pipelines_never_change() -> None:
+    """Wherever a pipeline is held, adding to it leaves it as it was."""
+    base = Pipeline(1).add(_step(1))
+    in_list, in_dict = [base.add(_step(2))], {"p": base.add(_step(3))}
+    holder, in_tuple = _Holder(base.add(_step(4))), (base.add(_step(5)),)
+    bound_add = base.add(_step(6)).add
+
+    def in_cell() -> Pipeline[int, int]:
+        return base.add(_step(7))
+
+    held = [base, in_list[0], in_dict["p"], holder.pipeline, in_tuple[0], in_cell(), _GLOBAL]
+    before = [(len(p), p.execute()) for p in held]
+    in_list[0].add(_step(8)).add(_step(9))
+    in_dict["p"].add(_step(8))
+    holder.pipeline.add(_step(8))
+    in_tuple[0].add(_step(8))
+    in_cell().add(_step(8))
+    _GLOBAL.add(_step(8))
+    assert bound_add(_step(8)).execute() == 11_68
+    assert functools.reduce(Pipeline.add, [_step(8), _step(9)], base).execute() == 11_89
+    assert [p.execute() for p in map(Pipeline.add, held, [_step(9)] * len(held))][:2] == [
+        119,
+        11_29,
+    ]
+    assert operator.methodcaller("add", _step(9))(base).execute() == 119
+    assert [(len(p), p.execute()) for p in held] == before
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 9), st.booleans()), max_size=30))
+def test_any_sequence_of_adds_is_persistent(ops: list[tuple[int, int, bool]]) -> None:
+    """Adding in any order, chained or not, never changes a pipeline built earlier."""
+    pipelines = [Pipeline(0)]
+    expected = [0]
+    for index, digit, chain in ops:
+        i = index % len(pipelines)
+        if chain:  # a temporary, extended twice in one expression
+            pipelines.append(pipelines[i].add(_step(digit)).add(_step(digit)))
+            expected.append((expected[i] * 10 + digit) * 10 + digit)
+        else:
+            pipelines.append(pipelines[i].add(_step(digit)))
+            expected.append(expected[i] * 10 + digit)
+    assert [p.execute() for p in pipelines] == expected
+
+
+def test_temporaries_are_extended_without_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain on an unreachable temporary copies nothing where reference counts prove it."""
+    copies: list[object] = []
+    original_new = pipeline_module._new
+
+    def counting_new(cls: type[Pipeline[int, int]]) -> Pipeline[int, int]:
+        copies.append(cls)
+        return original_new(cls)
+
+    monkeypatch.setattr(pipeline_module, "_new", counting_new)
+    # outside assert statements: pytest keeps the parts of an asserted expression alive
+    chained = Pipeline(5).add(_step(1)).add(_step(2)).add(_step(3)).execute()
+    assert chained == 5123
+    sole = pipeline_module._SOLE_REFERENCE
+    assert len(copies) == (0 if sole else 3)
+    base = Pipeline(5)
+    from_base = base.add(_step(1)).add(_step(2)).execute()
+    assert from_base == 512
+    assert len(base) == 0
+    assert len(copies) == (1 if sole else 5)
+
+
+def test_concurrent_adds_to_a_shared_pipeline() -> None:
+    """Threads adding to one shared pipeline never see or cause a change to it."""
+    base = Pipeline(0).add(_step(1))
+    barrier = threading.Barrier(4)
+    results: dict[int, list[int]] = {}
+
+    def worker(digit: int) -> None:
+        barrier.wait()
+        results[digit] = [base.add(_step(digit)).add(_step(digit)).execute() for _ in range(300)]
+
+    threads = [threading.Thread(target=worker, args=(d,)) for d in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {d: [100 + 11 * d] * 300 for d in range(4)}
+    assert (len(base), base.execute()) == (1, 1)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from operator import length_hint
+from sys import getrefcount
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, final
 
 from pmp_errors import DataProcessingError
@@ -22,6 +24,32 @@ T = TypeVar("T")
 _NO_ASYNC: frozenset[int] = frozenset()
 _new: Callable[[type[Pipeline[Any, Any]]], Pipeline[Any, Any]] = object.__new__
 
+
+def _sole_reference_count() -> int:
+    """Return what ``getrefcount(self)`` reads in ``add`` when nothing else holds the pipeline.
+
+    On CPython 3.11-3.13 with the GIL, a pipeline that is only a temporary in a chain
+    such as ``Pipeline(x).add(f).add(g)`` is referenced by ``add``'s ``self`` and by
+    ``getrefcount``'s argument, and by nothing else: every variable, container,
+    closure cell, bound method or C caller that holds it adds a reference. Such a
+    pipeline can never be observed again, so ``add`` may extend it in place instead
+    of copying it, with the same result. Elsewhere (3.10 keeps the caller's stack
+    reference, 3.14 may lend stack references without counting them, free-threaded
+    builds count differently, other interpreters have no such counts) this returns
+    0, which no reference count equals, and ``add`` always copies.
+    """
+    if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info[:2] <= (3, 13):
+        return 0
+    if sys.version_info >= (3, 13):
+        import sysconfig  # only needed on 3.13, to detect free-threaded builds
+
+        if sysconfig.get_config_var("Py_GIL_DISABLED"):
+            return 0
+    return 2
+
+
+_SOLE_REFERENCE = _sole_reference_count()
+
 _Step = Any  # a step is any one-argument callable; the types are tracked by Pipeline's parameters
 
 
@@ -40,18 +68,17 @@ class Pipeline(Generic[I, O_co]):
     25
     """
 
-    __slots__ = ("_async", "_fns", "_names", "_source")
+    __slots__ = ("_fns", "_meta", "_source")
 
     _source: I
     _fns: tuple[_Step, ...]
-    _names: dict[int, str] | None
-    _async: frozenset[int]
+    # (step names by index, indexes of async steps); None until a step has either
+    _meta: tuple[dict[int, str], frozenset[int]] | None
 
     def __init__(self: Pipeline[T, T], value: T, /) -> None:
         self._source = value
         self._fns = ()
-        self._names = None
-        self._async = _NO_ASYNC
+        self._meta = None
 
     def __repr__(self) -> str:
         return f"Pipeline({safe_repr(self._source)}, steps={len(self._fns)})"
@@ -65,20 +92,18 @@ class Pipeline(Generic[I, O_co]):
             msg = f"a pipeline step must be a one-argument callable, got {safe_repr(fn)}"
             raise ArgumentTypeError(msg, field="fn", value=fn)
         fns = self._fns
-        names = self._names
+        names, awaited = self._meta or ({}, _NO_ASYNC)
         if name is not None:
             if not isinstance(name, str):
                 msg = f"a step name must be a str, got {safe_repr(name)}"
                 raise ArgumentTypeError(msg, field="name", value=name)
-            names = {**(names or {}), len(fns): name}
-        new: Pipeline[I, Any] = _new(Pipeline)
-        # the fields of a sibling instance, set once here instead of re-running __init__
-        new._source, new._fns, new._names, new._async = (
-            self._source,
-            (*fns, fn),
-            names,
-            self._async | {len(fns)} if is_async else self._async,
-        )
+            names = {**names, len(fns): name}
+        if is_async:
+            awaited |= {len(fns)}
+        new: Pipeline[I, Any] = _new(Pipeline)  # no __init__: the fields are set below
+        new._source = self._source
+        new._fns = (*fns, fn)
+        new._meta = (names, awaited)
         return new
 
     def add(self, fn: Callable[[O_co], U], /, *, name: str | None = None) -> Pipeline[I, U]:
@@ -93,13 +118,14 @@ class Pipeline(Generic[I, O_co]):
         42
         """
         if name is None and callable(fn):  # the common case, inlined for cheap building
-            new: Pipeline[I, U] = _new(Pipeline)
-            new._source, new._fns, new._names, new._async = (
-                self._source,
-                (*self._fns, fn),
-                self._names,
-                self._async,
-            )
+            if getrefcount(self) == _SOLE_REFERENCE:
+                # an unreachable temporary (see _sole_reference_count): grow it in place
+                self._fns += (fn,)
+                return self  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+            new: Pipeline[I, U] = _new(Pipeline)  # no __init__: the fields are copied below
+            new._source = self._source
+            new._fns = self._fns + (fn,)  # noqa: RUF005 - concatenating is faster than unpacking
+            new._meta = self._meta
             return new
         return self._extend(fn, name, is_async=False)
 
@@ -119,16 +145,16 @@ class Pipeline(Generic[I, O_co]):
         return self._extend(fn, name, is_async=True)
 
     def _step_label(self, index: int) -> str | int:
-        names = self._names
-        return names.get(index, index) if names else index
+        meta = self._meta
+        return meta[0].get(index, index) if meta else index
 
     def _failed(self, index: int, exc: Exception) -> DataProcessingError:
         label = self._step_label(index)
         msg = f"pipeline step {label!r} failed: {type(exc).__name__}: {exc}"
         return DataProcessingError(msg, step=label)
 
-    def _refuse_async(self) -> NoReturn:
-        index = min(self._async)
+    def _refuse_async(self, awaited: frozenset[int]) -> NoReturn:
+        index = min(awaited)
         label = self._step_label(index)
         msg = f"pipeline step {label!r} is async: use execute_async() or run_async()"
         raise DataProcessingError(msg, step=label)
@@ -140,8 +166,9 @@ class Pipeline(Generic[I, O_co]):
             DataProcessingError: a step raised; ``step`` is its name or index and
                 the original exception is the ``__cause__``.
         """
-        if self._async:
-            self._refuse_async()
+        meta = self._meta
+        if meta is not None and meta[1]:
+            self._refuse_async(meta[1])
         fns = self._fns
         steps = iter(fns)
         current: Any = value
@@ -156,8 +183,9 @@ class Pipeline(Generic[I, O_co]):
     def execute(self) -> O_co:
         """Run the steps on the pipeline's own value (see :meth:`run`)."""
         # run() inlined: this is the hot path of a pre-built pipeline
-        if self._async:
-            self._refuse_async()
+        meta = self._meta
+        if meta is not None and meta[1]:
+            self._refuse_async(meta[1])
         fns = self._fns
         steps = iter(fns)
         current: Any = self._source
@@ -185,7 +213,7 @@ class Pipeline(Generic[I, O_co]):
 
     async def run_async(self, value: I, /) -> O_co:
         """Run the steps on ``value``, awaiting those added with :meth:`add_async`."""
-        awaited = self._async
+        awaited = self._meta[1] if self._meta else _NO_ASYNC
         current: Any = value
         index = 0
         try:
