@@ -20,7 +20,8 @@ import pytest
 import python_mastery_portfolio as pmp
 
 DOC = Path(__file__).with_name("patterns.md")
-ORIGINAL = Path(__file__).resolve().parents[4] / "shared" / "seed" / "000_d8e9abb8c4bc545b.txt"
+_HERE = Path(__file__).resolve()
+ORIGINAL = _HERE.parents[min(4, len(_HERE.parents) - 1)] / "shared/seed/000_d8e9abb8c4bc545b.txt"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
