@@ -106,6 +106,15 @@ def rows() -> list[Row]:
             x = f(x)
         return x
 
+    funcs = (inc, dbl, sq)
+
+    def loop_prebuilt() -> object:
+        # shown for reference: this loop does not build anything
+        x = 5
+        for f in funcs:
+            x = f(x)
+        return x
+
     class Holder:
         __slots__ = ("attr",)
 
@@ -186,7 +195,7 @@ def rows() -> list[Row]:
             "loop over a fresh list",
             loop,
             4.0,
-            {},
+            {"loop over a pre-built tuple": loop_prebuilt},
         ),
     ]
 
