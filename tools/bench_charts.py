@@ -30,12 +30,21 @@ def markdown_table(result: dict[str, Any]) -> str:
         "|---|---|---:|---|:---:|",
     ]
     for row in result["rows"]:
-        met = "yes" if row.get("met") else "**no**"
         target = row.get("target") or "-"
-        lines.append(
-            f"| {row['name']} | {row['baseline']} | {row['ratio']:.2f}x | {target} | {met} |"
-        )
+        met = "-" if _informational(row) else ("yes" if row.get("met") else "**no**")
+        value = f"{row['ratio']:.0f} B" if _is_size(row) else f"{row['ratio']:.2f}x"
+        lines.append(f"| {row['name']} | {row['baseline']} | {value} | {target} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+def _informational(row: dict[str, Any]) -> bool:
+    """A row without a target is shown for comparison only."""
+    return row.get("target") in (None, "", "-", "info")
+
+
+def _is_size(row: dict[str, Any]) -> bool:
+    """A row whose value is a size in bytes, not a time ratio."""
+    return row.get("baseline") == "bytes"
 
 
 def render(result: dict[str, Any], svg: Path) -> None:
@@ -46,10 +55,13 @@ def render(result: dict[str, Any], svg: Path) -> None:
     mpl.rcParams["svg.hashsalt"] = "pmp"  # deterministic ids: re-rendering gives the same file
     import matplotlib.pyplot as plt
 
-    rows = result["rows"]
+    rows = [row for row in result["rows"] if not _is_size(row)]
     labels = [f"{row['name']}\nvs {row['baseline']}" for row in rows]
     ratios = [max(float(row["ratio"]), 1e-3) for row in rows]
-    colors = ["#2e7d32" if row.get("met") else "#c62828" for row in rows]
+    colors = [
+        "#757575" if _informational(row) else "#2e7d32" if row.get("met") else "#c62828"
+        for row in rows
+    ]
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
     ax.barh(range(len(rows)), ratios, color=colors)
     ax.set_yticks(range(len(rows)), labels, fontsize=7)
@@ -60,7 +72,8 @@ def render(result: dict[str, Any], svg: Path) -> None:
         ax.text(ratio, index, f" {ratio:.2f}x", va="center", fontsize=7)
     ax.set_xlabel("our time / baseline time (log scale; < 1 means faster)")
     ax.set_title(
-        f"{result['package']} — Python {result['python']}, {result['date']} (green: target met)",
+        f"{result['package']} — Python {result['python']}, {result['date']}\n"
+        "green: target met, red: target missed, grey: peer shown for comparison",
         fontsize=9,
     )
     fig.tight_layout()

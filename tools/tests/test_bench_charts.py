@@ -19,6 +19,8 @@ RESULT = {
     "rows": [
         {"name": "hit", "baseline": "lru_cache", "ratio": 1.1, "target": "<= 1.2x", "met": True},
         {"name": "get", "baseline": "cachetools", "ratio": 0.9, "target": "<= 0.67x", "met": False},
+        {"name": "peer", "baseline": "lru_cache", "ratio": 2.0, "target": "-", "met": True},
+        {"name": "memory", "baseline": "bytes", "ratio": 105.4, "target": "<= 110B", "met": True},
     ],
 }
 
@@ -29,6 +31,8 @@ def test_markdown_table_states_version_date_and_misses() -> None:
     assert "Python 3.11.7, 2026-11-28" in table
     assert "| hit | lru_cache | 1.10x | <= 1.2x | yes |" in table
     assert "| get | cachetools | 0.90x | <= 0.67x | **no** |" in table
+    assert "| peer | lru_cache | 2.00x | - | - |" in table
+    assert "| memory | bytes | 105 B | <= 110B | yes |" in table
 
 
 def test_main_writes_chart_and_table(tmp_path: Path) -> None:
