@@ -169,9 +169,8 @@ def isolated(session: nox.Session, package: str) -> None:
     session.install(*TEST_TOOLS, *_group(package, "test"))
     session.install("--no-index", f"--find-links={dist}", package)
     session.run("uv", "pip", "check", "--python", sys_python(session), external=True)
-    module = PACKAGES[package].import_name
     absent = [PACKAGES[n].import_name for n in ORDER if n not in closure]
-    session.run("python", "-c", _isolation_probe(module, absent))
+    session.run("python", "-c", _isolation_probe(package, closure, absent))
     with tempfile.TemporaryDirectory() as tmp:
         tests_copy = Path(tmp) / "tests"
         shutil.copytree(PACKAGES[package].path / "tests", tests_copy)
@@ -186,14 +185,26 @@ def sys_python(session: nox.Session) -> str:
     return str(Path(session.virtualenv.location) / "bin" / "python")
 
 
-def _isolation_probe(module: str, absent: list[str]) -> str:
+def _isolation_probe(package: str, closure: list[str], absent: list[str]) -> str:
+    """Source run in the isolated env: the wheel is what imports, and only its closure is there."""
+    module = PACKAGES[package].import_name
     return f"""
-import importlib, importlib.util, sys
+import importlib, importlib.metadata as md, importlib.util, re
 mod = importlib.import_module({module!r})
 assert "site-packages" in mod.__file__, f"{{mod.__file__}} is not the installed wheel"
 present = [name for name in {absent!r} if importlib.util.find_spec(name) is not None]
 assert not present, f"undeclared siblings are installed: {{present}}"
-print({module!r}, "imports from", mod.__file__, "; absent:", {absent!r})
+seen, todo = set(), [{package!r}]
+while todo:
+    name = todo.pop()
+    if name in seen:
+        continue
+    seen.add(name)
+    for req in md.requires(name) or []:
+        if "extra ==" not in req:
+            todo.append(re.match(r"[A-Za-z0-9._-]+", req).group(0).lower().replace("_", "-"))
+assert seen == set({closure!r}), f"installing {package} brings {{sorted(seen)}}"
+print({module!r}, "imports from", mod.__file__, "and brings exactly", sorted(seen))
 """
 
 
