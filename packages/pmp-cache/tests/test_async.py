@@ -400,3 +400,51 @@ async def test_star_args_async_wrappers_hit_and_expire(options):
     assert await f(1, 2) == 2
     assert len(calls) == (2 if options else 1)
     assert f.cache_stats()["hits"] == (1 if options else 2)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}, {"backend": "lru"}])
+async def test_acache_clear_and_invalidate_with_every_store(options):
+    """acache_clear() and acache_invalidate() work for in-memory stores and sync backends."""
+    if options.get("backend") == "lru":
+        options = {"backend": LRUCache()}
+    calls: list[int] = []
+
+    @async_cache(**options)
+    async def f(x: int, y: int = 0) -> int:
+        calls.append(x)
+        return x + y
+
+    await f(1)
+    await f(2)
+    assert await f.acache_invalidate(1, y=0) is True
+    assert await f.acache_invalidate(1) is False
+    await f(1)
+    await f(2)
+    assert calls == [1, 2, 1]
+    await f.acache_clear()
+    await f(2)
+    assert calls == [1, 2, 1, 2]
+
+
+@pytest.mark.asyncio
+async def test_acache_controls_on_async_methods():
+    """Async cached methods offer the coroutine controls too, per instance or for all."""
+
+    class Repo:
+        def __init__(self) -> None:
+            self.loads = 0
+
+        @async_cache
+        async def load(self, key: str) -> str:
+            self.loads += 1
+            return key
+
+    repo = Repo()
+    await repo.load("k")
+    assert await Repo.load.acache_invalidate(repo, "k") is True
+    await repo.load("k")
+    await Repo.load.acache_clear()
+    await repo.load("k")
+    assert repo.loads == 3
+    assert await repo.load.acache_invalidate("k") is True

@@ -1,5 +1,6 @@
 """cache(backend=RedisCache(...)) against a real redis-server (see redis_server.py)."""
 
+import asyncio
 import importlib.util
 import subprocess
 import sys
@@ -7,9 +8,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
-from pmp_cache import cache
-from pmp_cache._redis import CacheUnavailableError, RedisCache
+from pmp_cache import async_cache, cache
+from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache
 
 _spec = importlib.util.spec_from_file_location(
     "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
@@ -22,6 +24,16 @@ if _spec.name not in sys.modules:
     _spec.loader.exec_module(_server)
 redis_server = _server.redis_server
 redis_url = _server.redis_url
+
+
+@pytest.fixture
+def raw(redis_url):
+    """A plain redis-py client to look at the server directly."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
 
 
 @pytest.fixture
@@ -114,3 +126,180 @@ def test_results_the_serializer_cannot_store_raise(shared):
 
     with pytest.raises(ValidationError, match="tuple"):
         pair(1)
+
+
+def test_unhashable_and_unkeyable_arguments_name_the_argument(shared):
+    """A list raises UnhashableArgumentError; an object without stable text names the key."""
+    from pmp_cache import UnhashableArgumentError
+    from pmp_errors import ValidationError
+
+    @cache(backend=shared)
+    def size(x: object) -> int:
+        return 1
+
+    with pytest.raises(UnhashableArgumentError) as info:
+        size([1])
+    assert info.value.field == "x"
+    with pytest.raises(ValidationError, match="shared cache key"):
+        size(object())
+
+
+# -- asyncio -----------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def ashared(redis_url):
+    """An AsyncRedisCache on the test server, closed after the test."""
+    backend = AsyncRedisCache(redis_url, namespace="adec", retry_interval=0)
+    yield backend
+    await backend.aclose()
+
+
+@pytest.mark.asyncio
+async def test_async_cache_awaits_an_async_backend(ashared, raw):
+    """async_cache(backend=AsyncRedisCache) stores in Redis and serves the next call from it."""
+    calls = []
+
+    @async_cache(backend=ashared, ttl=30)
+    async def square(x: int) -> int:
+        calls.append(x)
+        return x * x
+
+    assert [await square(3), await square(3), await square(x=3)] == [9, 9, 9]
+    assert calls == [3]
+    (name,) = raw.keys("adec:v1:*")
+    assert raw.get(name) == b"9"
+    assert 29_000 < raw.pttl(name) <= 30_000
+    stats = square.cache_stats()
+    assert (stats["hits"], stats["misses"]) == (2, 1)
+
+
+@pytest.mark.asyncio
+async def test_async_single_flight_over_an_async_backend(ashared):
+    """Twenty tasks missing one key run the function once and share its result."""
+    calls = []
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    @async_cache(backend=ashared)
+    async def load(x: int) -> dict[str, int]:
+        calls.append(x)
+        started.set()
+        await gate.wait()
+        return {"x": x}
+
+    tasks = [asyncio.ensure_future(load(1)) for _ in range(20)]
+    await started.wait()
+    await asyncio.sleep(0.01)
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    assert calls == [1]
+    assert all(r is results[0] for r in results)
+
+
+@pytest.mark.asyncio
+async def test_async_failures_are_shared_and_not_cached(ashared, raw):
+    """Waiters of a failing computation get its exception; nothing is stored; the next call runs."""
+    calls = []
+
+    @async_cache(backend=ashared)
+    async def flaky(x: int) -> int:
+        calls.append(x)
+        await asyncio.sleep(0.01)
+        if len(calls) == 1:
+            raise ValueError("first")
+        return x
+
+    results = await asyncio.gather(flaky(1), flaky(1), return_exceptions=True)
+    assert [type(r) for r in results] == [ValueError, ValueError]
+    assert raw.keys("adec:*") == []
+    assert await flaky(1) == 1
+    assert len(calls) == 2
+
+
+@pytest.mark.asyncio
+async def test_acache_clear_and_invalidate_on_an_async_backend(ashared, raw):
+    """acache_clear/acache_invalidate reach Redis; the sync versions raise and change nothing."""
+    from pmp_errors import ConfigurationError
+
+    @async_cache(backend=ashared)
+    async def ident(x: int, y: int = 0) -> int:
+        return x + y
+
+    await ident(1)
+    await ident(2)
+    raw.set("unrelated", b"1")
+    assert await ident.acache_invalidate(x=1, y=0) is True
+    assert await ident.acache_invalidate(1) is False
+    assert len(raw.keys("adec:*")) == 1
+    with pytest.raises(ConfigurationError, match="acache_clear"):
+        ident.cache_clear()
+    with pytest.raises(ConfigurationError, match="acache_invalidate"):
+        ident.cache_invalidate(2)
+    assert len(raw.keys("adec:*")) == 1
+    await ident.acache_clear()
+    assert raw.keys() == [b"unrelated"]
+
+
+@pytest.mark.asyncio
+async def test_acache_clear_during_a_flight_wins(ashared, raw):
+    """A result computed across acache_clear() goes to its callers but is not stored."""
+    gate = asyncio.Event()
+    started = asyncio.Event()
+
+    @async_cache(backend=ashared)
+    async def slow(x: int) -> int:
+        started.set()
+        await gate.wait()
+        return x
+
+    pending = asyncio.ensure_future(slow(1))
+    await started.wait()
+    await slow.acache_clear()
+    gate.set()
+    assert await pending == 1
+    assert raw.keys("adec:*") == []
+
+
+@pytest.mark.asyncio
+async def test_async_cache_over_a_sync_redis_backend(shared, raw):
+    """A sync RedisCache also serves async_cache (its calls are not awaited)."""
+    calls = []
+
+    @async_cache(backend=shared)
+    async def triple(*args: int) -> int:
+        calls.append(args)
+        return 3 * sum(args)
+
+    assert [await triple(1, 2), await triple(1, 2)] == [9, 9]
+    assert calls == [(1, 2)]
+    assert await triple.acache_invalidate(1, 2) is True
+    await triple.acache_clear()
+    assert raw.keys("dec:*") == []
+
+
+@pytest.mark.asyncio
+async def test_generic_async_wrapper_over_an_async_backend(ashared):
+    """Functions taking *args use the generic wrapper, keyed and single-flighted the same way."""
+    from pmp_cache import UnhashableArgumentError
+
+    calls = []
+
+    @async_cache(backend=ashared)
+    async def total(*args: int) -> int:
+        calls.append(args)
+        return sum(args)
+
+    assert await asyncio.gather(total(1, 2), total(1, 2)) == [3, 3]
+    assert await total(1, 2) == 3
+    assert calls == [(1, 2)]
+    with pytest.raises(UnhashableArgumentError):
+        await total([1])  # type: ignore[arg-type]
+
+
+def test_cache_refuses_an_async_backend(redis_url):
+    """cache(backend=AsyncRedisCache(...)) raises ValidationError pointing to async_cache."""
+    from pmp_errors import ValidationError
+
+    with pytest.raises(ValidationError, match="async_cache") as info:
+        cache(backend=AsyncRedisCache(redis_url))
+    assert info.value.field == "backend"

@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-from pmp_cache._backend import CacheBackend
-from pmp_cache._decorators import CachedFunction, async_cache, cache
+from pmp_cache._backend import AsyncCacheBackend, CacheBackend
+from pmp_cache._decorators import AsyncCachedFunction, CachedFunction, async_cache, cache
 from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
 from pmp_cache._lru import LRUCache
 from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache, RedisCacheStats
@@ -28,6 +28,8 @@ from pmp_cache._serializers import (
 from pmp_cache._stats import CacheInfo, CacheStats
 
 __all__ = [
+    "AsyncCacheBackend",
+    "AsyncCachedFunction",
     "AsyncRedisCache",
     "CacheBackend",
     "CacheInfo",

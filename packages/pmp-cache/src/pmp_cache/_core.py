@@ -11,11 +11,12 @@ from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
 from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
 from pmp_cache._lru import MISSING, LRUCache
 from pmp_cache._stats import CacheInfo, CacheStats
+from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable
 
-    from pmp_cache._backend import CacheBackend
+    from pmp_cache._backend import AsyncCacheBackend, CacheBackend
 
 __all__ = ["Core", "Flight"]
 
@@ -51,18 +52,23 @@ class Core:
 
     ``store`` is the in-memory ``LRUCache`` the fast wrappers read directly, or
     ``None`` when a ``backend`` is used through its protocol. Hits never take
-    the lock; misses take it only to register or finish a flight.
+    the lock; misses take it only to register or finish a flight, never while
+    talking to a backend.
     """
 
     __slots__ = (
+        "async_backend",
         "backend",
         "bound_keys",
+        "claim",
+        "finished",
         "flights",
         "func",
         "generation",
         "key",
         "lock",
         "namespace",
+        "release",
         "signature_of",
         "skip",
         "store",
@@ -79,7 +85,7 @@ class Core:
         typed: bool,
         key: Callable[..., Hashable] | None,
         timer: Callable[[], float] | None,
-        backend: CacheBackend | None,
+        backend: CacheBackend | AsyncCacheBackend | None,
         signature_of: Callable[..., Any] | None = None,
         skip: int = 0,
     ) -> None:
@@ -100,6 +106,14 @@ class Core:
         self.flights: dict[Any, Any] = {}
         self.generation = 0
         self.bound_keys = False  # set when a generated wrapper keys by bound arguments
+        # Backends: whether to await their methods, and their cross-process claim if any.
+        self.async_backend = backend is not None and inspect.iscoroutinefunction(backend.get)
+        claim, release = getattr(backend, "claim", None), getattr(backend, "release", None)
+        locking = callable(claim) and callable(release)
+        self.claim: Callable[..., Any] | None = claim if locking else None
+        self.release: Callable[..., Any] | None = release if locking else None
+        # Flights finished (stored) so far: a miss that sees it move re-reads the backend.
+        self.finished = 0
 
     # -- keys -------------------------------------------------------------------------
 
@@ -131,22 +145,6 @@ class Core:
                     value=made,
                 ) from None
 
-    # -- storage ----------------------------------------------------------------------
-
-    def _peek(self, key: Any) -> Any:
-        if self.store is not None:
-            return self.store.peek(key, MISSING)
-        assert self.backend is not None
-        return self.backend.get(key, MISSING)
-
-    def _put(self, key: Any, value: Any) -> None:
-        """Store a computed value; the caller holds the lock."""
-        if self.store is not None:
-            self.store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
-        else:
-            assert self.backend is not None
-            self.backend.set(key, value, self.ttl)
-
     # -- sync miss path ---------------------------------------------------------------
     # The wrapper calls ``begin``, then the function itself, then ``finish`` or ``fail``:
     # two stack frames per level of recursion, as few as the function allows.
@@ -158,33 +156,39 @@ class Core:
         and finishing owners take it, so they cannot miss each other.
         """
         store = self.store
+        assert store is not None
         while True:
-            value = self._peek(key) if store is None else store.peek(key, MISSING)
+            value = store.peek(key, MISSING)
             if value is not MISSING:
                 return value
             flight = Flight(self.generation)
             current: Flight = self.flights.setdefault(key, flight)
             if current is flight:
                 return flight
-            if current.owner == flight.owner:
-                raise ReentrantCallError(
-                    f"{self.namespace}() called itself with the arguments it is "
-                    "computing; this would wait for itself forever",
-                    function=self.namespace,
-                )
-            done: threading.Event | None = None
-            with self.lock:
-                if self.flights.get(key) is current:  # still running: wait for it
-                    done = current.done
-                    if done is None:
-                        done = current.done = threading.Event()
-            if done is not None:
-                done.wait()
-            if current.error is not None:
-                raise current.error
-            if current.value is not MISSING:
-                return current.value
+            value = self._join(key, current, flight.owner)
+            if value is not MISSING:
+                return value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
+
+    def _join(self, key: Any, current: Flight, owner: int) -> Any:
+        """Wait for another thread's flight: its value, its exception, or ``MISSING``."""
+        if current.owner == owner:
+            raise ReentrantCallError(
+                f"{self.namespace}() called itself with the arguments it is "
+                "computing; this would wait for itself forever",
+                function=self.namespace,
+            )
+        done: threading.Event | None = None
+        with self.lock:
+            if self.flights.get(key) is current:  # still running: wait for it
+                done = current.done
+                if done is None:
+                    done = current.done = threading.Event()
+        if done is not None:
+            done.wait()
+        if current.error is not None:
+            raise current.error
+        return current.value
 
     def finish(self, key: Any, flight: Flight, value: Any) -> None:
         """Store the owner's value unless a clear() or invalidate() came since it started."""
@@ -192,10 +196,9 @@ class Core:
             if self.flights.get(key) is flight:
                 del self.flights[key]
             if flight.generation == self.generation and not flight.stale:
-                if self.store is not None:
-                    self.store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
-                else:
-                    self._put(key, value)
+                store = self.store
+                assert store is not None
+                store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
             flight.value = value
             if flight.done is not None:
                 flight.done.set()
@@ -210,9 +213,125 @@ class Core:
             if flight.done is not None:
                 flight.done.set()
 
+    # -- backend miss path ------------------------------------------------------------
+    # The lock guards only the flights: reading, computing, storing and claiming run
+    # outside it, so a slow backend delays nobody but the callers of that key.
+
+    def fetch(  # noqa: C901, PLR0912 - one frame per recursion level, as ``begin`` keeps it
+        self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """The backend's value for ``key``, or the function's, computed once per key.
+
+        Concurrent misses in this process share one flight; with a backend that
+        offers ``claim`` (``RedisCache(lock=True)``) the owner claims the key
+        first, so that other processes compute it once too.
+        """
+        backend: Any = self.backend
+        seen = self.finished
+        try:
+            value = backend.get(key, MISSING)
+        except (TypeError, ValidationError):
+            self.check_key(args, kwargs)
+            raise
+        if value is not MISSING:
+            return value
+        while True:
+            flight = Flight(self.generation)
+            current: Flight = self.flights.setdefault(key, flight)
+            if current is flight:
+                break
+            value = self._join(key, current, flight.owner)
+            if value is not MISSING:
+                return value
+            seen = -1  # the owner was interrupted: read the backend again below
+        try:
+            claimed = False
+            try:
+                if self.finished != seen:  # a flight finished since our read: read again
+                    value = backend.get(key, MISSING)
+                if value is MISSING and self.claim is not None:
+                    value = self.claim(key, MISSING)
+                    claimed = value is MISSING
+                if value is MISSING:
+                    value = self.func(*args, **kwargs)
+                    if flight.generation == self.generation and not flight.stale:
+                        backend.set(key, value, self.ttl)
+                        claimed = False  # set ends the claim
+                        if flight.generation != self.generation or flight.stale:
+                            backend.delete(key)  # cleared while storing: clear wins
+            finally:
+                if claimed and self.release is not None:
+                    self.release(key)
+        except BaseException as exc:
+            self.fail(key, flight, exc)
+            raise
+        with self.lock:
+            if self.flights.get(key) is flight:
+                del self.flights[key]
+            self.finished += 1
+            flight.value = value
+            if flight.done is not None:
+                flight.done.set()
+        return value
+
+    async def afetch(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``fetch`` for ``async_cache``: awaits an async backend; one flight per key and loop."""
+        backend: Any = self.backend
+        seen = self.finished
+        try:
+            value = backend.get(key, MISSING)
+            if self.async_backend:
+                value = await value
+        except (TypeError, ValidationError):
+            self.check_key(args, kwargs)
+            raise
+        if value is not MISSING:
+            return value
+        return await self.amiss(key, args, kwargs, seen)
+
+    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call a backend method, awaiting it when the backend is async."""
+        result = method(*args)
+        return (await result) if self.async_backend else result
+
+    async def _abackend(
+        self,
+        flight: _AsyncFlight,
+        key: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        seen: int,
+    ) -> Any:
+        backend: Any = self.backend
+        call = self._call
+        generation = self.generation
+        value = MISSING
+        claimed = False
+        try:
+            if self.finished != seen:  # a flight finished since our read: read again
+                value = await call(backend.get, key, MISSING)
+            if value is MISSING and self.claim is not None:
+                value = await call(self.claim, key, MISSING)
+                claimed = value is MISSING
+            if value is MISSING:
+                awaitable: Awaitable[Any] = self.func(*args, **kwargs)
+                value = await awaitable
+                if generation == self.generation and not flight.stale:
+                    await call(backend.set, key, value, self.ttl)
+                    claimed = False  # set ends the claim
+                    if generation != self.generation or flight.stale:
+                        await call(backend.delete, key)  # cleared while storing: clear wins
+        finally:
+            if claimed and self.release is not None:
+                await call(self.release, key)
+        self.finished += 1
+        return value
+
     # -- async miss path --------------------------------------------------------------
 
-    async def amiss(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def amiss(
+        self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any], seen: int = -1
+    ) -> Any:
         """Await a missing value computed once per key and event loop.
 
         The work runs in its own task that every caller awaits through
@@ -223,7 +342,12 @@ class Core:
         flight = self.flights.get(key)
         if flight is None or flight.loop is not loop:
             flight = _AsyncFlight(loop)
-            flight.task = task = loop.create_task(self._acompute(flight, key, args, kwargs))
+            work = (
+                self._acompute(flight, key, args, kwargs)
+                if self.backend is None
+                else self._abackend(flight, key, args, kwargs, seen)
+            )
+            flight.task = task = loop.create_task(work)
             self.flights[key] = flight
             task.add_done_callback(lambda t: self._afinish(flight, key, t))
         elif flight.task is asyncio.current_task():
@@ -248,9 +372,11 @@ class Core:
         generation = self.generation
         awaitable: Awaitable[Any] = self.func(*args, **kwargs)
         value = await awaitable
+        store = self.store
+        assert store is not None
         with self.lock:
             if generation == self.generation and not flight.stale:
-                self._put(key, value)
+                store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
         return value
 
     def _afinish(self, flight: _AsyncFlight, key: Any, task: asyncio.Task[Any]) -> None:
@@ -261,8 +387,15 @@ class Core:
 
     # -- management -------------------------------------------------------------------
 
-    def clear(self) -> None:
-        """Drop every entry and reset the counters; computations in flight are not stored."""
+    def _async_only(self, name: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"{self.namespace}() caches in an async backend ({self.backend!r}), which "
+            f"cannot be changed from sync code: use 'await {name}' instead",
+            config_key="backend",
+        )
+
+    def _forget_all(self) -> None:
+        """Mark every flight stale and empty the in-memory store (with its counters)."""
         with self.lock:
             self.generation += 1
             for flight in self.flights.values():
@@ -271,21 +404,38 @@ class Core:
             if self.store is not None:
                 self.store._data.clear()  # noqa: SLF001 - the store is private to this function
                 self.store._reset_stats()  # noqa: SLF001
-            else:
-                assert self.backend is not None
-                self.backend.clear()
 
-    def invalidate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        """Drop the entry for these arguments, however they are passed; report if one was."""
+    def clear(self) -> None:
+        """Drop every entry and reset the counters; computations in flight are not stored.
+
+        A backend is cleared after the lock is released; an async backend needs ``aclear``.
+        """
+        if self.async_backend:
+            raise self._async_only("f.acache_clear()")
+        self._forget_all()
+        if self.backend is not None:
+            self.backend.clear()
+
+    async def aclear(self) -> None:
+        """``clear`` for ``async_cache``, awaiting an async backend's ``clear``."""
+        self._forget_all()
+        if self.backend is not None:
+            await self._call(self.backend.clear)
+
+    def _keys_of(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        """Every key a call with these arguments may be stored under."""
         if self.bound_keys:
             bound = inspect.signature(self.signature_of).bind(
                 *((None,) * self.skip), *args, **kwargs
             )
             bound.apply_defaults()
-            keys = [bound_key(list(bound.arguments.values())[self.skip :], typed=self.typed)]
-        else:
-            forms = argument_forms(self.signature_of, args, kwargs, self.skip)
-            keys = [self.make_key(form_args, form_kwargs) for form_args, form_kwargs in forms]
+            key = bound_key(list(bound.arguments.values())[self.skip :], typed=self.typed)
+            return [key if self.backend is None else (self.namespace, key)]
+        forms = argument_forms(self.signature_of, args, kwargs, self.skip)
+        return [self.make_key(form_args, form_kwargs) for form_args, form_kwargs in forms]
+
+    def _forget(self, keys: list[Any]) -> bool:
+        """Mark the keys' flights stale and drop them from the in-memory store."""
         removed = False
         with self.lock:
             for key in keys:
@@ -294,9 +444,28 @@ class Core:
                     flight.stale = True
                 if self.store is not None:
                     removed = self.store._take(key) is not MISSING or removed  # noqa: SLF001
-                else:
-                    assert self.backend is not None
-                    removed = self.backend.delete(key) or removed
+        return removed
+
+    def invalidate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Drop the entry for these arguments, however they are passed; report if one was."""
+        if self.async_backend:
+            raise self._async_only("f.acache_invalidate(...)")
+        keys = self._keys_of(args, kwargs)
+        removed = self._forget(keys)
+        backend: Any = self.backend
+        if backend is not None:
+            for key in keys:
+                removed = backend.delete(key) or removed
+        return removed
+
+    async def ainvalidate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """``invalidate`` for ``async_cache``, awaiting an async backend's ``delete``."""
+        keys = self._keys_of(args, kwargs)
+        removed = self._forget(keys)
+        backend: Any = self.backend
+        if backend is not None:
+            for key in keys:
+                removed = bool(await self._call(backend.delete, key)) or removed
         return removed
 
     def stats(self) -> CacheStats:

@@ -9,7 +9,7 @@ import time as _time
 import weakref
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
-from pmp_cache._backend import CacheBackend
+from pmp_cache._backend import AsyncCacheBackend, CacheBackend
 from pmp_cache._core import Core, Flight
 from pmp_cache._fastpath import compile_wrapper, fast_parameters
 from pmp_cache._lru import MISSING, LRUCache, _TimedDict
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-__all__ = ["CachedFunction", "async_cache", "cache"]
+__all__ = ["AsyncCachedFunction", "CachedFunction", "async_cache", "cache"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,6 +78,42 @@ class CachedFunction(Protocol[P, R_co]):
         ...
 
 
+class AsyncCachedFunction(CachedFunction[P, R_co], Protocol[P, R_co]):
+    """What ``@async_cache`` returns: ``CachedFunction`` plus coroutine controls.
+
+    ``acache_clear()`` and ``acache_invalidate(...)`` work with every store;
+    with an async backend such as ``AsyncRedisCache`` they are the way to
+    clear (the sync ``cache_clear``/``cache_invalidate`` raise
+    ``ConfigurationError`` there, as they cannot await the backend).
+
+    >>> import asyncio
+    >>> from pmp_cache import async_cache
+    >>> @async_cache
+    ... async def double(x: int) -> int:
+    ...     return 2 * x
+    >>> asyncio.run(double(2)), asyncio.run(double.acache_invalidate(2))
+    (4, True)
+    """
+
+    async def acache_clear(self) -> None:
+        """Drop every entry (awaiting the backend's ``clear``) and reset the counters."""
+        ...
+
+    async def acache_invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Drop the entry for these arguments (awaiting the backend); report if one was."""
+        ...
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(
+        self, instance: object, owner: type[Any] | None = None
+    ) -> AsyncCachedFunction[..., R_co]: ...
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
+        """Methods: each instance gets its own cache, holding the instance weakly."""
+        ...
+
+
 # -- fast wrappers ----------------------------------------------------------------------
 # Hot paths are written for speed: locals bound once, no lock, one dict lookup per hit.
 # ``try: move(key) except KeyError: pass`` stays inline: ``contextlib.suppress`` would
@@ -85,35 +121,16 @@ class CachedFunction(Protocol[P, R_co]):
 # entry after it was read, which still counts as a hit.
 
 
-def _sync_backend_wrapper(core: Core, backend: CacheBackend) -> Callable[..., Any]:
-    func, begin, finish, fail, make_key, get = (
-        core.func,
-        core.begin,
-        core.finish,
-        core.fail,
-        core.make_key,
-        backend.get,
-    )
+def _sync_backend_wrapper(core: Core) -> Callable[..., Any]:
+    make_key, fetch = core.make_key, core.fetch
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             key = make_key(args, kwargs)
-            value = get(key, MISSING)
         except TypeError:
             core.check_key(args, kwargs)
             raise
-        if value is not MISSING:
-            return value
-        flight = begin(key)
-        if type(flight) is not Flight:
-            return flight
-        try:
-            value = func(*args, **kwargs)
-        except BaseException as exc:
-            fail(key, flight, exc)
-            raise
-        finish(key, flight, value)
-        return value
+        return fetch(key, args, kwargs)
 
     return wrapper
 
@@ -212,19 +229,16 @@ def _sync_plain_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., 
     return plain_wrapper
 
 
-def _async_backend_wrapper(core: Core, backend: CacheBackend) -> Callable[..., Any]:
-    amiss, make_key, get = core.amiss, core.make_key, backend.get
+def _async_backend_wrapper(core: Core) -> Callable[..., Any]:
+    make_key, afetch = core.make_key, core.afetch
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             key = make_key(args, kwargs)
-            value = get(key, MISSING)
         except TypeError:
             core.check_key(args, kwargs)
             raise
-        if value is not MISSING:
-            return value
-        return await amiss(key, args, kwargs)
+        return await afetch(key, args, kwargs)
 
     return wrapper
 
@@ -271,28 +285,29 @@ def _async_store_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[...,
 
 
 def _make_wrapper(core: Core, *, is_async: bool) -> Callable[..., Any]:
-    if core.store is not None and core.key is None:
+    if core.key is None:
         params = fast_parameters(core.signature_of, core.skip)
         if params is not None:
             core.bound_keys = True
-            return compile_wrapper(core, core.store, params, is_async=is_async)
+            return compile_wrapper(core, params, is_async=is_async)
     if core.store is not None:
         if is_async:
             return _async_store_wrapper(core, core.store)
         if type(core.store._data) is _TimedDict:  # noqa: SLF001
             return _sync_timed_wrapper(core, core.store)
         return _sync_plain_wrapper(core, core.store)
-    assert core.backend is not None
-    backend_maker = _async_backend_wrapper if is_async else _sync_backend_wrapper
-    return backend_maker(core, core.backend)
+    return _async_backend_wrapper(core) if is_async else _sync_backend_wrapper(core)
 
 
-def _attach(wrapper: Any, core: Core, func: Callable[..., Any]) -> None:
+def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: bool) -> None:
     functools.update_wrapper(wrapper, func)
     wrapper.cache_stats = core.stats
     wrapper.cache_info = core.info
     wrapper.cache_clear = core.clear
     wrapper.cache_invalidate = lambda *args, **kwargs: core.invalidate(args, kwargs)
+    if is_async:
+        wrapper.acache_clear = core.aclear
+        wrapper.acache_invalidate = lambda *args, **kwargs: core.ainvalidate(args, kwargs)
 
 
 # -- methods ----------------------------------------------------------------------------
@@ -390,6 +405,14 @@ class _CachedMethod(Generic[R]):
         """Drop one instance's entry for these arguments."""
         return bool(self.__get__(instance).cache_invalidate(*args, **kwargs))
 
+    async def acache_clear(self) -> None:
+        """``cache_clear`` as a coroutine, as async cached functions offer it."""
+        self.cache_clear()
+
+    async def acache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
+        """``cache_invalidate`` as a coroutine, as async cached functions offer it."""
+        return self.cache_invalidate(instance, *args, **kwargs)
+
 
 def _is_method(func: Callable[..., Any]) -> bool:
     """Whether ``func`` is defined in a class body and takes ``self`` first."""
@@ -409,6 +432,7 @@ def _is_method(func: Callable[..., Any]) -> bool:
 
 def _check(
     *,
+    is_async: bool,
     maxsize: object,
     ttl: object,
     typed: object,
@@ -429,12 +453,21 @@ def _check(
             value=key,
         )
     check_timer(timer)
-    if backend is not None and not isinstance(backend, CacheBackend):
-        raise ValidationError(
-            f"backend must provide get/set/delete/clear/stats (see CacheBackend), got {backend!r}",
-            field="backend",
-            value=backend,
-        )
+    if backend is not None:
+        if not isinstance(backend, CacheBackend):
+            raise ValidationError(
+                "backend must provide get/set/delete/clear/stats (see CacheBackend), "
+                f"got {backend!r}",
+                field="backend",
+                value=backend,
+            )
+        if not is_async and inspect.iscoroutinefunction(backend.get):
+            raise ValidationError(
+                f"backend {backend!r} is async (its get is a coroutine function): use it "
+                "with async_cache, or give cache a sync backend such as RedisCache",
+                field="backend",
+                value=backend,
+            )
     return checked_maxsize, checked_ttl
 
 
@@ -449,7 +482,13 @@ def _decorator(
     backend: object,
 ) -> Callable[[Callable[..., Any]], Any]:
     checked_maxsize, checked_ttl = _check(
-        maxsize=maxsize, ttl=ttl, typed=typed, key=key, timer=timer, backend=backend
+        is_async=is_async,
+        maxsize=maxsize,
+        ttl=ttl,
+        typed=typed,
+        key=key,
+        timer=timer,
+        backend=backend,
     )
 
     def build(func: Callable[..., Any], signature_of: Callable[..., Any] | None = None) -> Any:
@@ -460,12 +499,12 @@ def _decorator(
             typed=cast("bool", typed),
             key=cast("Callable[..., Hashable] | None", key),
             timer=cast("Callable[[], float] | None", timer),
-            backend=cast("CacheBackend | None", backend),
+            backend=cast("CacheBackend | AsyncCacheBackend | None", backend),
             signature_of=signature_of,
             skip=0 if signature_of is None else 1,
         )
         wrapper = _make_wrapper(core, is_async=is_async)
-        _attach(wrapper, core, func if signature_of is None else signature_of)
+        _attach(wrapper, core, func if signature_of is None else signature_of, is_async=is_async)
         return wrapper
 
     def decorate(func: Callable[..., Any]) -> Any:
@@ -542,7 +581,7 @@ def cache(
 @overload
 def async_cache(
     maxsize: Callable[P, Awaitable[R]], /
-) -> CachedFunction[P, Coroutine[Any, Any, R]]: ...
+) -> AsyncCachedFunction[P, Coroutine[Any, Any, R]]: ...
 @overload
 def async_cache(
     maxsize: int | None = 128,
@@ -551,8 +590,8 @@ def async_cache(
     typed: bool = False,
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] | None = None,
-    backend: CacheBackend | None = None,
-) -> Callable[[Callable[P, Awaitable[R]]], CachedFunction[P, Coroutine[Any, Any, R]]]: ...
+    backend: CacheBackend | AsyncCacheBackend | None = None,
+) -> Callable[[Callable[P, Awaitable[R]]], AsyncCachedFunction[P, Coroutine[Any, Any, R]]]: ...
 def async_cache(
     maxsize: Any = 128,
     ttl: float | None = None,
@@ -560,13 +599,16 @@ def async_cache(
     typed: bool = False,
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] | None = None,
-    backend: CacheBackend | None = None,
+    backend: CacheBackend | AsyncCacheBackend | None = None,
 ) -> Any:
     """Cache an async function's results; the same options and controls as ``cache``.
 
     Finished values are stored, not tasks. Concurrent misses for one key share
     one computation; cancelling one caller leaves the others waiting, and the
     work is cancelled only when every caller is. Works across event loops.
+    ``backend`` may be sync (``LRUCache``, ``RedisCache``) or async
+    (``AsyncRedisCache``, awaited); ``acache_clear()`` and
+    ``acache_invalidate(...)`` clear either kind.
 
     >>> import asyncio
     >>> @async_cache(maxsize=128)

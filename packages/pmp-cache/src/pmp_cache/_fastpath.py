@@ -7,6 +7,13 @@ factories). The key is built from the bound arguments with defaults applied,
 so ``f(1)``, ``f(x=1)`` and ``f(1, y=0)`` (when ``y`` defaults to ``0``) share
 one entry; a function with a single parameter is keyed by the argument itself.
 
+With a backend the key is ``(namespace, key)`` and misses go through
+``Core.fetch``. A backend with in-process tiers (``RedisCache(local_maxsize=...)``)
+gives the function its own tier, keyed by the plain key, which the wrapper reads
+directly as it reads the in-memory store. Tier hits do not refresh recency: a
+tier evicts the entry stored longest ago, and a hot entry is stored again at
+least every ``local_ttl`` seconds anyway.
+
 Functions taking ``*args`` or ``**kwargs`` keep the generic wrappers.
 """
 
@@ -17,13 +24,12 @@ import time as _time
 from typing import TYPE_CHECKING, Any
 
 from pmp_cache._core import Flight
-from pmp_cache._lru import MISSING, _TimedDict
+from pmp_cache._lru import MISSING, LRUCache, _TimedDict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pmp_cache._core import Core
-    from pmp_cache._lru import LRUCache
 
 __all__ = ["compile_wrapper", "fast_parameters"]
 
@@ -89,6 +95,22 @@ _ASYNC_MISS = """
         return await {amiss}(key, ({positional}), {{{keywords}}})
 """
 
+_SYNC_FETCH = """
+        return {fetch}(({namespace}, key), ({positional}), {{{keywords}}})
+"""
+
+_ASYNC_FETCH = """
+        return await {afetch}(({namespace}, key), ({positional}), {{{keywords}}})
+"""
+
+_REMOTE_TEMPLATE = """
+def {make}({injected}):
+    {kw}def {name}({signature}):
+        key = {key}
+{miss}
+    return {name}
+"""
+
 _TEMPLATE = """
 def {make}({injected}):
     {kw}def {name}({signature}):
@@ -122,11 +144,30 @@ _TIMED_HIT = """\
                 return entry[0]
             {store}._drop_expired(key, entry)"""
 
+_TIER_HIT = """\
+            if entry[1] > {clock}():
+                {store}._hits += 1
+                return entry[0]
+            {store}._drop_expired(key, entry)"""
+
+
+def _local_tier(core: Core) -> LRUCache[Any, Any] | None:
+    """The function's tier in the backend when it can be read directly, else ``None``."""
+    make = getattr(core.backend, "local_tier", None)
+    tier = make(core.namespace) if callable(make) else None
+    if isinstance(tier, LRUCache) and type(tier._data) is _TimedDict:  # noqa: SLF001
+        return tier
+    return None
+
 
 def compile_wrapper(
-    core: Core, store: LRUCache[Any, Any], params: list[inspect.Parameter], *, is_async: bool
+    core: Core, params: list[inspect.Parameter], *, is_async: bool
 ) -> Callable[..., Any]:
-    """Generate the hit/miss wrapper for ``params`` over the in-memory ``store``."""
+    """Generate the hit/miss wrapper for ``params`` over the in-memory store or the backend."""
+    store = core.store
+    remote = store is None
+    if store is None:
+        store = _local_tier(core)
     signature, defaults = _signature_source(params)
     names = [p.name for p in params]
     positional = [p.name for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
@@ -137,12 +178,15 @@ def compile_wrapper(
         key = names[0]
     else:
         key = f"({', '.join(names)}{',' if names else ''})"
-    data = store._data  # noqa: SLF001 - the store is private to this function
+    data = None if store is None else store._data  # noqa: SLF001 - private to this function
     # Injected as arguments of the maker, so the wrapper reads them as fast closure cells.
     injected: dict[str, Any] = {
-        "get": data.get,
-        "move": data.move_to_end,
+        "namespace": core.namespace,
+        "get": None if data is None else data.get,
+        "move": None if data is None else data.move_to_end,
         "store": store,
+        "fetch": core.fetch,
+        "afetch": core.afetch,
         "MISSING": MISSING,
         "Flight": Flight,
         "begin": core.begin,
@@ -151,7 +195,8 @@ def compile_wrapper(
         "amiss": core.amiss,
         "func": core.func,
         "check_key": core.check_key,
-        "timer": store._timer,  # noqa: SLF001
+        "timer": None if store is None else store._timer,  # noqa: SLF001
+        "clock": _time.monotonic,
     }
     fmt = {name: f"{_PREFIX}{name}" for name in injected}
     fmt["monotonic"] = "_pmp_time.monotonic"  # looked up per call, so patching it works
@@ -161,7 +206,12 @@ def compile_wrapper(
         "keywords": ", ".join(f"{n!r}: {n}" for n in keyword),
     }
     hit = _TIMED_HIT if type(data) is _TimedDict else _PLAIN_HIT
-    source = _TEMPLATE.format(
+    if remote:
+        hit = _TIER_HIT
+        miss = _ASYNC_FETCH if is_async else _SYNC_FETCH
+    else:
+        miss = _ASYNC_MISS if is_async else _SYNC_MISS
+    source = (_TEMPLATE if data is not None else _REMOTE_TEMPLATE).format(
         make=f"{_PREFIX}make",
         injected=", ".join([*(fmt[n] for n in injected), *defaults]),
         kw="async " if is_async else "",
@@ -169,7 +219,7 @@ def compile_wrapper(
         signature=signature,
         key=key,
         hit=hit.format(**fmt),
-        miss=(_ASYNC_MISS if is_async else _SYNC_MISS).format(**fmt),
+        miss=miss.format(**fmt),
         **fmt,
     )
     namespace: dict[str, Any] = {"_pmp_time": _time}

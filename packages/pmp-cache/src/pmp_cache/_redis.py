@@ -49,8 +49,10 @@ class RedisCacheStats(CacheStats):
     ``errors`` counts operations that could not reach Redis (served as misses
     unless the cache is strict); ``rejected`` counts stored payloads that did not
     decode or verify (served as misses, never unpickled); ``local_hits`` counts
-    hits served by the in-process tier. ``currsize``/``maxsize`` describe that
-    tier (``0``/``None`` without one): the server's own size is not counted.
+    hits served by the in-process tiers (included in ``hits``). ``currsize``,
+    ``evictions`` and ``expirations`` sum over those tiers and ``maxsize`` is the
+    capacity of each (``0``/``None`` without them): the server's own size is not
+    counted.
     """
 
     errors: int
@@ -182,9 +184,16 @@ class _Shared:
         self.timeout = _check_seconds(timeout, "timeout", zero=False)
         self.retry_interval = _check_seconds(retry_interval, "retry_interval", zero=True)
         local_maxsize = check_maxsize(local_maxsize) if local_maxsize != 0 else 0
+        self.local_maxsize = local_maxsize
+        self.local_ttl = check_ttl(local_ttl, "local_ttl") if local_maxsize != 0 else None
         self.local: LRUCache[Any, Any] | None = (
-            LRUCache(local_maxsize, check_ttl(local_ttl, "local_ttl")) if local_maxsize else None
+            LRUCache(local_maxsize, self.local_ttl) if local_maxsize != 0 else None
         )
+        # One more tier per cached function, for its keys ``(namespace, key)``.
+        self.tiers: weakref.WeakValueDictionary[str, LRUCache[Any, Any]] = (
+            weakref.WeakValueDictionary()
+        )
+        self._tiers_lock = threading.Lock()
         self.lock = lock
         self.lock_ttl = _check_seconds(lock_ttl, "lock_ttl", zero=False)
         self.lock_wait = _check_seconds(lock_wait, "lock_wait", zero=True)
@@ -197,7 +206,8 @@ class _Shared:
         self._down_until = 0.0
         self._healthy = True
         self._held: dict[str, str] = {}
-        self.hits = self.misses = self.errors = self.rejected = self.local_hits = 0
+        # Hits served by Redis; the local tier counts its own (read by stats()).
+        self.hits = self.misses = self.errors = self.rejected = 0
 
     # -- keys and values ----------------------------------------------------------------
 
@@ -226,14 +236,40 @@ class _Shared:
         self.hits += 1
         return value
 
-    def remember(self, key: Any, value: Any, ttl: float | None) -> None:
-        """Keep ``value`` in the local tier, never longer than its Redis expiry."""
+    # -- local tiers --------------------------------------------------------------------
+
+    def local_tier(self, namespace: str) -> LRUCache[Any, Any] | None:
+        """The tier for keys ``(namespace, key)``, made on first use; ``None`` without tiers."""
+        if self.local is None:
+            return None
+        tier = self.tiers.get(namespace)
+        if tier is None:
+            with self._tiers_lock:
+                tier = self.tiers.get(namespace)
+                if tier is None:  # pragma: no branch - else: another thread made it first
+                    tier = self.tiers[namespace] = LRUCache(self.local_maxsize, self.local_ttl)
+        return tier
+
+    def route(self, key: Any) -> tuple[LRUCache[Any, Any] | None, Any]:
+        """The tier holding ``key`` and the key within it."""
         local = self.local
+        if local is not None and type(key) is tuple and len(key) == 2 and type(key[0]) is str:  # noqa: PLR2004 - (namespace, key)
+            tier = self.tiers.get(key[0])
+            if tier is not None:
+                return tier, key[1]
+        return local, key
+
+    def all_tiers(self) -> list[LRUCache[Any, Any]]:
+        return [] if self.local is None else [self.local, *self.tiers.values()]
+
+    def remember(self, key: Any, value: Any, ttl: float | None) -> None:
+        """Keep ``value`` in its local tier, never longer than its Redis expiry."""
+        local, local_key = self.route(key)
         if local is not None:
             seconds = self.ttl if ttl is None else ttl
             local_ttl = local.ttl
             shorter = seconds is not None and local_ttl is not None and seconds < local_ttl
-            local.set(key, value, seconds if shorter else None)
+            local.set(local_key, value, seconds if shorter else None)
 
     # -- failures -----------------------------------------------------------------------
 
@@ -280,19 +316,21 @@ class _Shared:
         return (self._redis.RedisError, OSError)
 
     def stats(self) -> RedisCacheStats:
-        lookups = self.hits + self.misses
-        local = self.local
+        tiers = [tier.stats() for tier in self.all_tiers()]
+        local_hits = sum(t["hits"] for t in tiers)
+        hits = self.hits + local_hits
+        lookups = hits + self.misses
         return {
-            "hits": self.hits,
+            "hits": hits,
             "misses": self.misses,
-            "hit_rate": self.hits / lookups if lookups else 0.0,
-            "evictions": 0 if local is None else local.stats()["evictions"],
-            "expirations": 0 if local is None else local.stats()["expirations"],
-            "currsize": 0 if local is None else local.currsize,
-            "maxsize": None if local is None else local.maxsize,
+            "hit_rate": hits / lookups if lookups else 0.0,
+            "evictions": sum(t["evictions"] for t in tiers),
+            "expirations": sum(t["expirations"] for t in tiers),
+            "currsize": sum(t["currsize"] for t in tiers),
+            "maxsize": tiers[0]["maxsize"] if tiers else None,
             "errors": self.errors,
             "rejected": self.rejected,
-            "local_hits": self.local_hits,
+            "local_hits": local_hits,
         }
 
     def describe(self, kind: str) -> str:
@@ -403,6 +441,16 @@ class RedisCache:
         """The in-process tier in front of Redis, or ``None``."""
         return self._shared.local
 
+    def local_tier(self, namespace: str) -> LRUCache[Any, Any] | None:
+        """The in-process tier for keys ``(namespace, key)``, or ``None`` without tiers.
+
+        Each function cached with ``cache(backend=...)`` keeps its keys under its
+        own name, in its own tier (read directly by its wrapper, so repeated hits
+        cost about what an in-memory hit does); ``get``, ``set``, ``delete`` and
+        ``clear`` keep every tier in step.
+        """
+        return self._shared.local_tier(namespace)
+
     def get(self, key: Any, default: Any = None) -> Any:
         """Return the value stored under ``key`` or ``default``.
 
@@ -411,12 +459,10 @@ class RedisCache:
         ``stats()['errors']`` (or ``CacheUnavailableError`` when strict).
         """
         shared = self._shared
-        local = shared.local
+        local, local_key = shared.route(key)
         if local is not None:
-            value = local.get(key, MISSING)
-            if value is not MISSING:
-                shared.hits += 1
-                shared.local_hits += 1
+            value = local.get(local_key, MISSING)
+            if value is not MISSING:  # counted as the local tier's own hit
                 return value
         text = shared.key_text(key)
         if shared.skip():
@@ -434,7 +480,7 @@ class RedisCache:
         if value is MISSING:
             return default
         if local is not None:
-            local.set(key, value)
+            local.set(local_key, value)
         return value
 
     def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
@@ -467,8 +513,8 @@ class RedisCache:
     def delete(self, key: Any) -> bool:
         """Remove ``key`` here and in Redis; report whether it was stored."""
         shared = self._shared
-        local = shared.local
-        removed = local.delete(key) if local is not None else False
+        local, local_key = shared.route(key)
+        removed = local.delete(local_key) if local is not None else False
         text = shared.key_text(key)
         if shared.skip():
             return removed
@@ -483,8 +529,8 @@ class RedisCache:
     def clear(self) -> None:
         """Remove every key of this namespace and version (SCAN + UNLINK, never FLUSHDB)."""
         shared = self._shared
-        if shared.local is not None:
-            shared.local.clear()
+        for tier in shared.all_tiers():
+            tier.clear()
         pattern = shared.prefix + "*"
         if shared.skip():
             return
@@ -533,6 +579,7 @@ class RedisCache:
                     self._release(keys=[lock_text], args=[token])
                 value = shared.decode(text, data, MISSING)
                 if value is not MISSING:
+                    shared.remember(key, value, None)
                     return value
             if taken:
                 shared._held[text] = token  # noqa: SLF001
@@ -658,15 +705,23 @@ class AsyncRedisCache:
         """The in-process tier in front of Redis, or ``None``."""
         return self._shared.local
 
+    def local_tier(self, namespace: str) -> LRUCache[Any, Any] | None:
+        """The in-process tier for keys ``(namespace, key)``, or ``None`` without tiers.
+
+        Each function cached with ``cache(backend=...)`` keeps its keys under its
+        own name, in its own tier (read directly by its wrapper, so repeated hits
+        cost about what an in-memory hit does); ``get``, ``set``, ``delete`` and
+        ``clear`` keep every tier in step.
+        """
+        return self._shared.local_tier(namespace)
+
     async def get(self, key: Any, default: Any = None) -> Any:
         """Return the value stored under ``key`` or ``default`` (see ``RedisCache.get``)."""
         shared = self._shared
-        local = shared.local
+        local, local_key = shared.route(key)
         if local is not None:
-            value = local.get(key, MISSING)
-            if value is not MISSING:
-                shared.hits += 1
-                shared.local_hits += 1
+            value = local.get(local_key, MISSING)
+            if value is not MISSING:  # counted as the local tier's own hit
                 return value
         text = shared.key_text(key)
         if shared.skip():
@@ -684,7 +739,7 @@ class AsyncRedisCache:
         if value is MISSING:
             return default
         if local is not None:
-            local.set(key, value)
+            local.set(local_key, value)
         return value
 
     async def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
@@ -718,8 +773,8 @@ class AsyncRedisCache:
     async def delete(self, key: Any) -> bool:
         """Remove ``key`` here and in Redis; report whether it was stored."""
         shared = self._shared
-        local = shared.local
-        removed = local.delete(key) if local is not None else False
+        local, local_key = shared.route(key)
+        removed = local.delete(local_key) if local is not None else False
         text = shared.key_text(key)
         if shared.skip():
             return removed
@@ -734,8 +789,8 @@ class AsyncRedisCache:
     async def clear(self) -> None:
         """Remove every key of this namespace and version (``SCAN``, never ``FLUSHDB``)."""
         shared = self._shared
-        if shared.local is not None:
-            shared.local.clear()
+        for tier in shared.all_tiers():
+            tier.clear()
         pattern = shared.prefix + "*"
         if shared.skip():
             return
@@ -780,6 +835,7 @@ class AsyncRedisCache:
                     await self._release(client, lock_text, token)
                 value = shared.decode(text, data, MISSING)
                 if value is not MISSING:
+                    shared.remember(key, value, None)
                     return value
             if taken:
                 shared._held[text] = token  # noqa: SLF001

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio
 from typing_extensions import assert_type
 
 from pmp_cache import (
+    AsyncCacheBackend,
+    AsyncCachedFunction,
     AsyncRedisCache,
+    CacheBackend,
+    CacheStats,
     CacheUnavailableError,
     JsonSerializer,
     LRUCache,
@@ -17,7 +21,12 @@ from pmp_cache import (
     RedisCache,
     RedisCacheStats,
     Serializer,
+    async_cache,
+    cache,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
 
 shared = RedisCache("redis://localhost:6379/0", namespace="app", version=2, ttl=300)
 assert_type(shared.get("user:1"), Any)
@@ -57,3 +66,28 @@ try:
     shared.get("k")
 except CacheUnavailableError as exc:
     assert_type(exc.context, dict[str, Any])
+
+
+@async_cache(backend=async_shared, ttl=60)
+async def profile(user_id: int) -> dict[str, object]:
+    return {"id": user_id}
+
+
+@cache(backend=shared)
+def square(x: int) -> int:
+    return x * x
+
+
+async_backend: AsyncCacheBackend = async_shared
+sync_backend: CacheBackend = shared
+assert_type(square(2), int)
+as_async: AsyncCachedFunction[[int], Coroutine[Any, Any, dict[str, object]]] = profile
+
+
+async def use_profile() -> None:
+    """The coroutine controls of a function cached in an async backend."""
+    assert_type(await profile(1), dict[str, object])
+    assert_type(await profile.acache_invalidate(1), bool)
+    assert_type(await profile.acache_clear(), None)
+    assert_type(profile.cache_stats(), CacheStats)
+    await profile.acache_invalidate("1")  # type: ignore[arg-type]
