@@ -303,3 +303,166 @@ def test_cache_refuses_an_async_backend(redis_url):
     with pytest.raises(ValidationError, match="async_cache") as info:
         cache(backend=AsyncRedisCache(redis_url))
     assert info.value.field == "backend"
+
+
+# -- single flight across processes ------------------------------------------------------
+
+LOCK_WORKER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    import redis
+    from pmp_cache import AsyncRedisCache, RedisCache, async_cache, cache
+
+    url, mode, lock_wait, work = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+    raw = redis.Redis.from_url(url)
+    options = {"namespace": "lock", "lock": True, "lock_wait": lock_wait}
+
+    @cache(backend=RedisCache(url, **options))
+    def square(x: int) -> int:
+        raw.incr("computations")
+        time.sleep(work)
+        return x * x
+
+    @async_cache(backend=AsyncRedisCache(url, **options))
+    async def asquare(x: int) -> int:
+        raw.incr("computations")
+        await asyncio.sleep(work)
+        return x * x
+
+    raw.incr("ready")
+    while int(raw.get("ready")) < 2:  # both processes call at once
+        time.sleep(0.001)
+    print(square(7) if mode == "sync" else asyncio.run(asquare(7)))
+    """
+)
+
+
+def run_pair(url, mode, lock_wait, work):
+    command = [sys.executable, "-c", LOCK_WORKER, url, mode, str(lock_wait), str(work)]
+    workers = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 - our own code
+        for _ in range(2)
+    ]
+    return [w.communicate(timeout=30)[0].strip() for w in workers]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_lock_makes_two_processes_compute_once(redis_url, raw, mode):
+    """With lock=True, two processes missing one key at once run the function once in all."""
+    assert run_pair(redis_url, mode, lock_wait=5, work=0.3) == ["49", "49"]
+    assert raw.get("computations") == b"1"
+    assert raw.keys("lock:v1|lock:*") == []
+
+
+def test_lock_wait_is_bounded_across_processes(redis_url, raw):
+    """A process that waits longer than lock_wait computes the value itself."""
+    assert run_pair(redis_url, "sync", lock_wait=0.05, work=0.4) == ["49", "49"]
+    assert raw.get("computations") == b"2"
+
+
+def twin(backend, calls, gate):
+    """A cached function whose twins (same name, other backends) act as other processes."""
+
+    @cache(backend=backend)
+    def slow(x: int) -> int:
+        calls.append(x)
+        gate.wait(5)
+        if x < 0:
+            raise ValueError(x)
+        return x * 10
+
+    return slow
+
+
+def test_lock_in_process_twins_compute_once_and_release_on_failure(redis_url, raw):
+    """Two caches with lock=True (as two processes) compute once; a failure frees the lock."""
+    import threading
+
+    calls: list[int] = []
+    gate = threading.Event()
+    backends = [RedisCache(redis_url, namespace="tw", lock=True) for _ in range(2)]
+    first, second = (twin(b, calls, gate) for b in backends)
+    results: list[int] = []
+    owner = threading.Thread(target=lambda: results.append(first(1)))
+    owner.start()
+    while not calls:
+        threading.Event().wait(0.001)
+    waiter = threading.Thread(target=lambda: results.append(second(1)))
+    waiter.start()
+    threading.Event().wait(0.05)  # the waiter polls the lock meanwhile
+    gate.set()
+    owner.join(5)
+    waiter.join(5)
+    assert (results, calls) == ([10, 10], [1])
+    with pytest.raises(ValueError, match="-1"):
+        first(-1)
+    assert raw.keys("tw:v1|lock:*") == []
+    for backend in backends:
+        backend.close()
+
+
+def test_clear_during_a_locked_flight_releases_the_lock(redis_url, raw):
+    """A result computed across cache_clear() is not stored and its lock is released."""
+    import threading
+
+    backend = RedisCache(redis_url, namespace="tw", lock=True)
+    started, gate = threading.Event(), threading.Event()
+
+    @cache(backend=backend)
+    def slow(x: int) -> int:
+        started.set()
+        gate.wait(5)
+        return x
+
+    results: list[int] = []
+    owner = threading.Thread(target=lambda: results.append(slow(1)))
+    owner.start()
+    started.wait(5)
+    assert len(raw.keys("tw:v1|lock:*")) == 1
+    slow.cache_clear()
+    gate.set()
+    owner.join(5)
+    assert results == [1]
+    assert raw.keys("tw:*") == []
+    backend.close()
+
+
+@pytest.mark.asyncio
+async def test_async_lock_twins_compute_once_and_release_on_failure(redis_url, raw):
+    """Async twins with lock=True compute once; a failure or a clear frees the lock."""
+    calls: list[int] = []
+    gate, called = asyncio.Event(), asyncio.Event()
+    backends = [AsyncRedisCache(redis_url, namespace="atw", lock=True) for _ in range(2)]
+
+    def make(backend):
+        @async_cache(backend=backend)
+        async def slow(x: int) -> int:
+            calls.append(x)
+            called.set()
+            await gate.wait()
+            if x < 0:
+                raise ValueError(x)
+            return x * 10
+
+        return slow
+
+    first, second = (make(b) for b in backends)
+    owner = asyncio.ensure_future(first(1))
+    await called.wait()
+    waiter = asyncio.ensure_future(second(1))
+    await asyncio.sleep(0.05)
+    gate.set()
+    assert [await owner, await waiter] == [10, 10]
+    assert calls == [1]
+    with pytest.raises(ValueError, match="-1"):
+        await first(-1)
+    gate.clear()
+    called.clear()
+    pending = asyncio.ensure_future(first(2))
+    await called.wait()
+    await first.acache_clear()
+    gate.set()
+    assert await pending == 20
+    assert raw.keys("atw:*") == []
+    for backend in backends:
+        await backend.aclose()
