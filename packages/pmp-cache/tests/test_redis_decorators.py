@@ -5,6 +5,8 @@ import importlib.util
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest_asyncio
 
 from pmp_cache import async_cache, cache
 from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache
+from pmp_errors import ValidationError
 
 _spec = importlib.util.spec_from_file_location(
     "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
@@ -118,7 +121,6 @@ def test_decorated_function_strict_mode_raises(redis_url, redis_server):
 
 def test_results_the_serializer_cannot_store_raise(shared):
     """A result JSON cannot keep raises ValidationError instead of being cached altered."""
-    from pmp_errors import ValidationError
 
     @cache(backend=shared)
     def pair(x: int) -> tuple[int, int]:
@@ -131,7 +133,6 @@ def test_results_the_serializer_cannot_store_raise(shared):
 def test_unhashable_and_unkeyable_arguments_name_the_argument(shared):
     """A list raises UnhashableArgumentError; an object without stable text names the key."""
     from pmp_cache import UnhashableArgumentError
-    from pmp_errors import ValidationError
 
     @cache(backend=shared)
     def size(x: object) -> int:
@@ -298,8 +299,6 @@ async def test_generic_async_wrapper_over_an_async_backend(ashared):
 
 def test_cache_refuses_an_async_backend(redis_url):
     """cache(backend=AsyncRedisCache(...)) raises ValidationError pointing to async_cache."""
-    from pmp_errors import ValidationError
-
     with pytest.raises(ValidationError, match="async_cache") as info:
         cache(backend=AsyncRedisCache(redis_url))
     assert info.value.field == "backend"
@@ -376,8 +375,6 @@ def twin(backend, calls, gate):
 
 def test_lock_in_process_twins_compute_once_and_release_on_failure(redis_url, raw):
     """Two caches with lock=True (as two processes) compute once; a failure frees the lock."""
-    import threading
-
     calls: list[int] = []
     gate = threading.Event()
     backends = [RedisCache(redis_url, namespace="tw", lock=True) for _ in range(2)]
@@ -403,8 +400,6 @@ def test_lock_in_process_twins_compute_once_and_release_on_failure(redis_url, ra
 
 def test_clear_during_a_locked_flight_releases_the_lock(redis_url, raw):
     """A result computed across cache_clear() is not stored and its lock is released."""
-    import threading
-
     backend = RedisCache(redis_url, namespace="tw", lock=True)
     started, gate = threading.Event(), threading.Event()
 
@@ -466,3 +461,200 @@ async def test_async_lock_twins_compute_once_and_release_on_failure(redis_url, r
     assert raw.keys("atw:*") == []
     for backend in backends:
         await backend.aclose()
+
+
+# -- the function's lock is not held during Redis I/O ------------------------------------
+
+
+class SlowSetCache(RedisCache):
+    """A real RedisCache whose writes of key 1 wait until released, like a stalled server."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entered, self.resume = threading.Event(), threading.Event()
+
+    def set(self, key, value, ttl=None):
+        if key[1] == 1:
+            self.entered.set()
+            self.resume.wait(5)
+        super().set(key, value, ttl)
+
+
+def test_a_stalled_write_does_not_hold_up_other_keys(redis_url, raw):
+    """While one key's SET stalls, other keys compute, hit and clear without waiting."""
+    backend = SlowSetCache(redis_url, namespace="slow")
+
+    @cache(backend=backend)
+    def ident(x: int) -> int:
+        return x
+
+    stalled = threading.Thread(target=ident, args=(1,))
+    stalled.start()
+    try:
+        assert backend.entered.wait(5)
+        start = time.monotonic()
+        assert [ident(2), ident(2), ident(3)] == [2, 2, 3]
+        ident.cache_invalidate(3)
+        assert time.monotonic() - start < 1
+        assert stalled.is_alive()
+        ident.cache_clear()  # while the stalled write is still on its way
+    finally:
+        backend.resume.set()
+        stalled.join(5)
+    assert raw.keys("slow:*") == []  # clear won over the late write
+    assert ident(2) == 2  # computed again: the clear removed it
+    assert ident.cache_stats()["hits"] == 1
+    backend.close()
+
+
+class SlowAsyncSetCache(AsyncRedisCache):
+    """A real AsyncRedisCache whose writes of key 1 wait until released."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entered, self.resume = asyncio.Event(), asyncio.Event()
+
+    async def set(self, key, value, ttl=None):
+        if key[1] == 1:
+            self.entered.set()
+            await self.resume.wait()
+        await super().set(key, value, ttl)
+
+
+@pytest.mark.asyncio
+async def test_acache_clear_wins_over_a_stalled_async_write(redis_url, raw):
+    """A clear that lands while a result is being written removes it afterwards."""
+    backend = SlowAsyncSetCache(redis_url, namespace="aslow")
+
+    @async_cache(backend=backend)
+    async def ident(x: object) -> object:
+        return x
+
+    stalled = asyncio.ensure_future(ident(1))
+    await backend.entered.wait()
+    assert await ident(2) == 2
+    await ident.acache_clear()
+    backend.resume.set()
+    assert await stalled == 1
+    assert raw.keys("aslow:*") == []
+    with pytest.raises(ValidationError, match="shared cache key"):
+        await ident(object())
+    await backend.aclose()
+
+
+class GatedGetCache(RedisCache):
+    """A real RedisCache that can pause one thread right after a GET came back."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.paused_thread = None
+        self.missed, self.resume = threading.Event(), threading.Event()
+
+    def get(self, key, default=None):
+        value = super().get(key, default)
+        if threading.get_ident() == self.paused_thread:
+            self.paused_thread = None
+            self.missed.set()
+            self.resume.wait(5)
+        return value
+
+
+def test_a_miss_overtaken_by_a_finished_flight_reads_again(redis_url):
+    """A caller whose GET missed just before another flight stored the value does not recompute."""
+    backend = GatedGetCache(redis_url, namespace="gate")
+    calls: list[int] = []
+
+    @cache(backend=backend)
+    def ident(x: int) -> int:
+        calls.append(x)
+        return x
+
+    results: list[int] = []
+
+    def late() -> None:
+        backend.paused_thread = threading.get_ident()
+        results.append(ident(1))
+
+    thread = threading.Thread(target=late)
+    thread.start()
+    assert backend.missed.wait(5)
+    assert ident(1) == 1  # computed and stored while the other caller is paused
+    backend.resume.set()
+    thread.join(5)
+    assert (results, calls) == ([1], [1])
+    backend.close()
+
+
+class Interrupt(BaseException):
+    """Stands for KeyboardInterrupt: not an Exception, so waiters do not receive it."""
+
+
+def test_waiters_of_an_interrupted_owner_take_over(redis_url):
+    """When the computing thread is interrupted, a waiter computes the value itself."""
+    backend = RedisCache(redis_url, namespace="intr")
+    calls: list[int] = []
+    started, gate = threading.Event(), threading.Event()
+
+    @cache(backend=backend)
+    def ident(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 1:
+            started.set()
+            gate.wait(5)
+            raise Interrupt
+        return x
+
+    def owner() -> None:
+        with pytest.raises(Interrupt):
+            ident(1)
+
+    first = threading.Thread(target=owner)
+    first.start()
+    assert started.wait(5)
+    results: list[int] = []
+    waiter = threading.Thread(target=lambda: results.append(ident(1)))
+    waiter.start()
+    threading.Event().wait(0.05)  # the waiter joins the running flight
+    gate.set()
+    first.join(5)
+    waiter.join(5)
+    assert (results, calls) == ([1], [1, 1])
+    backend.close()
+
+
+class GatedAsyncGetCache(AsyncRedisCache):
+    """A real AsyncRedisCache that can pause one task right after a GET came back."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pause_next = False
+        self.missed, self.resume = asyncio.Event(), asyncio.Event()
+
+    async def get(self, key, default=None):
+        value = await super().get(key, default)
+        if self.pause_next:
+            self.pause_next = False
+            self.missed.set()
+            await self.resume.wait()
+        return value
+
+
+@pytest.mark.asyncio
+async def test_an_async_miss_overtaken_by_a_finished_flight_reads_again(redis_url):
+    """An async caller whose GET missed just before a flight stored the value does not recompute."""
+    backend = GatedAsyncGetCache(redis_url, namespace="agate")
+    calls: list[int] = []
+
+    @async_cache(backend=backend)
+    async def ident(x: int) -> int:
+        calls.append(x)
+        return x
+
+    backend.pause_next = True
+    late = asyncio.ensure_future(ident(1))
+    await backend.missed.wait()
+    assert await ident(1) == 1
+    backend.resume.set()
+    assert await late == 1
+    assert calls == [1]
+    await backend.aclose()
