@@ -29,6 +29,13 @@ redis_server = _server.redis_server
 redis_url = _server.redis_url
 
 
+def wait_until(condition, timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)
+
+
 @pytest.fixture
 def raw(redis_url):
     """A plain redis-py client to look at the server directly."""
@@ -658,3 +665,85 @@ async def test_an_async_miss_overtaken_by_a_finished_flight_reads_again(redis_ur
     assert await late == 1
     assert calls == [1]
     await backend.aclose()
+
+
+# -- two tiers ---------------------------------------------------------------------------
+
+
+def test_two_tiers_serve_repeated_hits_from_the_functions_own_tier(redis_url, raw):
+    """Repeated hits come from the function's in-process tier until local_ttl passes."""
+    from pmp_cache import UnhashableArgumentError
+
+    backend = RedisCache(redis_url, namespace="tier", local_maxsize=8, local_ttl=0.05)
+    calls: list[int] = []
+
+    @cache(backend=backend)
+    def double(x: int) -> int:
+        calls.append(x)
+        return 2 * x
+
+    namespace = double.cache_stats.__self__.namespace
+    tier = backend.local_tier(namespace)
+    assert tier is not None
+    assert [double(1), double(1), double(x=1)] == [2, 2, 2]
+    assert (calls, dict(tier.items())) == ([1], {1: 2})
+    stats = backend.stats()
+    assert (stats["hits"], stats["local_hits"], stats["misses"], stats["currsize"]) == (2, 2, 1, 1)
+    assert backend.get((namespace, 1)) == 2  # the backend reads the same tier
+    (name,) = raw.keys("tier:v1:*")
+    raw.set(name, b"20")  # another process changes the shared value
+    assert double(1) == 2  # still served by the tier
+    wait_until(lambda: double(1) == 20)  # the tier entry expired: Redis is read again
+    assert calls == [1]
+    assert double.cache_invalidate(1) is True
+    assert (len(tier), raw.keys("tier:v1:*")) == (0, [])
+    double(2)
+    double.cache_clear()
+    assert len(tier) == 0
+    with pytest.raises(UnhashableArgumentError):
+        double([1])  # type: ignore[arg-type]
+    backend.close()
+
+
+@pytest.mark.asyncio
+async def test_two_tiers_for_async_functions(redis_url, raw):
+    """async_cache over AsyncRedisCache(local_maxsize=...) serves repeated hits from its tier."""
+    backend = AsyncRedisCache(redis_url, namespace="atier", local_maxsize=8, local_ttl=60)
+    calls: list[int] = []
+
+    @async_cache(backend=backend)
+    async def double(x: int) -> int:
+        calls.append(x)
+        return 2 * x
+
+    assert [await double(1), await double(1)] == [2, 2]
+    raw.delete(*raw.keys("atier:*"))
+    assert await double(1) == 2  # served by the tier, not Redis
+    assert calls == [1]
+    assert backend.stats()["local_hits"] == 2
+    assert await double.acache_invalidate(1) is True
+    assert await double(1) == 2
+    assert calls == [1, 1]
+    await backend.aclose()
+
+
+def test_tiers_wait_for_their_first_use_and_are_dropped_with_their_function(redis_url):
+    """A tier is made when a function is decorated and forgotten when it is collected."""
+    import gc
+
+    backend = RedisCache(redis_url, namespace="gc", local_maxsize=4)
+    assert RedisCache(redis_url).local_tier("x") is None  # no tiers without local_maxsize
+
+    def make():
+        @cache(backend=backend)
+        def f(x: int) -> int:
+            return x
+
+        f(1)
+        return f.cache_stats.__self__.namespace
+
+    namespace = make()
+    gc.collect()
+    assert namespace not in backend._shared.tiers
+    assert backend.stats()["currsize"] == 0
+    backend.close()
