@@ -693,3 +693,25 @@ async def test_async_general_path_never_list():
     with pytest.raises(SystemExit):
         await async_retry(deadline=10, exceptions=BaseException)(func)()
     assert len(calls) == 1
+
+
+# ---- edge cases --------------------------------------------------------------
+
+
+def _gen():
+    yield 1
+
+
+async def _agen():
+    yield 1
+
+
+@pytest.mark.parametrize("func", [_gen, _agen])
+@pytest.mark.parametrize("factory", [retry, async_retry])
+def test_generator_functions_are_refused_at_decoration(factory, func):
+    """Retrying a generator function would retry nothing: it is refused, naming it."""
+    with pytest.raises(ValidationError) as info:
+        factory(delay=0)(func)
+    assert info.value.field == "func"
+    assert func.__qualname__ in str(info.value)
+    assert "generator" in str(info.value)

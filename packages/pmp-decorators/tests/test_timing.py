@@ -393,3 +393,21 @@ async def test_measure_block_async_silent(capture):
         await asyncio.sleep(0)
     assert records == []
     assert block.elapsed_ns is not None
+
+
+def _numbers():
+    yield 1
+
+
+async def _async_numbers():
+    yield 1
+
+
+@pytest.mark.parametrize("func", [_numbers, _async_numbers])
+def test_generator_functions_are_refused_at_decoration(func):
+    """Timing a generator function would time only its creation: it is refused, naming it."""
+    with pytest.raises(ValidationError) as info:
+        timed()(func)
+    assert info.value.field == "func"
+    assert func.__qualname__ in str(info.value)
+    assert "measure_block" in str(info.value)

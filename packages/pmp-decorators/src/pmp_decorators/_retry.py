@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from pmp_decorators._callables import refuse_generator
 from pmp_decorators._settings import Restorer
 from pmp_errors import RateLimitError, ValidationError
 
@@ -428,8 +429,12 @@ def _wrap_async(
     return general
 
 
-def _bind(policy: _Policy, func: Callable[..., Any]) -> _Policy:
+_GENERATOR_ADVICE = "retry the code that iterates it instead"
+
+
+def _bind(policy: _Policy, func: Callable[..., Any], decorator: str) -> _Policy:
     """A copy of ``policy`` named after ``func`` (one decorator may wrap many functions)."""
+    refuse_generator(func, decorator, _GENERATOR_ADVICE)
     bound = copy.copy(policy)
     bound.name = getattr(func, "__qualname__", None) or repr(func)
     return bound
@@ -471,7 +476,9 @@ def retry(
     each with a fresh :class:`RetryState`. ``sleep`` (may be async for coroutine
     functions) and ``clock`` replace ``time.sleep`` / ``asyncio.sleep`` and
     ``time.monotonic``; :func:`set_retry_testing` turns every pause off. Bad
-    configuration raises ``pmp_errors.ValidationError`` here, not at call time.
+    configuration raises ``pmp_errors.ValidationError`` here, not at call time, and so
+    does a generator function (its body runs only while it is iterated, after the
+    call has returned, so there would be nothing to retry).
 
     >>> calls = []
     >>> @retry(max_attempts=3, delay=0.0, exceptions=(OSError,))
@@ -502,7 +509,7 @@ def retry(
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         import inspect
 
-        bound = _bind(policy, func)
+        bound = _bind(policy, func, "retry")
         if inspect.iscoroutinefunction(func):
             wrapper: Callable[P, R] = _wrap_async(bound, func)  # type: ignore[assignment]
         else:
@@ -557,6 +564,6 @@ def async_retry(
     )
 
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
-        return functools.update_wrapper(_wrap_async(_bind(policy, func), func), func)
+        return functools.update_wrapper(_wrap_async(_bind(policy, func, "async_retry"), func), func)
 
     return decorate

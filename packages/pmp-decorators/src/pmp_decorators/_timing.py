@@ -7,6 +7,7 @@ import logging
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from pmp_decorators._callables import refuse_generator
 from pmp_decorators._stats import UNITS, TimingStats, unit_divisor
 from pmp_errors import ValidationError
 
@@ -23,6 +24,9 @@ R = TypeVar("R")
 
 DEFAULT_LOGGER = logging.getLogger("pmp_decorators.timing")
 """Where timings go unless a ``logger`` is given: ``pmp_decorators.timing``."""
+
+
+_GENERATOR_ADVICE = "time the loop that consumes it with measure_block instead"
 
 
 def _check_logging(logger: object, level: object) -> logging.Logger:
@@ -71,7 +75,9 @@ def timed(
     ``level``, with ``extra`` fields ``function``, ``elapsed`` (in ``unit``: ``ns``,
     ``us``, ``ms`` or ``s``), ``elapsed_ns``, ``unit`` and ``raised``; nothing is
     formatted when that level is disabled. A call that raises is timed and logged too.
-    ``stats`` (a :class:`TimingStats`) accumulates count/total/min/max/mean.
+    ``stats`` (a :class:`TimingStats`) accumulates count/total/min/max/mean. A
+    generator function is refused (calling it only creates the generator); time the
+    loop that consumes it with :func:`measure_block`.
 
     >>> stats = TimingStats()
     >>> @timed(unit="ms", stats=stats)
@@ -87,6 +93,7 @@ def timed(
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         import inspect
 
+        refuse_generator(func, "timed", _GENERATOR_ADVICE)
         label = name if name is not None else getattr(func, "__qualname__", repr(func))
         report = _Report(label, unit, divisor, log, level, stats)
         if inspect.iscoroutinefunction(func):

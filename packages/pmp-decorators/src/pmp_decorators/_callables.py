@@ -1,0 +1,31 @@
+"""Checks on the callable a decorator is given."""
+
+from __future__ import annotations
+
+from pmp_errors import ValidationError
+
+__all__ = ["refuse_generator"]
+
+
+def refuse_generator(func: object, decorator: str, advice: str) -> None:
+    """Raise ``ValidationError`` when ``func`` is a (sync or async) generator function.
+
+    Calling a generator function only creates the generator: its body runs later,
+    while the caller iterates, so a wrapper around the call would retry or time nothing.
+    """
+    import inspect
+
+    if inspect.isasyncgenfunction(func):
+        kind = "an async generator function"
+    elif inspect.isgeneratorfunction(func):
+        kind = "a generator function"
+    else:
+        return
+    name = getattr(func, "__qualname__", None) or repr(func)
+    raise ValidationError(
+        f"{decorator} cannot wrap {name}, {kind}: calling it only creates the generator "
+        f"and its body runs later, while it is iterated; {advice}",
+        field="func",
+        value=func,
+        expected="a function or coroutine function",
+    )
