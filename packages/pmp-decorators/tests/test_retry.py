@@ -715,3 +715,45 @@ def test_generator_functions_are_refused_at_decoration(factory, func):
     assert info.value.field == "func"
     assert func.__qualname__ in str(info.value)
     assert "generator" in str(info.value)
+
+
+def test_works_above_classmethod_and_staticmethod():
+    """A retry placed above @classmethod / @staticmethod keeps the binding and retries."""
+    calls: list[object] = []
+
+    class Client:
+        @retry(max_attempts=3, delay=0)
+        @classmethod
+        def build(cls, x):
+            calls.append(cls)
+            if len(calls) < 2:
+                raise OSError
+            return (cls, x)
+
+        @retry(max_attempts=3, delay=0)
+        @staticmethod
+        def parse(x):
+            calls.append(x)
+            if len(calls) < 4:
+                raise OSError
+            return x * 2
+
+    assert Client.build(1) == (Client, 1)
+    assert Client().parse(5) == 10
+    assert calls == [Client, Client, 5, 5]
+    assert isinstance(Client.__dict__["build"], classmethod)
+    assert isinstance(Client.__dict__["parse"], staticmethod)
+
+
+@pytest.mark.asyncio
+async def test_async_works_above_classmethod():
+    """An async_retry placed above @classmethod keeps the binding."""
+
+    class Client:
+        @async_retry(max_attempts=2, delay=0)
+        @classmethod
+        async def build(cls, x):
+            await asyncio.sleep(0)
+            return (cls, x)
+
+    assert await Client.build(2) == (Client, 2)

@@ -411,3 +411,26 @@ def test_generator_functions_are_refused_at_decoration(func):
     assert info.value.field == "func"
     assert func.__qualname__ in str(info.value)
     assert "measure_block" in str(info.value)
+
+
+def test_works_above_classmethod_and_staticmethod(capture):
+    """Timing placed above @classmethod / @staticmethod keeps the binding and times calls."""
+    logger, records = capture
+
+    class Parser:
+        @timed(logger=logger)
+        @classmethod
+        def build(cls, x):
+            return (cls, x)
+
+        @timed(logger=logger)
+        @staticmethod
+        def parse(x):
+            return x * 2
+
+    assert Parser.build(1) == (Parser, 1)
+    assert Parser().parse(5) == 10
+    assert [r.function for r in records] == [
+        "test_works_above_classmethod_and_staticmethod.<locals>.Parser.build",
+        "test_works_above_classmethod_and_staticmethod.<locals>.Parser.parse",
+    ]

@@ -478,7 +478,8 @@ def retry(
     ``time.monotonic``; :func:`set_retry_testing` turns every pause off. Bad
     configuration raises ``pmp_errors.ValidationError`` here, not at call time, and so
     does a generator function (its body runs only while it is iterated, after the
-    call has returned, so there would be nothing to retry).
+    call has returned, so there would be nothing to retry). Methods work, also with
+    ``retry`` placed above ``@classmethod`` or ``@staticmethod``.
 
     >>> calls = []
     >>> @retry(max_attempts=3, delay=0.0, exceptions=(OSError,))
@@ -509,6 +510,8 @@ def retry(
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         import inspect
 
+        if isinstance(func, staticmethod | classmethod):  # placed above @staticmethod/@classmethod
+            return type(func)(decorate(func.__func__))
         bound = _bind(policy, func, "retry")
         if inspect.iscoroutinefunction(func):
             wrapper: Callable[P, R] = _wrap_async(bound, func)  # type: ignore[assignment]
@@ -564,6 +567,8 @@ def async_retry(
     )
 
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        if isinstance(func, staticmethod | classmethod):  # placed above @staticmethod/@classmethod
+            return type(func)(decorate(func.__func__))
         return functools.update_wrapper(_wrap_async(_bind(policy, func, "async_retry"), func), func)
 
     return decorate

@@ -77,7 +77,8 @@ def timed(
     formatted when that level is disabled. A call that raises is timed and logged too.
     ``stats`` (a :class:`TimingStats`) accumulates count/total/min/max/mean. A
     generator function is refused (calling it only creates the generator); time the
-    loop that consumes it with :func:`measure_block`.
+    loop that consumes it with :func:`measure_block`. Methods work, also with ``timed``
+    placed above ``@classmethod`` or ``@staticmethod``.
 
     >>> stats = TimingStats()
     >>> @timed(unit="ms", stats=stats)
@@ -93,6 +94,8 @@ def timed(
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         import inspect
 
+        if isinstance(func, staticmethod | classmethod):  # placed above @staticmethod/@classmethod
+            return type(func)(decorate(func.__func__))
         refuse_generator(func, "timed", _GENERATOR_ADVICE)
         label = name if name is not None else getattr(func, "__qualname__", repr(func))
         report = _Report(label, unit, divisor, log, level, stats)
