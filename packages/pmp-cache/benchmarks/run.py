@@ -8,6 +8,10 @@ Every row times our code and its baseline interleaved in the same rounds; the
 reported ratio is the median of the per-round ratios ``ours / baseline`` (below
 1.0 means we are faster). The cost of the bare measuring loop is measured in each
 round and subtracted, so ratios compare the operations themselves.
+
+When redis-py and ``redis-server`` are available, the Redis rows of
+``redis_bench.py`` run too, on a server started on a free loopback port (and
+stopped at the end); otherwise they are skipped with a note.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import functools
 import gc
 import json
 import platform
+import shutil
 import statistics
 import threading
 import time
@@ -268,6 +273,29 @@ def row(name: str, baseline: str, ratio: float, target: str) -> dict[str, Any]:
     }
 
 
+def redis_rows(*, quick: bool) -> list[dict[str, Any]]:
+    """The rows of ``redis_bench.py``, or none (with a note) without redis-py or redis-server."""
+    try:
+        import redis  # noqa: F401 - only checking that redis-py is installed
+    except ImportError:
+        print("note: Redis rows skipped: redis-py is missing (pip install 'pmp-cache[redis]')")
+        return []
+    if shutil.which("redis-server") is None:
+        print(
+            "note: Redis rows skipped: redis-server is not on PATH (apt-get install redis-server)"
+        )
+        return []
+    import redis_bench  # next to this script, so on sys.path when it runs
+
+    rounds, net, mem = redis_bench.sizes(quick=quick)
+    try:
+        found: list[dict[str, Any]] = redis_bench.redis_rows(rounds, net, mem)
+    except RuntimeError as exc:
+        print(f"note: Redis rows skipped: {exc}")
+        return []
+    return found
+
+
 def main() -> None:  # noqa: C901, PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (about 15 s)")
@@ -472,13 +500,15 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
         r["bytes"] = round(per, 1)
         rows.append(r)
 
+    rows += redis_rows(quick=args.quick)
+
     python = platform.python_version()
     today = dt.datetime.now(tz=dt.timezone.utc).date().isoformat()
     print(f"pmp-cache benchmark, Python {python}, {today}, {rounds} rounds (median ratio)")
-    print(f"{'row':45} {'baseline':42} {'ratio':>8} {'target':>10}  met")
+    print(f"{'row':50} {'baseline':42} {'ratio':>8} {'target':>10}  met")
     for r in rows:
         print(
-            f"{r['name']:45} {r['baseline']:42} {r['ratio']:8.3f} {r['target']:>10}  "
+            f"{r['name']:50} {r['baseline']:42} {r['ratio']:8.3f} {r['target']:>10}  "
             f"{'-' if r['target'] == 'info' else 'yes' if r['met'] else 'NO'}"
         )
     if args.json:
