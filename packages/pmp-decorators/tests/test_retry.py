@@ -757,3 +757,23 @@ async def test_async_works_above_classmethod():
             return (cls, x)
 
     assert await Client.build(2) == (Client, 2)
+
+
+def test_zero_delay_stays_zero_after_the_backoff_power_overflows():
+    """delay=0 never turns into an infinite pause, however many attempts are made."""
+    clock = FakeClock()
+    func, calls = failing(1500)
+    with pytest.raises(ConnectionError):
+        retry(max_attempts=1100, delay=0.0, sleep=clock.sleep)(func)()
+    assert len(calls) == 1100
+    assert set(clock.sleeps) == {0.0}
+
+
+@pytest.mark.parametrize("field", ["delay", "backoff", "jitter"])
+def test_infinite_numbers_are_refused(field):
+    """delay, backoff and jitter must be finite; the error names the argument and value."""
+    with pytest.raises(ValidationError) as info:
+        retry(**{field: float("inf")})
+    assert info.value.field == field
+    assert "inf" in str(info.value)
+    assert "finite" in str(info.value)

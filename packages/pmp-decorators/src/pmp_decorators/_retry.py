@@ -101,6 +101,7 @@ def _check_attempts(value: object, name: str) -> None:
 
 
 def _check_number(value: object, name: str, minimum: float, *, optional: bool = False) -> float:
+    """A finite number >= ``minimum``; an optional one may also be ``None`` or infinite."""
     if value is None and optional:
         return math.inf
     if (
@@ -108,8 +109,11 @@ def _check_number(value: object, name: str, minimum: float, *, optional: bool = 
         or not isinstance(value, int | float)
         or math.isnan(value)
         or value < minimum
+        or (value == math.inf and not optional)
     ):
-        expected = f"a number >= {minimum:g}" + (" or None" if optional else "")
+        expected = (
+            f"a number >= {minimum:g} or None" if optional else f"a finite number >= {minimum:g}"
+        )
         raise ValidationError(
             f"{name} must be {expected}, got {value!r}", field=name, value=value, expected=expected
         )
@@ -223,8 +227,8 @@ class _Policy:
         """The pause before retry number ``retry_number`` (1 for the first retry)."""
         try:
             wait = self.delay * self.backoff ** (retry_number - 1)
-        except OverflowError:
-            wait = math.inf
+        except OverflowError:  # the power is huge, and 0 times it is still 0
+            wait = math.inf if self.delay else 0.0
         wait = min(wait, self.max_delay)
         if self.jitter:
             rng = self.rng if self.rng is not None else random
