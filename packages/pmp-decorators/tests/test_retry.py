@@ -777,3 +777,27 @@ def test_infinite_numbers_are_refused(field):
     assert info.value.field == field
     assert "inf" in str(info.value)
     assert "finite" in str(info.value)
+
+
+def test_infinite_pause_gives_up_instead_of_sleeping_forever():
+    """A pause that would be infinite (retry_after=inf, no cap) gives up at once."""
+    clock = FakeClock()
+    given_up: list[RetryState] = []
+
+    def fail():
+        raise RateLimitError("never again", retry_after=float("inf"))
+
+    wrapped = retry(max_attempts=3, delay=1.0, sleep=clock.sleep, on_give_up=given_up.append)(fail)
+    with pytest.raises(RateLimitError):
+        wrapped()
+    assert clock.sleeps == []
+    assert [s.attempt for s in given_up] == [1]
+
+
+@pytest.mark.parametrize("retry_after", [True, "30", -5.0, float("nan")])
+def test_retry_after_that_is_not_a_positive_number_is_ignored(retry_after):
+    """Only a real number of seconds lengthens the pause (not a bool, str, negative, NaN)."""
+    clock = FakeClock()
+    func, _ = failing(1, RateLimitError("slow", retry_after=retry_after))
+    retry(delay=0.0, sleep=clock.sleep)(func)()
+    assert clock.sleeps == [0.0]

@@ -235,7 +235,11 @@ class _Policy:
             wait = min(wait + rng.uniform(0.0, self.jitter), self.max_delay)
         if isinstance(exc, RateLimitError):
             retry_after = exc.retry_after
-            if isinstance(retry_after, int | float) and retry_after > wait:
+            if (
+                isinstance(retry_after, int | float)
+                and not isinstance(retry_after, bool)
+                and retry_after > wait
+            ):
                 wait = float(retry_after)
         return wait
 
@@ -253,8 +257,10 @@ class _Policy:
         wait: float | None = None
         if attempt < limit:
             wait = self.wait_before(attempt, exc)
-            if self.deadline != math.inf and self.now() + wait - start >= self.deadline:
-                wait = None
+            if wait == math.inf or (
+                self.deadline != math.inf and self.now() + wait - start >= self.deadline
+            ):
+                wait = None  # an endless pause, or one that would end past the deadline
         if wait is None:
             if self.on_give_up is not None:
                 self.on_give_up(RetryState(self.name, attempt, limit, wait, waited, exc, result))
@@ -466,8 +472,9 @@ def retry(
     at ``max_delay``; ``jitter`` (off by default) adds a uniform random
     ``[0, jitter]`` seconds, drawn from ``rng`` when given (seedable), still capped.
     A ``pmp_errors.RateLimitError`` with ``retry_after`` makes the pause at least that
-    long. ``deadline`` (seconds, from the start of the call, read on ``clock``) is a
-    total budget: no pause would end at or after it and no attempt starts after it.
+    long (even beyond ``max_delay``); a pause that would be endless gives up instead.
+    ``deadline`` (seconds, from the start of the call, read on ``clock``) is a total
+    budget: no pause would end at or after it and no attempt starts after it.
 
     Exceptions outside ``exceptions`` pass straight through, unchanged and without a
     pause; ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and
