@@ -801,3 +801,70 @@ def test_retry_after_that_is_not_a_positive_number_is_ignored(retry_after):
     func, _ = failing(1, RateLimitError("slow", retry_after=retry_after))
     retry(delay=0.0, sleep=clock.sleep)(func)()
     assert clock.sleeps == [0.0]
+
+
+def test_deadline_is_checked_again_after_an_overrunning_pause():
+    """A pause that overruns (a slow sleep) never lets an attempt start past the deadline."""
+    clock = FakeClock()
+    given_up: list[RetryState] = []
+
+    def slow_sleep(seconds):
+        clock.now += seconds * 3
+
+    func, calls = failing(100)
+    wrapped = retry(
+        max_attempts=10,
+        delay=1.0,
+        backoff=1.0,
+        deadline=5.0,
+        sleep=slow_sleep,
+        clock=clock,
+        on_give_up=given_up.append,
+    )(func)
+    with pytest.raises(ConnectionError) as info:
+        wrapped()
+    assert len(calls) == 2  # attempts at t=0 and t=3; the one at t=6 never starts
+    assert clock.now == 6.0
+    assert "gave up after 2 attempt(s)" in info.value.__notes__[-1]
+    assert [(s.attempt, s.wait) for s in given_up] == [(2, None)]
+
+
+@pytest.mark.asyncio
+async def test_async_deadline_is_checked_again_after_an_overrunning_pause():
+    """The async form also re-checks the deadline after each pause."""
+    clock = FakeClock()
+
+    async def slow_sleep(seconds):
+        clock.now += seconds * 3
+
+    func, calls = async_failing(100)
+    wrapped = async_retry(
+        max_attempts=10, delay=1.0, backoff=1.0, deadline=5.0, sleep=slow_sleep, clock=clock
+    )(func)
+    with pytest.raises(ConnectionError):
+        await wrapped()
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("factory", [retry, async_retry])
+def test_overrunning_pause_returns_the_last_rejected_result(factory):
+    """When a slow pause overruns the deadline, the last rejected result is returned."""
+    clock = FakeClock()
+    results = iter([None, None, "late"])
+
+    def slow_sleep(seconds):
+        clock.now += seconds * 3
+
+    async def produce_async():
+        return next(results)
+
+    def produce():
+        return next(results)
+
+    kwargs = {"delay": 1.0, "backoff": 1.0, "deadline": 5.0, "clock": clock}
+    kwargs |= {"retry_if_result": lambda r: r is None, "sleep": slow_sleep}
+    if factory is retry:
+        assert retry(max_attempts=5, **kwargs)(produce)() is None
+    else:
+        assert asyncio.run(async_retry(max_attempts=5, **kwargs)(produce_async)()) is None
+    assert clock.now == 6.0

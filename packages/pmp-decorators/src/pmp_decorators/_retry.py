@@ -246,29 +246,43 @@ class _Policy:
     def now(self) -> float:
         return (self.clock or time.monotonic)()
 
+    def limit(self) -> int:
+        """The number of attempts allowed now (test mode may cap it)."""
+        cap = _TESTING.attempts
+        return self.max_attempts if cap is None or cap >= self.max_attempts else cap
+
     def plan(
         self, attempt: int, exc: BaseException | None, result: Any, start: float, waited: float
     ) -> float | None:
         """Return the pause before the next attempt, or ``None`` to give up (hooks run)."""
-        limit = self.max_attempts
-        cap = _TESTING.attempts
-        if cap is not None and cap < limit:
-            limit = cap
-        wait: float | None = None
+        limit = self.limit()
         if attempt < limit:
             wait = self.wait_before(attempt, exc)
-            if wait == math.inf or (
-                self.deadline != math.inf and self.now() + wait - start >= self.deadline
+            if wait != math.inf and (
+                self.deadline == math.inf or self.now() + wait - start < self.deadline
             ):
-                wait = None  # an endless pause, or one that would end past the deadline
-        if wait is None:
-            if self.on_give_up is not None:
-                self.on_give_up(RetryState(self.name, attempt, limit, wait, waited, exc, result))
-            if exc is not None:
-                _add_note(exc, f"{self.name}: gave up after {attempt} attempt(s)")
-        elif self.on_retry is not None:
-            self.on_retry(RetryState(self.name, attempt, limit, wait, waited, exc, result))
-        return wait
+                if self.on_retry is not None:
+                    self.on_retry(RetryState(self.name, attempt, limit, wait, waited, exc, result))
+                return wait
+        # out of attempts, an endless pause, or one that would end past the deadline
+        self.give_up(attempt, exc, result, waited)
+        return None
+
+    def expired(
+        self, attempt: int, exc: BaseException | None, result: Any, start: float, waited: float
+    ) -> bool:
+        """After a pause: whether the deadline has passed (a slow sleep), giving up if so."""
+        if self.deadline == math.inf or self.now() - start < self.deadline:
+            return False
+        self.give_up(attempt, exc, result, waited)
+        return True
+
+    def give_up(self, attempt: int, exc: BaseException | None, result: Any, waited: float) -> None:
+        """Run the give-up hook and note the attempts on the exception about to be raised."""
+        if self.on_give_up is not None:
+            self.on_give_up(RetryState(self.name, attempt, self.limit(), None, waited, exc, result))
+        if exc is not None:
+            _add_note(exc, f"{self.name}: gave up after {attempt} attempt(s)")
 
 
 def _add_note(exc: BaseException, note: str) -> None:
@@ -305,6 +319,10 @@ def _retry_sync(
         if not _TESTING.active:
             (policy.sleep or time.sleep)(wait)
         waited += wait
+        if policy.expired(attempt, exc, result, start, waited):
+            if exc is not None:
+                raise exc
+            return cast("R", result)
         attempt += 1
         try:
             result = func(*args, **kwargs)
@@ -342,6 +360,10 @@ async def _retry_async(
         if not _TESTING.active:
             await _pause(policy.sleep, wait)
         waited += wait
+        if policy.expired(attempt, exc, result, start, waited):
+            if exc is not None:
+                raise exc
+            return cast("R", result)
         attempt += 1
         try:
             result = await func(*args, **kwargs)
