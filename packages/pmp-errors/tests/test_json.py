@@ -269,3 +269,22 @@ def test_nan_in_nested_float() -> None:
     """A NaN nested inside lists of dicts never reaches the JSON text."""
     out = to_jsonable([{"x": math.nan}])
     assert out == [{"x": "NaN"}]
+
+
+@pytest.mark.parametrize("big", [10**5000, -(10**5000), 2**2001], ids=["pos", "neg", "bits"])
+def test_huge_ints_stay_strict_json(big: int) -> None:
+    """Ints too long for json.dumps (int_max_str_digits) render as bounded hex strings."""
+    out = to_jsonable({"n": big, big: "key"})
+    json.dumps(out, allow_nan=False)
+    assert isinstance(out, dict)
+    assert out["n"] == _cut_hex(big)
+    assert out[_cut_hex(big)] == "key"
+    e = PortfolioError("m", n=big)
+    json.dumps(e.to_dict(), allow_nan=False)
+    json.dumps(e.to_problem(), allow_nan=False)
+    assert to_jsonable(2**1000) == 2**1000
+
+
+def _cut_hex(n: int) -> str:
+    text = hex(n)
+    return text if len(text) <= MAX_STR else f"{text[: MAX_STR - 4]}...[+{len(text) - MAX_STR + 4}]"

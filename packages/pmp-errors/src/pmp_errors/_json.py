@@ -24,6 +24,9 @@ MAX_DEPTH = 12
 MAX_ITEMS = 200
 MAX_STR = 2000
 MAX_REPR = 200
+MAX_INT_BITS = 2000
+"""Longer ints render as hex strings: ``json.dumps`` refuses ints of more digits than
+``sys.get_int_max_str_digits()`` (at least 640, about 2126 bits) allows."""
 
 _SCALARS = (bool, int, str, type(None))
 
@@ -62,10 +65,17 @@ def _key(key: object) -> str:  # noqa: PLR0911 - one return per key kind reads b
     if isinstance(key, enum.Enum):
         return _key(key.value)
     if isinstance(key, int):
-        return str(int(key))
+        return str(_int(key))
     if isinstance(key, float):
         return repr(float(key)) if math.isfinite(key) else _float(key)
     return safe_repr(key)
+
+
+def _int(value: int) -> int | str:
+    number = int.__int__(value)  # the plain int, whatever a subclass overrides
+    if number.bit_length() <= MAX_INT_BITS:
+        return number
+    return _cut(hex(number), MAX_STR)
 
 
 def _float(value: float) -> str:
@@ -79,8 +89,9 @@ def to_jsonable(value: object) -> JSONValue:
 
     Obvious forms are kept (datetimes as ISO 8601, decimals and UUIDs as strings,
     sets as sorted lists, enums as their value); non-finite floats become the
-    strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``; cycles, very deep and very
-    large structures are cut with a marker; anything else becomes a bounded repr.
+    strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, ints longer than 2000 bits
+    a hex string; cycles, very deep and very large structures are cut with a
+    marker; anything else becomes a bounded repr.
 
     >>> import datetime
     >>> to_jsonable({"at": datetime.date(2024, 1, 2), (1, 2): {3}})
@@ -96,7 +107,7 @@ def _convert(value: object, depth: int, path: set[int]) -> JSONValue:  # noqa: C
         if isinstance(value, enum.Enum):
             return _convert(value.value, depth + 1, path)
         if isinstance(value, int):
-            return int(value)
+            return _int(value)
         if isinstance(value, float):
             return float(value) if math.isfinite(value) else _float(value)
         if isinstance(value, str):
