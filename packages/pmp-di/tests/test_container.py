@@ -251,6 +251,31 @@ def test_reregistration_rebuilds_dependent_singletons() -> None:
     assert container.resolve(Service).config.url == "new://"
 
 
+class MaybeConfig:
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config
+
+
+class UsesMaybe:
+    def __init__(self, maybe: MaybeConfig) -> None:
+        self.maybe = maybe
+
+
+@pytest.mark.parametrize("lifetime", [LifecycleScope.SINGLETON, LifecycleScope.SCOPED])
+def test_registering_an_optional_dependency_rebuilds_its_consumers(
+    lifetime: LifecycleScope,
+) -> None:
+    """A consumer built with None for an unregistered X | None gets an X once X is registered."""
+    container = DIContainer().register(MaybeConfig, scope=lifetime)
+    container.register(UsesMaybe, scope=lifetime)
+    with container.scope() as scope:
+        assert scope.resolve(UsesMaybe).maybe.config is None
+    container.register(Config, instance=Config("late://"))
+    with container.scope() as scope:
+        assert scope.resolve(MaybeConfig).config is not None
+        assert scope.resolve(UsesMaybe).maybe.config.url == "late://"  # type: ignore[union-attr]
+
+
 def test_override_restores_original_on_exit() -> None:
     """override() swaps a binding for the block and restores built singletons after."""
     container = DIContainer().register(Config, scope=LifecycleScope.SINGLETON)

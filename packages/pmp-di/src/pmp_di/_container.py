@@ -10,7 +10,7 @@ from pmp_di._compiler import Emitter
 from pmp_di._errors import CleanupError, MissingDependencyError, RegistrationError, ScopeError
 from pmp_di._graph import explain_tree, lookup, validate_graph
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._registration import Registration, display
+from pmp_di._registration import Registration, display, optional_inner
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -203,23 +203,27 @@ class DIContainer:
             replaced: dict[Any, Registration | None] = {key: self._regs.get(key)}
             self._regs[key] = reg
             for other_key, other in list(self._regs.items()):
-                if other_key != key and self._depends_on(other, key, set()):
+                if other_key != key and self._depends_on(other, key):
                     replaced[other_key] = other
                     self._regs[other_key] = other.fresh()
             self._invalidate()
             return replaced
 
-    def _depends_on(self, reg: Registration, key: Any, seen: set[int]) -> bool:
-        params = reg._params  # noqa: SLF001 - only graphs already read can hold stale state
-        if params is None or id(reg) in seen:
-            return False
-        seen.add(id(reg))
-        for param in params:
-            if param.annotation == key:
-                return True
-            target, _ = lookup(self._regs, param.annotation)
-            if target is not None and self._depends_on(target, key, seen):
-                return True
+    def _depends_on(self, reg: Registration, key: Any) -> bool:
+        """Whether ``reg`` was compiled or built from ``key`` (also as ``key | None``)."""
+        todo, seen = [reg], set[int]()
+        while todo:
+            current = todo.pop()
+            params = current._params  # noqa: SLF001 - only graphs already read hold stale state
+            if params is None or id(current) in seen:
+                continue
+            seen.add(id(current))
+            for param in params:
+                if param.annotation == key or optional_inner(param.annotation) == key:
+                    return True
+                target, _ = lookup(self._regs, param.annotation)
+                if target is not None:
+                    todo.append(target)
         return False
 
     def _invalidate(self) -> None:
