@@ -1,5 +1,6 @@
 import asyncio
 import random
+import sys
 import threading
 
 import pytest
@@ -868,3 +869,26 @@ def test_overrunning_pause_returns_the_last_rejected_result(factory):
     else:
         assert asyncio.run(async_retry(max_attempts=5, **kwargs)(produce_async)()) is None
     assert clock.now == 6.0
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="BaseExceptionGroup is new in 3.11")
+@pytest.mark.parametrize("inner", [KeyboardInterrupt(), SystemExit(1), asyncio.CancelledError()])
+def test_exception_groups_holding_control_flow_exceptions_are_never_retried(inner):
+    """A BaseExceptionGroup that carries e.g. KeyboardInterrupt goes straight through."""
+    calls: list[int] = []
+
+    def fail():
+        calls.append(1)
+        raise BaseExceptionGroup("g", [ValueError(), inner])  # noqa: F821 - 3.11+ builtin
+
+    with pytest.raises(BaseExceptionGroup):  # noqa: F821 - 3.11+ builtin
+        retry(max_attempts=3, delay=0, exceptions=BaseException)(fail)()
+    assert calls == [1]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is new in 3.11")
+def test_exception_groups_of_ordinary_errors_are_retried():
+    """An ExceptionGroup of ordinary errors is retried like any listed exception."""
+    func, calls = failing(2, ExceptionGroup("g", [ValueError()]))  # noqa: F821 - 3.11+ builtin
+    assert retry(delay=0, exceptions=BaseException)(func)()[0] == "ok"
+    assert len(calls) == 3

@@ -255,6 +255,8 @@ class _Policy:
         self, attempt: int, exc: BaseException | None, result: Any, start: float, waited: float
     ) -> float | None:
         """Return the pause before the next attempt, or ``None`` to give up (hooks run)."""
+        if self.never and exc is not None and _holds(exc, self.never):
+            raise exc  # a group carrying e.g. KeyboardInterrupt: through at once, no note
         limit = self.limit()
         if attempt < limit:
             wait = self.wait_before(attempt, exc)
@@ -283,6 +285,12 @@ class _Policy:
             self.on_give_up(RetryState(self.name, attempt, self.limit(), None, waited, exc, result))
         if exc is not None:
             _add_note(exc, f"{self.name}: gave up after {attempt} attempt(s)")
+
+
+def _holds(exc: BaseException, never: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc`` is an exception group carrying one of ``never`` (never retried)."""
+    subgroup = getattr(exc, "subgroup", None)  # BaseExceptionGroup, or its 3.10 backport
+    return subgroup is not None and subgroup(never) is not None
 
 
 def _add_note(exc: BaseException, note: str) -> None:
@@ -501,9 +509,10 @@ def retry(
     Exceptions outside ``exceptions`` pass straight through, unchanged and without a
     pause; ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and
     ``asyncio.CancelledError`` are never retried, even when ``BaseException`` is
-    listed. On giving up the last exception itself is raised, with a note saying how
-    many attempts were made. ``retry_if_result(result)`` returning true retries a
-    returned value too; when attempts run out the last result is returned.
+    listed, nor is an exception group that carries one of them. On giving up the last
+    exception itself is raised, with a note saying how many attempts were made.
+    ``retry_if_result(result)`` returning true retries a returned value too; when
+    attempts run out the last result is returned.
 
     ``on_retry(state)`` runs before each pause, ``on_give_up(state)`` before giving up,
     each with a fresh :class:`RetryState`. ``sleep`` (may be async for coroutine
