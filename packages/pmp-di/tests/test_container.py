@@ -288,6 +288,19 @@ def test_override_restores_original_on_exit() -> None:
     assert container.resolve(Service) is original
 
 
+@pytest.mark.parametrize("lifetime", [LifecycleScope.SINGLETON, LifecycleScope.SCOPED])
+def test_override_does_not_leak_into_consumers_first_built_inside_it(
+    lifetime: LifecycleScope,
+) -> None:
+    """A consumer first built during override() is rebuilt from the real binding afterwards."""
+    container = DIContainer().register(Config, instance=Config("real://"))
+    container.register(Service, scope=lifetime)
+    with container.scope() as scope:
+        with container.override(Config, instance=Config("fake://")):
+            assert scope.resolve(Service).config.url == "fake://"
+        assert scope.resolve(Service).config.url == "real://"
+
+
 def test_override_of_unregistered_service_is_removed_on_exit() -> None:
     """Overriding a service that was not registered leaves it unregistered afterwards."""
     container = DIContainer()

@@ -202,12 +202,18 @@ class DIContainer:
             key = reg.service
             replaced: dict[Any, Registration | None] = {key: self._regs.get(key)}
             self._regs[key] = reg
-            for other_key, other in list(self._regs.items()):
-                if other_key != key and self._depends_on(other, key):
-                    replaced[other_key] = other
-                    self._regs[other_key] = other.fresh()
+            replaced.update(self._refresh_dependents(key, replaced))
             self._invalidate()
             return replaced
+
+    def _refresh_dependents(self, key: Any, keep: dict[Any, Any]) -> dict[Any, Registration]:
+        """Reset every binding (outside ``keep``) built from ``key``; return the old ones."""
+        reset: dict[Any, Registration] = {}
+        for other_key, other in list(self._regs.items()):
+            if other_key not in keep and self._depends_on(other, key):
+                reset[other_key] = other
+                self._regs[other_key] = other.fresh()
+        return reset
 
     def _depends_on(self, reg: Registration, key: Any) -> bool:
         """Whether ``reg`` was compiled or built from ``key`` (also as ``key | None``)."""
@@ -264,6 +270,8 @@ class DIContainer:
                         self._regs.pop(key, None)
                     else:
                         self._regs[key] = old
+                # bindings first read during the block were built from the override
+                self._refresh_dependents(service, replaced)
                 self._invalidate()
 
     def is_registered(self, service: object) -> bool:
