@@ -288,3 +288,17 @@ def test_huge_ints_stay_strict_json(big: int) -> None:
 def _cut_hex(n: int) -> str:
     text = hex(n)
     return text if len(text) <= MAX_STR else f"{text[: MAX_STR - 4]}...[+{len(text) - MAX_STR + 4}]"
+
+
+def test_keys_that_collide_as_strings_are_all_kept() -> None:
+    """Keys equal once converted to strings are kept apart with a #n suffix, in order."""
+    out = to_jsonable({1: "int", "1": "str", None: "none", "null": "text", "1#2": "real"})
+    assert out == {"1": "int", "1#2": "str", "null": "none", "null#2": "text", "1#2#2": "real"}
+    long_a, long_b = "a" * (MAX_STR + 5) + "x", "a" * (MAX_STR + 5) + "y"
+    cut = to_jsonable({long_a: 1, long_b: 2})
+    assert isinstance(cut, dict)
+    assert sorted(cut.values()) == [1, 2]  # type: ignore[type-var]
+    many = to_jsonable({"<truncated>": "mine", **{i: i for i in range(MAX_ITEMS + 1)}})
+    assert isinstance(many, dict)
+    assert len(many) == MAX_ITEMS + 1
+    assert (many["<truncated>"], many["<truncated>#2"]) == ("mine", "2 more items")

@@ -78,6 +78,16 @@ def _int(value: int) -> int | str:
     return _cut(hex(number), MAX_STR)
 
 
+def _unique(name: str, taken: dict[str, JSONValue]) -> str:
+    """Keep keys that became equal strings (``1`` and ``"1"``) apart: ``"1"``, ``"1#2"``."""
+    if name not in taken:
+        return name
+    suffix = 2
+    while f"{name}#{suffix}" in taken:
+        suffix += 1
+    return f"{name}#{suffix}"
+
+
 def _float(value: float) -> str:
     if math.isnan(value):
         return "NaN"
@@ -91,7 +101,8 @@ def to_jsonable(value: object) -> JSONValue:
     sets as sorted lists, enums as their value); non-finite floats become the
     strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, ints longer than 2000 bits
     a hex string; cycles, very deep and very large structures are cut with a
-    marker; anything else becomes a bounded repr.
+    marker; anything else becomes a bounded repr. Keys become strings; keys that
+    become the same string are all kept, the later ones with a ``#2``, ``#3`` suffix.
 
     >>> import datetime
     >>> to_jsonable({"at": datetime.date(2024, 1, 2), (1, 2): {3}})
@@ -147,9 +158,9 @@ def _container(value: object, depth: int, path: set[int]) -> JSONValue:
         out: dict[str, JSONValue] = {}
         for index, (key, item) in enumerate(value.items()):
             if index >= MAX_ITEMS:
-                out["<truncated>"] = f"{len(value) - MAX_ITEMS} more items"
+                out[_unique("<truncated>", out)] = f"{len(value) - MAX_ITEMS} more items"
                 break
-            out[_key(key)] = _convert(item, depth + 1, path)
+            out[_unique(_key(key), out)] = _convert(item, depth + 1, path)
         return out
     if isinstance(value, set | frozenset):
         items = [_convert(item, depth + 1, path) for item in list(value)[:MAX_ITEMS]]
