@@ -434,3 +434,72 @@ def test_works_above_classmethod_and_staticmethod(capture):
         "test_works_above_classmethod_and_staticmethod.<locals>.Parser.build",
         "test_works_above_classmethod_and_staticmethod.<locals>.Parser.parse",
     ]
+
+
+class BrokenHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = "handler broke"
+        raise RuntimeError(msg)
+
+
+@pytest.fixture
+def broken_logger():
+    logger = logging.getLogger("test.pmp.timing.broken")
+    handler = BrokenHandler()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield logger
+    logger.removeHandler(handler)
+
+
+def _run_block(logger, fail):
+    with measure_block("b", logger=logger):
+        if fail:
+            raise ValueError(fail)
+    return "done"
+
+
+async def _run_async_block(logger, fail):
+    async with measure_block("b", logger=logger):
+        if fail:
+            raise ValueError(fail)
+    return "done"
+
+
+def _call(kind, logger, fail):
+    if kind == "timed":
+
+        @timed(logger=logger)
+        def work():
+            if fail:
+                raise ValueError(fail)
+            return "done"
+
+        return work()
+    if kind == "timed-async":
+
+        @timed(logger=logger)
+        async def awork():
+            if fail:
+                raise ValueError(fail)
+            return "done"
+
+        return asyncio.run(awork())
+    if kind == "block":
+        return _run_block(logger, fail)
+    return asyncio.run(_run_async_block(logger, fail))
+
+
+@pytest.mark.parametrize("kind", ["timed", "timed-async", "block", "block-async"])
+@pytest.mark.parametrize("raise_exceptions", [True, False])
+def test_a_failing_log_handler_never_replaces_the_outcome(
+    broken_logger, capsys, monkeypatch, kind, raise_exceptions
+):
+    """An error raised while logging keeps the result or the body's own exception."""
+    monkeypatch.setattr(logging, "raiseExceptions", raise_exceptions)
+    assert _call(kind, broken_logger, None) == "done"
+    with pytest.raises(ValueError, match="body error"):
+        _call(kind, broken_logger, "body error")
+    err = capsys.readouterr().err
+    assert ("handler broke" in err) is raise_exceptions

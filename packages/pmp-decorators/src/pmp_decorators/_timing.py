@@ -75,6 +75,8 @@ def timed(
     ``level``, with ``extra`` fields ``function``, ``elapsed`` (in ``unit``: ``ns``,
     ``us``, ``ms`` or ``s``), ``elapsed_ns``, ``unit`` and ``raised``; nothing is
     formatted when that level is disabled. A call that raises is timed and logged too.
+    An error raised by a log handler or filter never replaces the call's result or
+    exception: it is reported on ``stderr`` as ``logging`` reports handler errors.
     ``stats`` (a :class:`TimingStats`) accumulates count/total/min/max/mean. A
     generator function is refused (calling it only creates the generator); time the
     loop that consumes it with :func:`measure_block`. Methods work, also with ``timed``
@@ -108,6 +110,29 @@ def timed(
     return decorate
 
 
+def _log(
+    logger: logging.Logger,
+    level: int,
+    args: tuple[str, str, float, str],
+    extra: dict[str, object],
+    depth: int,
+) -> None:
+    """Log one timing; an error raised while logging never replaces the call's outcome.
+
+    Such an error is reported the way ``logging.Handler.handleError`` reports one: a
+    traceback on ``stderr`` when ``logging.raiseExceptions`` is true, else nothing.
+    """
+    try:
+        logger.log(level, "%s %s %.3f %s", *args, extra=extra, stacklevel=depth)
+    except Exception:  # noqa: BLE001 - logging must not change what the timed code did
+        if logging.raiseExceptions:
+            import sys
+            import traceback
+
+            sys.stderr.write("--- Logging error in pmp_decorators timing ---\n")
+            traceback.print_exc(file=sys.stderr)
+
+
 class _Report:
     """Where one timed function's figures go."""
 
@@ -137,21 +162,18 @@ class _Report:
 
     def emit(self, elapsed_ns: int, *, raised: bool, depth: int) -> None:
         value = elapsed_ns / self.divisor
-        self.logger.log(
+        _log(
+            self.logger,
             self.level,
-            "%s %s %.3f %s",
-            self.label,
-            "raised after" if raised else "took",
-            value,
-            self.unit,
-            extra={
+            (self.label, "raised after" if raised else "took", value, self.unit),
+            {
                 "function": self.label,
                 "elapsed": value,
                 "elapsed_ns": elapsed_ns,
                 "unit": self.unit,
                 "raised": raised,
             },
-            stacklevel=depth,
+            depth + 1,
         )
 
 
@@ -282,21 +304,18 @@ class BlockTimer:
 
     def _emit(self, elapsed_ns: int, raised: bool, depth: int) -> None:
         value = elapsed_ns / UNITS[self.unit]
-        self.logger.log(
+        _log(
+            self.logger,
             self.level,
-            "%s %s %.3f %s",
-            self.name,
-            "raised after" if raised else "took",
-            value,
-            self.unit,
-            extra={
+            (self.name, "raised after" if raised else "took", value, self.unit),
+            {
                 "block": self.name,
                 "elapsed": value,
                 "elapsed_ns": elapsed_ns,
                 "unit": self.unit,
                 "raised": raised,
             },
-            stacklevel=depth,
+            depth + 1,
         )
 
     def __repr__(self) -> str:
