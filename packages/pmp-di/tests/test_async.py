@@ -195,3 +195,33 @@ async def test_async_cleanup_failures_are_gathered_and_container_aclose_runs() -
         with pytest.raises(CleanupError, match="pool close failed"):
             await container.aclose()
     assert log == ["session closed", "pool closed"]
+
+
+@pytest.mark.asyncio
+async def test_cancellation_during_cleanup_still_runs_every_finalizer() -> None:
+    """A task cancelled while one async finalizer runs still closes the rest, then is cancelled."""
+    log: list[str] = []
+    cleaning = asyncio.Event()
+
+    async def make_pool() -> AsyncIterator[Pool]:
+        yield Pool()
+        log.append("pool closed")
+
+    async def make_session(pool: Pool) -> AsyncIterator[Session]:
+        yield Session()
+        cleaning.set()
+        await asyncio.Event().wait()  # cancelled here
+
+    container = DIContainer().register(Pool, factory=make_pool, scope=LifecycleScope.SCOPED)
+    container.register(Session, factory=make_session, scope=LifecycleScope.SCOPED)
+
+    async def request() -> None:
+        async with container.scope() as scope:
+            await scope.aresolve(Session)
+
+    task = asyncio.ensure_future(request())
+    await cleaning.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert log == ["pool closed"]

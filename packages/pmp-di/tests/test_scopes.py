@@ -174,3 +174,24 @@ def test_async_finalizer_in_sync_close_is_reported() -> None:
     with pytest.raises(CleanupError, match="async with"):
         scope.close()
     scope.close()  # a second close is a no-op
+
+
+def test_interrupted_finalizer_does_not_skip_the_others() -> None:
+    """A finalizer raising KeyboardInterrupt still lets the older ones run, then re-raises."""
+    log: list[str] = []
+
+    def session() -> Iterator[Session]:
+        yield Session()
+        log.append("session closed")
+
+    def resource(session: Session) -> Iterator[Resource]:
+        yield Resource("r")
+        raise KeyboardInterrupt
+
+    container = DIContainer().register(Session, factory=session, scope=LifecycleScope.SCOPED)
+    container.register(Resource, factory=resource, scope=LifecycleScope.SCOPED)
+    scope = container.scope()
+    scope.resolve(Resource)
+    with pytest.raises(KeyboardInterrupt):
+        scope.close()
+    assert log == ["session closed"]

@@ -38,16 +38,26 @@ def _exit_args(
     return type(exc), exc, exc.__traceback__
 
 
-def _raise_failures(errors: list[BaseException], where: str) -> None:
+def _raise_failures(
+    errors: list[BaseException], interrupt: BaseException | None, where: str
+) -> None:
+    """Raise the gathered failures; an interruption (cancellation, Ctrl-C) takes precedence."""
+    failures = None
     if errors:
         msg = f"{len(errors)} finalizer(s) of the {where} failed: " + "; ".join(
             f"{type(e).__name__}: {e}" for e in errors
         )
-        raise CleanupError(msg, errors=tuple(errors)) from errors[0]
+        failures = CleanupError(msg, errors=tuple(errors))
+        failures.__cause__ = errors[0]
+    if interrupt is not None:
+        raise interrupt from failures
+    if failures is not None:
+        raise failures
 
 
 def _close_sync(exits: _Exits, exc: BaseException | None, where: str) -> None:
     errors: list[BaseException] = []
+    interrupt: BaseException | None = None
     while exits:
         is_async, finalizer = exits.pop()
         if is_async:
@@ -60,14 +70,19 @@ def _close_sync(exits: _Exits, exc: BaseException | None, where: str) -> None:
             continue
         try:
             finalizer(*_exit_args(exc))
-        except Exception as failure:  # noqa: BLE001 - collected and re-raised together below
-            if failure is not exc:
+        except BaseException as failure:  # noqa: BLE001 - every finalizer runs; re-raised below
+            if failure is exc:
+                continue
+            if isinstance(failure, Exception):
                 errors.append(failure)
-    _raise_failures(errors, where)
+            elif interrupt is None:
+                interrupt = failure
+    _raise_failures(errors, interrupt, where)
 
 
 async def _close_async(exits: _Exits, exc: BaseException | None, where: str) -> None:
     errors: list[BaseException] = []
+    interrupt: BaseException | None = None
     while exits:
         is_async, finalizer = exits.pop()
         try:
@@ -75,10 +90,14 @@ async def _close_async(exits: _Exits, exc: BaseException | None, where: str) -> 
                 await finalizer(*_exit_args(exc))
             else:
                 finalizer(*_exit_args(exc))
-        except Exception as failure:  # noqa: BLE001 - collected and re-raised together below
-            if failure is not exc:
+        except BaseException as failure:  # noqa: BLE001 - every finalizer runs; re-raised below
+            if failure is exc:
+                continue
+            if isinstance(failure, Exception):
                 errors.append(failure)
-    _raise_failures(errors, where)
+            elif interrupt is None:
+                interrupt = failure
+    _raise_failures(errors, interrupt, where)
 
 
 class DIContainer:
