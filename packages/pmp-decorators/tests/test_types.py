@@ -249,8 +249,9 @@ def test_nested_structures_agree_with_explainer(value):
 )
 def test_unsupported_annotations_are_refused(tp):
     """Forms that cannot be checked raise ValidationError instead of passing silently."""
-    with pytest.raises((ValidationError, TypeError)):
+    with pytest.raises(ValidationError) as info:
         check_type(1, tp)
+    assert not isinstance(info.value, TypeValidationError)
 
 
 def test_recursive_alias_is_refused_not_looping():
@@ -371,3 +372,29 @@ def test_unsupported_special_form_is_refused():
     """A typing form that is not a class (TypeGuard) is refused."""
     with pytest.raises(ValidationError, match="not a class or a supported typing form"):
         check_type(True, typing_extensions.TypeGuard[int])
+
+
+@runtime_checkable
+class Named(Protocol):
+    name: str
+
+
+class HasAName:
+    name = "n"
+
+
+def test_protocol_with_data_members_checks_instances():
+    """A runtime-checkable protocol with data members checks instances (no issubclass)."""
+    value = HasAName()
+    assert check_type(value, Named) is value
+    assert check_type(value, Named | None) is value
+    with pytest.raises(TypeValidationError) as info:
+        check_type(object(), Named, name="who")
+    assert info.value.path == "who"
+    assert "Named" in str(info.value.expected)
+
+
+def test_type_of_a_protocol_with_data_members_is_refused_clearly():
+    """type[P] cannot be checked when P has data members: a clear error, not a crash."""
+    with pytest.raises(ValidationError, match="data members"):
+        check_type(HasAName, type[Named])

@@ -136,6 +136,21 @@ class NoneNode(Node):
         return None if value is None else Failure(path, value, self.expected)
 
 
+def _bool_is_a(cls: type) -> bool:
+    try:
+        return issubclass(bool, cls)
+    except TypeError:  # a protocol with data members supports isinstance only
+        return False
+
+
+def _supports_issubclass(cls: type) -> bool:
+    try:
+        issubclass(type("_Probe", (), {}), cls)  # a fresh class: no cached answer
+    except TypeError:
+        return False
+    return True
+
+
 class ClassNode(Node):
     """``isinstance`` against classes; ``bool`` never passes for ``int``/``float``/``complex``."""
 
@@ -149,9 +164,7 @@ class ClassNode(Node):
             elif cls is complex:
                 accepted += [float, int]
         self.classes = tuple(dict.fromkeys(accepted))
-        self.no_bool = bool not in self.classes and any(
-            issubclass(bool, cls) for cls in self.classes
-        )
+        self.no_bool = bool not in self.classes and any(map(_bool_is_a, self.classes))
         self.expected = " | ".join(type_name(cls) for cls in classes)
 
     def expr(self, var: str, gen: Generator, /) -> str:
@@ -535,6 +548,8 @@ def _compile_generic(  # noqa: C901, PLR0911, PLR0912
         if not all(isinstance(member, ClassNode) for member in members):
             raise _unsupported(tp, "type[...] takes classes only")
         bases = tuple(cls for member in members for cls in member.declared)  # type: ignore[attr-defined]
+        if not all(map(_supports_issubclass, bases)):
+            raise _unsupported(tp, "issubclass() cannot check a protocol with data members")
         return SubclassNode(bases, expected)
     if origin is cabc.Callable:
         return CallableNode(expected)
