@@ -29,11 +29,25 @@ _MAX_TEXT = 400
 _dumps = json.dumps
 
 
+_STR_TEXTS: dict[str, str] = {}  # texts of short strs seen, such as function names
+_STR_TEXTS_MAX = 1024
+_SHORT = 100
+
+
 def _canon_str(value: str) -> str:
+    text = _STR_TEXTS.get(value)
+    if text is not None:
+        return text
     # The same text json.dumps(value, ensure_ascii=False) makes, without its cost.
     if value.isprintable() and '"' not in value and "\\" not in value:
-        return '"' + value + '"'
-    return _dumps(value, ensure_ascii=False)
+        text = '"' + value + '"'
+    else:
+        text = _dumps(value, ensure_ascii=False)
+    if len(value) <= _SHORT:
+        if len(_STR_TEXTS) >= _STR_TEXTS_MAX:
+            _STR_TEXTS.clear()
+        _STR_TEXTS[value] = text
+    return text
 
 
 def _canon_float(value: float) -> str:
@@ -41,6 +55,9 @@ def _canon_float(value: float) -> str:
 
 
 def _canon_tuple(value: tuple[Any, ...]) -> str:
+    if len(value) == 2:  # noqa: PLR2004 - (function name, key): the decorators' keys
+        first, second = value
+        return "(" + _canon(first) + "," + _canon(second) + ")"
     return "(" + ",".join([_canon(item) for item in value]) + ")"
 
 

@@ -358,12 +358,14 @@ class RedisCache:
     open: ``get`` misses, ``set`` is skipped, the error is counted in
     ``stats()['errors']`` and logged, and Redis is not tried again for
     ``retry_interval`` seconds. ``strict=True`` raises ``CacheUnavailableError``
-    instead. ``local_maxsize`` adds an in-process LRU tier in front of Redis whose
+    instead. ``local_maxsize`` adds in-process LRU tiers in front of Redis whose
     entries live at most ``local_ttl`` seconds (other processes' changes can take
-    that long to show). ``lock=True`` makes concurrent misses in several
-    processes compute once: the first takes a Redis lock (``SET NX PX``,
-    expiring after ``lock_ttl``), the others wait up to ``lock_wait`` seconds for
-    its value, then compute themselves.
+    that long to show): ``local`` for direct calls and one per function cached
+    with ``cache(backend=...)`` (see ``local_tier``). ``lock=True`` makes
+    concurrent misses in several processes compute once: the first takes a
+    Redis lock (``SET NX PX``, expiring after ``lock_ttl``), the others wait up
+    to ``lock_wait`` seconds for its value, then compute themselves; the
+    decorators use it through ``claim`` and ``release``.
 
     Making one does not connect yet (needs the ``pmp-cache[redis]`` extra):
 
