@@ -72,17 +72,33 @@ def test_annotations_are_used_without_arguments():
     assert info.value.field == "c"
 
 
-def test_defaults_are_checked():
-    """A default that does not match its annotation is reported."""
+def test_defaults_are_checked_once_with_a_clear_message():
+    """A default that does not match its annotation is reported as the default's fault."""
 
     @validate_types()
     def f(a: int = "zero"):  # type: ignore[assignment]
         return a
 
+    for call in (f, lambda: f(3)):  # at the first call, whichever arguments it has
+        with pytest.raises(TypeValidationError) as info:
+            call()
+        assert (info.value.field, info.value.value, info.value.expected) == ("a", "zero", "int")
+        assert "the default of argument 'a' must be int, got str 'zero'" in str(info.value)
+
+
+def test_explicit_types_check_defaults_at_decoration():
+    """With explicit types a bad default fails when the function is decorated."""
+
+    def f(items=(1, "2"), *, limit=None):
+        return items, limit
+
     with pytest.raises(TypeValidationError) as info:
-        f()
-    assert info.value.field == "a"
-    assert f(3) == 3
+        validate_types(items=tuple[int, ...])(f)
+    assert info.value.path == "items[1]"
+    assert "default of argument 'items' at items[1]" in str(info.value)
+    with pytest.raises(TypeValidationError, match="default of argument 'limit'"):
+        validate_types(limit=int)(f)
+    assert validate_types(limit=int | None)(f)() == ((1, "2"), None)
 
 
 def test_return_value_is_checked_from_the_annotation():

@@ -63,8 +63,12 @@ def _describe(value: object) -> str:
     return f"{type(value).__qualname__} {safe_repr(value)}"
 
 
-def _make_error(label: str, field: str, failure: Failure) -> TypeValidationError:
+def _make_error(
+    label: str, field: str, failure: Failure, *, default: bool = False
+) -> TypeValidationError:
     what = "return value" if field == "return" else f"argument {field!r}"
+    if default:
+        what = f"the default of {what}"
     where = "" if failure.path == field else f" at {failure.path}"
     return TypeValidationError(
         f"{label}: {what}{where} must be {failure.expected}, got {_describe(failure.value)}",
@@ -305,9 +309,21 @@ class _Validated:
             if self.built:
                 return
             self._compile()
+            self._check_defaults()
             fast = self._exec(self._fast_source())
             self.wrapper.__code__ = fast.__code__
             self.built = True
+
+    def _check_defaults(self) -> None:
+        """A default that breaks its own annotation is a bug in the function: report it."""
+        parameters = self.signature.parameters
+        for name, node in self.nodes:
+            param = parameters.get(name)
+            if param is None or param.default is param.empty:  # "return", or no default
+                continue
+            failure = node.find(param.default, name)
+            if failure is not None:
+                raise _make_error(self.label, name, failure, default=True)
 
     def fail(self, index: int, value: object) -> typing.NoReturn:
         name, node = self.nodes[index]
@@ -325,6 +341,8 @@ def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
     resolving forward references (and ``from __future__ import annotations``) at the
     first call. Positional, keyword, keyword-only arguments, defaults, ``*args`` items
     and ``**kwargs`` values are all covered; ``async def`` functions and methods work.
+    A default that breaks its own type is reported as such, once the types are known
+    (at decoration with explicit types, else at the first call).
 
     Supported: classes, tuples of classes, ``X | Y``, ``Optional``, ``Union``,
     ``Literal``, ``Any``, ``None``, ``list``/``set``/``frozenset``/``dict``/``tuple``
