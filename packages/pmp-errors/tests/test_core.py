@@ -21,6 +21,7 @@ from pmp_errors import (
     RateLimitError,
     ValidationError,
 )
+from pmp_errors._json import MAX_NODES
 
 
 class RequiredKwError(PortfolioError):
@@ -241,6 +242,33 @@ def test_to_dict_never_includes_traceback_or_locals() -> None:
     assert secret not in text
     assert "Traceback" not in text
     assert "line" not in text
+
+
+def test_exception_in_its_own_context_is_a_cycle() -> None:
+    """An error held in its own context (or in its cause's) renders a cycle marker once."""
+    e = PortfolioError("outer")
+    e.context["me"] = e
+    assert e.to_dict()["context"] == {"me": "<cycle: pmp_errors._core.PortfolioError>"}
+    inner = ValidationError("inner", field="f")
+    inner.context["back"] = e
+    e.__cause__ = inner
+    cause = e.to_dict()["cause"]
+    assert cause["context"]["back"] == "<cycle: pmp_errors._core.PortfolioError>"
+    pair = PortfolioError("a"), PortfolioError("b")
+    pair[0].context["other"], pair[1].context["other"] = pair[1], pair[0]
+    other: Any = pair[0].to_dict()["context"]["other"]
+    assert other["context"]["other"] == "<cycle: pmp_errors._core.PortfolioError>"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup needs Python 3.11")
+def test_nested_groups_sharing_members_stay_bounded() -> None:
+    """Groups that repeat the same member many times over are cut at the size limit."""
+    group_cls: Any = vars(builtins)["ExceptionGroup"]
+    group = group_cls("g0", [ValueError("v")] * 8)
+    for level in range(5):
+        group = group_cls(f"g{level + 1}", [group] * 8)  # 300,000 members, seven objects
+    text = json.dumps(PortfolioError("m", failures=group).to_dict(), allow_nan=False)
+    assert text.count('"type":') <= MAX_NODES
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup needs Python 3.11")

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pmp_errors import PortfolioError, ValidationError, to_jsonable
-from pmp_errors._json import MAX_DEPTH, MAX_ITEMS, MAX_STR, safe_repr
+from pmp_errors._json import MAX_DEPTH, MAX_ITEMS, MAX_NODES, MAX_STR, safe_repr
 
 
 class Color(enum.Enum):
@@ -243,7 +243,7 @@ def test_pickle_preserves_rendering(context: dict[str, Any]) -> None:
     """A pickle round trip leaves to_dict() equal (up to per-object reprs)."""
     import pickle
 
-    picklable = {k: v for k, v in context.items() if _picklable(v)}
+    picklable = {k: v for k, v in context.items() if k != "field" and _picklable(v)}
     e = ValidationError("m", field="f", **picklable)
     clone = pickle.loads(pickle.dumps(e))
     assert _strip_ids(clone.to_dict()) == _strip_ids(e.to_dict())
@@ -292,7 +292,8 @@ def _cut_hex(n: int) -> str:
 
 def test_keys_that_collide_as_strings_are_all_kept() -> None:
     """Keys equal once converted to strings are kept apart with a #n suffix, in order."""
-    out = to_jsonable({1: "int", "1": "str", None: "none", "null": "text", "1#2": "real"})
+    data: dict[object, str] = {1: "int", "1": "str", None: "none", "null": "text", "1#2": "real"}
+    out = to_jsonable(data)
     assert out == {"1": "int", "1#2": "str", "null": "none", "null#2": "text", "1#2#2": "real"}
     long_a, long_b = "a" * (MAX_STR + 5) + "x", "a" * (MAX_STR + 5) + "y"
     cut = to_jsonable({long_a: 1, long_b: 2})
@@ -302,3 +303,30 @@ def test_keys_that_collide_as_strings_are_all_kept() -> None:
     assert isinstance(many, dict)
     assert len(many) == MAX_ITEMS + 1
     assert (many["<truncated>"], many["<truncated>#2"]) == ("mine", "2 more items")
+
+
+def test_shared_parts_do_not_unfold_without_bound() -> None:
+    """A small structure sharing its parts many times over is cut at the size limit."""
+    shared: list[Any] = [0] * 5
+    for _ in range(8):
+        shared = [shared] * 5  # 5**9 (about two million) leaves, ten objects
+    text = json.dumps(to_jsonable(shared), allow_nan=False)
+    assert "<size limit>" in text or "more items" in text
+    assert text.count("0") <= MAX_NODES
+    e = PortfolioError("m", shared=shared, other=1)
+    assert "shared" in e.to_dict()["context"]
+
+
+def test_sets_larger_than_the_cap_keep_the_same_items() -> None:
+    """Which items of a big set are kept depends on the items only, not on hash order."""
+    words = [f"w{i:04d}" for i in range(MAX_ITEMS * 2)]
+    forward, backward = set(), set()
+    for word in words:
+        forward.add(word)
+    for word in reversed(words):
+        backward.add(word)
+    assert to_jsonable(forward) == to_jsonable(backward)
+    out = to_jsonable(forward)
+    assert isinstance(out, list)
+    assert out[:2] == ["w0000", "w0001"]
+    assert out[-1] == f"<truncated: {MAX_ITEMS} more items>"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from pmp_errors._json import JSONValue, safe_repr, to_jsonable
+from pmp_errors._json import JSONValue, Walk, convert, safe_repr, to_jsonable
 
-__all__ = ["ErrorDict", "exception_to_dict"]
+__all__ = ["ErrorDict", "describe", "exception_to_dict"]
 
 MAX_CHAIN = 8
 """How many causes ``to_dict()`` follows before it stops."""
@@ -36,12 +36,12 @@ class ErrorDict(_Links):
     notes: list[str]
 
 
-def exception_to_dict(exc: BaseException, *, _depth: int = 0) -> ErrorDict:
+def exception_to_dict(exc: BaseException) -> ErrorDict:
     """Describe any exception as JSON-safe data, following its cause chain.
 
     The result never contains tracebacks or local variables. Explicit causes
     (``raise ... from``) are followed before implicit ones; chains are cut after
-    a few links and never loop.
+    a few links and never loop, also through exceptions held in a context.
 
     >>> try:
     ...     raise ValueError("bad") from KeyError("k")
@@ -49,19 +49,23 @@ def exception_to_dict(exc: BaseException, *, _depth: int = 0) -> ErrorDict:
     ...     exception_to_dict(e)["cause"]["type"]
     'KeyError'
     """
-    return _describe(exc, _depth, {id(exc)})
+    walk = Walk()
+    walk.path.add(id(exc))
+    return describe(exc, 0, walk)
 
 
-def _describe(exc: BaseException, depth: int, seen: set[int]) -> ErrorDict:
+def describe(exc: BaseException, depth: int, walk: Walk) -> ErrorDict:
+    """Describe *exc*, whose id is on ``walk.path``, found at *depth* of *walk*."""
     from pmp_errors._core import PortfolioError
 
+    walk.left -= 1
     out: ErrorDict
     if isinstance(exc, PortfolioError):
         out = {
             "type": type(exc).__qualname__,
             "code": exc.code,
             "message": _safe_str(exc.message),
-            "context": _context(exc.context),
+            "context": _context(exc.context, depth + 1, walk),
             "notes": _notes(exc),
         }
     else:
@@ -75,17 +79,24 @@ def _describe(exc: BaseException, depth: int, seen: set[int]) -> ErrorDict:
     members = getattr(exc, "exceptions", None)
     if isinstance(members, tuple) and depth < MAX_CHAIN:  # an exception group
         out["exceptions"] = [
-            _describe(member, depth + 1, seen | {id(member)})
+            _linked(member, depth + 1, walk)
             for member in members[:MAX_GROUP]
-            if isinstance(member, BaseException) and id(member) not in seen
+            if isinstance(member, BaseException) and id(member) not in walk.path and walk.left > 0
         ]
     link, how = _next_link(exc)
-    if link is not None and depth < MAX_CHAIN and id(link) not in seen:
-        seen.add(id(link))
-        cause = _describe(link, depth + 1, seen)
+    if link is not None and depth < MAX_CHAIN and id(link) not in walk.path and walk.left > 0:
+        cause = _linked(link, depth + 1, walk)
         cause["chained"] = how
         out["cause"] = cause
     return out
+
+
+def _linked(exc: BaseException, depth: int, walk: Walk) -> ErrorDict:
+    walk.path.add(id(exc))
+    try:
+        return describe(exc, depth, walk)
+    finally:
+        walk.path.discard(id(exc))
 
 
 def _next_link(exc: BaseException) -> tuple[BaseException | None, str]:
@@ -96,8 +107,8 @@ def _next_link(exc: BaseException) -> tuple[BaseException | None, str]:
     return None, ""
 
 
-def _context(context: object) -> dict[str, JSONValue]:
-    converted = to_jsonable(context)
+def _context(context: object, depth: int, walk: Walk) -> dict[str, JSONValue]:
+    converted = convert(context, depth, walk)
     return converted if isinstance(converted, dict) else {"value": converted}
 
 

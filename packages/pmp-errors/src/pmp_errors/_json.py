@@ -11,11 +11,11 @@ import itertools
 import math
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import PurePath
 from typing import TypeAlias
 
-__all__ = ["JSONValue", "safe_repr", "to_jsonable"]
+__all__ = ["JSONValue", "Walk", "convert", "safe_repr", "to_jsonable"]
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 """Any value that ``json.dumps(..., allow_nan=False)`` accepts."""
@@ -24,6 +24,11 @@ MAX_DEPTH = 12
 MAX_ITEMS = 200
 MAX_STR = 2000
 MAX_REPR = 200
+MAX_NODES = 10_000
+"""How many values one rendering converts in all; the rest is cut with a marker.
+
+Without it a small structure that shares its parts (``a = [a] * 6``, eleven times
+over) would unfold into billions of values."""
 MAX_INT_BITS = 2000
 """Longer ints render as hex strings: ``json.dumps`` refuses ints of more digits than
 ``sys.get_int_max_str_digits()`` (at least 640, about 2126 bits) allows."""
@@ -100,23 +105,38 @@ def to_jsonable(value: object) -> JSONValue:
     Obvious forms are kept (datetimes as ISO 8601, decimals and UUIDs as strings,
     sets as sorted lists, enums as their value); non-finite floats become the
     strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, ints longer than 2000 bits
-    a hex string; cycles, very deep and very large structures are cut with a
-    marker; anything else becomes a bounded repr. Keys become strings; keys that
-    become the same string are all kept, the later ones with a ``#2``, ``#3`` suffix.
+    a hex string; cycles, very deep and very large structures (also those that
+    share their parts many times over) are cut with a marker; anything else
+    becomes a bounded repr. Keys become strings; keys that become the same
+    string are all kept, the later ones with a ``#2``, ``#3`` suffix.
 
     >>> import datetime
     >>> to_jsonable({"at": datetime.date(2024, 1, 2), (1, 2): {3}})
     {'at': '2024-01-02', '(1, 2)': [3]}
     """
-    return _convert(value, 0, set())
+    return convert(value, 0, Walk())
 
 
-def _convert(value: object, depth: int, path: set[int]) -> JSONValue:  # noqa: C901, PLR0911, PLR0912
+class Walk:
+    """The state of one rendering: the ids on the current path, and the budget left."""
+
+    __slots__ = ("left", "path")
+
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+        self.path: set[int] = set()
+
+
+def convert(value: object, depth: int, walk: Walk) -> JSONValue:  # noqa: C901, PLR0911, PLR0912
+    """Convert *value* found at *depth* as part of *walk* (see :func:`to_jsonable`)."""
+    walk.left -= 1
+    if walk.left < 0:
+        return "<size limit>"
     try:
         if value is None or isinstance(value, bool):
             return value
         if isinstance(value, enum.Enum):
-            return _convert(value.value, depth + 1, path)
+            return convert(value.value, depth + 1, walk)
         if isinstance(value, int):
             return _int(value)
         if isinstance(value, float):
@@ -138,46 +158,57 @@ def _convert(value: object, depth: int, path: set[int]) -> JSONValue:  # noqa: C
         if depth >= MAX_DEPTH:
             return f"<depth limit: {_type_name(value)}>"
         marker = id(value)
-        if marker in path:
+        if marker in walk.path:
             return f"<cycle: {_type_name(value)}>"
-        path.add(marker)
+        walk.path.add(marker)
         try:
-            return _container(value, depth, path)
+            return _container(value, depth, walk)
         finally:
-            path.discard(marker)
+            walk.path.discard(marker)
     except Exception:  # noqa: BLE001 - conversion of hostile objects must not escape
         return safe_repr(value)
 
 
-def _container(value: object, depth: int, path: set[int]) -> JSONValue:
+def _container(value: object, depth: int, walk: Walk) -> JSONValue:
     if isinstance(value, BaseException):
-        from pmp_errors._chain import exception_to_dict
+        from pmp_errors._chain import describe
 
-        return exception_to_dict(value, _depth=depth + 1)  # type: ignore[return-value]
+        return describe(value, depth, walk)  # type: ignore[return-value]
     if isinstance(value, Mapping):
         out: dict[str, JSONValue] = {}
         for index, (key, item) in enumerate(value.items()):
-            if index >= MAX_ITEMS:
-                out[_unique("<truncated>", out)] = f"{len(value) - MAX_ITEMS} more items"
+            if index >= MAX_ITEMS or walk.left <= 0:
+                out[_unique("<truncated>", out)] = f"{len(value) - index} more items"
                 break
-            out[_unique(_key(key), out)] = _convert(item, depth + 1, path)
+            out[_unique(_key(key), out)] = convert(item, depth + 1, walk)
         return out
     if isinstance(value, set | frozenset):
-        items = [_convert(item, depth + 1, path) for item in list(value)[:MAX_ITEMS]]
+        # all of them, then sorted, then cut: which items are kept must not depend on hashing
+        items = [convert(item, depth + 1, walk) for item in _within_budget(value, walk)]
         items.sort(key=repr)
-        return _mark(items, len(value))
+        return _mark(items[:MAX_ITEMS], len(value))
     if isinstance(value, list | tuple | deque):
-        items = [_convert(item, depth + 1, path) for item in itertools.islice(value, MAX_ITEMS)]
+        items = [
+            convert(item, depth + 1, walk)
+            for item in _within_budget(itertools.islice(value, MAX_ITEMS), walk)
+        ]
         return _mark(items, len(value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            f.name: _convert(getattr(value, f.name), depth + 1, path)
+            f.name: convert(getattr(value, f.name), depth + 1, walk)
             for f in dataclasses.fields(value)
         }
     return safe_repr(value)
 
 
+def _within_budget(items: Iterable[object], walk: Walk) -> Iterator[object]:
+    for item in items:
+        if walk.left <= 0:
+            return
+        yield item
+
+
 def _mark(items: list[JSONValue], total: int) -> list[JSONValue]:
-    if total > MAX_ITEMS:
-        items.append(f"<truncated: {total - MAX_ITEMS} more items>")
+    if total > len(items):
+        items.append(f"<truncated: {total - len(items)} more items>")
     return items
