@@ -165,3 +165,46 @@ except TypeValidationError as err:
     assert_type(err.path, str | None)
     assert_type(err.expected, str | None)
     assert_type(err.field, str | None)
+
+
+# The decorated signatures are pinned: each ignore below is needed (warn_unused_ignores
+# would flag it if a decorator loosened the signature to `...`).
+client.put("/", "text")  # type: ignore[arg-type]
+client.head(1)  # type: ignore[arg-type]
+slow_function("1")  # type: ignore[arg-type]
+Client.get(client, 1)  # type: ignore[arg-type]
+
+
+async def use_bound_async() -> None:
+    await client.aget(1)  # type: ignore[arg-type]
+    await fetch_async(1)  # type: ignore[arg-type]
+    await fetch_async("x", 2)  # type: ignore[call-arg]
+
+
+class Factory:
+    @staticmethod
+    @retry(max_attempts=2)
+    def parse(text: str) -> int:
+        return len(text)
+
+    @classmethod
+    @timed()
+    def build(cls, size: int) -> list[Factory]:
+        return [cls() for _ in range(size)]
+
+    @staticmethod
+    @validate_types()
+    async def load(key: str) -> bytes:
+        return key.encode()
+
+
+assert_type(Factory.parse("x"), int)
+assert_type(Factory().parse("x"), int)
+assert_type(Factory.build(1), list[Factory])
+Factory.parse(1)  # type: ignore[arg-type]
+Factory.build("1")  # type: ignore[arg-type]
+
+
+async def use_factory_load() -> None:
+    assert_type(await Factory.load("k"), bytes)
+    await Factory.load(1)  # type: ignore[arg-type]
