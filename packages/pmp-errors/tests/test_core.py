@@ -384,3 +384,33 @@ def test_all_is_sorted_and_complete() -> None:
     assert list(pmp_errors.__all__) == sorted(pmp_errors.__all__)
     for name in pmp_errors.__all__:
         assert hasattr(pmp_errors, name)
+
+
+class _RaisingNotes(Exception):
+    @property
+    def __notes__(self) -> list[str]:
+        raise RuntimeError("unreadable")
+
+
+@pytest.mark.parametrize(
+    ("notes", "expected"),
+    [
+        (["a", 1], ["a", "1"]),
+        (("from", "tuple"), ["from", "tuple"]),
+        ("not a list", ["'not a list'"]),
+        (42, ["42"]),
+        ([f"n{i}" for i in range(250)], [*(f"n{i}" for i in range(200)), "<truncated: 50 more>"]),
+    ],
+    ids=["list", "tuple", "str", "int", "many"],
+)
+def test_notes_of_any_shape_are_rendered(notes: object, expected: list[str]) -> None:
+    """Notes that are not a list are rendered as the traceback module shows them, bounded."""
+    err = ValueError("v")
+    err.__notes__ = notes  # type: ignore[attr-defined]
+    assert pmp_errors.exception_to_dict(err)["notes"] == expected
+
+
+def test_unreadable_notes_do_not_break_rendering() -> None:
+    """A __notes__ that raises on access gives a placeholder note."""
+    notes = pmp_errors.exception_to_dict(_RaisingNotes("v"))["notes"]
+    assert notes == ["<__notes__ could not be read: RuntimeError('unreadable')>"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypedDict
 
 from pmp_errors._json import JSONValue, Walk, convert, safe_repr, to_jsonable
@@ -13,6 +14,9 @@ MAX_CHAIN = 8
 
 MAX_GROUP = 50
 """How many members of an exception group are rendered."""
+
+MAX_NOTES = 200
+"""How many notes of one exception are rendered."""
 
 
 class _Links(TypedDict, total=False):
@@ -113,10 +117,19 @@ def _context(context: object, depth: int, walk: Walk) -> dict[str, JSONValue]:
 
 
 def _notes(exc: BaseException) -> list[str]:
-    notes = getattr(exc, "__notes__", None)
-    if not isinstance(notes, list):
+    """Render ``__notes__`` the way the traceback module shows them, bounded."""
+    try:
+        notes = getattr(exc, "__notes__", None)
+    except Exception as error:  # noqa: BLE001 - a raising __notes__ must not escape
+        return [f"<__notes__ could not be read: {safe_repr(error)}>"]
+    if notes is None:
         return []
-    return [_safe_str(note) for note in notes]
+    if not isinstance(notes, Sequence) or isinstance(notes, str | bytes | bytearray):
+        return [safe_repr(notes)]
+    rendered = [_safe_str(note) for note in notes[:MAX_NOTES]]
+    if len(notes) > MAX_NOTES:
+        rendered.append(f"<truncated: {len(notes) - MAX_NOTES} more>")
+    return rendered
 
 
 def _qualname(exc: BaseException) -> str:
