@@ -277,3 +277,18 @@ def test_locked_flag_on_constructor():
     prop = CachedProperty(lambda _self: 1, lock=True)
     assert prop.lock is True
     assert CachedProperty.locked(lambda _self: 1).lock is True
+
+
+def test_metaclass_use_fails_at_class_creation():
+    """On a metaclass the instances are classes with a read-only __dict__: refused early."""
+    with pytest.raises((TypeError, RuntimeError)) as info:
+
+        class Meta(type):
+            @CachedProperty
+            def registry(cls):
+                return {}
+
+    err = _creation_error(info)
+    assert isinstance(err, TypeError)
+    assert "'registry'" in str(err)
+    assert "Meta is a metaclass" in str(err)

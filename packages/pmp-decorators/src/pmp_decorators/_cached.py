@@ -22,7 +22,8 @@ class CachedProperty(Generic[T]):
     attribute read. ``del obj.attr`` forgets the value (the next read recomputes it);
     assigning sets it. On the class the descriptor itself is returned. A class whose
     ``__slots__`` leave no ``__dict__`` is refused with a ``TypeError`` when the class
-    is created (on Python 3.10/3.11 Python wraps it in a ``RuntimeError``).
+    is created (on Python 3.10/3.11 Python wraps it in a ``RuntimeError``), and so is
+    a metaclass (a class's own ``__dict__`` is read-only).
 
     ``CachedProperty.locked`` adds a lock per instance, so the getter runs exactly
     once even when several threads read the attribute first at the same time, without
@@ -74,6 +75,12 @@ class CachedProperty(Generic[T]):
             msg = (
                 f"Cannot assign the same CachedProperty to two different names "
                 f"({self.attrname!r} and {name!r})."
+            )
+            raise TypeError(msg)
+        if issubclass(owner, type):
+            msg = (
+                f"CachedProperty {name!r} cannot cache on classes: {owner.__qualname__} is a "
+                f"metaclass and a class's __dict__ is read-only; use a property instead"
             )
             raise TypeError(msg)
         if not owner.__dictoffset__:
