@@ -195,3 +195,33 @@ def test_interrupted_finalizer_does_not_skip_the_others() -> None:
     with pytest.raises(KeyboardInterrupt):
         scope.close()
     assert log == ["session closed"]
+
+
+def test_closing_the_container_keeps_an_open_scopes_instances() -> None:
+    """A scope open across container.close() keeps its scoped instances and finalizers."""
+    log: list[str] = []
+
+    def session() -> Iterator[Session]:
+        yield Session()
+        log.append("session closed")
+
+    container = DIContainer().register(Session, factory=session, scope=LifecycleScope.SCOPED)
+    with container.scope() as scope:
+        first = scope.resolve(Session)
+        container.close()
+        assert scope.resolve(Session) is first
+        assert log == []
+    assert log == ["session closed"]
+
+
+def test_nested_scope_of_a_closed_parent_raises() -> None:
+    """A nested scope whose parent closed refuses to reach the parent's instances."""
+    container = scoped_container()
+    outer = container.scope()
+    outer.resolve(Handler)
+    inner = outer.scope()
+    outer.close()
+    with pytest.raises(ScopeError, match="closed"):
+        inner.resolve(Handler)
+    with pytest.raises(ScopeError, match="closed"):
+        inner.scope()

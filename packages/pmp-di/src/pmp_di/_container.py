@@ -402,7 +402,8 @@ class DIContainer:
     def close(self) -> None:
         """Run the finalizers of singletons and root-level transients, newest first.
 
-        Built singletons are dropped, so a later resolve builds them again.
+        Built singletons are dropped, so a later resolve builds them again. Scopes
+        still open keep their instances and run their own finalizers when they close.
         """
         self._reset()
         _close_sync(self._exits, None, "container")
@@ -415,7 +416,10 @@ class DIContainer:
     def _reset(self) -> None:
         with self._lock:
             for key, reg in list(self._regs.items()):
-                self._regs[key] = reg.fresh()
+                if reg.lifetime is LifecycleScope.SINGLETON:
+                    self._regs[key] = reg.fresh()
+                else:  # keep the state open scopes cache their instances under
+                    reg.state.builder = reg.state.abuilder = None
             self._invalidate()
 
     def __enter__(self) -> Self:
@@ -431,11 +435,34 @@ class DIContainer:
         await self.aclose()
 
 
+class _ClosedCache(dict[Any, Any]):
+    """Stands in for a closed scope's cache: a nested scope reaching it gets a clear error."""
+
+    __slots__ = ()
+
+    def get(self, _key: object, _default: object = None, /) -> Any:
+        """Refuse: the scope is closed."""
+        raise ScopeError(_CLOSED_PARENT)
+
+    def __setitem__(self, _key: object, _value: object, /) -> None:
+        raise ScopeError(_CLOSED_PARENT)
+
+
+_CLOSED_PARENT = (
+    "a scope this one is nested in (or this scope) was closed while it was in use; "
+    "close nested scopes before their parent"
+)
+
+_CLOSED_CACHE = _ClosedCache()
+
+
 class Scope:
     """A unit of work (a request, a job): scoped services live as long as it does.
 
     Open one with ``container.scope()``; nested scopes (``scope.scope()``) see
-    the instances of their parents and add their own.
+    the instances of their parents and add their own. Close nested scopes before
+    their parent: one whose parent closed raises ``ScopeError`` when it needs the
+    parent's instances.
     """
 
     __slots__ = (
@@ -512,7 +539,7 @@ class Scope:
         self._closed = True
         self._plans = {}
         self._aplans = {}
-        self._cache.clear()
+        self._cache = _CLOSED_CACHE
 
     def close(self, exc: BaseException | None = None) -> None:
         """Run this scope's finalizers, newest first; the scope cannot be used again."""
