@@ -414,3 +414,57 @@ def test_unreadable_notes_do_not_break_rendering() -> None:
     """A __notes__ that raises on access gives a placeholder note."""
     notes = pmp_errors.exception_to_dict(_RaisingNotes("v"))["notes"]
     assert notes == ["<__notes__ could not be read: RuntimeError('unreadable')>"]
+
+
+class NoSuperInitError(ValidationError):
+    """A user subclass whose __init__ forgets to call super().__init__."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class LoudError(PortfolioError):
+    """A user subclass that overrides __str__."""
+
+    def __str__(self) -> str:
+        return f"LOUD: {self.message.upper()}"
+
+
+class HostileGroupError(Exception):
+    """An exception whose attributes raise when read."""
+
+    @property
+    def exceptions(self) -> tuple[BaseException, ...]:
+        raise RuntimeError("no members")
+
+
+def test_subclass_without_super_init_still_renders() -> None:
+    """str, repr, to_dict, to_problem and pickle work even if super().__init__ was skipped."""
+    e = NoSuperInitError("too short")
+    assert str(e) == "too short"
+    assert repr(e) == "NoSuperInitError('too short')"
+    d = e.to_dict()
+    assert (d["message"], d["context"], d["code"]) == ("too short", {}, "no_super_init_error")
+    p = e.to_problem()
+    assert (p["detail"], p["status"]) == ("too short", 422)
+    clone = pickle.loads(pickle.dumps(e))
+    assert (type(clone), clone.reason, str(clone)) == (NoSuperInitError, "too short", "too short")
+    json.dumps(d, allow_nan=False)
+
+
+def test_overridden_str_is_the_rendered_message() -> None:
+    """A subclass's own __str__ is what to_dict() and to_problem() show."""
+    e = LoudError("disk full", device="sda")
+    assert e.message == "disk full"
+    assert e.to_dict()["message"] == "LOUD: DISK FULL"
+    assert e.to_problem()["detail"] == "LOUD: DISK FULL"
+
+
+def test_hostile_exception_attributes_never_escape() -> None:
+    """An exception whose attributes raise renders with what could be read."""
+    err = PortfolioError("outer")
+    err.__cause__ = HostileGroupError("inner")
+    cause = err.to_dict()["cause"]
+    assert cause["type"] == f"{__name__}.HostileGroupError"
+    assert cause["message"] == "inner"
+    json.dumps(err.to_dict(), allow_nan=False)

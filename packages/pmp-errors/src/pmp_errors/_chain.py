@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypedDict
 
-from pmp_errors._json import JSONValue, Walk, convert, safe_repr, to_jsonable
+from pmp_errors._json import JSONValue, Walk, convert, safe_repr, safe_str
 
 __all__ = ["ErrorDict", "describe", "exception_to_dict"]
 
@@ -59,28 +59,44 @@ def exception_to_dict(exc: BaseException) -> ErrorDict:
 
 
 def describe(exc: BaseException, depth: int, walk: Walk) -> ErrorDict:
-    """Describe *exc*, whose id is on ``walk.path``, found at *depth* of *walk*."""
+    """Describe *exc*, whose id is on ``walk.path``, found at *depth* of *walk*; never raises."""
+    walk.left -= 1
+    try:
+        return _describe(exc, depth, walk)
+    except Exception:  # noqa: BLE001 - a hostile exception must not break rendering
+        return {
+            "type": safe_repr(type(exc)),
+            "code": None,
+            "message": safe_repr(exc),
+            "context": {},
+            "notes": [],
+        }
+
+
+def _describe(exc: BaseException, depth: int, walk: Walk) -> ErrorDict:
     from pmp_errors._core import PortfolioError
 
-    walk.left -= 1
     out: ErrorDict
     if isinstance(exc, PortfolioError):
         out = {
             "type": type(exc).__qualname__,
             "code": exc.code,
-            "message": _safe_str(exc.message),
-            "context": _context(exc.context, depth + 1, walk),
+            "message": safe_str(exc),
+            "context": _context(vars(exc).get("context", {}), depth + 1, walk),
             "notes": _notes(exc),
         }
     else:
         out = {
             "type": _qualname(exc),
             "code": None,
-            "message": _safe_str(exc),
+            "message": safe_str(exc),
             "context": {},
             "notes": _notes(exc),
         }
-    members = getattr(exc, "exceptions", None)
+    try:
+        members = getattr(exc, "exceptions", None)
+    except Exception:  # noqa: BLE001 - not a readable group: render the rest
+        members = None
     if isinstance(members, tuple) and depth < MAX_CHAIN:  # an exception group
         out["exceptions"] = [
             _linked(member, depth + 1, walk)
@@ -126,7 +142,7 @@ def _notes(exc: BaseException) -> list[str]:
         return []
     if not isinstance(notes, Sequence) or isinstance(notes, str | bytes | bytearray):
         return [safe_repr(notes)]
-    rendered = [_safe_str(note) for note in notes[:MAX_NOTES]]
+    rendered = [safe_str(note) for note in notes[:MAX_NOTES]]
     if len(notes) > MAX_NOTES:
         rendered.append(f"<truncated: {len(notes) - MAX_NOTES} more>")
     return rendered
@@ -137,15 +153,3 @@ def _qualname(exc: BaseException) -> str:
     return (
         cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     )
-
-
-def _safe_str(value: object) -> str:
-    if isinstance(value, str):
-        text = str.__str__(value)
-    else:
-        try:
-            text = str(value)
-        except Exception:  # noqa: BLE001 - a failing __str__ must not escape
-            return safe_repr(value)
-    converted = to_jsonable(text)
-    return converted if isinstance(converted, str) else ""

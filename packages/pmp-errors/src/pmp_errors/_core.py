@@ -6,7 +6,7 @@ import re
 from typing import Any, ClassVar
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
-from pmp_errors._json import JSONValue, safe_repr, to_jsonable
+from pmp_errors._json import JSONValue, safe_repr, safe_str, to_jsonable
 
 __all__ = [
     "APIError",
@@ -71,22 +71,28 @@ class PortfolioError(Exception):
         self.context = context
 
     def __str__(self) -> str:
-        return self.message
+        # vars(): a subclass whose __init__ skipped ours still has a readable str()
+        message = vars(self).get("message")
+        return message if isinstance(message, str) else super().__str__()
 
     def __repr__(self) -> str:
-        parts = [safe_repr(self.message)]
-        parts += [f"{key}={safe_repr(value)}" for key, value in self.context.items()]
+        message = vars(self).get("message")
+        parts = [safe_repr(message if isinstance(message, str) else super().__str__())]
+        context = vars(self).get("context")
+        if isinstance(context, dict):
+            parts += [f"{key}={safe_repr(value)}" for key, value in context.items()]
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         state = dict(self.__dict__)
-        state["context"] = dict(self.context)
+        if isinstance(state.get("context"), dict):
+            state["context"] = dict(state["context"])
         return (_restore, (type(self), self.args), state)
 
     def to_dict(self) -> ErrorDict:
         """Return the error as JSON-safe data; never raises.
 
-        Holds ``type``, ``code``, ``message``, ``context``, ``notes`` and, when the
+        Holds ``type``, ``code``, ``message`` (``str(self)``), ``context``, ``notes`` and, when the
         error was raised from another, ``cause`` in the same shape. No traceback
         and no local variables are ever included.
 
@@ -100,7 +106,7 @@ class PortfolioError(Exception):
         """Return RFC 9457 problem details (``application/problem+json``).
 
         ``type`` is a URN naming the class's ``code``, ``title`` is per class,
-        ``detail`` is the message, context entries become extension members (those
+        ``detail`` is ``str(self)`` (the message), context entries become extension members (those
         whose names RFC 9457 would not allow are kept under ``context``).
 
         >>> RateLimitError("Slow down", retry_after=30.0, limit=100).to_problem()
@@ -109,14 +115,14 @@ class PortfolioError(Exception):
         problem: dict[str, JSONValue] = {
             "type": f"urn:pmp:error:{self.code}",
             "title": self.title,
-            "status": self.http_status,
-            "detail": self.message,
+            "status": self._problem_status(),
+            "detail": safe_str(self),
         }
         if instance is not None:
             problem["instance"] = instance
         problem["code"] = self.code
         leftovers: dict[str, JSONValue] = {}
-        converted = to_jsonable(self.context)
+        converted = to_jsonable(vars(self).get("context", {}))
         for key, value in (converted if isinstance(converted, dict) else {}).items():
             if key in _PROBLEM_MEMBERS or key in problem or not _EXTENSION_NAME.match(key):
                 leftovers[key] = value
@@ -130,6 +136,12 @@ class PortfolioError(Exception):
     def http_status(self) -> int:
         """The HTTP status this occurrence maps to (the class's ``status``)."""
         return self.status
+
+    def _problem_status(self) -> int:
+        try:
+            return self.http_status
+        except Exception:  # noqa: BLE001 - e.g. a subclass that skipped __init__: the class's
+            return self.status
 
 
 class ValidationError(PortfolioError):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import PurePath
 from typing import TypeAlias
 
-__all__ = ["JSONValue", "Walk", "convert", "safe_repr", "to_jsonable"]
+__all__ = ["JSONValue", "Walk", "convert", "safe_repr", "safe_str", "to_jsonable"]
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 """Any value that ``json.dumps(..., allow_nan=False)`` accepts."""
@@ -47,6 +47,21 @@ def safe_repr(value: object, limit: int = MAX_REPR) -> str:
     except Exception:  # noqa: BLE001 - a failing __repr__ must not escape
         return f"<unrepresentable {_type_name(value)} object>"
     return _cut(text, limit)
+
+
+def safe_str(value: object) -> str:
+    """Return ``str(value)`` cut to ``MAX_STR`` characters, or its safe repr if that raises.
+
+    >>> safe_str(ValueError("bad"))
+    'bad'
+    """
+    if isinstance(value, str):
+        return _cut(str.__str__(value), MAX_STR)
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - a failing __str__ must not escape
+        return safe_repr(value)
+    return _cut(str.__str__(text), MAX_STR)
 
 
 def _cut(text: str, limit: int) -> str:
