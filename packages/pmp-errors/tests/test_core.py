@@ -315,6 +315,14 @@ def test_to_problem_is_rfc9457(
         assert p[key] == value
 
 
+def test_context_named_context_is_not_lost_in_to_problem() -> None:
+    """A context entry called "context" is nested under "context", never overwritten."""
+    p = PortfolioError("m", context={"a": 1}, **{"1bad": 2}).to_problem()
+    assert p["context"] == {"context": {"a": 1}, "1bad": 2}
+    alone = PortfolioError("m", context=5).to_problem()
+    assert alone["context"] == {"context": 5}
+
+
 def test_to_problem_keeps_reserved_and_invalid_names_under_context() -> None:
     """Context keys that would clash with or break RFC 9457 names go under 'context'."""
     p = PortfolioError("m", status=1, ab=2, ok_name=3, **{"1bad": 4}).to_problem(instance="/r/1")

@@ -17,7 +17,8 @@ __all__ = [
     "ValidationError",
 ]
 
-_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+# RFC 9457's members, plus "context", where the entries that cannot be members go
+_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "context"})
 _EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}\Z")
 _UNSET: Any = object()
 
