@@ -72,3 +72,14 @@ def test_str_parts_encode_as_json_strings(text):
     import json
 
     assert encode_key((text,)) == "~(" + json.dumps(text, ensure_ascii=False) + ")"
+
+
+def test_remembered_str_texts_stay_bounded():
+    """The texts of short strs are remembered up to a bound, and stay correct past it."""
+    from pmp_cache import _keycodec
+
+    for i in range(_keycodec._STR_TEXTS_MAX + 10):
+        assert encode_key((f"fn{i}", i)) == f'~("fn{i}",{i})'
+    assert 0 < len(_keycodec._STR_TEXTS) <= _keycodec._STR_TEXTS_MAX
+    assert encode_key(("x" * 150, 1)) == '~("' + "x" * 150 + '",1)'
+    assert "x" * 150 not in _keycodec._STR_TEXTS
