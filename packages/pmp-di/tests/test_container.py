@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import abc
+import asyncio
+import functools
 import importlib.metadata
-from typing import Optional, Protocol
+from typing import TYPE_CHECKING, Optional, Protocol
 
 import pytest
 from hypothesis import given
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 import pmp_di
 from pmp_di import (
+    AsyncDependencyError,
     CaptiveDependencyError,
     DIContainer,
     LifecycleScope,
@@ -20,6 +23,9 @@ from pmp_di import (
     ServiceProvider,
 )
 from pmp_errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Config:
@@ -183,6 +189,39 @@ def test_forward_references_are_resolved() -> None:
     """Annotations naming classes defined later (and string annotations) are resolved."""
     container = DIContainer().register(UsesLater).register(DefinedLater)
     assert isinstance(container.resolve(UsesLater).later, DefinedLater)
+
+
+class MakeService:
+    def __call__(self, config: Config) -> Service:
+        return Service(config)
+
+
+class MakeServiceAsync:
+    async def __call__(self, config: Config) -> Service:
+        return Service(config)
+
+
+def _make_service(config: Config, suffix: str) -> Service:
+    return Service(Config(config.url + suffix))
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [MakeService(), functools.partial(_make_service, suffix=""), functools.partial(Service)],
+)
+def test_callable_objects_and_partials_are_autowired(factory: Callable[..., Service]) -> None:
+    """Callable objects and functools.partial factories have their string annotations read."""
+    container = DIContainer().register(Config, instance=Config("x://"))
+    container.register(Service, factory=factory)
+    assert container.resolve(Service).config.url == "x://"
+
+
+def test_async_callable_object_is_awaited() -> None:
+    """An object with an async __call__ is an async factory, resolved through aresolve."""
+    container = DIContainer().register(Config).register(Service, factory=MakeServiceAsync())
+    with pytest.raises(AsyncDependencyError):
+        container.resolve(Service)
+    assert isinstance(asyncio.run(container.aresolve(Service)).config, Config)
 
 
 def test_unregistered_parameters_keep_their_defaults() -> None:

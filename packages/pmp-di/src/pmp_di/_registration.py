@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import inspect
 import threading
 import types
@@ -98,11 +99,14 @@ class State:
 
 
 def _kind_of(factory: Any) -> tuple[Kind, Any]:
-    if inspect.isasyncgenfunction(factory):
+    code = factory
+    if not isinstance(factory, (type, functools.partial)) and not inspect.isroutine(factory):
+        code = type(factory).__call__  # a callable object (inspect sees through partials)
+    if inspect.isasyncgenfunction(code):
         return Kind.ASYNC_CONTEXT, contextlib.asynccontextmanager(factory)
-    if inspect.isgeneratorfunction(factory):
+    if inspect.isgeneratorfunction(code):
         return Kind.CONTEXT, contextlib.contextmanager(factory)
-    if inspect.iscoroutinefunction(factory):
+    if inspect.iscoroutinefunction(code):
         return Kind.ASYNC, factory
     inner = inspect.unwrap(factory)
     if inner is not factory and inspect.isasyncgenfunction(inner):
@@ -190,10 +194,18 @@ def _signature_of(origin: Any) -> inspect.Signature:
         return inspect.Signature()
 
 
-def _hint_target(origin: Any) -> Any:
-    if isinstance(origin, type):
-        return _constructor(origin)
-    return inspect.unwrap(origin)
+def _code_target(origin: Any) -> Any:
+    """The function whose code runs when ``origin`` is called, for its annotations and kind."""
+    while True:
+        if isinstance(origin, type):
+            return _constructor(origin)
+        origin = inspect.unwrap(origin)
+        if isinstance(origin, functools.partial):
+            origin = origin.func
+        elif callable(origin) and not inspect.isroutine(origin):
+            return type(origin).__call__  # a callable object: its class's __call__
+        else:
+            return origin
 
 
 def read_hints(target: Any, signature: inspect.Signature) -> dict[str, Any]:
@@ -220,7 +232,7 @@ def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
     signature = reg._signature  # noqa: SLF001 - a sibling's state
     assert signature is not None
     try:
-        hints = read_hints(_hint_target(reg.origin), signature)
+        hints = read_hints(_code_target(reg.origin), signature)
     except NameError as exc:
         where = " -> ".join(path) or display(reg.service)
         msg = (
