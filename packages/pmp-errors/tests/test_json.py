@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import datetime as dt
 import decimal
@@ -330,3 +331,16 @@ def test_sets_larger_than_the_cap_keep_the_same_items() -> None:
     assert isinstance(out, list)
     assert out[:2] == ["w0000", "w0001"]
     assert out[-1] == f"<truncated: {MAX_ITEMS} more items>"
+
+
+@pytest.mark.parametrize(("raw", "prefix"), [(b"a" * 5000, "a"), (b"\xff" * 5000, "base64:")])
+def test_long_bytes_say_they_were_cut(raw: bytes, prefix: str) -> None:
+    """Bytes beyond the size cap are cut with a marker giving how many bytes were left out."""
+    out = to_jsonable(raw)
+    assert isinstance(out, str)
+    assert out.startswith(prefix)
+    assert out.endswith(f"...[+{5000 - MAX_STR // 2} bytes]")
+    assert len(out) <= MAX_STR + 20
+    wide = to_jsonable(memoryview(array.array("i", [0x41424344] * 600)))
+    assert isinstance(wide, str)
+    assert wide.endswith(f"...[+{600 * 4 - MAX_STR // 2} bytes]")

@@ -98,6 +98,19 @@ def _int(value: int) -> int | str:
     return _cut(hex(number), MAX_STR)
 
 
+def _bytes(value: bytes | bytearray | memoryview) -> str:
+    limit = MAX_STR // 2
+    view = memoryview(value)
+    if view.ndim != 1 or view.itemsize != 1:  # e.g. a view of an array('i'): its bytes
+        view = memoryview(view.tobytes())
+    raw = bytes(view[:limit])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "base64:" + base64.b64encode(raw).decode("ascii")
+    return f"{text}...[+{view.nbytes - limit} bytes]" if view.nbytes > limit else text
+
+
 def _unique(name: str, taken: dict[str, JSONValue]) -> str:
     """Keep keys that became equal strings (``1`` and ``"1"``) apart: ``"1"``, ``"1#2"``."""
     if name not in taken:
@@ -165,11 +178,7 @@ def convert(value: object, depth: int, walk: Walk) -> JSONValue:  # noqa: C901, 
         if isinstance(value, decimal.Decimal | uuid.UUID | PurePath):
             return str(value)
         if isinstance(value, bytes | bytearray | memoryview):
-            raw = bytes(value[: MAX_STR // 2])
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return "base64:" + base64.b64encode(raw).decode("ascii")
+            return _bytes(value)
         if depth >= MAX_DEPTH:
             return f"<depth limit: {_type_name(value)}>"
         marker = id(value)
