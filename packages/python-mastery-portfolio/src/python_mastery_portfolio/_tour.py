@@ -16,6 +16,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Structured errors (pmp-errors)", "_tour_errors"),
     ("Decorators: retry, timing, validation, cached property (pmp-decorators)", "_tour_decorators"),
     ("Caching (pmp-cache)", "_tour_cache"),
+    ("Shared cache in Redis (pmp-cache[redis])", "_tour_redis"),
     ("Result, Container and Pipeline (pmp-typing)", "_tour_typing"),
     ("Dependency injection (pmp-di)", "_tour_di"),
 )
