@@ -892,3 +892,17 @@ def test_exception_groups_of_ordinary_errors_are_retried():
     func, calls = failing(2, ExceptionGroup("g", [ValueError()]))  # noqa: F821 - 3.11+ builtin
     assert retry(delay=0, exceptions=BaseException)(func)()[0] == "ok"
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("factory", [retry, async_retry])
+def test_missing_parentheses_are_explained(factory):
+    """@retry without parentheses says to call it, naming the function it was given."""
+
+    def fetch():
+        return 1
+
+    with pytest.raises(ValidationError) as info:
+        factory(fetch)  # type: ignore[arg-type]
+    assert info.value.field == "max_attempts"
+    assert f"@{factory.__name__}()" in str(info.value)
+    assert "fetch" in str(info.value)

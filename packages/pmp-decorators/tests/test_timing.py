@@ -503,3 +503,26 @@ def test_a_failing_log_handler_never_replaces_the_outcome(
         _call(kind, broken_logger, "body error")
     err = capsys.readouterr().err
     assert ("handler broke" in err) is raise_exceptions
+
+
+def test_missing_parentheses_are_explained():
+    """@timed without parentheses says to call it, naming the function it was given."""
+
+    def work():
+        return 1
+
+    with pytest.raises(ValidationError) as info:
+        timed(work)  # type: ignore[arg-type]
+    assert info.value.field == "unit"
+    assert "@timed()" in str(info.value)
+    assert "work" in str(info.value)
+
+
+@pytest.mark.parametrize("factory", [timed, measure_block])
+def test_name_must_be_a_string(factory):
+    """A name that is not a string is refused, naming the argument and the value."""
+    with pytest.raises(ValidationError) as info:
+        factory(name=42)  # type: ignore[arg-type]
+    assert (info.value.field, info.value.value) == ("name", 42)
+    assert "name must be a str" in str(info.value)
+    assert "got 42" in str(info.value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pmp_errors import ValidationError
 
-__all__ = ["refuse_generator"]
+__all__ = ["refuse_bare_use", "refuse_generator"]
 
 
 def refuse_generator(func: object, decorator: str, advice: str) -> None:
@@ -29,3 +29,18 @@ def refuse_generator(func: object, decorator: str, advice: str) -> None:
         value=func,
         expected="a function or coroutine function",
     )
+
+
+def refuse_bare_use(value: object, decorator: str, field: str) -> None:
+    """Explain ``@decorator`` written without parentheses (the function lands in ``field``)."""
+    import inspect
+
+    if inspect.isroutine(value) or inspect.isclass(value):
+        name = getattr(value, "__qualname__", None) or repr(value)
+        raise ValidationError(
+            f"{decorator} makes a decorator: write @{decorator}() or "
+            f"@{decorator}({field}=...), not @{decorator} (got {name} as {field})",
+            field=field,
+            value=value,
+            expected=f"@{decorator}(...) with parentheses",
+        )

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from pmp_decorators._callables import refuse_generator
+from pmp_decorators._callables import refuse_bare_use, refuse_generator
 from pmp_decorators._settings import Restorer
 from pmp_errors import RateLimitError, ValidationError
 
@@ -533,6 +533,7 @@ def retry(
     >>> fetch(), len(calls)
     ('data', 3)
     """
+    refuse_bare_use(max_attempts, "retry", "max_attempts")
     policy = _Policy(
         max_attempts,
         delay,
@@ -592,6 +593,7 @@ def async_retry(
     >>> asyncio.run(ping())
     'pong'
     """
+    refuse_bare_use(max_attempts, "async_retry", "max_attempts")
     policy = _Policy(
         max_attempts,
         delay,

@@ -7,7 +7,7 @@ import logging
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from pmp_decorators._callables import refuse_generator
+from pmp_decorators._callables import refuse_bare_use, refuse_generator
 from pmp_decorators._stats import UNITS, TimingStats, unit_divisor
 from pmp_errors import ValidationError
 
@@ -47,6 +47,12 @@ def _check_logging(logger: object, level: object) -> logging.Logger:
             expected="logging.Logger | None",
         )
     return logger
+
+
+def _bad_name(name: object, expected: str) -> None:
+    raise ValidationError(
+        f"name must be {expected}, got {name!r}", field="name", value=name, expected=expected
+    )
 
 
 def _check_stats(stats: object) -> None:
@@ -89,9 +95,12 @@ def timed(
     >>> slow_function(), stats.count
     (42, 1)
     """
+    refuse_bare_use(unit, "timed", "unit")
     divisor = unit_divisor(unit)
     log = _check_logging(logger, level)
     _check_stats(stats)
+    if name is not None and not isinstance(name, str):
+        _bad_name(name, "a str or None")
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         import inspect
@@ -245,11 +254,14 @@ class BlockTimer:
         stats: TimingStats | None = None,
     ) -> None:
         if (
-            unit not in UNITS
+            name.__class__ is not str
+            or unit not in UNITS
             or level.__class__ is not int
             or (logger is not None and logger.__class__ is not logging.Logger)
             or (stats is not None and stats.__class__ is not TimingStats)
         ):
+            if not isinstance(name, str):
+                _bad_name(name, "a str")
             unit_divisor(unit)
             _check_stats(stats)
             logger = _check_logging(logger, level)

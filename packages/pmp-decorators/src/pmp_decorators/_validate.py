@@ -246,11 +246,30 @@ class _Validated:
             globalns = getattr(inspect.unwrap(self.func), "__globals__", {})
             return typing.get_type_hints(carrier, globalns=globalns, include_extras=True)
         except NameError as exc:
+            field = self._unresolved(raw, globalns)
+            what = "the return value" if field == "return" else f"argument {field!r}"
             raise ValidationError(
-                f"{self.label}: cannot resolve the annotation {exc.name!r} "
+                f"{self.label}: cannot resolve the annotation {exc.name!r} of {what} "
                 f"(define it at module level before the first call)",
+                field=field,
                 value=exc.name,
+                expected="a name defined in the function's module",
             ) from exc
+
+    @staticmethod
+    def _unresolved(raw: dict[str, Any], globalns: dict[str, Any]) -> str | None:
+        """The first parameter (or ``"return"``) whose annotation cannot be resolved."""
+
+        def carrier() -> None:
+            """Holds one annotation while ``typing.get_type_hints`` resolves it."""
+
+        for name, annotation in raw.items():
+            carrier.__annotations__ = {name: annotation}
+            try:
+                typing.get_type_hints(carrier, globalns=globalns, include_extras=True)
+            except NameError:
+                return name
+        return None  # pragma: no cover - only reached when resolving is not repeatable
 
     def _compile(self) -> None:
         import inspect
@@ -376,8 +395,9 @@ def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
             return type(func)(decorate(func.__func__))
         if not callable(func):
             raise ValidationError(
-                f"validate_types decorates callables, got {safe_repr(func)}",
-                value=safe_repr(func),
+                f"validate_types decorates callables, got {_describe(func)}",
+                field="func",
+                value=func,
                 expected="a function",
             )
         validated = _Validated(func, explicit, inspect.iscoroutinefunction(func))
