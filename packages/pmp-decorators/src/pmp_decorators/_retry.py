@@ -25,6 +25,7 @@ R = TypeVar("R")
 
 _BASE_NEVER_RETRY: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _NO_RESULT: Any = object()
+_INF = math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +230,11 @@ class _Policy:
             wait = self.delay * self.backoff ** (retry_number - 1)
         except OverflowError:  # the power is huge, and 0 times it is still 0
             wait = math.inf if self.delay else 0.0
-        wait = min(wait, self.max_delay)
         if self.jitter:
             rng = self.rng if self.rng is not None else random
-            wait = min(wait + rng.uniform(0.0, self.jitter), self.max_delay)
+            wait += rng.uniform(0.0, self.jitter)
+        if wait > self.max_delay:  # noqa: PLR1730 - min() is a builtin call on a hot path
+            wait = self.max_delay  # caps the jitter too
         if isinstance(exc, RateLimitError):
             retry_after = exc.retry_after
             if (
@@ -246,43 +248,43 @@ class _Policy:
     def now(self) -> float:
         return (self.clock or time.monotonic)()
 
-    def limit(self) -> int:
-        """The number of attempts allowed now (test mode may cap it)."""
-        cap = _TESTING.attempts
-        return self.max_attempts if cap is None or cap >= self.max_attempts else cap
-
     def plan(
         self, attempt: int, exc: BaseException | None, result: Any, start: float, waited: float
     ) -> float | None:
         """Return the pause before the next attempt, or ``None`` to give up (hooks run)."""
         if self.never and exc is not None and _holds(exc, self.never):
             raise exc  # a group carrying e.g. KeyboardInterrupt: through at once, no note
-        limit = self.limit()
+        limit = self.max_attempts
+        cap = _TESTING.attempts
+        if cap is not None and cap < limit:
+            limit = cap
         if attempt < limit:
             wait = self.wait_before(attempt, exc)
-            if wait != math.inf and (
-                self.deadline == math.inf or self.now() + wait - start < self.deadline
-            ):
+            if wait < _INF and (self.deadline == _INF or self.now() + wait - start < self.deadline):
                 if self.on_retry is not None:
                     self.on_retry(RetryState(self.name, attempt, limit, wait, waited, exc, result))
                 return wait
         # out of attempts, an endless pause, or one that would end past the deadline
-        self.give_up(attempt, exc, result, waited)
+        self.give_up(attempt, limit, exc, result, waited)
         return None
 
     def expired(
         self, attempt: int, exc: BaseException | None, result: Any, start: float, waited: float
     ) -> bool:
         """After a pause: whether the deadline has passed (a slow sleep), giving up if so."""
-        if self.deadline == math.inf or self.now() - start < self.deadline:
+        if self.now() - start < self.deadline:
             return False
-        self.give_up(attempt, exc, result, waited)
+        cap = _TESTING.attempts
+        limit = self.max_attempts if cap is None else min(cap, self.max_attempts)
+        self.give_up(attempt, limit, exc, result, waited)
         return True
 
-    def give_up(self, attempt: int, exc: BaseException | None, result: Any, waited: float) -> None:
+    def give_up(
+        self, attempt: int, limit: int, exc: BaseException | None, result: Any, waited: float
+    ) -> None:
         """Run the give-up hook and note the attempts on the exception about to be raised."""
         if self.on_give_up is not None:
-            self.on_give_up(RetryState(self.name, attempt, self.limit(), None, waited, exc, result))
+            self.on_give_up(RetryState(self.name, attempt, limit, None, waited, exc, result))
         if exc is not None:
             _add_note(exc, f"{self.name}: gave up after {attempt} attempt(s)")
 
@@ -316,6 +318,7 @@ def _retry_sync(
 ) -> R:
     """Everything after a failed first attempt; never runs when the first attempt succeeds."""
     never, catch, predicate = policy.never, policy.catch, policy.retry_if_result
+    timed = policy.deadline != _INF
     attempt = 1
     waited = 0.0
     while True:
@@ -327,7 +330,7 @@ def _retry_sync(
         if not _TESTING.active:
             (policy.sleep or time.sleep)(wait)
         waited += wait
-        if policy.expired(attempt, exc, result, start, waited):
+        if timed and policy.expired(attempt, exc, result, start, waited):
             if exc is not None:
                 raise exc
             return cast("R", result)
@@ -357,6 +360,7 @@ async def _retry_async(
 ) -> R:
     """The async twin of :func:`_retry_sync`."""
     never, catch, predicate = policy.never, policy.catch, policy.retry_if_result
+    timed = policy.deadline != _INF
     attempt = 1
     waited = 0.0
     while True:
@@ -368,7 +372,7 @@ async def _retry_async(
         if not _TESTING.active:
             await _pause(policy.sleep, wait)
         waited += wait
-        if policy.expired(attempt, exc, result, start, waited):
+        if timed and policy.expired(attempt, exc, result, start, waited):
             if exc is not None:
                 raise exc
             return cast("R", result)
