@@ -47,4 +47,5 @@ def test_doctests_in_the_package_pass():
 
     for module in (pmp_decorators, _cached, _errors, _retry, _settings, _stats, _timing, _validate):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0, module.__name__  # every module shows an example
         assert result.failed == 0, module.__name__
