@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pmp_di import (
@@ -11,6 +14,9 @@ from pmp_di import (
     LifecycleScope,
     MissingDependencyError,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Repository:
@@ -192,3 +198,95 @@ def test_explain_shows_nullable_without_default() -> None:
 
     text = DIContainer().register(Nullable).explain(Nullable)
     assert "(not registered, None)" in text
+
+
+def _chain(
+    depth: int, lifetime: Callable[[int], LifecycleScope] = lambda _: LifecycleScope.TRANSIENT
+) -> tuple[DIContainer, list[type]]:
+    """N0 <- N1 <- ... : each level's constructor takes the level below as ``dep``."""
+    container = DIContainer()
+    classes: list[type] = []
+    for level in range(depth):
+
+        def init(self: object, dep: object = None) -> None:
+            self.dep = dep  # type: ignore[attr-defined]
+
+        init.__annotations__ = {"dep": classes[-1]} if classes else {}
+        classes.append(type(f"N{level}", (), {"__init__": init}))
+        container.register(classes[-1], scope=lifetime(level))
+    return container, classes
+
+
+def _depth(node: object) -> int:
+    depth = 0
+    while node is not None:
+        depth, node = depth + 1, node.dep  # type: ignore[attr-defined]
+    return depth
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_deep_graph_compiles_without_recursion_error(is_async: bool) -> None:
+    """A 500-level transient graph compiles and builds every level, sync and async."""
+    container, classes = _chain(500)
+    top: object = (
+        asyncio.run(container.aresolve(classes[-1])) if is_async else container.resolve(classes[-1])
+    )
+    assert _depth(top) == 500
+
+
+def test_deep_graph_with_singleton_and_scoped_layers() -> None:
+    """Singleton and scoped layers inside a 500-level graph are built once each."""
+
+    def lifetime(level: int) -> LifecycleScope:
+        if level % 50 == 0:
+            return LifecycleScope.SINGLETON if level < 250 else LifecycleScope.SCOPED
+        return LifecycleScope.TRANSIENT
+
+    container, classes = _chain(500, lifetime)
+    with container.scope() as scope:
+        node_a: object = scope.resolve(classes[-1])
+        node_b: object = scope.resolve(classes[-1])
+    assert _depth(node_a) == 500
+    for _ in range(500 - 451):  # down to N450, the last scoped layer
+        node_a, node_b = node_a.dep, node_b.dep  # type: ignore[attr-defined]
+    assert type(node_a).__name__ == "N450"
+    assert node_a is node_b
+
+
+def test_deep_missing_dependency_names_the_whole_path() -> None:
+    """A missing dependency 100 levels down is reported with the path from the top."""
+    container, classes = _chain(100)
+
+    def bottom(repo: Repository) -> object:  # pragma: no cover - never called
+        return repo
+
+    container.register(classes[0], factory=bottom)
+    with pytest.raises(MissingDependencyError) as info:
+        container.resolve(classes[-1])
+    assert info.value.path[0] == "N99"
+    assert info.value.path[-2:] == ["N0.repo", "Repository"]
+    assert len(info.value.path) == 101
+
+
+def test_deep_cycle_is_reported_with_its_chain() -> None:
+    """A cycle closing 100 levels down is a CircularDependencyError naming both ends."""
+    container, classes = _chain(100)
+
+    def bottom(top: object) -> object:  # pragma: no cover - never called
+        return top
+
+    bottom.__annotations__["top"] = classes[-1]
+    container.register(classes[0], factory=bottom)
+    with pytest.raises(CircularDependencyError) as info:
+        container.resolve(classes[-1])
+    assert info.value.context["cycle"][0] == info.value.context["cycle"][-1] == "N99"
+    assert len(info.value.context["cycle"]) == 101
+
+
+def test_validate_and_explain_walk_very_deep_graphs() -> None:
+    """validate() and explain() do not recurse per level: 1500 levels are fine."""
+    container, classes = _chain(1500)
+    container.validate()
+    lines = container.explain(classes[-1]).splitlines()
+    assert len(lines) == 1501  # 1500 levels and N0's own `dep=None`
+    assert lines[-1].endswith("(not registered, default None)")

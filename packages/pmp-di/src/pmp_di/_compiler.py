@@ -9,6 +9,11 @@ A plan for ``D`` in the graph ``D(c: C, b: B)``, ``C(a: A, b: B)``, ``B(a: A)``,
 Built singletons and instances are bound as constants, singletons not built yet
 are reached through a getter that builds them once under a lock, scoped services
 through a getter that consults the scope's cache.
+
+A deep graph is cut every ``_INLINE_DEPTH`` levels: the subtree below the cut
+becomes its own generated function, emitted after the current one returns, so
+neither the emitter's recursion nor the generated expression's nesting grows with
+the depth of the graph.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ __all__ = ["Emitter", "FinalizerOwner", "aenter", "enter", "needs_async"]
 
 _POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
 _KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+_INLINE_DEPTH = 24  # levels per generated function: ~5 frames and <= 3 brackets per level
 
 
 class FinalizerOwner(Protocol):
@@ -60,19 +66,22 @@ async def aenter(owner: FinalizerOwner, manager: Any) -> Any:
     return value
 
 
-def needs_async(regs: dict[Any, Registration], reg: Registration, seen: set[int]) -> bool:
+def needs_async(regs: dict[Any, Registration], reg: Registration) -> bool:
     """Whether building ``reg`` now would await something."""
-    if id(reg) in seen or reg.kind is Kind.INSTANCE:
-        return False
-    if reg.lifetime is LifecycleScope.SINGLETON and reg.state.value is not UNSET:
-        return False
-    if reg.kind.is_async:
-        return True
-    seen.add(id(reg))
-    for param in reg.params([display(reg.service)]):
-        target, _ = lookup(regs, param.annotation)
-        if target is not None and needs_async(regs, target, seen):
+    todo, seen = [reg], set[int]()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen or current.kind is Kind.INSTANCE:
+            continue
+        if current.lifetime is LifecycleScope.SINGLETON and current.state.value is not UNSET:
+            continue
+        if current.kind.is_async:
             return True
+        seen.add(id(current))
+        for param in current.params([display(current.service)]):
+            target, _ = lookup(regs, param.annotation)
+            if target is not None:
+                todo.append(target)
     return False
 
 
@@ -178,6 +187,22 @@ def _async_scoped_getter(state: State, builder: Callable[[Any], Any]) -> Callabl
     return aget
 
 
+class _Job:
+    """What one top-level compile shares.
+
+    The subtrees cut to emit later, the builders set, and whether every singleton
+    it reached was built already (then the plan may be cached).
+    """
+
+    __slots__ = ("built", "cuts", "deferred", "folded")
+
+    def __init__(self) -> None:
+        self.deferred: list[tuple[Emitter, Registration, str]] = []  # resumed emitter
+        self.built: list[State] = []
+        self.cuts = 0
+        self.folded = True
+
+
 class Emitter:
     """Generates the source of one plan (or one builder) and compiles it."""
 
@@ -198,9 +223,18 @@ class Emitter:
         self.captor = captor
         self.names: list[str] = parent.names if parent else []
         self.stack: list[Any] = parent.stack if parent else []
+        self.base: int = parent.base if parent else 0
+        self.job: _Job = parent.job if parent else _Job()
         self.namespace: dict[str, Any] = {"_enter": enter, "_aenter": aenter}
-        self.folded = True
         self._bound: dict[int, str] = {}
+
+    def _resume(self) -> Emitter:
+        """A copy that continues this emitter's walk from here, with the path so far."""
+        clone = object.__new__(Emitter)
+        clone.__dict__.update(self.__dict__)
+        clone.names, clone.stack = list(self.names), list(self.stack)
+        clone.base = len(clone.stack)
+        return clone
 
     def const(self, obj: object) -> str:
         """Bind ``obj`` into the generated function's globals and return its name."""
@@ -212,18 +246,29 @@ class Emitter:
 
     def plan(self, reg: Registration) -> tuple[Callable[..., Any], bool]:
         """The plan resolving ``reg``, and whether it may be cached."""
-        expr = self.node(reg)
-        return self._compile(expr, display(reg.service)), self.folded
+        job = self.job
+        try:
+            expr = self.node(reg)
+            while job.deferred:  # the subtrees cut from deep graphs, each from its own path
+                resumed, target, name = job.deferred.pop()
+                resumed._compile(resumed.node(target), display(target.service), name)  # noqa: SLF001 - an emitter of the same job
+        except BaseException:
+            for state in job.built:  # builders may name subtrees that were never emitted
+                state.builder = state.abuilder = None
+            raise
+        return self._compile(expr, display(reg.service)), job.folded
 
-    def _compile(self, expr: str, label: str) -> Callable[..., Any]:
+    def _compile(self, expr: str, label: str, name: str = "_plan") -> Callable[..., Any]:
         head = "async def" if self.is_async else "def"
-        source = f"{head} _plan({'scope' if self.scoped else ''}):\n    return {expr}\n"
+        source = f"{head} {name}({'scope' if self.scoped else ''}):\n    return {expr}\n"
         exec(compile(source, f"<pmp_di plan for {label}>", "exec"), self.namespace)  # noqa: S102 - source is generated from registered objects bound as globals, never from text
-        plan: Callable[..., Any] = self.namespace["_plan"]
+        plan: Callable[..., Any] = self.namespace[name]
         return plan
 
     def node(self, reg: Registration) -> str:
         """An expression producing ``reg``'s value (cycle-checked)."""
+        if len(self.stack) - self.base >= _INLINE_DEPTH:
+            return self._cut(reg)
         if reg.service in self.stack:
             raise cycle_error(self.names, self.stack.index(reg.service), display(reg.service))
         self.stack.append(reg.service)
@@ -233,6 +278,15 @@ class Emitter:
         finally:
             self.stack.pop()
             self.names.pop()
+
+    def _cut(self, reg: Registration) -> str:
+        """A call to a function, emitted later, that produces ``reg``'s value."""
+        self.job.cuts += 1
+        name = f"_cut{self.job.cuts}"
+        self.namespace[name] = None  # reserves the name; replaced by the emitted function
+        self.job.deferred.append((self._resume(), reg, name))
+        call = f"{name}({'scope' if self.scoped else ''})"
+        return f"(await {call})" if self.is_async else call
 
     def _node(self, reg: Registration) -> str:
         if reg.kind is Kind.INSTANCE:
@@ -247,20 +301,22 @@ class Emitter:
         state = reg.state
         if state.value is not UNSET:
             return self.const(state.value)
-        self.folded = False
+        self.job.folded = False
         name = display(reg.service)
-        if self.is_async and needs_async(self.regs, reg, set()):
+        if self.is_async and needs_async(self.regs, reg):
             if state.abuilder is None:
                 sub = Emitter(self.regs, self.owner, scoped=False, is_async=True, parent=self)
                 sub.captor = name
                 state.abuilder = _async_singleton_getter(
                     state, sub._compile(sub.construct(reg), name)
                 )
+                self.job.built.append(state)
             return f"(await {self.const(state.abuilder)}())"
         if state.builder is None:
             sub = Emitter(self.regs, self.owner, scoped=False, is_async=False, parent=self)
             sub.captor = name
             state.builder = _singleton_getter(state, sub._compile(sub.construct(reg), name))
+            self.job.built.append(state)
         return f"{self.const(state.builder)}()"
 
     def _scoped(self, reg: Registration) -> str:
@@ -279,14 +335,16 @@ class Emitter:
             )
             raise ScopeError(msg, path=list(self.names), service=name)
         state = reg.state
-        if self.is_async and needs_async(self.regs, reg, set()):
+        if self.is_async and needs_async(self.regs, reg):
             if state.abuilder is None:
                 sub = Emitter(self.regs, self.owner, scoped=True, is_async=True, parent=self)
                 state.abuilder = _async_scoped_getter(state, sub._compile(sub.construct(reg), name))
+                self.job.built.append(state)
             return f"(await {self.const(state.abuilder)}(scope))"
         if state.builder is None:
             sub = Emitter(self.regs, self.owner, scoped=True, is_async=False, parent=self)
             state.builder = _scoped_getter(state, sub._compile(sub.construct(reg), name))
+            self.job.built.append(state)
         return f"{self.const(state.builder)}(scope)"
 
     def construct(self, reg: Registration) -> str:

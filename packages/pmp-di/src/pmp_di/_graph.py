@@ -66,24 +66,38 @@ def missing_error(names: list[str], reg: Registration, param: Param) -> MissingD
     )
 
 
-def _check(  # noqa: PLR0917 - a private recursive helper threading its walk state
+def _check(
     regs: dict[Any, Registration],
-    reg: Registration,
-    names: list[str],
-    stack: list[Any],
+    root: Registration,
     done: set[int],
     problems: list[DependencyInjectionError],
 ) -> None:
-    if reg.service in stack:
-        problems.append(cycle_error(names, stack.index(reg.service), display(reg.service)))
-        return
-    if id(reg) in done or reg.kind is Kind.INSTANCE:
-        return
-    done.add(id(reg))
-    stack.append(reg.service)
-    names.append(display(reg.service))
-    try:
-        for param in reg.params(names):
+    """Walk the graph under ``root`` depth first (without recursion), gathering problems."""
+    names: list[str] = []
+    stack: list[Any] = []
+    todo: list[Registration | None] = [root]  # None: leave the node on top of ``stack``
+    while todo:
+        reg = todo.pop()
+        if reg is None:
+            stack.pop()
+            names.pop()
+            continue
+        if reg.service in stack:
+            problems.append(cycle_error(names, stack.index(reg.service), display(reg.service)))
+            continue
+        if id(reg) in done or reg.kind is Kind.INSTANCE:
+            continue
+        done.add(id(reg))
+        stack.append(reg.service)
+        names.append(display(reg.service))
+        todo.append(None)
+        try:
+            params = reg.params(names)
+        except DependencyInjectionError as exc:
+            problems.append(exc)
+            continue
+        below: list[Registration] = []
+        for param in params:
             target, nullable = lookup(regs, param.annotation)
             if target is None:
                 if not (param.has_default or nullable):
@@ -106,12 +120,8 @@ def _check(  # noqa: PLR0917 - a private recursive helper threading its walk sta
                         msg, path=[*names, display(target.service)], parameter=param.name
                     )
                 )
-            _check(regs, target, names, stack, done, problems)
-    except DependencyInjectionError as exc:
-        problems.append(exc)
-    finally:
-        stack.pop()
-        names.pop()
+            below.append(target)
+        todo.extend(reversed(below))
 
 
 def validate_graph(regs: dict[Any, Registration]) -> None:
@@ -119,7 +129,7 @@ def validate_graph(regs: dict[Any, Registration]) -> None:
     problems: list[DependencyInjectionError] = []
     done: set[int] = set()
     for reg in list(regs.values()):
-        _check(regs, reg, [], [], done, problems)
+        _check(regs, reg, done, problems)
     if problems:
         first = problems[0]
         first.context["problems"] = [p.message for p in problems]
@@ -142,40 +152,52 @@ def _describe(reg: Registration) -> str:
     return f"{lifetime} <- {how}"
 
 
+_Line = tuple[Registration, str, str, str, tuple[Any, ...]] | str
+
+
+def _explain_params(
+    regs: dict[Any, Registration], reg: Registration, indent: str, path: tuple[Any, ...]
+) -> list[_Line]:
+    """The lines (finished or still to expand) for ``reg``'s parameters, in order."""
+    try:
+        params = reg.params([display(reg.service)])
+    except DependencyInjectionError as exc:
+        return [f"{indent}└─ error: {exc.message}"]
+    below: list[_Line] = []
+    for i, param in enumerate(params):
+        sub_lead, sub_indent = ("└─ ", "   ") if i == len(params) - 1 else ("├─ ", "│  ")
+        target, nullable = lookup(regs, param.annotation)
+        name = f"{param.name}: {display(param.annotation)}"
+        if target is not None:
+            below.append((target, name, indent + sub_lead, indent + sub_indent, path))
+            continue
+        note = "MISSING: not registered"
+        if param.has_default:
+            note = f"not registered, default {param.default!r}"
+        elif nullable:
+            note = "not registered, None"
+        below.append(f"{indent}{sub_lead}{name}  ({note})")
+    return below
+
+
 def explain_tree(regs: dict[Any, Registration], service: object) -> str:
     """A text tree showing how ``service`` would be built."""
-    lines: list[str] = []
-
-    def visit(reg: Registration, label: str, lead: str, indent: str, stack: list[Any]) -> None:
-        if reg.service in stack:
-            lines.append(f"{lead}{label}  (cycle back to {display(reg.service)})")
-            return
-        lines.append(f"{lead}{label}  ({_describe(reg)})")
-        if reg.kind is Kind.INSTANCE:
-            return
-        try:
-            params = reg.params([display(reg.service)])
-        except DependencyInjectionError as exc:
-            lines.append(f"{indent}└─ error: {exc.message}")
-            return
-        for i, param in enumerate(params):
-            last = i == len(params) - 1
-            sub_lead, sub_indent = ("└─ ", "   ") if last else ("├─ ", "│  ")
-            target, nullable = lookup(regs, param.annotation)
-            name = f"{param.name}: {display(param.annotation)}"
-            if target is None:
-                if param.has_default:
-                    note = f"not registered, default {param.default!r}"
-                elif nullable:
-                    note = "not registered, None"
-                else:
-                    note = "MISSING: not registered"
-                lines.append(f"{indent}{sub_lead}{name}  ({note})")
-                continue
-            visit(target, name, indent + sub_lead, indent + sub_indent, [*stack, reg.service])
-
     root, _ = lookup(regs, service)
     if root is None:
         return f"{display(service)}  (MISSING: not registered)"
-    visit(root, display(service), "", "", [])
+    lines: list[str] = []
+    # (registration, label, lead, indent, services above it), or a finished line
+    todo: list[_Line] = [(root, display(service), "", "", ())]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            lines.append(item)
+            continue
+        reg, label, lead, indent, path = item
+        if reg.service in path:
+            lines.append(f"{lead}{label}  (cycle back to {display(reg.service)})")
+            continue
+        lines.append(f"{lead}{label}  ({_describe(reg)})")
+        if reg.kind is not Kind.INSTANCE:
+            todo.extend(reversed(_explain_params(regs, reg, indent, (*path, reg.service))))
     return "\n".join(lines)
