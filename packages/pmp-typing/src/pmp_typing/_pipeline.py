@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from operator import length_hint
-from sys import getrefcount
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, final
 
 from pmp_errors import DataProcessingError
@@ -24,31 +22,6 @@ T = TypeVar("T")
 _NO_ASYNC: frozenset[int] = frozenset()
 _new: Callable[[type[Pipeline[Any, Any]]], Pipeline[Any, Any]] = object.__new__
 
-
-def _sole_reference_count() -> int:
-    """Return what ``getrefcount(self)`` reads in ``add`` when nothing else holds the pipeline.
-
-    On CPython 3.11-3.13 with the GIL, a pipeline that is only a temporary in a chain
-    such as ``Pipeline(x).add(f).add(g)`` is referenced by ``add``'s ``self`` and by
-    ``getrefcount``'s argument, and by nothing else: every variable, container,
-    closure cell, bound method or C caller that holds it adds a reference. Such a
-    pipeline can never be observed again, so ``add`` may extend it in place instead
-    of copying it, with the same result. Elsewhere (3.10 keeps the caller's stack
-    reference, 3.14 may lend stack references without counting them, free-threaded
-    builds count differently, other interpreters have no such counts) this returns
-    0, which no reference count equals, and ``add`` always copies.
-    """
-    if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info[:2] <= (3, 13):
-        return 0
-    if sys.version_info >= (3, 13):
-        import sysconfig  # only needed on 3.13, to detect free-threaded builds
-
-        if sysconfig.get_config_var("Py_GIL_DISABLED"):
-            return 0
-    return 2
-
-
-_SOLE_REFERENCE = _sole_reference_count()
 
 _Step = Any  # a step is any one-argument callable; the types are tracked by Pipeline's parameters
 
@@ -118,10 +91,6 @@ class Pipeline(Generic[I, O_co]):
         42
         """
         if name is None and callable(fn):  # the common case, inlined for cheap building
-            if getrefcount(self) == _SOLE_REFERENCE:
-                # an unreachable temporary (see _sole_reference_count): grow it in place
-                self._fns += (fn,)
-                return self  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
             new: Pipeline[I, U] = _new(Pipeline)  # no __init__: the fields are copied below
             new._source = self._source
             new._fns = self._fns + (fn,)  # noqa: RUF005 - concatenating is faster than unpacking
