@@ -315,6 +315,29 @@ def test_registering_an_optional_dependency_rebuilds_its_consumers(
         assert scope.resolve(UsesMaybe).maybe.config.url == "late://"  # type: ignore[union-attr]
 
 
+def test_registering_before_any_resolve_does_not_scan_for_dependents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Building a container is linear: nothing can be stale before a graph was walked."""
+    scans: list[object] = []
+    original = DIContainer._depends_on
+
+    def counting(self: DIContainer, reg: object, key: object) -> bool:
+        scans.append(key)
+        return original(self, reg, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DIContainer, "_depends_on", counting)
+    container = DIContainer()
+    for index in range(50):
+        container.register(type(f"S{index}", (), {}))
+    container.register(Config).register(Service)
+    assert scans == []
+    container.resolve(Service)
+    container.register(Config, instance=Config("new://"))
+    assert scans
+    assert container.resolve(Service).config.url == "new://"
+
+
 def test_override_restores_original_on_exit() -> None:
     """override() swaps a binding for the block and restores built singletons after."""
     container = DIContainer().register(Config, scope=LifecycleScope.SINGLETON)

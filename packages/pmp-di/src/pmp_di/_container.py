@@ -123,6 +123,7 @@ class DIContainer:
         "_generation",
         "_lock",
         "_plans",
+        "_read",
         "_regs",
         "_saplans",
         "_splans",
@@ -137,6 +138,7 @@ class DIContainer:
         self._exits: _Exits = []
         self._lock = threading.RLock()
         self._generation = 0
+        self._read = False  # whether any graph was walked (only then can a binding be stale)
 
     # -- registration -------------------------------------------------------------------
 
@@ -221,7 +223,8 @@ class DIContainer:
             key = reg.service
             replaced: dict[Any, Registration | None] = {key: self._regs.get(key)}
             self._regs[key] = reg
-            replaced.update(self._refresh_dependents(key, replaced))
+            if self._read:
+                replaced.update(self._refresh_dependents(key, replaced))
             self._invalidate()
             return replaced
 
@@ -344,6 +347,7 @@ class DIContainer:
         self, service: Any, cache: dict[Any, Any], *, scoped: bool, is_async: bool
     ) -> Callable[..., Any]:
         with self._lock:
+            self._read = True
             generation = self._generation
             reg, _ = lookup(self._regs, service)
             if reg is None or reg.service != service:
@@ -382,6 +386,7 @@ class DIContainer:
         pmp_di._errors.MissingDependencyError: Missing dependency Service.repo -> Repo: ...
         """
         with self._lock:
+            self._read = True
             validate_graph(self._regs)
 
     def explain(self, service: object) -> str:
@@ -395,6 +400,7 @@ class DIContainer:
         └─ a: A  (transient <- A())
         """
         with self._lock:
+            self._read = True
             return explain_tree(self._regs, service)
 
     # -- cleanup ------------------------------------------------------------------------
