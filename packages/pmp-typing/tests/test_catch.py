@@ -2,7 +2,7 @@ import asyncio
 import functools
 import inspect
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -253,3 +253,59 @@ async def test_async_callables_that_are_not_plain_functions() -> None:
     assert inspect.iscoroutinefunction(triple)
     assert await triple("4") == Success(12)
     assert isinstance((await triple("x")).error, ValueError)
+
+
+def test_above_staticmethod_and_classmethod() -> None:
+    """Placed above @staticmethod or @classmethod, the method keeps its kind."""
+
+    class Parser:
+        base = 16
+
+        @as_result(ValueError)
+        @staticmethod
+        def parse_decimal(text: str) -> int:
+            return int(text)
+
+        @as_result(ValueError)
+        @classmethod
+        def parse_based(cls, text: str) -> int:
+            return int(text, cls.base)
+
+    assert Parser().parse_decimal("12") == Success(12)
+    assert isinstance(Parser.parse_decimal("x").error, ValueError)
+    assert Parser.parse_based("ff") == Success(255)
+    assert isinstance(Parser().parse_based("zz").error, ValueError)
+    assert isinstance(vars(Parser)["parse_decimal"], staticmethod)
+    assert isinstance(vars(Parser)["parse_based"], classmethod)
+
+
+def _numbers() -> Iterator[int]:
+    yield int("x")
+
+
+async def _async_numbers() -> AsyncIterator[int]:
+    yield int("x")
+
+
+@pytest.mark.parametrize("fn", [_numbers, _async_numbers, functools.partial(_numbers)])
+def test_generator_functions_are_refused(fn: Callable[[], object]) -> None:
+    """A generator raises only while iterated, out of reach: decorating one is an error."""
+    with pytest.raises(ValidationError, match="generator") as info:
+        as_result(ValueError)(fn)
+    assert (info.value.field, info.value.value) == ("fn", fn)
+    assert isinstance(info.value, TypeError)
+
+
+class _AsyncParser:
+    async def __call__(self, text: str) -> int:
+        await asyncio.sleep(0)
+        return int(text)
+
+
+@pytest.mark.asyncio
+async def test_objects_with_async_call_get_a_coroutine_wrapper() -> None:
+    """An object whose __call__ is async def is wrapped by a coroutine function."""
+    wrapped = as_result(ValueError)(_AsyncParser())
+    assert inspect.iscoroutinefunction(wrapped)
+    assert await wrapped("3") == Success(3)
+    assert isinstance((await wrapped("x")).error, ValueError)

@@ -71,10 +71,16 @@ def as_result(*exceptions: type[Exception]) -> ResultDecorator[Exception]:
     ``functools.partial``, objects with ``__call__``) get a ``*args, **kwargs``
     wrapper.
 
+    Placed above ``@staticmethod`` or ``@classmethod``, it wraps the function and
+    keeps the method's kind. An object whose ``__call__`` is ``async def`` is
+    wrapped by a coroutine function too.
+
     Raises:
         pmp_errors.ValidationError: (also a ``TypeError``) no exception type is
             given, one is not an ``Exception`` subclass, or the decorated object
-            is not callable; ``field`` names the argument and ``value`` holds it.
+            is not callable or is a generator function (which raises only while
+            iterated, out of the wrapper's reach); ``field`` names the argument
+            and ``value`` holds it.
 
     >>> @as_result(ValueError)
     ... def parse(text: str) -> int:
@@ -101,10 +107,21 @@ def _decorator(
     catch: type[Exception] | tuple[type[Exception], ...],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if isinstance(fn, staticmethod | classmethod):  # placed above one: keep its kind
+            return type(fn)(decorate(fn.__func__))
         if not callable(fn):
             msg = f"as_result(...) decorates a callable, got {safe_repr(fn)}"
             raise ArgumentTypeError(msg, field="fn", value=fn)
-        is_async = inspect.iscoroutinefunction(fn)
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            msg = (
+                f"as_result(...) cannot decorate the generator function {safe_repr(fn)}: it raises"
+                " only while iterated, after the wrapper has returned; wrap the code that"
+                " iterates it instead"
+            )
+            raise ArgumentTypeError(msg, field="fn", value=fn)
+        is_async = inspect.iscoroutinefunction(fn) or (
+            not isinstance(fn, type) and inspect.iscoroutinefunction(type(fn).__call__)
+        )
         wrapper = _exact_wrapper(fn, catch, is_async=is_async)
         if wrapper is None:
             wrapper = _generic_wrapper(fn, catch, is_async=is_async)
