@@ -108,7 +108,9 @@ def _decorator(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(fn, staticmethod | classmethod):  # placed above one: keep its kind
-            return type(fn)(decorate(fn.__func__))
+            method = cast("staticmethod[..., Any] | classmethod[Any, ..., Any]", fn)
+            kind = cast("Callable[[Callable[..., Any]], Callable[..., Any]]", type(method))
+            return kind(decorate(method.__func__))
         if not callable(fn):
             msg = f"as_result(...) decorates a callable, got {safe_repr(fn)}"
             raise ArgumentTypeError(msg, field="fn", value=fn)
