@@ -278,3 +278,12 @@ def test_concurrent_adds_to_a_shared_pipeline() -> None:
         thread.join()
     assert results == {d: [100 + 11 * d] * 300 for d in range(4)}
     assert (len(base), base.execute()) == (1, 1)
+
+
+def test_sync_run_names_a_step_that_returned_a_coroutine() -> None:
+    """A step fed a coroutine in execute() says which step returned it and what to use."""
+    pipeline = Pipeline(1).add(fetch, name="fetch").add(str.upper)
+    with pytest.raises(DataProcessingError, match=r"'fetch' returned an awaitable.*add_async"):
+        pipeline.execute()
+    with pytest.raises(DataProcessingError, match=r"step 0 returned an awaitable"):
+        Pipeline(1).add(fetch).add(str.upper).run(2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Coroutine
 from operator import length_hint
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, final
 
@@ -10,7 +11,7 @@ from pmp_typing._errors import ArgumentTypeError, safe_repr
 from pmp_typing._result import Failure, Outcome, Success
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
 __all__ = ["Pipeline"]
 
@@ -117,9 +118,17 @@ class Pipeline(Generic[I, O_co]):
         meta = self._meta
         return meta[0].get(index, index) if meta else index
 
-    def _failed(self, index: int, exc: Exception) -> DataProcessingError:
+    def _failed(self, index: int, exc: Exception, given: object = None) -> DataProcessingError:
         label = self._step_label(index)
         msg = f"pipeline step {label!r} failed: {type(exc).__name__}: {exc}"
+        if index and isinstance(given, Awaitable):  # the step before is async, run synchronously
+            if isinstance(given, Coroutine):
+                given.close()  # never awaited: no "coroutine was never awaited" warning
+            before = self._step_label(index - 1)
+            msg += (
+                f" (step {before!r} returned an awaitable: add it with add_async() and run the"
+                " pipeline with execute_async() or run_async())"
+            )
         return DataProcessingError(msg, step=label)
 
     def _refuse_async(self, awaited: frozenset[int]) -> NoReturn:
@@ -146,7 +155,7 @@ class Pipeline(Generic[I, O_co]):
                 current = fn(current)
         except Exception as exc:
             # the iterator knows how far it got: no counting on the fast path
-            raise self._failed(len(fns) - length_hint(steps) - 1, exc) from exc
+            raise self._failed(len(fns) - length_hint(steps) - 1, exc, current) from exc
         return current  # type: ignore[no-any-return]
 
     def execute(self) -> O_co:
@@ -162,7 +171,7 @@ class Pipeline(Generic[I, O_co]):
             for fn in steps:
                 current = fn(current)
         except Exception as exc:
-            raise self._failed(len(fns) - length_hint(steps) - 1, exc) from exc
+            raise self._failed(len(fns) - length_hint(steps) - 1, exc, current) from exc
         return current  # type: ignore[no-any-return]
 
     def run_result(self, value: I, /) -> Outcome[O_co, DataProcessingError]:
