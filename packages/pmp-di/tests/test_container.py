@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import collections.abc
 import functools
 import importlib.metadata
 from typing import TYPE_CHECKING, Optional, Protocol
@@ -25,7 +26,7 @@ from pmp_di import (
 from pmp_errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 
 class Config:
@@ -43,6 +44,11 @@ class DatabaseService:
 
 class RequestService:
     pass
+
+
+class Handler:
+    def __init__(self, config: Config) -> None:
+        self.config = config
 
 
 class Service:
@@ -439,6 +445,84 @@ def test_bad_registrations_name_the_argument(kwargs: dict[str, object], argument
         DIContainer().register(Config, **kwargs)  # type: ignore[arg-type]
     assert info.value.context["argument"] == argument
     assert isinstance(info.value, TypeError)
+
+
+def _returns_service() -> Service:  # pragma: no cover - never called
+    return Service(Config())
+
+
+def _returns_none() -> None:  # pragma: no cover - never called
+    """Forgot to return."""
+
+
+def _yields_service() -> Iterator[Service]:  # pragma: no cover - never called
+    yield Service(Config())
+
+
+# Iterator is imported for type checking only; give the factory a readable annotation
+_yields_service.__annotations__["return"] = collections.abc.Iterator[Service]
+
+
+class Base:
+    pass
+
+
+class Derived(Base):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"instance": "postgres://"}, "instance"),
+        ({"instance": Service(Config())}, "instance"),
+        ({"implementation": Service}, "implementation"),
+    ],
+)
+def test_wrong_typed_bindings_are_rejected_at_register(
+    kwargs: dict[str, object], argument: str
+) -> None:
+    """An instance or implementation that is not a Config cannot be bound to Config."""
+    with pytest.raises(RegistrationError, match="must be") as info:
+        DIContainer().register(Config, **kwargs)  # type: ignore[arg-type]
+    assert info.value.context["argument"] == argument
+
+
+@pytest.mark.parametrize("factory", [_returns_service, _returns_none, _yields_service])
+def test_factory_annotated_to_produce_something_else_is_rejected(
+    factory: Callable[..., object],
+) -> None:
+    """A factory whose return annotation is unrelated to the service fails resolve and validate."""
+    container = DIContainer().register(Config, factory=factory).register(Handler)
+    with pytest.raises(RegistrationError, match=r"annotated to produce .*not a Config") as info:
+        container.resolve(Handler)
+    assert info.value.context["argument"] == "factory"
+    assert info.value.path == ["Handler", "Config"]
+    with pytest.raises(RegistrationError, match="annotated to produce"):
+        container.validate()
+
+
+@pytest.mark.parametrize(
+    ("service", "value"), [(float, 1), (complex, 2.0), (Base, Derived()), (Greeter, English())]
+)
+def test_compatible_bindings_are_accepted(service: type, value: object) -> None:
+    """Subclasses, the numeric tower and (unchecked) protocols are accepted."""
+    assert DIContainer().register(service, instance=value).resolve(service) is value
+
+
+def test_factories_annotated_with_a_related_type_are_accepted() -> None:
+    """A factory annotated with a base class of the service (or Any) is trusted."""
+
+    def broad() -> Base:
+        return Derived()
+
+    def untyped():  # type: ignore[no-untyped-def]
+        return Derived()
+
+    container = DIContainer().register(Derived, factory=broad)
+    assert isinstance(container.resolve(Derived), Derived)
+    container.register(Derived, factory=untyped)
+    assert isinstance(container.resolve(Derived), Derived)
 
 
 @pytest.mark.parametrize("service", [Repository, Greeter])

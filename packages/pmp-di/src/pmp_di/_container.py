@@ -10,7 +10,13 @@ from pmp_di._compiler import Emitter
 from pmp_di._errors import CleanupError, MissingDependencyError, RegistrationError, ScopeError
 from pmp_di._graph import explain_tree, lookup, validate_graph
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._registration import Registration, display, optional_inner
+from pmp_di._registration import (
+    Registration,
+    display,
+    is_instance_of,
+    is_subclass_of,
+    optional_inner,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -98,6 +104,37 @@ async def _close_async(exits: _Exits, exc: BaseException | None, where: str) -> 
             elif interrupt is None:
                 interrupt = failure
     _raise_failures(errors, interrupt, where)
+
+
+def _instance_registration(service: Any, scope: LifecycleScope, instance: Any) -> Registration:
+    if scope is LifecycleScope.SCOPED:
+        msg = f"an instance of {display(service)} is shared; it cannot be SCOPED"
+        raise RegistrationError(msg, argument="scope", value=scope.name)
+    if not is_instance_of(instance, service):
+        msg = (
+            f"instance for {display(service)} must be a {display(service)}, got "
+            f"{type(instance).__name__} {instance!r}"
+        )
+        raise RegistrationError(msg, argument="instance", value=instance)
+    return Registration(service, LifecycleScope.SINGLETON, origin=None, instance=instance)
+
+
+def _check_buildable(service: Any, origin: Any, implementation: Any) -> None:
+    """Refuse an abstract class to build, or an implementation that is not a ``service``."""
+    if isinstance(origin, type) and (
+        getattr(origin, "_is_protocol", False) or getattr(origin, "__abstractmethods__", None)
+    ):
+        msg = (
+            f"{display(origin)} is abstract; register it with an implementation, e.g. "
+            f"container.register({display(origin)}, ConcreteClass)"
+        )
+        raise RegistrationError(msg, argument="implementation", value=display(origin))
+    if implementation is not None and not is_subclass_of(implementation, service):
+        msg = (
+            f"implementation for {display(service)} must be a subclass of it, got "
+            f"{display(implementation)}; register it for its own type instead"
+        )
+        raise RegistrationError(msg, argument="implementation", value=display(implementation))
 
 
 class DIContainer:
@@ -196,10 +233,7 @@ class DIContainer:
             )
             raise RegistrationError(msg, argument=given[1], value=display(service))
         if instance is not None:
-            if scope is LifecycleScope.SCOPED:
-                msg = f"an instance of {display(service)} is shared; it cannot be SCOPED"
-                raise RegistrationError(msg, argument="scope", value=scope.name)
-            return Registration(service, LifecycleScope.SINGLETON, origin=None, instance=instance)
+            return _instance_registration(service, scope, instance)
         origin = factory if factory is not None else implementation
         if origin is None:
             origin = service
@@ -207,14 +241,7 @@ class DIContainer:
             argument = given[0] if given else "service"
             msg = f"{argument} for {display(service)} must be callable, got {origin!r}"
             raise RegistrationError(msg, argument=argument, value=origin)
-        if isinstance(origin, type) and (
-            getattr(origin, "_is_protocol", False) or getattr(origin, "__abstractmethods__", None)
-        ):
-            msg = (
-                f"{display(origin)} is abstract; register it with an implementation, e.g. "
-                f"container.register({display(origin)}, ConcreteClass)"
-            )
-            raise RegistrationError(msg, argument="implementation", value=display(origin))
+        _check_buildable(service, origin, implementation)
         return Registration(service, scope, origin=origin)
 
     def _install(self, reg: Registration) -> dict[Any, Registration | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import enum
 import functools
@@ -23,6 +24,8 @@ __all__ = [
     "Registration",
     "State",
     "display",
+    "is_instance_of",
+    "is_subclass_of",
     "optional_inner",
     "read_hints",
 ]
@@ -40,6 +43,55 @@ def display(obj: object) -> str:
     if _is_union(typing.get_origin(obj)):
         return " | ".join(display(arg) for arg in typing.get_args(obj))
     return repr(obj).replace("typing.", "")
+
+
+_PROMOTIONS = {(int, float), (int, complex), (float, complex)}  # PEP 484's numeric tower
+_YIELDING = {
+    collections.abc.Iterator,
+    collections.abc.Iterable,
+    collections.abc.Generator,
+    collections.abc.AsyncIterator,
+    collections.abc.AsyncIterable,
+    collections.abc.AsyncGenerator,
+}
+
+
+def _checkable_class(service: object) -> type | None:
+    """The class instances of ``service`` belong to, when that can be checked at runtime."""
+    cls = typing.get_origin(service) or service
+    if not isinstance(cls, type) or getattr(cls, "_is_protocol", False):
+        return None
+    return cls
+
+
+def is_instance_of(value: object, service: object) -> bool:
+    """Whether ``value`` may be bound to ``service`` (``True`` when that cannot be checked)."""
+    cls = _checkable_class(service)
+    try:
+        return cls is None or isinstance(value, cls) or (type(value), cls) in _PROMOTIONS
+    except TypeError:  # an isinstance hook that refuses
+        return True
+
+
+def is_subclass_of(produced: object, service: object, *, related: bool = False) -> bool:
+    """Whether instances of ``produced`` may be bound to ``service`` (``True`` if unknown).
+
+    With ``related``, a base class of the service also passes: a factory annotated
+    with a broader type may still return the right thing.
+    """
+    if produced is type(None):
+        return service is type(None)
+    cls, made = _checkable_class(service), _checkable_class(produced)
+    if cls is None or made is None:
+        return True
+    try:
+        return (
+            issubclass(made, cls)
+            or (related and issubclass(cls, made))
+            or (made, cls) in _PROMOTIONS
+        )
+    except TypeError:  # an issubclass hook that refuses
+        return True
 
 
 def _is_union(origin: object) -> bool:
@@ -194,18 +246,22 @@ def _signature_of(origin: Any) -> inspect.Signature:
         return inspect.Signature()
 
 
+def _underlying(origin: Any) -> Any:
+    """What ``origin`` calls in the end: decorators and ``functools.partial`` removed."""
+    origin = inspect.unwrap(origin)
+    while isinstance(origin, functools.partial):
+        origin = inspect.unwrap(origin.func)
+    return origin
+
+
 def _code_target(origin: Any) -> Any:
-    """The function whose code runs when ``origin`` is called, for its annotations and kind."""
-    while True:
-        if isinstance(origin, type):
-            return _constructor(origin)
-        origin = inspect.unwrap(origin)
-        if isinstance(origin, functools.partial):
-            origin = origin.func
-        elif callable(origin) and not inspect.isroutine(origin):
-            return type(origin).__call__  # a callable object: its class's __call__
-        else:
-            return origin
+    """The function whose code runs when ``origin`` is called, for its annotations."""
+    origin = _underlying(origin)
+    if isinstance(origin, type):
+        return _constructor(origin)
+    if callable(origin) and not inspect.isroutine(origin):
+        return type(origin).__call__  # a callable object: its class's __call__
+    return origin
 
 
 def read_hints(target: Any, signature: inspect.Signature) -> dict[str, Any]:
@@ -244,8 +300,31 @@ def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
         ) from exc
     except TypeError:
         hints = {}
+    _check_return(reg, hints.get("return", UNSET), path)
     return tuple(
         Param(p.name, p.kind, hints.get(p.name, p.annotation), p.default)
         for p in signature.parameters.values()
         if p.kind not in _SKIPPED_KINDS
+    )
+
+
+def _check_return(reg: Registration, annotation: object, path: list[str]) -> None:
+    """Refuse a factory whose return annotation says it builds something else."""
+    if annotation is UNSET or isinstance(_underlying(reg.origin), type):
+        return
+    if reg.kind in (Kind.CONTEXT, Kind.ASYNC_CONTEXT):  # Iterator[X] and friends yield X
+        args = typing.get_args(annotation)
+        if typing.get_origin(annotation) not in _YIELDING or not args:
+            return
+        annotation = args[0]
+    if is_subclass_of(annotation, reg.service, related=True):
+        return
+    name, made = display(reg.service), display(annotation)
+    where = " -> ".join(path) or name
+    msg = (
+        f"factory {display(reg.origin)} registered for {name} is annotated to produce {made}, "
+        f"not a {name}; register it for {made} or fix the annotation (path: {where})"
+    )
+    raise RegistrationError(
+        msg, argument="factory", value=display(reg.origin), config_key=name, path=list(path)
     )
