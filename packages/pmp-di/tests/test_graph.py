@@ -98,10 +98,17 @@ def test_self_dependency_is_a_cycle() -> None:
         DIContainer().register(Repository, factory=make).resolve(Repository)
 
 
+class UsesBroken:
+    def __init__(self, broken: Broken) -> None:
+        self.broken = broken
+
+
 def test_unresolvable_forward_reference_is_reported() -> None:
-    """An annotation naming an undefined type raises MissingDependencyError naming it."""
-    with pytest.raises(MissingDependencyError, match="Ghost"):
-        DIContainer().register(Broken).resolve(Broken)
+    """An undefined annotation raises MissingDependencyError naming the type and the path."""
+    with pytest.raises(MissingDependencyError, match="Ghost") as info:
+        DIContainer().register(Broken).register(UsesBroken).resolve(UsesBroken)
+    assert info.value.path == ["UsesBroken", "Broken"]
+    assert "(path: UsesBroken -> Broken)" in info.value.message
 
 
 def test_validate_passes_for_a_sound_graph() -> None:

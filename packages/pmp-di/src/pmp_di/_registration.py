@@ -296,7 +296,7 @@ def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
             f"forward-referenced type before resolving (path: {where})"
         )
         raise MissingDependencyError(
-            msg, service=display(reg.service), consumer=display(reg.origin), path=path
+            msg, service=display(reg.service), consumer=display(reg.origin), path=list(path)
         ) from exc
     except TypeError:
         hints = {}
