@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import runpy
 import subprocess
 import sys
 
@@ -64,6 +65,17 @@ def test_tour_filters_sections(capsys: pytest.CaptureFixture[str]) -> None:
     """Words on the command line pick the sections whose titles contain them."""
     assert main(["no-such-section"]) == 0
     assert "0 section(s) shown" in capsys.readouterr().out
+
+
+def test_main_module_runs_the_tour(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Running the package as __main__ runs the tour and exits with status 0."""
+    monkeypatch.setattr(sys, "argv", ["python_mastery_portfolio", "errors"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_module("python_mastery_portfolio", run_name="__main__")
+    assert done.value.code == 0
+    assert "problem details" in capsys.readouterr().out
 
 
 def test_tour_runs_as_module() -> None:
