@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import collections.abc
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import pytest
 
@@ -296,4 +297,36 @@ def test_validate_and_explain_walk_very_deep_graphs() -> None:
     container.validate()
     lines = container.explain(classes[-1]).splitlines()
     assert len(lines) == 1501  # 1500 levels and N0's own `dep=None`
-    assert lines[-1].endswith("(not registered, default None)")
+    assert lines[-1] == " " * 3 * 1499 + "└─ dep  (not registered, default None)"
+
+
+T = TypeVar("T")
+
+
+class Repo(Generic[T]):
+    pass
+
+
+class User:
+    pass
+
+
+class UsesRepo:
+    def __init__(self, repo: Repo[User], hook: object = None) -> None:
+        self.repo = repo
+
+
+UsesRepo.__init__.__annotations__["hook"] = collections.abc.Callable[[int, str], None] | None
+
+
+def test_generic_services_are_named_without_module_prefixes() -> None:
+    """Errors and explain() show Repo[User] and Callable[[int, str], None] as written."""
+    container = DIContainer().register(UsesRepo)
+    with pytest.raises(MissingDependencyError) as info:
+        container.resolve(UsesRepo)
+    assert info.value.path == ["UsesRepo.repo", "Repo[User]"]
+    assert "hook: Callable[[int, str], None] | None  (not registered, default None)" in (
+        container.explain(UsesRepo)
+    )
+    container.register(Repo[User], Repo)
+    assert isinstance(container.resolve(UsesRepo).repo, Repo)

@@ -167,7 +167,9 @@ def _explain_params(
     for i, param in enumerate(params):
         sub_lead, sub_indent = ("└─ ", "   ") if i == len(params) - 1 else ("├─ ", "│  ")
         target, nullable = lookup(regs, param.annotation)
-        name = f"{param.name}: {display(param.annotation)}"
+        name = param.name
+        if param.annotation is not inspect.Parameter.empty:
+            name += f": {display(param.annotation)}"
         if target is not None:
             below.append((target, name, indent + sub_lead, indent + sub_indent, path))
             continue

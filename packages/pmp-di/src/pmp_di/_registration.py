@@ -35,14 +35,23 @@ _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWOR
 
 
 def display(obj: object) -> str:
-    """A short readable name for a type, factory or annotation."""
+    """A short readable name for a type, factory or annotation (``Repository[User]``)."""
+    origin, args = typing.get_origin(obj), typing.get_args(obj)
+    if args:  # before the class check: on 3.10, list[int] passes isinstance(..., type)
+        return _display_generic(origin, args)
     if obj is type(None):
         return "None"
     if isinstance(obj, type) or inspect.isroutine(obj):
         return str(getattr(obj, "__qualname__", obj))
-    if _is_union(typing.get_origin(obj)):
-        return " | ".join(display(arg) for arg in typing.get_args(obj))
-    return repr(obj).replace("typing.", "")
+    if isinstance(obj, list):  # the parameter list of Callable[[A, B], R]
+        return "[" + ", ".join(display(arg) for arg in obj) + "]"
+    return "..." if obj is Ellipsis else repr(obj).replace("typing.", "")
+
+
+def _display_generic(origin: object, args: tuple[object, ...]) -> str:
+    if _is_union(origin):
+        return " | ".join(display(arg) for arg in args)
+    return f"{display(origin)}[{', '.join(display(arg) for arg in args)}]"
 
 
 _PROMOTIONS = {(int, float), (int, complex), (float, complex)}  # PEP 484's numeric tower
