@@ -330,3 +330,23 @@ def test_generic_services_are_named_without_module_prefixes() -> None:
     )
     container.register(Repo[User], Repo)
     assert isinstance(container.resolve(UsesRepo).repo, Repo)
+
+
+OtherRepository = type("Repository", (), {"__module__": "elsewhere.models"})
+
+
+class UsesOtherRepository:
+    def __init__(self, repo: OtherRepository) -> None:  # type: ignore[valid-type]
+        self.repo = repo
+
+
+def test_missing_type_sharing_a_name_with_a_registered_one_is_told_apart() -> None:
+    """When a different class of the same name is registered, both are named by module."""
+    container = DIContainer().register(Repository).register(UsesOtherRepository)
+    with pytest.raises(MissingDependencyError) as info:
+        container.resolve(UsesOtherRepository)
+    message = info.value.message
+    assert "UsesOtherRepository.repo -> elsewhere.models.Repository" in message
+    assert f"{__name__}.Repository is registered, but it is a different type" in message
+    with pytest.raises(MissingDependencyError, match=r"elsewhere\.models\.Repository"):
+        container.validate()

@@ -383,7 +383,7 @@ class Emitter:
             elif nullable:
                 expr = "None"
             else:
-                raise missing_error(self.names, reg, param)
+                raise missing_error(self.names, reg, param, self.regs)
             if param.kind is _KEYWORD_ONLY or (skipped and param.kind is not _POSITIONAL_ONLY):
                 parts.append(f"{param.name}={expr}")
             else:

@@ -45,17 +45,28 @@ def cycle_error(names: list[str], start: int, again: str) -> CircularDependencyE
     return CircularDependencyError(msg, path=[*names, again], cycle=[*names[start:], again])
 
 
-def missing_error(names: list[str], reg: Registration, param: Param) -> MissingDependencyError:
+def _qualified(obj: object) -> str:
+    module = getattr(obj, "__module__", None)
+    return f"{module}.{display(obj)}" if isinstance(module, str) else display(obj)
+
+
+def missing_error(
+    names: list[str], reg: Registration, param: Param, regs: dict[Any, Registration]
+) -> MissingDependencyError:
     """The error for a parameter whose type is not registered and has no default."""
-    wanted = display(param.annotation)
+    wanted, note = display(param.annotation), ""
     if param.annotation is inspect.Parameter.empty:
         wanted = "an unannotated value"
+    twins = [_qualified(key) for key in regs if display(key) == wanted]
+    if twins:  # another type with the same name is registered: say which is which
+        wanted = _qualified(param.annotation)
+        note = f" ({', '.join(twins)} is registered, but it is a different type)"
     consumer = names[-1]
     chain = " -> ".join([*names[:-1], f"{consumer}.{param.name}", wanted])
     msg = (
         f"Missing dependency {chain}: parameter {param.name!r} of {display(reg.origin)} needs "
-        f"{wanted}, which is not registered; register it with container.register({wanted}, ...) "
-        "or give the parameter a default"
+        f"{wanted}, which is not registered{note}; register it with "
+        f"container.register({wanted}, ...) or give the parameter a default"
     )
     return MissingDependencyError(
         msg,
@@ -101,7 +112,7 @@ def _check(
             target, nullable = lookup(regs, param.annotation)
             if target is None:
                 if not (param.has_default or nullable):
-                    problems.append(missing_error(names, reg, param))
+                    problems.append(missing_error(names, reg, param, regs))
                 continue
             if (
                 reg.lifetime is LifecycleScope.SINGLETON
