@@ -460,6 +460,16 @@ def test_subclass_without_super_init_still_renders() -> None:
     json.dumps(d, allow_nan=False)
 
 
+def test_api_error_without_super_init_uses_the_class_status() -> None:
+    """to_problem() falls back to the class's status when http_status cannot be read."""
+
+    class BareAPIError(APIError):
+        def __init__(self) -> None:
+            pass
+
+    assert BareAPIError().to_problem()["status"] == 502
+
+
 def test_overridden_str_is_the_rendered_message() -> None:
     """A subclass's own __str__ is what to_dict() and to_problem() show."""
     e = LoudError("disk full", device="sda")

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pmp_errors import PortfolioError, ValidationError, to_jsonable
-from pmp_errors._json import MAX_DEPTH, MAX_ITEMS, MAX_NODES, MAX_STR, safe_repr
+from pmp_errors._json import MAX_DEPTH, MAX_ITEMS, MAX_NODES, MAX_STR, Walk, convert, safe_repr
 
 
 class Color(enum.Enum):
@@ -296,6 +296,7 @@ def test_keys_that_collide_as_strings_are_all_kept() -> None:
     data: dict[object, str] = {1: "int", "1": "str", None: "none", "null": "text", "1#2": "real"}
     out = to_jsonable(data)
     assert out == {"1": "int", "1#2": "str", "null": "none", "null#2": "text", "1#2#2": "real"}
+    assert to_jsonable({"1#2": "a", 1: "b", "1": "c"}) == {"1#2": "a", "1": "b", "1#3": "c"}
     long_a, long_b = "a" * (MAX_STR + 5) + "x", "a" * (MAX_STR + 5) + "y"
     cut = to_jsonable({long_a: 1, long_b: 2})
     assert isinstance(cut, dict)
@@ -344,3 +345,12 @@ def test_long_bytes_say_they_were_cut(raw: bytes, prefix: str) -> None:
     wide = to_jsonable(memoryview(array.array("i", [0x41424344] * 600)))
     assert isinstance(wide, str)
     assert wide.endswith(f"...[+{600 * 4 - MAX_STR // 2} bytes]")
+
+
+def test_an_exhausted_budget_cuts_every_further_value() -> None:
+    """Once a rendering has used its budget, any further value is a size-limit marker."""
+    walk = Walk()
+    walk.left = 0
+    assert convert(Point(1, 2.0), 0, walk) == "<size limit>"
+    walk.left = 2
+    assert convert(Point(1, 2.0), 0, walk) == {"x": 1, "y": "<size limit>"}
