@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -75,3 +76,19 @@ def test_registration_during_resolution_is_safe() -> None:
         stop.set()
         worker.join()
     assert all(isinstance(c.slow, Slow) for batch in results for c in batch)  # type: ignore[attr-defined]
+
+
+def test_async_singleton_built_once_across_threads_and_event_loops() -> None:
+    """8 threads, each awaiting in its own event loop, share one async factory run."""
+    calls = 0
+
+    async def make() -> Slow:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)  # keep the build pending while the others arrive
+        return Slow()
+
+    container = DIContainer().register(Slow, factory=make, scope=LifecycleScope.SINGLETON)
+    results = _race(lambda: asyncio.run(container.aresolve(Slow)), 8)
+    assert calls == 1
+    assert len({id(r) for r in results}) == 1

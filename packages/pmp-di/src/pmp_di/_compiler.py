@@ -19,6 +19,7 @@ the depth of the graph.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,30 +110,35 @@ def _singleton_getter(state: State, builder: Callable[[], Any]) -> Callable[[], 
 
 def _async_singleton_getter(state: State, builder: Callable[[], Any]) -> Callable[[], Any]:
     async def aget() -> Any:
-        loop = asyncio.get_running_loop()
         while True:
             value = state.value
             if value is not UNSET:
                 return value
-            pending = state.pending
-            if pending is None or pending.get_loop() is not loop:
+            with state.lock:  # one builder across tasks, threads and event loops
+                value, pending = state.value, state.pending
+                if value is not UNSET:
+                    return value
+                building = pending is None
+                if building:
+                    pending = state.pending = concurrent.futures.Future()
+            if building:
                 break
-            await asyncio.wait((pending,))
-            if not pending.cancelled():
+            await asyncio.wait((asyncio.wrap_future(pending),))
+            if not pending.cancelled():  # a cancelled builder lets a waiter build instead
                 return pending.result()
-        future = state.pending = loop.create_future()
         try:
             value = await builder()
         except BaseException as exc:
-            state.pending = None
-            _fail(future, exc)
+            with state.lock:
+                state.pending = None
+            if isinstance(exc, asyncio.CancelledError):
+                pending.cancel()
+            else:
+                pending.set_exception(exc)
             raise
         with state.lock:
-            if state.value is UNSET:
-                state.value = value
-            value = state.value
-        state.pending = None
-        future.set_result(value)
+            state.value, state.pending = value, None
+        pending.set_result(value)
         return value
 
     return aget
