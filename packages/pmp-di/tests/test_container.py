@@ -7,6 +7,7 @@ import asyncio
 import collections.abc
 import functools
 import importlib.metadata
+import inspect
 from typing import TYPE_CHECKING, Optional, Protocol
 
 import pytest
@@ -536,6 +537,22 @@ def test_unhashable_service_is_rejected() -> None:
     """An unhashable service key is rejected at register."""
     with pytest.raises(RegistrationError, match="hashable"):
         DIContainer().register([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["x=print('injected') or 1, y", "lambda", "1x"])
+def test_forged_parameter_names_never_reach_generated_code(name: str) -> None:
+    """A hand-made __signature__ whose parameter name is not an identifier is refused."""
+    param = inspect.Parameter("x", inspect.Parameter.KEYWORD_ONLY, annotation=Config)
+    param._name = name  # type: ignore[attr-defined]  # what Parameter() itself would refuse
+
+    def factory(**kwargs: object) -> dict[str, object]:  # pragma: no cover - never called
+        return kwargs
+
+    factory.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [param], __validate_parameters__=False
+    )
+    with pytest.raises(RegistrationError, match="is not a parameter name"):
+        DIContainer().register(dict, factory=factory)
 
 
 def test_builtin_without_signature_is_built_without_arguments() -> None:

@@ -10,6 +10,7 @@ import inspect
 import threading
 import types
 import typing
+from keyword import iskeyword
 from typing import TYPE_CHECKING, Any, Union
 
 from pmp_di._errors import MissingDependencyError, RegistrationError
@@ -212,6 +213,10 @@ class Registration:
         self.state = State()
         self._signature = _signature_of(origin)
         for p in self._signature.parameters.values():
+            if type(p.name) is not str or not p.name.isidentifier() or iskeyword(p.name):
+                # names are pasted into generated code as `name=...`: only plain identifiers
+                msg = f"cannot register {display(service)}: {p.name!r} is not a parameter name"
+                raise RegistrationError(msg, argument="signature", value=display(origin))
             if p.annotation is p.empty and p.default is p.empty and p.kind not in _SKIPPED_KINDS:
                 msg = (
                     f"cannot register {display(service)}: parameter {p.name!r} of "
