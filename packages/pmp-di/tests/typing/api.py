@@ -33,6 +33,14 @@ assert_type(container.register(Database, scope=LifecycleScope.SINGLETON), DICont
 assert_type(container.register(Service, factory=make_service).register(Mailer), DIContainer)
 assert_type(container.register(Database, instance=Database()), DIContainer)
 assert_type(container.resolve(Database), Database)
+assert_type(container.register(Database).register(Mailer).register(Service), DIContainer)
+
+# negative checks: each ignore must be needed (warn_unused_ignores), so the error is real
+wrong: Mailer = container.resolve(Database)  # type: ignore[assignment]
+no_attribute = container.resolve(Database).missing  # type: ignore[attr-defined]
+not_chained = container.register(Database).missing  # type: ignore[attr-defined]
+container.register(Database, Mailer)  # type: ignore[arg-type]
+container.register(Database, scope="singleton")  # type: ignore[arg-type]
 
 with container.scope() as scope:
     assert_type(scope, Scope)
@@ -52,6 +60,7 @@ def process_data(db: Database) -> str:
 
 assert_type(process_data, Callable[[], str])
 assert_type(process_data(), str)
+process_data(Database())  # type: ignore[call-arg]  # the injected parameter is gone
 
 
 @provider.inject(Database, Mailer)
@@ -61,6 +70,8 @@ def send(db: Database, mailer: Mailer, to: str, *, urgent: bool = False) -> int:
 
 assert_type(send("a@b.c"), int)
 assert_type(send("a@b.c", urgent=True), int)
+send(42)  # type: ignore[arg-type]  # the rest of the signature is still checked
+send()  # type: ignore[call-arg]
 
 
 @provider.inject(Database)
@@ -80,6 +91,7 @@ assert_type(trailing, Callable[..., bool])
 async def main() -> None:
     assert_type(await container.aresolve(Service), Service)
     assert_type(await fetch("k"), str)
+    await fetch(1)  # type: ignore[arg-type]
     await fetch(key="k")
     async with container.scope() as async_scope:
         assert_type(await async_scope.aresolve(Database), Database)
