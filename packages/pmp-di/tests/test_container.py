@@ -5,10 +5,11 @@ from __future__ import annotations
 import abc
 import asyncio
 import collections.abc
+import dataclasses
 import functools
 import importlib.metadata
 import inspect
-from typing import TYPE_CHECKING, Optional, Protocol
+from typing import TYPE_CHECKING, Annotated, Optional, Protocol
 
 import pytest
 from hypothesis import given
@@ -28,6 +29,8 @@ from pmp_errors import ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from typing_extensions import Self
 
 
 class Config:
@@ -231,6 +234,41 @@ def test_async_callable_object_is_awaited() -> None:
     assert isinstance(asyncio.run(container.aresolve(Service)).config, Config)
 
 
+@dataclasses.dataclass
+class DataclassService:
+    config: Config
+    retries: int = 3
+
+
+class InheritsInit(Service):
+    pass
+
+
+class NewOnly:
+    config: Config
+
+    def __new__(cls, config: Config) -> Self:  # Self is not importable at runtime here
+        self = super().__new__(cls)
+        self.config = config
+        return self
+
+
+class AnnotatedParams:
+    def __init__(
+        self, config: Annotated[Config, "primary"], maybe: Annotated[Config, "x"] | None = None
+    ) -> None:
+        self.config = config
+        self.maybe = maybe
+
+
+@pytest.mark.parametrize("cls", [DataclassService, InheritsInit, NewOnly, AnnotatedParams])
+def test_constructor_shapes_are_autowired(cls: type) -> None:
+    """Dataclasses, inherited __init__, __new__-only classes and Annotated hints are autowired."""
+    config = Config("shape://")
+    built: object = DIContainer().register(Config, instance=config).register(cls).resolve(cls)
+    assert built.config is config  # type: ignore[attr-defined]
+
+
 def test_unregistered_parameters_keep_their_defaults() -> None:
     """An unregistered type with a default keeps the default (retries stays 3, not 0)."""
     container = DIContainer().register(Config).register(WithDefaults)
@@ -368,6 +406,41 @@ def test_override_does_not_leak_into_consumers_first_built_inside_it(
         with container.override(Config, instance=Config("fake://")):
             assert scope.resolve(Service).config.url == "fake://"
         assert scope.resolve(Service).config.url == "real://"
+
+
+def test_validate_sees_the_overridden_graph() -> None:
+    """validate() inside override() checks the override; after the block, the original."""
+
+    def needs_repository(repo: Repository) -> Config:  # pragma: no cover - never called
+        return Config()
+
+    container = DIContainer().register(Config).register(Service)
+    with (
+        container.override(Config, factory=needs_repository),
+        pytest.raises(MissingDependencyError, match=r"Config.repo -> Repository"),
+    ):
+        container.validate()
+    container.validate()
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_singleton_factory_returning_none_runs_once(is_async: bool) -> None:
+    """None is a value like any other: a singleton factory returning it is not run again."""
+    calls: list[int] = []
+
+    def make() -> Config | None:
+        calls.append(1)
+        return None
+
+    async def amake() -> Config | None:
+        return make()
+
+    factory = amake if is_async else make
+    container = DIContainer().register(Config, factory=factory, scope=LifecycleScope.SINGLETON)
+    for _ in range(3):
+        got = asyncio.run(container.aresolve(Config)) if is_async else container.resolve(Config)
+        assert got is None
+    assert calls == [1]
 
 
 def test_override_of_unregistered_service_is_removed_on_exit() -> None:

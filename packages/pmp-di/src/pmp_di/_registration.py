@@ -69,8 +69,8 @@ _YIELDING = {
 def _checkable_class(service: object) -> type | None:
     """The class instances of ``service`` belong to, when that can be checked at runtime."""
     cls = typing.get_origin(service) or service
-    if not isinstance(cls, type) or getattr(cls, "_is_protocol", False):
-        return None
+    if not isinstance(cls, type) or _is_union(cls) or getattr(cls, "_is_protocol", False):
+        return None  # unions (X | None), special forms and protocols are not checked
     return cls
 
 
