@@ -92,3 +92,22 @@ def test_async_singleton_built_once_across_threads_and_event_loops() -> None:
     results = _race(lambda: asyncio.run(container.aresolve(Slow)), 8)
     assert calls == 1
     assert len({id(r) for r in results}) == 1
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        raise AssertionError("a built singleton took its lock")
+
+    def __exit__(self, *exc: object) -> None:  # pragma: no cover - never entered
+        pass
+
+
+def test_built_singleton_is_reached_without_its_lock() -> None:
+    """Once built, resolving a singleton (or a consumer of it) never takes its lock."""
+    container = DIContainer().register(Slow, scope=LifecycleScope.SINGLETON).register(Consumer)
+    slow = container.resolve(Slow)
+    container._regs[Slow].state.lock = _NoLock()  # type: ignore[assignment]
+    assert container.resolve(Consumer).slow is slow
+    assert container.resolve(Slow) is slow
+    with container.scope() as scope:
+        assert scope.resolve(Consumer).slow is slow
