@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 import pytest
 
 from pmp_di import (
+    AsyncDependencyError,
     CaptiveDependencyError,
     CircularDependencyError,
     DIContainer,
@@ -350,3 +351,18 @@ def test_missing_type_sharing_a_name_with_a_registered_one_is_told_apart() -> No
     assert f"{__name__}.Repository is registered, but it is a different type" in message
     with pytest.raises(MissingDependencyError, match=r"elsewhere\.models\.Repository"):
         container.validate()
+
+
+def test_failed_deep_compile_leaves_no_half_built_singleton_builder() -> None:
+    """A compile that fails below a cut drops the builders it made; a later compile works."""
+
+    async def bottom() -> object:
+        return None
+
+    container, classes = _chain(60)
+    container.register(classes[0], factory=bottom, scope=LifecycleScope.SINGLETON)
+    container.register(classes[-1], scope=LifecycleScope.SINGLETON)
+    with pytest.raises(AsyncDependencyError):  # found 59 levels down, past two cuts
+        container.resolve(classes[-1])
+    asyncio.run(container.aresolve(classes[0]))  # now the async part is built
+    assert _depth(container.resolve(classes[-1])) == 59
