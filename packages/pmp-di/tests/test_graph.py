@@ -15,6 +15,7 @@ from pmp_di import (
     DIContainer,
     LifecycleScope,
     MissingDependencyError,
+    Scope,
 )
 
 if TYPE_CHECKING:
@@ -366,3 +367,33 @@ def test_failed_deep_compile_leaves_no_half_built_singleton_builder() -> None:
         container.resolve(classes[-1])
     asyncio.run(container.aresolve(classes[0]))  # now the async part is built
     assert _depth(container.resolve(classes[-1])) == 59
+
+
+@pytest.mark.parametrize("lifetime", [LifecycleScope.SINGLETON, LifecycleScope.SCOPED])
+@pytest.mark.parametrize("is_async", [False, True])
+def test_factory_resolving_its_own_service_is_a_cycle(
+    lifetime: LifecycleScope, is_async: bool
+) -> None:
+    """A factory that resolves its own (cached) service raises instead of recursing or hanging."""
+    container = DIContainer()
+
+    def make(scope: Scope) -> Repository:
+        scope.resolve(Repository)
+        return Repository()  # pragma: no cover - never reached
+
+    async def amake(scope: Scope) -> Repository:
+        await scope.aresolve(Repository)
+        return Repository()  # pragma: no cover - never reached
+
+    async def run() -> None:
+        async with container.scope() as scope:
+            container.register(Scope, instance=scope)
+            for _ in range(2):  # the failed build leaves nothing behind
+                with pytest.raises(CircularDependencyError, match="Repository -> Repository"):
+                    await (scope.aresolve(Repository) if is_async else _sync(scope))
+
+    async def _sync(scope: Scope) -> Repository:
+        return scope.resolve(Repository)
+
+    container.register(Repository, factory=amake if is_async else make, scope=lifetime)
+    asyncio.run(asyncio.wait_for(run(), 5))  # a hang would time out

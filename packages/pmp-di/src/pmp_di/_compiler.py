@@ -23,7 +23,12 @@ import concurrent.futures
 import inspect
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pmp_di._errors import AsyncDependencyError, CaptiveDependencyError, ScopeError
+from pmp_di._errors import (
+    AsyncDependencyError,
+    CaptiveDependencyError,
+    CircularDependencyError,
+    ScopeError,
+)
 from pmp_di._graph import cycle_error, lookup, missing_error
 from pmp_di._lifecycle import LifecycleScope
 from pmp_di._registration import UNSET, Kind, Registration, State, display
@@ -49,7 +54,8 @@ class ScopeLike(FinalizerOwner, Protocol):
 
     _cache: dict[State, Any]
     _parent: ScopeLike | None
-    _pending: dict[State, asyncio.Future[Any]]
+    _pending: dict[State, tuple[asyncio.Future[Any], asyncio.Task[Any] | None]]
+    _building: set[State] | None
     _lock: Any
 
 
@@ -94,35 +100,53 @@ def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
         future.exception()  # waiters re-raise it; nobody else needs to be told
 
 
-def _singleton_getter(state: State, builder: Callable[[], Any]) -> Callable[[], Any]:
+def _reentered(name: str) -> CircularDependencyError:
+    msg = (
+        f"Circular dependency: {name} -> {name}: building {name} asked for {name} again "
+        "(does its factory resolve its own service?)"
+    )
+    return CircularDependencyError(msg, path=[name, name], cycle=[name, name])
+
+
+def _singleton_getter(state: State, builder: Callable[[], Any], name: str) -> Callable[[], Any]:
     def get() -> Any:
         value = state.value
         if value is UNSET:
             with state.lock:
                 value = state.value
                 if value is UNSET:
-                    value = builder()
+                    if state.building is not None:  # this thread, inside its own build
+                        raise _reentered(name)
+                    state.building = True
+                    try:
+                        value = builder()
+                    finally:
+                        state.building = None
                     state.value = value
         return value
 
     return get
 
 
-def _async_singleton_getter(state: State, builder: Callable[[], Any]) -> Callable[[], Any]:
+def _async_singleton_getter(
+    state: State, builder: Callable[[], Any], name: str
+) -> Callable[[], Any]:
     async def aget() -> Any:
         while True:
             value = state.value
             if value is not UNSET:
                 return value
+            task = asyncio.current_task()
             with state.lock:  # one builder across tasks, threads and event loops
                 value, pending = state.value, state.pending
                 if value is not UNSET:
                     return value
-                building = pending is None
-                if building:
+                if pending is None:
                     pending = state.pending = concurrent.futures.Future()
-            if building:
-                break
+                    state.building = task
+                    break
+                if state.building is task:  # awaiting its own build would never end
+                    raise _reentered(name)
             await asyncio.wait((asyncio.wrap_future(pending),))
             if not pending.cancelled():  # a cancelled builder lets a waiter build instead
                 return pending.result()
@@ -130,21 +154,21 @@ def _async_singleton_getter(state: State, builder: Callable[[], Any]) -> Callabl
             value = await builder()
         except BaseException as exc:
             with state.lock:
-                state.pending = None
+                state.pending = state.building = None
             if isinstance(exc, asyncio.CancelledError):
                 pending.cancel()
             else:
                 pending.set_exception(exc)
             raise
         with state.lock:
-            state.value, state.pending = value, None
+            state.value, state.pending, state.building = value, None, None
         pending.set_result(value)
         return value
 
     return aget
 
 
-def _scoped_getter(state: State, builder: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _scoped_getter(state: State, builder: Callable[[Any], Any], name: str) -> Callable[[Any], Any]:
     def get(scope: ScopeLike) -> Any:
         current: ScopeLike | None = scope
         while current is not None:
@@ -155,16 +179,28 @@ def _scoped_getter(state: State, builder: Callable[[Any], Any]) -> Callable[[Any
         with scope._lock:  # noqa: SLF001
             value = scope._cache.get(state, UNSET)  # noqa: SLF001
             if value is UNSET:
-                value = builder(scope)
+                building = scope._building  # noqa: SLF001
+                if building is None:
+                    building = scope._building = set()  # noqa: SLF001
+                if state in building:  # this thread, inside its own build
+                    raise _reentered(name)
+                building.add(state)
+                try:
+                    value = builder(scope)
+                finally:
+                    building.discard(state)
                 scope._cache[state] = value  # noqa: SLF001
         return value
 
     return get
 
 
-def _async_scoped_getter(state: State, builder: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _async_scoped_getter(
+    state: State, builder: Callable[[Any], Any], name: str
+) -> Callable[[Any], Any]:
     async def aget(scope: ScopeLike) -> Any:
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
         while True:
             current: ScopeLike | None = scope
             while current is not None:
@@ -172,13 +208,17 @@ def _async_scoped_getter(state: State, builder: Callable[[Any], Any]) -> Callabl
                 if value is not UNSET:
                     return value
                 current = current._parent  # noqa: SLF001
-            pending = scope._pending.get(state)  # noqa: SLF001
-            if pending is None or pending.get_loop() is not loop:
+            entry = scope._pending.get(state)  # noqa: SLF001
+            if entry is None or entry[0].get_loop() is not loop:
                 break
+            pending, owner = entry
+            if owner is task:  # awaiting its own build would never end
+                raise _reentered(name)
             await asyncio.wait((pending,))
             if not pending.cancelled():
                 return pending.result()
-        future = scope._pending[state] = loop.create_future()  # noqa: SLF001
+        future = loop.create_future()
+        scope._pending[state] = (future, task)  # noqa: SLF001
         try:
             value = await builder(scope)
         except BaseException as exc:
@@ -314,14 +354,14 @@ class Emitter:
                 sub = Emitter(self.regs, self.owner, scoped=False, is_async=True, parent=self)
                 sub.captor = name
                 state.abuilder = _async_singleton_getter(
-                    state, sub._compile(sub.construct(reg), name)
+                    state, sub._compile(sub.construct(reg), name), name
                 )
                 self.job.built.append(state)
             return f"(await {self.const(state.abuilder)}())"
         if state.builder is None:
             sub = Emitter(self.regs, self.owner, scoped=False, is_async=False, parent=self)
             sub.captor = name
-            state.builder = _singleton_getter(state, sub._compile(sub.construct(reg), name))
+            state.builder = _singleton_getter(state, sub._compile(sub.construct(reg), name), name)
             self.job.built.append(state)
         return f"{self.const(state.builder)}()"
 
@@ -344,12 +384,14 @@ class Emitter:
         if self.is_async and needs_async(self.regs, reg):
             if state.abuilder is None:
                 sub = Emitter(self.regs, self.owner, scoped=True, is_async=True, parent=self)
-                state.abuilder = _async_scoped_getter(state, sub._compile(sub.construct(reg), name))
+                state.abuilder = _async_scoped_getter(
+                    state, sub._compile(sub.construct(reg), name), name
+                )
                 self.job.built.append(state)
             return f"(await {self.const(state.abuilder)}(scope))"
         if state.builder is None:
             sub = Emitter(self.regs, self.owner, scoped=True, is_async=False, parent=self)
-            state.builder = _scoped_getter(state, sub._compile(sub.construct(reg), name))
+            state.builder = _scoped_getter(state, sub._compile(sub.construct(reg), name), name)
             self.job.built.append(state)
         return f"{self.const(state.builder)}(scope)"
 

@@ -500,6 +500,7 @@ class Scope:
 
     __slots__ = (
         "_aplans",
+        "_building",
         "_cache",
         "_closed",
         "_container",
@@ -517,6 +518,7 @@ class Scope:
         self._aplans = container._saplans  # noqa: SLF001
         self._cache: dict[Any, Any] = {}
         self._pending: dict[Any, Any] = {}
+        self._building: set[Any] | None = None
         self._exits: _Exits = []
         self._lock = threading.RLock()
         self._closed = False

@@ -150,14 +150,15 @@ class Param:
 class State:
     """The mutable part of a registration: a built singleton and compiled builders."""
 
-    __slots__ = ("abuilder", "builder", "lock", "pending", "value")
+    __slots__ = ("abuilder", "builder", "building", "lock", "pending", "value")
 
     def __init__(self, value: object = UNSET) -> None:
         self.value: Any = value
         self.lock = threading.RLock()
         self.builder: Any = None
         self.abuilder: Any = None
-        self.pending: Any = None
+        self.pending: Any = None  # an async build in progress (a concurrent Future)
+        self.building: Any = None  # who is building it: True (a thread) or an asyncio task
 
 
 def _kind_of(factory: Any) -> tuple[Kind, Any]:
