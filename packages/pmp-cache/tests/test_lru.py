@@ -325,6 +325,51 @@ def test_threads_hammering_keep_size_and_stats_consistent():
     assert stats["currsize"] <= 32
 
 
+def test_threads_inserting_into_a_plain_cache_count_every_eviction():
+    """Concurrent inserts of new keys never overfill a cache without TTL and lose no eviction."""
+    c: LRUCache[int, int] = LRUCache(maxsize=32)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+    sizes: list[int] = []
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(2000):
+                c[n * 10_000 + i] = i
+                if i % 50 == 0:
+                    sizes.append(len(c._data))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert max(sizes) <= 32
+    assert c.stats()["evictions"] == 8 * 2000 - 32
+    assert len(c) == 32
+
+
+def test_subclass_setitem_may_call_set():
+    """A subclass's __setitem__ that delegates to set() stores once, without recursing."""
+    seen: list[str] = []
+
+    class Logged(LRUCache[str, int]):
+        def __setitem__(self, key: str, value: int) -> None:
+            seen.append(key)
+            self.set(key, value)
+
+    c = Logged(maxsize=1)
+    c["a"] = 1
+    c["b"] = 2
+    c.update(c=3)
+    assert (seen, list(c.items())) == (["a", "b", "c"], [("c", 3)])
+    assert c.stats()["evictions"] == 2
+
+
 def test_iterating_while_other_threads_read_and_write():
     """Iteration over a snapshot never fails with 'mutated during iteration'."""
     c: LRUCache[int, int] = LRUCache(maxsize=100)
