@@ -1,5 +1,6 @@
 import asyncio
 import functools
+import inspect
 import operator
 import threading
 import weakref
@@ -104,6 +105,29 @@ def test_add_rejects_non_string_names() -> None:
         Pipeline(1).add(abs, name=3)  # type: ignore[arg-type]
     assert (info.value.field, info.value.value) == ("name", 3)
     assert isinstance(info.value, TypeError)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"), [(("label",), {}), ((None,), {}), (("a",), {"name": "b"}), (("a", "b"), {})]
+)
+def test_step_name_is_keyword_only(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    """A step name given positionally is refused with a TypeError, as the signature says."""
+    with pytest.raises(TypeError, match=r"2 positional arguments.*keyword-only"):
+        Pipeline(1).add(abs, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_add_signature_is_the_public_one() -> None:
+    """Inspect shows the public signature of add: fn positional-only, name keyword-only."""
+    kinds = [
+        (p.name, p.kind, p.default) for p in inspect.signature(Pipeline.add).parameters.values()
+    ]
+    empty = inspect.Parameter.empty
+    assert kinds == [
+        ("self", inspect.Parameter.POSITIONAL_ONLY, empty),
+        ("fn", inspect.Parameter.POSITIONAL_ONLY, empty),
+        ("name", inspect.Parameter.KEYWORD_ONLY, None),
+    ]
+    assert str(inspect.signature(Pipeline(1).add)).startswith("(fn: 'Callable[[O_co], U]', /, *,")
 
 
 def test_repr() -> None:

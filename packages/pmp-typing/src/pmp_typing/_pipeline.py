@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Coroutine
 from operator import length_hint
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, final
@@ -21,6 +22,7 @@ U = TypeVar("U")
 T = TypeVar("T")
 
 _NO_ASYNC: frozenset[int] = frozenset()
+_NOT_GIVEN: Any = object()  # the default of add()'s hidden positional-only parameter
 _new: Callable[[type[Pipeline[Any, Any]]], Pipeline[Any, Any]] = object.__new__
 
 
@@ -80,24 +82,70 @@ class Pipeline(Generic[I, O_co]):
         new._meta = (names, awaited)
         return new
 
-    def add(self, fn: Callable[[O_co], U], /, *, name: str | None = None) -> Pipeline[I, U]:
-        """Return a new pipeline with ``fn`` as its last step (``name`` labels errors).
+    if TYPE_CHECKING:
 
-        Raises:
-            pmp_errors.ValidationError: (also a ``TypeError``) ``fn`` is not
-                callable (``field="fn"``) or ``name`` is not a ``str``
-                (``field="name"``).
+        def add(self, fn: Callable[[O_co], U], /, *, name: str | None = None) -> Pipeline[I, U]:
+            """Return a new pipeline with ``fn`` as its last step (``name`` labels errors).
 
-        >>> Pipeline("7").add(int, name="parse").add(lambda n: n * 6).execute()
-        42
-        """
-        if name is None and callable(fn):  # the common case, inlined for cheap building
-            new: Pipeline[I, U] = _new(Pipeline)  # no __init__: the fields are copied below
-            new._source = self._source
-            new._fns = self._fns + (fn,)  # noqa: RUF005 - concatenating is faster than unpacking
-            new._meta = self._meta
-            return new
-        return self._extend(fn, name, is_async=False)
+            Raises:
+                pmp_errors.ValidationError: (also a ``TypeError``) ``fn`` is not
+                    callable (``field="fn"``) or ``name`` is not a ``str``
+                    (``field="name"``).
+
+            >>> Pipeline("7").add(int, name="parse").add(lambda n: n * 6).execute()
+            42
+            """
+            ...
+
+    else:
+        # At run time ``name`` is not keyword-only: a function with keyword-only
+        # parameters misses the interpreter's fast call path, which is most of the cost
+        # of building a pipeline per call. A hidden positional-only parameter catches
+        # ``add(f, "label")`` instead, and ``__signature__`` shows the public signature.
+        def add(
+            self,
+            fn: Callable[[O_co], U],
+            positional: object = _NOT_GIVEN,
+            /,
+            name: str | None = None,
+        ) -> Pipeline[I, U]:
+            """Return a new pipeline with ``fn`` as its last step (``name`` labels errors).
+
+            Raises:
+                pmp_errors.ValidationError: (also a ``TypeError``) ``fn`` is not
+                    callable (``field="fn"``) or ``name`` is not a ``str``
+                    (``field="name"``).
+
+            >>> Pipeline("7").add(int, name="parse").add(lambda n: n * 6).execute()
+            42
+            """
+            if name is None and positional is _NOT_GIVEN and callable(fn):
+                # the common case, inlined for cheap building
+                new: Pipeline[I, U] = _new(Pipeline)  # no __init__: the fields are copied below
+                new._source = self._source
+                new._fns = self._fns + (fn,)  # noqa: RUF005 - concatenating is faster than unpacking
+                new._meta = self._meta
+                return new
+            if positional is not _NOT_GIVEN:
+                msg = (
+                    "Pipeline.add() takes 2 positional arguments but more were given"
+                    " (name is keyword-only)"
+                )
+                raise TypeError(msg)
+            return self._extend(fn, name, is_async=False)
+
+        add.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+                inspect.Parameter(
+                    "fn", inspect.Parameter.POSITIONAL_ONLY, annotation="Callable[[O_co], U]"
+                ),
+                inspect.Parameter(
+                    "name", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | None"
+                ),
+            ],
+            return_annotation="Pipeline[I, U]",
+        )
 
     def add_async(
         self, fn: Callable[[O_co], Awaitable[U]], /, *, name: str | None = None

@@ -30,6 +30,9 @@ def value_of(result: Result[float, str]) -> float:
 doubled = Container(1).map(lambda x: x * 2)
 container_text: Container[str] = doubled  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
 
+# a step name is keyword-only
+Pipeline(1).add(abs, "label")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
 # a wrong input for run()
 Pipeline(1).add(str).run("1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
