@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
 from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
 from pmp_cache._lru import MISSING, LRUCache
+from pmp_cache._mutex import holding, new_mutex
 from pmp_cache._stats import CacheInfo, CacheStats
 from pmp_errors import ConfigurationError, ValidationError
 
@@ -102,7 +103,7 @@ class Core:
         name = getattr(self.signature_of, "__qualname__", repr(self.signature_of))
         self.namespace = f"{getattr(self.signature_of, '__module__', '?')}.{name}"
         # One lock for the flights and the store, so a miss takes it twice in all.
-        self.lock = threading.Lock() if self.store is None else self.store._lock  # noqa: SLF001
+        self.lock = new_mutex() if self.store is None else self.store._lock  # noqa: SLF001
         self.flights: dict[Any, Any] = {}
         self.generation = 0
         self.bound_keys = False  # set when a generated wrapper keys by bound arguments
@@ -179,7 +180,7 @@ class Core:
                 function=self.namespace,
             )
         done: threading.Event | None = None
-        with self.lock:
+        with holding(self.lock):
             if self.flights.get(key) is current:  # still running: wait for it
                 done = current.done
                 if done is None:
@@ -192,7 +193,7 @@ class Core:
 
     def finish(self, key: Any, flight: Flight, value: Any) -> None:
         """Store the owner's value unless a clear() or invalidate() came since it started."""
-        with self.lock:
+        with holding(self.lock):
             if self.flights.get(key) is flight:
                 del self.flights[key]
             if flight.generation == self.generation and not flight.stale:
@@ -205,7 +206,7 @@ class Core:
 
     def fail(self, key: Any, flight: Flight, error: BaseException) -> None:
         """Hand the owner's exception to the waiters; nothing is stored."""
-        with self.lock:
+        with holding(self.lock):
             if self.flights.get(key) is flight:
                 del self.flights[key]
             if isinstance(error, Exception):
@@ -265,7 +266,7 @@ class Core:
         except BaseException as exc:
             self.fail(key, flight, exc)
             raise
-        with self.lock:
+        with holding(self.lock):
             if self.flights.get(key) is flight:
                 del self.flights[key]
             self.finished += 1
@@ -374,7 +375,7 @@ class Core:
         value = await awaitable
         store = self.store
         assert store is not None
-        with self.lock:
+        with holding(self.lock):
             if generation == self.generation and not flight.stale:
                 store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
         return value
@@ -396,7 +397,7 @@ class Core:
 
     def _forget_all(self) -> None:
         """Mark every flight stale and empty the in-memory store (with its counters)."""
-        with self.lock:
+        with holding(self.lock):
             self.generation += 1
             for flight in self.flights.values():
                 flight.stale = True
@@ -437,7 +438,7 @@ class Core:
     def _forget(self, keys: list[Any]) -> bool:
         """Mark the keys' flights stale and drop them from the in-memory store."""
         removed = False
-        with self.lock:
+        with holding(self.lock):
             for key in keys:
                 flight = self.flights.pop(key, None)
                 if flight is not None:
