@@ -247,6 +247,24 @@ async def test_clear_during_flight_wins():
 
 
 @pytest.mark.asyncio
+async def test_invalidate_during_flight_wins():
+    """A value finished after cache_invalidate() of its key is returned but not stored."""
+    gate = asyncio.Event()
+
+    @async_cache
+    async def f(x: int) -> int:
+        await gate.wait()
+        return x
+
+    task = asyncio.ensure_future(f(1))
+    await asyncio.sleep(0)
+    assert f.cache_invalidate(1) is False
+    gate.set()
+    assert await task == 1
+    assert f.cache_info().currsize == 0
+
+
+@pytest.mark.asyncio
 async def test_async_ttl_with_injected_timer():
     """async_cache(ttl=, timer=) expires entries at the deadline."""
     clock = Clock()

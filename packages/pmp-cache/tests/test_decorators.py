@@ -728,3 +728,128 @@ def test_star_args_wrappers_hit_expire_and_fail_like_the_others(options):
     stats = f.cache_stats()
     assert stats["hits"] == (1 if options else 2)
     assert stats["expirations"] == (1 if options else 0)
+
+
+class _StoredWhileRegistering:
+    """A key whose second hash (the flight's registration) stores a value for it."""
+
+    def __init__(self, store: LRUCache[Any, Any], then: Callable[[], None]) -> None:
+        self.store = store
+        self.then = then
+        self.hashes = 0
+
+    def __hash__(self) -> int:
+        self.hashes += 1
+        if self.hashes == 2:
+            self.store.set(self, "stored meanwhile")
+            self.then()
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+def test_value_stored_while_a_miss_registers_is_returned(options):
+    """A value stored between a miss and its flight's registration is returned, not recomputed."""
+    calls: list[object] = []
+
+    @cache(timer=Clock(), **options)
+    def f(x: object) -> str:
+        calls.append(x)
+        return "computed"
+
+    core = f.cache_stats.__self__
+    assert f(_StoredWhileRegistering(core.store, lambda: None)) == "stored meanwhile"
+    assert calls == []
+    assert core.flights == {}
+    assert f.cache_info() == CacheInfo(hits=0, misses=1, maxsize=128, currsize=1)
+
+
+def test_value_expired_while_a_miss_registers_is_replaced():
+    """A value stored meanwhile but expired by the time it is read is computed and replaced."""
+    clock = Clock()
+    calls: list[object] = []
+
+    @cache(maxsize=2, ttl=5, timer=clock)
+    def f(x: object) -> str:
+        calls.append(x)
+        return "computed"
+
+    core = f.cache_stats.__self__
+    f("other")
+
+    def expire() -> None:
+        clock.now = 10.0
+
+    key = _StoredWhileRegistering(core.store, expire)
+    assert f(key) == "computed"
+    assert calls == ["other", key]
+    assert core.flights == {}
+    assert list(core.store.items()) == [(key, "computed")]
+
+
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+def test_parameters_named_like_the_wrappers_own_variables(options):
+    """Generated wrappers pass every argument through, whatever the parameters are called."""
+
+    @cache(maxsize=1, **options)
+    def f(
+        key: int, entry: int, flight: int, /, value: int, *, exc: int, evicted: int, now: int
+    ) -> str:
+        return f"{key}{entry}{flight}{value}{exc}{evicted}{now}"
+
+    assert f(1, 2, 3, 4, exc=5, evicted=6, now=7) == "1234567"
+    assert f(1, 2, 3, value=4, exc=5, evicted=6, now=7) == "1234567"
+    assert f(7, 6, 5, 4, exc=3, evicted=2, now=1) == "7654321"
+    stats = f.cache_stats()
+    assert (stats["hits"], stats["misses"], stats["evictions"]) == (1, 2, 1)
+
+
+def test_ttl_decorator_counts_an_evicted_expired_entry_as_an_expiration():
+    """A full TTL-cached function evicting an entry that already expired counts an expiration."""
+    clock = Clock()
+    f = cache(maxsize=2, ttl=10, timer=clock)(lambda x: x)
+    f(1)
+    f(2)
+    clock.now = 5.0
+    f(3)  # evicts 1, still live
+    clock.now = 12.0
+    f(4)  # evicts 2, expired at 10
+    stats = f.cache_stats()
+    assert (stats["evictions"], stats["expirations"], stats["currsize"]) == (1, 1, 2)
+
+
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+def test_star_args_wrappers_share_flights_and_clear_wins(options):
+    """Generic (*args) wrappers hand one result to every waiter and drop it after a clear."""
+    release = threading.Event()
+    barrier = threading.Barrier(4)
+    calls: list[tuple[object, ...]] = []
+
+    @cache(**options)
+    def f(*args: object) -> object:
+        calls.append(args)
+        release.wait(5)
+        return object()
+
+    results: list[object] = []
+
+    def call() -> None:
+        barrier.wait()
+        results.append(f(1))
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    while not calls:
+        threading.Event().wait(0.001)
+    threading.Event().wait(0.05)  # let the other threads reach the flight
+    f.cache_clear()
+    release.set()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(results) == 4
+    assert all(r is results[0] for r in results)
+    assert f.cache_info().currsize == 0

@@ -19,21 +19,20 @@ if TYPE_CHECKING:
 
     from pmp_cache._backend import AsyncCacheBackend, CacheBackend
 
-__all__ = ["Core", "Flight"]
+__all__ = ["DONE", "ERROR", "OWNER", "VALUE", "Core", "new_flight"]
+
+# A computation in progress in a thread (a "flight") is a list, the cheapest object
+# to make on every miss: [owner thread id, Event the waiters block on (made by the
+# first waiter, under the lock) or None, the value or MISSING, the exception or None].
+# A flight is fresh while it is registered in ``Core.flights``: only its owner,
+# ``clear()`` and ``invalidate()`` remove it, so an owner finding its flight gone
+# knows its result must not be stored.
+OWNER, DONE, VALUE, ERROR = range(4)
 
 
-class Flight:
-    """One computation in progress in a thread; waiters block on ``done``."""
-
-    __slots__ = ("done", "error", "generation", "owner", "stale", "value")
-
-    def __init__(self, generation: int) -> None:
-        self.generation = generation
-        self.owner = threading.get_ident()
-        self.done: threading.Event | None = None  # made by the first waiter, under the lock
-        self.value: Any = MISSING
-        self.error: Exception | None = None
-        self.stale = False
+def new_flight() -> list[Any]:
+    """A flight owned by the calling thread (see above)."""
+    return [threading.get_ident(), None, MISSING, None]
 
 
 class _AsyncFlight:
@@ -147,33 +146,39 @@ class Core:
                 ) from None
 
     # -- sync miss path ---------------------------------------------------------------
-    # The wrapper calls ``begin``, then the function itself, then ``finish`` or ``fail``:
-    # two stack frames per level of recursion, as few as the function allows.
+    # The generic wrappers call ``begin``, then the function itself, then ``finish`` or
+    # ``fail``; generated wrappers inline the common case of all three (see _fastpath)
+    # and call ``begin`` only when another flight holds the key or its value appeared.
 
-    def begin(self, key: Any) -> Any:
-        """Own a new flight for ``key`` (returned), or wait for the running one's value.
+    def begin(self, key: Any, flight: list[Any] | None = None) -> Any:
+        """Own ``flight`` (a new one if ``None``) for ``key`` and return it, or return the value.
 
-        Registering takes no lock (``dict.setdefault`` is atomic); only waiters
-        and finishing owners take it, so they cannot miss each other.
+        The value is one stored or computed meanwhile by another thread, whose
+        flight this call waits for. Registering takes no lock
+        (``dict.setdefault`` is atomic); the store is read after registering, and
+        finishing owners store before they unregister, so a value stored just
+        before cannot be missed.
         """
+        if flight is None:
+            flight = new_flight()
         store = self.store
         assert store is not None
         while True:
-            value = store.peek(key, MISSING)
-            if value is not MISSING:
-                return value
-            flight = Flight(self.generation)
-            current: Flight = self.flights.setdefault(key, flight)
+            current = self.flights.setdefault(key, flight)
             if current is flight:
-                return flight
-            value = self._join(key, current, flight.owner)
+                value = store.peek(key, MISSING)
+                if value is MISSING:
+                    return flight
+                self.finish(key, flight, value, keep=False)
+                return value
+            value = self._join(key, current, flight[OWNER])
             if value is not MISSING:
                 return value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
 
-    def _join(self, key: Any, current: Flight, owner: int) -> Any:
+    def _join(self, key: Any, current: list[Any], owner: int) -> Any:
         """Wait for another thread's flight: its value, its exception, or ``MISSING``."""
-        if current.owner == owner:
+        if current[OWNER] == owner:
             raise ReentrantCallError(
                 f"{self.namespace}() called itself with the arguments it is "
                 "computing; this would wait for itself forever",
@@ -182,37 +187,53 @@ class Core:
         done: threading.Event | None = None
         with holding(self.lock):
             if self.flights.get(key) is current:  # still running: wait for it
-                done = current.done
+                done = current[DONE]
                 if done is None:
-                    done = current.done = threading.Event()
+                    done = current[DONE] = threading.Event()
         if done is not None:
             done.wait()
-        if current.error is not None:
-            raise current.error
-        return current.value
+        error: Exception | None = current[ERROR]
+        if error is not None:
+            raise error
+        return current[VALUE]
 
-    def finish(self, key: Any, flight: Flight, value: Any) -> None:
-        """Store the owner's value unless a clear() or invalidate() came since it started."""
-        with holding(self.lock):
+    def finish(self, key: Any, flight: list[Any], value: Any, *, keep: bool = True) -> None:
+        """Hand the owner's value to the waiters and, with ``keep``, store it.
+
+        It is stored only if the flight is still registered, that is if no
+        ``clear()`` or ``invalidate()`` came since it started; it is stored
+        before the flight is unregistered (see ``begin``).
+        """
+        lock = self.lock
+        lock.get()
+        try:
+            flight[VALUE] = value
             if self.flights.get(key) is flight:
-                del self.flights[key]
-            if flight.generation == self.generation and not flight.stale:
-                store = self.store
-                assert store is not None
-                store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
-            flight.value = value
-            if flight.done is not None:
-                flight.done.set()
+                try:
+                    if keep:
+                        store = self.store
+                        assert store is not None
+                        store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
+                finally:
+                    del self.flights[key]
+        finally:
+            lock.put(None)
+            if flight[DONE] is not None:
+                flight[DONE].set()
 
-    def fail(self, key: Any, flight: Flight, error: BaseException) -> None:
+    def fail(self, key: Any, flight: list[Any], error: BaseException) -> None:
         """Hand the owner's exception to the waiters; nothing is stored."""
-        with holding(self.lock):
+        lock = self.lock
+        lock.get()
+        try:
             if self.flights.get(key) is flight:
                 del self.flights[key]
             if isinstance(error, Exception):
-                flight.error = error
-            if flight.done is not None:
-                flight.done.set()
+                flight[ERROR] = error
+        finally:
+            lock.put(None)
+            if flight[DONE] is not None:
+                flight[DONE].set()
 
     # -- backend miss path ------------------------------------------------------------
     # The lock guards only the flights: reading, computing, storing and claiming run
@@ -236,12 +257,12 @@ class Core:
             raise
         if value is not MISSING:
             return value
+        flight = new_flight()
         while True:
-            flight = Flight(self.generation)
-            current: Flight = self.flights.setdefault(key, flight)
+            current = self.flights.setdefault(key, flight)
             if current is flight:
                 break
-            value = self._join(key, current, flight.owner)
+            value = self._join(key, current, flight[OWNER])
             if value is not MISSING:
                 return value
             seen = -1  # the owner was interrupted: read the backend again below
@@ -255,10 +276,10 @@ class Core:
                     claimed = value is MISSING
                 if value is MISSING:
                     value = self.func(*args, **kwargs)
-                    if flight.generation == self.generation and not flight.stale:
+                    if self.flights.get(key) is flight:  # no clear() or invalidate() since
                         backend.set(key, value, self.ttl)
                         claimed = False  # set ends the claim
-                        if flight.generation != self.generation or flight.stale:
+                        if self.flights.get(key) is not flight:
                             backend.delete(key)  # cleared while storing: clear wins
             finally:
                 if claimed and self.release is not None:
@@ -270,9 +291,9 @@ class Core:
             if self.flights.get(key) is flight:
                 del self.flights[key]
             self.finished += 1
-            flight.value = value
-            if flight.done is not None:
-                flight.done.set()
+            flight[VALUE] = value
+        if flight[DONE] is not None:
+            flight[DONE].set()
         return value
 
     async def afetch(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -400,7 +421,8 @@ class Core:
         with holding(self.lock):
             self.generation += 1
             for flight in self.flights.values():
-                flight.stale = True
+                if type(flight) is _AsyncFlight:  # sync flights go stale by leaving flights
+                    flight.stale = True
             self.flights.clear()
             if self.store is not None:
                 self.store._data.clear()  # noqa: SLF001 - the store is private to this function
@@ -441,7 +463,7 @@ class Core:
         with holding(self.lock):
             for key in keys:
                 flight = self.flights.pop(key, None)
-                if flight is not None:
+                if type(flight) is _AsyncFlight:  # sync flights go stale by leaving flights
                     flight.stale = True
                 if self.store is not None:
                     removed = self.store._take(key) is not MISSING or removed  # noqa: SLF001

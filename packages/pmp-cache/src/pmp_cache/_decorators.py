@@ -10,7 +10,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 from pmp_cache._backend import AsyncCacheBackend, CacheBackend
-from pmp_cache._core import Core, Flight
+from pmp_cache._core import Core, new_flight
 from pmp_cache._fastpath import compile_wrapper, fast_parameters
 from pmp_cache._lru import MISSING, LRUCache, _TimedDict
 from pmp_cache._stats import CacheInfo, CacheStats
@@ -169,9 +169,10 @@ def _sync_timed_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., 
                 return entry[0]
             store._drop_expired(key, entry)  # noqa: SLF001
         store._misses += 1  # noqa: SLF001
-        flight = begin(key)
-        if type(flight) is not Flight:
-            return flight
+        flight = new_flight()
+        value = begin(key, flight)
+        if value is not flight:
+            return value
         try:
             value = func(*args, **kwargs)
         except BaseException as exc:
@@ -215,9 +216,10 @@ def _sync_plain_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., 
             store._hits += 1  # noqa: SLF001
             return value
         store._misses += 1  # noqa: SLF001
-        flight = begin(key)
-        if type(flight) is not Flight:
-            return flight
+        flight = new_flight()
+        value = begin(key, flight)
+        if value is not flight:
+            return value
         try:
             value = func(*args, **kwargs)
         except BaseException as exc:
