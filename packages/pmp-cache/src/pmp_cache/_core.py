@@ -166,8 +166,8 @@ class Core:
         while True:
             current = self.flights.setdefault(key, flight)
             if current is flight:
-                value = store.peek(key, MISSING)
-                if value is MISSING:
+                value = store._peek_or_drop(key)  # noqa: SLF001 - the store is ours
+                if value is MISSING:  # the key is not stored, not even expired
                     return flight
                 self.finish(key, flight, value, keep=False)
                 return value

@@ -118,10 +118,9 @@ _INSERT = """\
                 _pmp_store._insert(_pmp_key, _pmp_value, None)"""
 
 # ``LRUCache._insert`` inlined for a bounded store; the evicted entry is released
-# after the lock. A plain store cannot hold the key: it did not once the flight was
-# registered (else ``begin`` returned the value), and while a flight is registered
-# only its owner stores its key. A timed store may still hold an expired entry for it
-# (one that expired between being stored and being read by ``begin``).
+# after the lock. The store does not hold the key: it did not once the flight was
+# registered (else ``begin`` returned the value or dropped the expired entry), and
+# while a flight is registered only its owner stores its key.
 _PLAIN_INSERT = """\
                 if len(_pmp_data) >= {maxsize}:
                     _pmp_evicted = _pmp_popitem(False)
@@ -129,16 +128,13 @@ _PLAIN_INSERT = """\
                 _pmp_data[_pmp_key] = _pmp_value"""
 
 _TIMED_INSERT = """\
-                if _pmp_key in _pmp_data:
-                    _pmp_store._insert(_pmp_key, _pmp_value, None)
-                else:
-                    if len(_pmp_data) >= {maxsize}:
-                        _pmp_evicted = _pmp_popitem(False)
-                        if _pmp_evicted[1][1] <= _pmp_now:
-                            _pmp_store._expirations += 1
-                        else:
-                            _pmp_store._evictions += 1
-                    _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
+                if len(_pmp_data) >= {maxsize}:
+                    _pmp_evicted = _pmp_popitem(False)
+                    if _pmp_evicted[1][1] <= _pmp_now:
+                        _pmp_store._expirations += 1
+                    else:
+                        _pmp_store._evictions += 1
+                _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
 
 _ASYNC_MISS = """
     _pmp_store._misses += 1

@@ -257,6 +257,30 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return self.peek(cast("K", key), MISSING) is not MISSING
 
+    def _peek_or_drop(self, key: Any) -> Any:
+        """The live value for ``key`` like ``peek``; else ``MISSING``, with no entry left.
+
+        An expired entry is dropped (and counted), so a caller that then stores
+        ``key`` knows it is new: what a cached function's miss path relies on.
+        """
+        data = self._data
+        entry = data.get(key, MISSING)
+        if entry is MISSING or type(data) is not _TimedDict:
+            return entry
+        lock = self._lock
+        lock.get()
+        try:
+            entry = data.get(key, MISSING)
+            if entry is MISSING:  # pragma: no cover - a racing reader dropped it meanwhile
+                return MISSING
+            if entry[1] > self._now():
+                return entry[0]
+            del data[key]
+            self._expirations += 1
+            return MISSING
+        finally:
+            lock.put(None)
+
     def _snapshot(self) -> list[tuple[Any, Any]]:
         """All stored ``(key, entry)`` pairs, least recently used first.
 
