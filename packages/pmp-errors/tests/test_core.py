@@ -58,12 +58,16 @@ EXAMPLES: list[PortfolioError] = [
 ]
 
 
+# BaseException declares __notes__ only from 3.11, so the tests reach it by name on every version
+_NOTES = "__notes__"
+
+
 def _add_note(exc: BaseException, note: str) -> None:
     """Add a PEP 678 note the way 3.11+ does, also on 3.10."""
-    notes = getattr(exc, "__notes__", None)
+    notes = getattr(exc, _NOTES, None)
     if notes is None:
         notes = []
-        exc.__notes__ = notes  # type: ignore[attr-defined]
+        setattr(exc, _NOTES, notes)
     notes.append(note)
 
 
@@ -179,7 +183,8 @@ def test_to_dict_includes_notes_and_cause_chain() -> None:
     """Notes and the explicit cause chain appear in the rendered dict."""
     try:
         try:
-            {}["missing"]
+            empty: dict[str, int] = {}
+            empty["missing"]
         except KeyError as inner:
             err = DataProcessingError("Failed to process row", step="validation", row_index=42)
             _add_note(err, "row came from upload 7")
@@ -344,12 +349,12 @@ def test_round_trips_keep_everything(exc: PortfolioError, clone: Any) -> None:
     try:
         other = clone(exc)
     finally:
-        del exc.__notes__
+        delattr(exc, _NOTES)
     assert type(other) is type(exc)
     assert other.message == exc.message
     assert other.context == exc.context
     assert other.args == exc.args
-    assert other.__notes__ == ["a note"]
+    assert getattr(other, _NOTES) == ["a note"]
     assert vars(other).keys() == vars(exc).keys() | {"__notes__"}
     assert other.to_dict()["context"] == exc.to_dict()["context"]
 
@@ -384,7 +389,7 @@ def test_version_matches_metadata() -> None:
 
     assert pmp_errors.__version__ == version("pmp-errors")
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = pmp_errors.nope  # type: ignore[attr-defined]
+        _ = pmp_errors.nope
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -398,6 +403,12 @@ class _RaisingNotes(Exception):
     @property
     def __notes__(self) -> list[str]:
         raise RuntimeError("unreadable")
+
+    # from 3.11 BaseException.__notes__ is a writeable attribute, which a read-only property
+    # may not override
+    @__notes__.setter
+    def __notes__(self, value: list[str]) -> None:
+        raise RuntimeError("unwritable")
 
 
 @pytest.mark.parametrize(
@@ -414,7 +425,7 @@ class _RaisingNotes(Exception):
 def test_notes_of_any_shape_are_rendered(notes: object, expected: list[str]) -> None:
     """Notes that are not a list are rendered as the traceback module shows them, bounded."""
     err = ValueError("v")
-    err.__notes__ = notes  # type: ignore[attr-defined]
+    setattr(err, _NOTES, notes)
     assert pmp_errors.exception_to_dict(err)["notes"] == expected
 
 

@@ -301,7 +301,8 @@ def test_keys_that_collide_as_strings_are_all_kept() -> None:
     cut = to_jsonable({long_a: 1, long_b: 2})
     assert isinstance(cut, dict)
     assert sorted(cut.values()) == [1, 2]  # type: ignore[type-var]
-    many = to_jsonable({"<truncated>": "mine", **{i: i for i in range(MAX_ITEMS + 1)}})
+    crowded: dict[object, object] = {"<truncated>": "mine", **{i: i for i in range(MAX_ITEMS + 1)}}
+    many = to_jsonable(crowded)
     assert isinstance(many, dict)
     assert len(many) == MAX_ITEMS + 1
     assert (many["<truncated>"], many["<truncated>#2"]) == ("mine", "2 more items")
