@@ -114,7 +114,7 @@ async def test_async_cancellation_propagates() -> None:
 def test_bad_exception_arguments(args: tuple[object, ...], shown: str) -> None:
     """Bad exception lists raise ValidationError naming the argument and value."""
     with pytest.raises(ValidationError, match=shown) as info:
-        as_result(*args)  # type: ignore[arg-type]
+        as_result(*args)  # type: ignore[call-overload]
     assert info.value.field == "exceptions"
     assert isinstance(info.value, TypeError)
 

@@ -16,7 +16,7 @@ def test_version_matches_metadata() -> None:
 def test_unknown_attribute() -> None:
     """Unknown module attributes raise AttributeError naming them."""
     with pytest.raises(AttributeError, match="nope"):
-        _ = pmp_typing.nope  # type: ignore[attr-defined]
+        _ = pmp_typing.nope
 
 
 def test_all_is_sorted_and_importable() -> None:

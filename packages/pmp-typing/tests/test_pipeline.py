@@ -306,8 +306,8 @@ def test_concurrent_adds_to_a_shared_pipeline() -> None:
 
 def test_sync_run_names_a_step_that_returned_a_coroutine() -> None:
     """A step fed a coroutine in execute() says which step returned it and what to use."""
-    pipeline = Pipeline(1).add(fetch, name="fetch").add(str.upper)
+    pipeline = Pipeline(1).add(fetch, name="fetch").add(str.upper)  # type: ignore[arg-type]
     with pytest.raises(DataProcessingError, match=r"'fetch' returned an awaitable.*add_async"):
         pipeline.execute()
     with pytest.raises(DataProcessingError, match=r"step 0 returned an awaitable"):
-        Pipeline(1).add(fetch).add(str.upper).run(2)
+        Pipeline(1).add(fetch).add(str.upper).run(2)  # type: ignore[arg-type]

@@ -179,7 +179,7 @@ def test_immutable(result: Result[int, str]) -> None:
         with pytest.raises(AttributeError):
             setattr(result, name, 5)
     with pytest.raises(AttributeError):
-        del result.value  # type: ignore[misc]
+        del result.value
 
 
 def test_repr() -> None:
