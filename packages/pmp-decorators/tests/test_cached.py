@@ -149,7 +149,7 @@ def test_without_set_name_access_is_a_clear_error():
     """A descriptor added after class creation explains what is missing."""
 
     class Late:
-        pass
+        value: CachedProperty[int]
 
     Late.value = CachedProperty(lambda _self: 1)
     with pytest.raises(TypeError, match="__set_name__"):

@@ -18,9 +18,9 @@ def test_version_matches_pyproject():
     if not pyproject.is_file():
         pytest.skip("pyproject.toml is not beside these tests (testing an installed wheel)")
     text = pyproject.read_text()
-    assert (
-        re.search(r'^version = "(.+)"$', text, re.MULTILINE).group(1) == pmp_decorators.__version__
-    )
+    match = re.search(r'^version = "(.+)"$', text, re.MULTILINE)
+    assert match is not None
+    assert match.group(1) == pmp_decorators.__version__
 
 
 def test_unknown_attribute_raises_attribute_error():

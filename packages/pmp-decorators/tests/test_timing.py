@@ -217,7 +217,7 @@ def test_keeps_metadata_and_uses_the_given_name(capture):
 
     wrapped = timed(logger=logger, name="custom")(f)
     wrapped()
-    assert (wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__) == ("f", "Doc.", f)
+    assert (wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__) == ("f", "Doc.", f)  # type: ignore[attr-defined]
     assert records[0].function == "custom"
 
 
@@ -522,7 +522,7 @@ def test_missing_parentheses_are_explained():
 def test_name_must_be_a_string(factory):
     """A name that is not a string is refused, naming the argument and the value."""
     with pytest.raises(ValidationError) as info:
-        factory(name=42)  # type: ignore[arg-type]
+        factory(name=42)
     assert (info.value.field, info.value.value) == ("name", 42)
     assert "name must be a str" in str(info.value)
     assert "got 42" in str(info.value)

@@ -121,7 +121,7 @@ CASES: list[tuple[object, list[object], list[object]]] = [
     (Bounded, ["x"], [1]),
     (Free, [1, None], []),
     (Annotated[int, "meta"], [1], ["1"]),
-    (Final[int], [1], ["1"]),  # type: ignore[misc]
+    (Final[int], [1], ["1"]),
     (ClassVar[int], [1], ["1"]),
     (typing.NoReturn, [], [None, 1]),
     (typing_extensions.Never, [], [None]),
@@ -202,6 +202,7 @@ def test_list_of_int_checks_every_item(values):
         check_type(values, list[int], name="v")
     except TypeValidationError as exc:
         assert not ok
+        assert exc.path is not None
         index = int(exc.path[2:-1])
         assert type(values[index]) is not int
         assert all(type(v) is int for v in values[:index])
@@ -232,6 +233,13 @@ def test_nested_structures_agree_with_explainer(value):
     assert fast_ok == (node.find(value, "v") is None)
 
 
+# typing.Self from Python 3.11, typing_extensions.Self before
+if sys.version_info >= (3, 11):
+    SELF: object = typing.Self
+else:
+    SELF: object = typing_extensions.Self
+
+
 @pytest.mark.parametrize(
     "tp",
     [
@@ -243,7 +251,7 @@ def test_nested_structures_agree_with_explainer(value):
         list[3],  # type: ignore[valid-type]
         list[NotRuntime],
         type[list[int]],
-        typing.Self if sys.version_info >= (3, 11) else typing_extensions.Self,
+        SELF,
     ],
     ids=repr,
 )
