@@ -166,10 +166,10 @@ def test_seed_service_provider() -> None:
     provider = ServiceProvider(container)
 
     @provider.inject(DatabaseService)
-    def process_data(db: DatabaseService):  # type: ignore[no-untyped-def]
+    def process_data(db: DatabaseService):
         return db.query()
 
-    assert process_data() == "rows from memory://"  # type: ignore[no-untyped-call]
+    assert process_data() == "rows from memory://"
 
 
 def test_register_returns_the_container_for_chaining() -> None:
@@ -498,7 +498,7 @@ def test_errors_raised_inside_factories_propagate_untouched() -> None:
             container.resolve(Service)
 
 
-def _no_annotation(config, retries: int = 3) -> Config:  # type: ignore[no-untyped-def]
+def _no_annotation(config, retries: int = 3) -> Config:
     return Config()
 
 
@@ -590,7 +590,7 @@ def test_factories_annotated_with_a_related_type_are_accepted() -> None:
     def broad() -> Base:
         return Derived()
 
-    def untyped():  # type: ignore[no-untyped-def]
+    def untyped():
         return Derived()
 
     container = DIContainer().register(Derived, factory=broad)
