@@ -49,7 +49,7 @@ def test_version_matches_metadata() -> None:
 
     assert pmp.__version__ == version("python-mastery-portfolio")
     with pytest.raises(AttributeError, match="nope"):
-        _ = pmp.nope  # type: ignore[attr-defined]
+        _ = pmp.nope
 
 
 def test_tour_shows_every_section(capsys: pytest.CaptureFixture[str]) -> None:
