@@ -74,7 +74,9 @@ async def test_values_are_stored_not_tasks():
     assert core_store["currsize"] == 1
     # the closure's store holds plain values
     store = next(
-        c.cell_contents for c in f.__closure__ or () if isinstance(c.cell_contents, LRUCache)
+        c.cell_contents
+        for c in f.__closure__ or ()  # type: ignore[attr-defined]
+        if isinstance(c.cell_contents, LRUCache)
     )
     assert dict(store.items()) == {2: 4}
 

@@ -122,7 +122,7 @@ def test_named_parameters_share_entries_across_call_forms():
     assert f.cache_invalidate(5) is True
     assert f.cache_info().currsize == 0
     with pytest.raises(TypeError):
-        f.cache_invalidate(1, 2, 3)
+        f.cache_invalidate(1, 2, 3)  # type: ignore[call-arg]
 
 
 def test_every_parameter_kind_is_passed_through():
@@ -227,7 +227,7 @@ def test_custom_key_function():
     f("ann", 1)
     f("ann", 2)
     assert len(calls) == 1
-    bad = cache(key=lambda x: [x])(lambda x: x)
+    bad = cache(key=lambda x: [x])(lambda x: x)  # type: ignore[arg-type, return-value]
     with pytest.raises(UnhashableArgumentError) as info:
         bad(1)
     assert info.value.field == "key"
@@ -580,9 +580,9 @@ def test_bad_options_raise_validation_error(decorator, kwargs, field):
 def test_decorating_a_non_callable_or_sync_function_for_async_is_refused():
     """Cache needs a callable; async_cache needs an async function."""
     with pytest.raises(ValidationError, match="callable"):
-        cache()(42)
+        cache()(42)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="async"):
-        async_cache(lambda: 1)
+        async_cache(lambda: 1)  # type: ignore[arg-type, return-value]
 
 
 def test_bound_cache_kept_after_instance_died_raises_reference_error():
@@ -649,7 +649,8 @@ def test_type_error_from_key_function_passes_through_every_variant():
     def bad_key(x: int) -> int:
         raise TypeError("bad key")
 
-    for options in ({}, {"ttl": 5}, {"backend": LRUCache()}):
+    variants: tuple[dict[str, Any], ...] = ({}, {"ttl": 5}, {"backend": LRUCache()})
+    for options in variants:
         f = cache(key=bad_key, **options)(lambda x: x)
         with pytest.raises(TypeError, match="bad key"):
             f(1)
@@ -662,7 +663,7 @@ def test_miss_path_returns_a_value_stored_meanwhile():
     def f(x: int) -> int:
         return x
 
-    core = f.cache_stats.__self__
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
     core.store.set(7, 70)
     assert core.begin(7) == 70
 
@@ -690,7 +691,7 @@ def test_owner_failing_after_clear_does_not_disturb_new_flights():
     t.start()
     started.wait(5)
     f.cache_clear()
-    core = f.cache_stats.__self__
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
     replacement = core.begin(1)
     release.set()
     t.join()
@@ -700,7 +701,8 @@ def test_owner_failing_after_clear_does_not_disturb_new_flights():
 
 def test_unhashable_argument_of_a_builtin_is_named_by_position():
     """Without a signature, unhashable arguments are named by their position."""
-    for options in ({}, {"ttl": 5}):
+    variants: tuple[dict[str, Any], ...] = ({}, {"ttl": 5})
+    for options in variants:
         f = cache(**options)(max)
         with pytest.raises(UnhashableArgumentError, match=r"args\[0\]"):
             f([1], [2])
@@ -759,7 +761,7 @@ def test_value_stored_while_a_miss_registers_is_returned(options):
         calls.append(x)
         return "computed"
 
-    core = f.cache_stats.__self__
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
     assert f(_StoredWhileRegistering(core.store, lambda: None)) == "stored meanwhile"
     assert calls == []
     assert core.flights == {}
@@ -776,7 +778,7 @@ def test_value_expired_while_a_miss_registers_is_replaced():
         calls.append(x)
         return "computed"
 
-    core = f.cache_stats.__self__
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
     f("other")
 
     def expire() -> None:

@@ -11,7 +11,7 @@ def test_version_matches_metadata():
 def test_unknown_attribute_raises_attribute_error():
     """Unknown module attributes raise AttributeError naming them."""
     try:
-        _ = pmp_cache.nope  # type: ignore[attr-defined]
+        _ = pmp_cache.nope
     except AttributeError as exc:
         assert "nope" in str(exc)
     else:
