@@ -28,6 +28,14 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PACKAGES = depgraph.load_workspace(ROOT, read_toml=nox.project.load_toml)
 ORDER = depgraph.build_order(PACKAGES)
 TEST_TOOLS = ["pytest>=8", "pytest-asyncio>=0.24", "hypothesis>=6"]
+TESTS_MYPY = [  # strict, except that test helpers and fixtures may stay unannotated
+    "--strict",
+    "--allow-untyped-defs",
+    "--allow-incomplete-defs",
+    "--allow-untyped-calls",
+    "--check-untyped-defs",
+    "--no-warn-return-any",
+]
 
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch interpreters
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -136,13 +144,17 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict (and pyright where configured) on every package and its usage files."""
+    """mypy --strict (and pyright where configured) on every package and its usage files.
+
+    The tests are type-checked too: their bodies are checked, but helpers and fixtures may be
+    left unannotated.
+    """
     session.install(
         *[_with_extras(pkg) for pkg in ORDER], "mypy==2.4.1", "pyright==1.1.414", *TEST_TOOLS
     )
-    typing_groups = [req for name in ORDER for req in _group(name, "typing")]
-    if typing_groups:
-        session.install(*typing_groups)
+    extra = {req for name in ORDER for group in ("typing", "test") for req in _group(name, group)}
+    if extra:
+        session.install(*extra)
     session.run("mypy", "--strict", str(ROOT / "tools"))
     for python in PYTHONS:
         for name in ORDER:
@@ -151,6 +163,7 @@ def typecheck(session: nox.Session) -> None:
             if (pkg / "tests" / "typing").is_dir():
                 targets.append(str(pkg / "tests" / "typing"))
             session.run("mypy", "--python-version", python, *targets)
+            session.run("mypy", "--python-version", python, *TESTS_MYPY, str(pkg / "tests"))
             config = pkg / "pyrightconfig.json"
             if config.is_file():
                 session.run("pyright", "--pythonversion", python, "-p", str(config))
