@@ -344,7 +344,40 @@ class _Shared:
 # ---------------------------------------------------------------------------------------
 
 
-class RedisCache:
+class _SharedFront:
+    """What ``RedisCache`` and ``AsyncRedisCache`` read straight from their ``_Shared`` state."""
+
+    _shared: _Shared
+
+    @property
+    def namespace(self) -> str:
+        """The namespace every key of this cache lives under."""
+        return self._shared.namespace
+
+    @property
+    def local(self) -> LRUCache[Any, Any] | None:
+        """The in-process tier in front of Redis, or ``None``."""
+        return self._shared.local
+
+    def local_tier(self, namespace: str) -> LRUCache[Any, Any] | None:
+        """The in-process tier for keys ``(namespace, key)``, or ``None`` without tiers.
+
+        Each function cached with ``cache(backend=...)`` keeps its keys under its
+        own name, in its own tier (read directly by its wrapper, so repeated hits
+        cost about what an in-memory hit does); ``get``, ``set``, ``delete`` and
+        ``clear`` keep every tier in step.
+        """
+        return self._shared.local_tier(namespace)
+
+    def stats(self) -> RedisCacheStats:
+        """Hits, misses, errors and rejected payloads seen by this process (no network)."""
+        return self._shared.stats()
+
+    def __repr__(self) -> str:
+        return self._shared.describe(type(self).__name__)
+
+
+class RedisCache(_SharedFront):
     """A cache in Redis shared by every process that uses the same namespace and version.
 
     Give a ``url`` or an existing redis-py ``client`` (made with
@@ -432,26 +465,6 @@ class RedisCache:
     def client(self) -> redis.Redis:
         """The redis-py client in use."""
         return self._client  # type: ignore[no-any-return]
-
-    @property
-    def namespace(self) -> str:
-        """The namespace every key of this cache lives under."""
-        return self._shared.namespace
-
-    @property
-    def local(self) -> LRUCache[Any, Any] | None:
-        """The in-process tier in front of Redis, or ``None``."""
-        return self._shared.local
-
-    def local_tier(self, namespace: str) -> LRUCache[Any, Any] | None:
-        """The in-process tier for keys ``(namespace, key)``, or ``None`` without tiers.
-
-        Each function cached with ``cache(backend=...)`` keeps its keys under its
-        own name, in its own tier (read directly by its wrapper, so repeated hits
-        cost about what an in-memory hit does); ``get``, ``set``, ``delete`` and
-        ``clear`` keep every tier in step.
-        """
-        return self._shared.local_tier(namespace)
 
     def get(self, key: Any, default: Any = None) -> Any:
         """Return the value stored under ``key`` or ``default``.
@@ -605,23 +618,16 @@ class RedisCache:
         except self._errors as exc:
             shared.failed("UNLOCK", text, exc)
 
-    def stats(self) -> RedisCacheStats:
-        """Hits, misses, errors and rejected payloads seen by this process (no network)."""
-        return self._shared.stats()
-
     def close(self) -> None:
         """Close the connections of a client this cache created from ``url``."""
         if self._owns_client:
             self._client.close()
 
-    def __repr__(self) -> str:
-        return self._shared.describe("RedisCache")
-
 
 # ---------------------------------------------------------------------------------------
 
 
-class AsyncRedisCache:
+class AsyncRedisCache(_SharedFront):
     """The asyncio twin of ``RedisCache`` (redis.asyncio); the same options and behaviour.
 
     ``get``, ``set``, ``delete``, ``clear``, ``claim`` and ``release`` are
@@ -657,7 +663,7 @@ class AsyncRedisCache:
         lock_ttl: float = 30.0,
         lock_wait: float = 5.0,
     ) -> None:
-        self._shared: _Shared = _Shared(
+        self._shared = _Shared(
             url,
             client,
             namespace=namespace,
@@ -696,26 +702,6 @@ class AsyncRedisCache:
                     retry=redis_module.asyncio.retry.Retry(redis_module.backoff.NoBackoff(), 1),
                 )
         return client
-
-    @property
-    def namespace(self) -> str:
-        """The namespace every key of this cache lives under."""
-        return self._shared.namespace
-
-    @property
-    def local(self) -> LRUCache[Any, Any] | None:
-        """The in-process tier in front of Redis, or ``None``."""
-        return self._shared.local
-
-    def local_tier(self, namespace: str) -> LRUCache[Any, Any] | None:
-        """The in-process tier for keys ``(namespace, key)``, or ``None`` without tiers.
-
-        Each function cached with ``cache(backend=...)`` keeps its keys under its
-        own name, in its own tier (read directly by its wrapper, so repeated hits
-        cost about what an in-memory hit does); ``get``, ``set``, ``delete`` and
-        ``clear`` keep every tier in step.
-        """
-        return self._shared.local_tier(namespace)
 
     async def get(self, key: Any, default: Any = None) -> Any:
         """Return the value stored under ``key`` or ``default`` (see ``RedisCache.get``)."""
@@ -861,16 +847,9 @@ class AsyncRedisCache:
         except self._errors as exc:
             shared.failed("UNLOCK", text, exc)
 
-    def stats(self) -> RedisCacheStats:
-        """Hits, misses, errors and rejected payloads seen by this process (no network)."""
-        return self._shared.stats()
-
     async def aclose(self) -> None:
         """Close the client this cache made for the running event loop (not a given one)."""
         if self._given is None:
             client = self._clients.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.aclose()
-
-    def __repr__(self) -> str:
-        return self._shared.describe("AsyncRedisCache")
