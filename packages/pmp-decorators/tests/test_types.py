@@ -23,7 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pmp_decorators import TypeValidationError, check_type
-from pmp_decorators._types import compile_type, safe_repr, type_name
+from pmp_decorators._nodes import safe_repr, type_name
+from pmp_decorators._types import compile_type
 from pmp_errors import ValidationError
 
 

@@ -153,19 +153,6 @@ def test_string_in_explicit_map_is_resolved_lazily():
     assert info.value.path == "items[1]"
 
 
-def test_unresolvable_annotation_fails_at_first_call():
-    """An annotation that cannot be resolved raises a ValidationError naming it."""
-
-    @validate_types()
-    def f(x: int, y: NoSuchName) -> None:  # type: ignore[name-defined]  # noqa: F821
-        pass
-
-    with pytest.raises(ValidationError) as info:
-        f(1, 2)
-    assert (info.value.field, info.value.value) == ("y", "NoSuchName")
-    assert "cannot resolve the annotation 'NoSuchName' of argument 'y'" in str(info.value)
-
-
 def test_unknown_name_in_type_map_fails_at_decoration():
     """A name that the function does not have is refused at decoration."""
     with pytest.raises(ValidationError) as info:

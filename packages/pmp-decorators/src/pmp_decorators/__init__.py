@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from pmp_decorators._annotations import UnresolvedAnnotationWarning
 from pmp_decorators._cached import CachedProperty
 from pmp_decorators._errors import TypeValidationError
 from pmp_decorators._retry import RetryState, async_retry, retry, set_retry_testing
@@ -26,6 +27,7 @@ __all__ = [
     "RetryState",
     "TimingStats",
     "TypeValidationError",
+    "UnresolvedAnnotationWarning",
     "async_retry",
     "check_type",
     "measure_block",

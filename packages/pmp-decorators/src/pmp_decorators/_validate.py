@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import keyword
 import threading
 import typing
+import warnings
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-from pmp_decorators._errors import TypeValidationError
-from pmp_decorators._settings import Restorer
-from pmp_decorators._types import (
-    AnyNode,
-    ContainerNode,
-    Failure,
-    Generator,
-    Node,
-    compile_type,
-    safe_repr,
+from pmp_decorators._annotations import (
+    UnresolvedAnnotationWarning,
+    raw_annotations,
+    resolve_annotations,
 )
+from pmp_decorators._containers import ContainerNode
+from pmp_decorators._errors import TypeValidationError
+from pmp_decorators._nodes import AnyNode, Failure, Generator, Node, safe_repr
+from pmp_decorators._settings import Restorer
+from pmp_decorators._types import compile_type
 from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ class _Validated:
         self.nodes: list[tuple[str, Node]] = []
         self.lock = threading.Lock()
         self.built = False
+        self.error: ValidationError | None = None
         names = list(self.signature.parameters)
         for name in names:
             if name.startswith(_RESERVED):
@@ -231,45 +233,18 @@ class _Validated:
         (function,) = scope.values()
         return function  # type: ignore[no-any-return]
 
-    def _hints(self) -> dict[str, Any]:
-        import inspect
-
-        raw = self.explicit
-        if raw is None:
-            raw = dict(getattr(self.func, "__annotations__", {}))
-
-        def carrier() -> None:
-            """Holds the annotations while ``typing.get_type_hints`` resolves them."""
-
-        carrier.__annotations__ = raw
-        try:
-            globalns = getattr(inspect.unwrap(self.func), "__globals__", {})
-            return typing.get_type_hints(carrier, globalns=globalns, include_extras=True)
-        except NameError as exc:
-            field = self._unresolved(raw, globalns)
-            what = "the return value" if field == "return" else f"argument {field!r}"
-            raise ValidationError(
-                f"{self.label}: cannot resolve the annotation {exc.name!r} of {what} "
-                f"(define it at module level before the first call)",
-                field=field,
-                value=exc.name,
-                expected="a name defined in the function's module",
-            ) from exc
-
-    @staticmethod
-    def _unresolved(raw: dict[str, Any], globalns: dict[str, Any]) -> str | None:
-        """The first parameter (or ``"return"``) whose annotation cannot be resolved."""
-
-        def carrier() -> None:
-            """Holds one annotation while ``typing.get_type_hints`` resolves it."""
-
-        for name, annotation in raw.items():
-            carrier.__annotations__ = {name: annotation}
-            try:
-                typing.get_type_hints(carrier, globalns=globalns, include_extras=True)
-            except NameError:
-                return name
-        return None  # pragma: no cover - only reached when resolving is not repeatable
+    def _hints(self) -> dict[str, object]:
+        raw = self.explicit if self.explicit is not None else raw_annotations(self.func)
+        hints, missing = resolve_annotations(self.func, raw)
+        if missing:
+            names = ", ".join(repr(name) for name in missing)
+            warnings.warn(
+                f"{self.label}: cannot resolve {names} in its annotations (imported only "
+                f"under TYPE_CHECKING?); what they name is not checked",
+                UnresolvedAnnotationWarning,
+                stacklevel=5,  # warn -> _hints -> _compile -> build -> wrapper -> caller
+            )
+        return hints
 
     def _compile(self) -> None:
         import inspect
@@ -281,6 +256,8 @@ class _Validated:
             if name not in hints:
                 continue
             node = self._compile_one(name, hints[name])
+            if isinstance(node, AnyNode):
+                continue
             if param.kind is kind.VAR_POSITIONAL:
                 node = ContainerNode(tuple, node, None, f"tuple[{node.expected}, ...]")
             elif param.kind is kind.VAR_KEYWORD:
@@ -292,7 +269,7 @@ class _Validated:
 
     def _compile_one(self, name: str, tp: object) -> Node:
         try:
-            return compile_type(tp)
+            return compile_type(tp, strict=False)
         except ValidationError as exc:
             what = "the return value" if name == "return" else repr(name)
             raise ValidationError(
@@ -326,9 +303,16 @@ class _Validated:
         """Resolve the types and switch the wrapper to the fast generated code (once)."""
         with self.lock:
             if self.built:
+                if self.error is not None:  # built once and failed: fail the same way, fast
+                    raise copy.copy(self.error) from self.error.__cause__
                 return
-            self._compile()
-            self._check_defaults()
+            try:
+                self._compile()
+                self._check_defaults()
+            except ValidationError as exc:
+                self.error = exc
+                self.built = True
+                raise
             fast = self._exec(self._fast_source())
             self.wrapper.__code__ = fast.__code__
             self.built = True

@@ -1,0 +1,207 @@
+"""validate_types never refuses a correct call, whatever the annotations look like."""
+
+from __future__ import annotations
+
+import numbers  # noqa: TC003 - validate_types reads the annotations at run time
+import sys
+import typing
+import warnings
+from collections.abc import Callable, Hashable  # noqa: TC003 - read at run time
+from typing import TYPE_CHECKING, ParamSpec, Protocol, SupportsIndex, SupportsInt, TypeVar
+
+import pytest
+import typing_extensions
+
+from pmp_decorators import TypeValidationError, UnresolvedAnnotationWarning, validate_types
+from pmp_errors import ValidationError
+
+if TYPE_CHECKING:
+    from decimal import Decimal as Engine
+
+P = ParamSpec("P")
+M = TypeVar("M", bound="Model")
+
+
+class Model:
+    """A class named by a TypeVar bound as a string."""
+
+
+def test_type_checking_import_is_skipped_with_one_warning():
+    """A name imported under TYPE_CHECKING is not checked, with one warning; the rest is."""
+
+    @validate_types()
+    def connect(engine: Engine, retries: int, spare: list[Engine] | None = None) -> int:
+        return retries
+
+    with pytest.warns(UnresolvedAnnotationWarning, match="'Engine'") as record:
+        assert connect(object(), 2) == 2  # type: ignore[arg-type]
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert connect(object(), 3) == 3  # type: ignore[arg-type]  # no second warning
+        with pytest.raises(TypeValidationError) as info:
+            connect(object(), "2")  # type: ignore[arg-type]
+        assert info.value.field == "retries"
+        with pytest.raises(TypeValidationError) as info:
+            connect(object(), 2, spare=5)  # type: ignore[arg-type]
+        assert info.value.field == "spare"
+        assert connect(object(), 2, spare=[object()]) == 2  # type: ignore[arg-type,list-item]
+
+
+def test_unresolvable_annotation_is_skipped_not_failing():
+    """A name defined nowhere is skipped (one warning) instead of failing every call."""
+
+    @validate_types()
+    def f(x: int, y: NoSuchName) -> None:  # type: ignore[name-defined]  # noqa: F821
+        pass
+
+    with pytest.warns(UnresolvedAnnotationWarning, match="'NoSuchName'"):
+        f(1, 2)
+    with pytest.raises(TypeValidationError):
+        f("1", 2)  # type: ignore[arg-type]
+
+
+_BUILDS: list[int] = []
+
+
+def _counted_unsupported() -> object:
+    _BUILDS.append(1)
+    return 5  # not a type: the build fails
+
+
+def test_failed_build_is_not_repeated_on_every_call():
+    """A build that fails raises the same error on later calls without building again."""
+
+    @validate_types()
+    def f(x: _counted_unsupported()) -> None:  # type: ignore[valid-type]
+        pass
+
+    _BUILDS.clear()
+    for _ in range(3):
+        with pytest.raises(ValidationError, match="cannot check 'x'"):
+            f(1)
+    assert _BUILDS == [1]
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_bool_passes_for_protocols_and_abcs_it_implements(value):
+    """Bool is refused only for int (and float/complex), not for Hashable, Number, Supports*."""
+
+    @validate_types()
+    def f(a: Hashable, n: numbers.Number, i: SupportsIndex, j: SupportsInt) -> None:
+        pass
+
+    f(value, value, value, value)
+
+    @validate_types()
+    def g(n: int | str) -> None:
+        pass
+
+    with pytest.raises(TypeValidationError):
+        g(value)
+
+
+def test_paramspec_args_and_kwargs_are_not_refused():
+    """*args: P.args and **kwargs: P.kwargs accept any arguments."""
+
+    def forward(func: Callable[P, int]) -> Callable[P, int]:
+        @validate_types()
+        def inner(*args: P.args, **kwargs: P.kwargs) -> int:
+            return func(*args, **kwargs)
+
+        return inner
+
+    assert forward(lambda x, *, y: x + y)(1, y=2) == 3
+
+
+class Greeter(Protocol):
+    def greet(self) -> str: ...
+
+
+class Hello:
+    def greet(self) -> str:
+        return "hi"
+
+
+def test_non_runtime_protocol_is_not_checked():
+    """A Protocol without @runtime_checkable cannot be checked, so it is skipped."""
+
+    @validate_types()
+    def greet(g: Greeter, times: int) -> str:
+        return g.greet() * times
+
+    assert greet(Hello(), 2) == "hihi"
+    with pytest.raises(TypeValidationError):
+        greet(Hello(), "2")  # type: ignore[arg-type]
+
+
+def test_typevar_bound_given_as_a_string_is_resolved():
+    """TypeVar(bound="Model") checks against Model, resolved in the TypeVar's module."""
+
+    @validate_types()
+    def pick(m: M) -> M:
+        return m
+
+    model = Model()
+    assert pick(model) is model
+    with pytest.raises(TypeValidationError) as info:
+        pick(1)  # type: ignore[type-var]
+    assert info.value.expected is not None
+    assert info.value.expected.endswith("Model")
+
+
+class Tree(typing_extensions.TypedDict):
+    value: int
+    children: list[Tree]
+
+
+def test_recursive_typeddict_is_checked_at_every_level():
+    """A TypedDict that contains itself is checked to full depth."""
+
+    @validate_types()
+    def size(t: Tree) -> int:
+        return 1 + sum(size(c) for c in t["children"])
+
+    leaf: Tree = {"value": 2, "children": []}
+    assert size({"value": 1, "children": [leaf, {"value": 3, "children": [leaf]}]}) == 4
+    bad = {"value": 1, "children": [{"value": 2, "children": [{"value": "x", "children": []}]}]}
+    with pytest.raises(TypeValidationError) as info:
+        size(bad)  # type: ignore[arg-type]
+    assert info.value.path == "t['children'][0]['children'][0]['value']"
+
+
+class Builder:
+    class Part:
+        """A name that only the class scope defines."""
+
+    @validate_types()
+    def add(self, part: Part) -> Builder:
+        return self
+
+    @validate_types()
+    def clone(self) -> typing_extensions.Self:
+        return self
+
+
+def test_class_scope_names_and_self_resolve():
+    """A nested class named in a method's annotation resolves; Self is not refused."""
+    builder = Builder()
+    assert builder.add(Builder.Part()) is builder
+    assert builder.clone() is builder
+    with pytest.raises(TypeValidationError) as info:
+        builder.add(1)  # type: ignore[arg-type]
+    assert info.value.expected is not None
+    assert info.value.expected.endswith("Builder.Part")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="typing.Self needs 3.11")
+def test_typing_self_is_not_refused():
+    """typing.Self in a return annotation is not refused."""
+
+    class Node:
+        @validate_types()
+        def me(self) -> typing.Self:  # type: ignore[name-defined,unused-ignore]
+            return self
+
+    node = Node()
+    assert node.me() is node
