@@ -196,16 +196,22 @@ def test_value_is_whatever_the_getter_returned_first(values):
 
 
 def test_locked_getter_runs_once_under_concurrent_first_access():
-    """With CachedProperty.locked, 8 racing threads see one computation."""
+    """With CachedProperty.locked, 8 racing threads see one computation.
+
+    The getter waits (up to 0.5 s) for a second computation to start: without the
+    lock the other threads enter it at once, so the test fails every time.
+    """
     barrier = threading.Barrier(8)
     calls = []
-    gate = threading.Event()
+    second = threading.Event()
 
     class Model:
         @CachedProperty.locked
         def weights(self):
             calls.append(1)
-            gate.wait(5)
+            if len(calls) > 1:
+                second.set()
+            second.wait(0.5)
             return object()
 
     model = Model()
@@ -218,7 +224,6 @@ def test_locked_getter_runs_once_under_concurrent_first_access():
     threads = [threading.Thread(target=read) for _ in range(8)]
     for t in threads:
         t.start()
-    gate.set()
     for t in threads:
         t.join()
     assert len(calls) == 1

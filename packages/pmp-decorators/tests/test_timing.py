@@ -279,14 +279,24 @@ def test_stats_reset_and_empty_values():
     }
 
 
+class _SlowInt(int):
+    """An int whose addition pauses, so unlocked read-modify-write updates would collide."""
+
+    def __add__(self, other: int) -> "_SlowInt":
+        time.sleep(0.001)  # releases the GIL between reading and writing the counter
+        return _SlowInt(int(self) + other)
+
+
 def test_stats_are_exact_under_threads():
-    """Many threads adding at once lose no sample."""
+    """Threads adding at once lose no sample, even when each update is slow."""
     stats = TimingStats()
+    stats.count = _SlowInt(0)
+    stats.total_ns = _SlowInt(0)
     barrier = threading.Barrier(4)
 
     def add():
         barrier.wait()
-        for _ in range(2000):
+        for _ in range(25):
             stats.add(1)
 
     threads = [threading.Thread(target=add) for _ in range(4)]
@@ -294,8 +304,8 @@ def test_stats_are_exact_under_threads():
         t.start()
     for t in threads:
         t.join()
-    assert stats.count == 8000
-    assert stats.total_ns == 8000
+    assert stats.count == 100
+    assert stats.total_ns == 100
 
 
 def test_stats_reject_a_bad_unit():
