@@ -64,6 +64,7 @@ def test_seed_form_retries_listed_exceptions():
     clock = FakeClock()
     func, calls = failing(2)
     wrapped = retry(
+        jitter=None,
         max_attempts=3,
         delay=1.0,
         backoff=2.0,
@@ -86,6 +87,7 @@ def test_backoff_sequence_is_exact(delay, backoff, attempts, max_delay):
     clock = FakeClock()
     func, calls = failing(100)
     wrapped = retry(
+        jitter=None,
         max_attempts=attempts,
         delay=delay,
         backoff=backoff,
@@ -192,7 +194,7 @@ def test_rate_limit_shorter_than_backoff_keeps_the_backoff():
     """A short retry_after does not shorten the computed pause."""
     clock = FakeClock()
     func, _ = failing(1, RateLimitError("slow", retry_after=0.5))
-    retry(delay=2.0, sleep=clock.sleep)(func)()
+    retry(jitter=None, delay=2.0, sleep=clock.sleep)(func)()
     assert clock.sleeps == [2.0]
 
 
@@ -201,7 +203,13 @@ def test_deadline_never_sleeps_past_it_nor_starts_late():
     clock = FakeClock()
     func, calls = failing(100)
     wrapped = retry(
-        max_attempts=100, delay=1.0, backoff=2.0, deadline=10.0, sleep=clock.sleep, clock=clock
+        jitter=None,
+        max_attempts=100,
+        delay=1.0,
+        backoff=2.0,
+        deadline=10.0,
+        sleep=clock.sleep,
+        clock=clock,
     )(func)
     with pytest.raises(ConnectionError) as info:
         wrapped()
@@ -219,7 +227,9 @@ def test_deadline_counts_the_first_attempt():
         clock.now += 9.5
         raise OSError
 
-    wrapped = retry(max_attempts=5, delay=1.0, deadline=10.0, sleep=clock.sleep, clock=clock)(slow)
+    wrapped = retry(
+        jitter=None, max_attempts=5, delay=1.0, deadline=10.0, sleep=clock.sleep, clock=clock
+    )(slow)
     with pytest.raises(OSError):
         wrapped()
     assert clock.sleeps == []
@@ -260,13 +270,21 @@ def test_retry_if_result_retries_and_returns_last_result():
     clock = FakeClock()
     values = iter([None, None, 3])
     wrapped = retry(
-        max_attempts=5, delay=0.1, retry_if_result=lambda r: r is None, sleep=clock.sleep
+        jitter=None,
+        max_attempts=5,
+        delay=0.1,
+        retry_if_result=lambda r: r is None,
+        sleep=clock.sleep,
     )(lambda: next(values))
     assert wrapped() == 3
     assert clock.sleeps == [0.1, 0.2]
     gave_up: list[RetryState] = []
     always_none = retry(
-        max_attempts=2, delay=0, retry_if_result=lambda _r: True, on_give_up=gave_up.append
+        jitter=None,
+        max_attempts=2,
+        delay=0,
+        retry_if_result=lambda _r: True,
+        on_give_up=gave_up.append,
     )(lambda: "bad")
     assert always_none() == "bad"
     assert gave_up[0].result == "bad"
@@ -293,6 +311,7 @@ def test_hooks_receive_fresh_states():
     clock = FakeClock()
     func, _ = failing(10)
     wrapped = retry(
+        jitter=None,
         max_attempts=3,
         delay=1.0,
         on_retry=retried.append,
@@ -360,7 +379,7 @@ def test_testing_mode_disables_waiting_and_caps_attempts():
     """set_retry_testing turns pauses off (also as a context manager) and caps attempts."""
     slept: list[float] = []
     func, calls = failing(10)
-    wrapped = retry(max_attempts=5, delay=100.0, sleep=slept.append)(func)
+    wrapped = retry(jitter=None, max_attempts=5, delay=100.0, sleep=slept.append)(func)
     with set_retry_testing(), pytest.raises(ConnectionError):
         wrapped()
     assert slept == []
@@ -373,7 +392,7 @@ def test_testing_mode_disables_waiting_and_caps_attempts():
     finally:
         handle.restore()
     with pytest.raises(ConnectionError):
-        retry(max_attempts=2, delay=0.5, sleep=slept.append)(failing(10)[0])()
+        retry(jitter=None, max_attempts=2, delay=0.5, sleep=slept.append)(failing(10)[0])()
     assert slept == [0.5]
 
 
@@ -390,7 +409,7 @@ def test_default_sleep_is_time_sleep(monkeypatch):
     slept: list[float] = []
     monkeypatch.setattr("time.sleep", slept.append)
     func, _ = failing(1)
-    retry(delay=0.25)(func)()
+    retry(jitter=None, delay=0.25)(func)()
     assert slept == [0.25]
 
 
@@ -512,7 +531,7 @@ async def test_async_retries_with_exact_backoff(factory):
     """Retry and async_retry retry coroutine functions with the same backoff."""
     clock = FakeClock()
     func, calls = async_failing(3)
-    wrapped = factory(max_attempts=5, delay=0.5, sleep=clock.async_sleep)(func)
+    wrapped = factory(jitter=None, max_attempts=5, delay=0.5, sleep=clock.async_sleep)(func)
     assert asyncio.iscoroutinefunction(wrapped)
     assert await wrapped(1) == 2
     assert clock.sleeps == [0.5, 1.0, 2.0]
@@ -524,7 +543,7 @@ async def test_async_accepts_a_sync_sleep_function():
     """A plain (non-async) sleep function works for coroutine functions too."""
     clock = FakeClock()
     func, _ = async_failing(1)
-    assert await async_retry(delay=0.3, sleep=clock.sleep)(func)() == 1
+    assert await async_retry(jitter=None, delay=0.3, sleep=clock.sleep)(func)() == 1
     assert clock.sleeps == [0.3]
 
 
@@ -537,7 +556,7 @@ async def test_async_default_sleep_is_asyncio_sleep(monkeypatch):
         slept.append(seconds)
 
     func, _ = async_failing(2)
-    wrapped = async_retry(delay=0.5)(func)
+    wrapped = async_retry(jitter=None, delay=0.5)(func)
     monkeypatch.setattr("asyncio.sleep", fake_sleep)
     assert await wrapped() == 1
     assert [s for s in slept if s] == [0.5, 1.0]
@@ -584,6 +603,7 @@ async def test_async_deadline_and_result_predicate():
         return next(values)
 
     wrapped = async_retry(
+        jitter=None,
         max_attempts=10,
         delay=1.0,
         deadline=4.0,
@@ -595,9 +615,9 @@ async def test_async_deadline_and_result_predicate():
     assert clock.sleeps == [1.0, 2.0]
 
     failing_func, calls = async_failing(1)
-    ok = async_retry(deadline=100, delay=0, clock=clock, retry_if_result=lambda r: r == 0)(
-        failing_func
-    )
+    ok = async_retry(
+        jitter=None, deadline=100, delay=0, clock=clock, retry_if_result=lambda r: r == 0
+    )(failing_func)
     assert await ok() == 1
     assert len(calls) == 2
 
@@ -641,12 +661,14 @@ def test_general_sync_path_retries_exceptions_and_never_list():
     """With a deadline, exceptions retry and control-flow exceptions escape."""
     clock = FakeClock()
     func, calls = failing(2)
-    assert retry(deadline=50, delay=1, sleep=clock.sleep, clock=clock)(func)()[0] == "ok"
+    assert (
+        retry(jitter=None, deadline=50, delay=1, sleep=clock.sleep, clock=clock)(func)()[0] == "ok"
+    )
     assert clock.sleeps == [1, 2]
     assert len(calls) == 3
     func2, calls2 = failing(2, SystemExit(2))
     with pytest.raises(SystemExit):
-        retry(deadline=50, exceptions=BaseException, clock=clock)(func2)()
+        retry(jitter=None, deadline=50, exceptions=BaseException, clock=clock)(func2)()
     assert len(calls2) == 1
 
 
@@ -654,9 +676,9 @@ def test_huge_backoff_saturates_at_max_delay():
     """An overflowing backoff power is capped instead of crashing."""
     clock = FakeClock()
     func, _ = failing(3)
-    wrapped = retry(max_attempts=4, delay=1.0, backoff=1e308, max_delay=60.0, sleep=clock.sleep)(
-        func
-    )
+    wrapped = retry(
+        jitter=None, max_attempts=4, delay=1.0, backoff=1e308, max_delay=60.0, sleep=clock.sleep
+    )(func)
     wrapped()
     assert clock.sleeps == [1.0, 60.0, 60.0]
 
@@ -825,6 +847,7 @@ def test_deadline_is_checked_again_after_an_overrunning_pause():
 
     func, calls = failing(100)
     wrapped = retry(
+        jitter=None,
         max_attempts=10,
         delay=1.0,
         backoff=1.0,
@@ -851,7 +874,13 @@ async def test_async_deadline_is_checked_again_after_an_overrunning_pause():
 
     func, calls = async_failing(100)
     wrapped = async_retry(
-        max_attempts=10, delay=1.0, backoff=1.0, deadline=5.0, sleep=slow_sleep, clock=clock
+        jitter=None,
+        max_attempts=10,
+        delay=1.0,
+        backoff=1.0,
+        deadline=5.0,
+        sleep=slow_sleep,
+        clock=clock,
     )(func)
     with pytest.raises(ConnectionError):
         await wrapped()
@@ -876,9 +905,11 @@ def test_overrunning_pause_returns_the_last_rejected_result(factory):
     kwargs: dict[str, Any] = {"delay": 1.0, "backoff": 1.0, "deadline": 5.0, "clock": clock}
     kwargs |= {"retry_if_result": lambda r: r is None, "sleep": slow_sleep}
     if factory is retry:
-        assert retry(max_attempts=5, **kwargs)(produce)() is None
+        assert retry(jitter=None, max_attempts=5, **kwargs)(produce)() is None
     else:
-        assert asyncio.run(async_retry(max_attempts=5, **kwargs)(produce_async)()) is None
+        assert (
+            asyncio.run(async_retry(jitter=None, max_attempts=5, **kwargs)(produce_async)()) is None
+        )
     assert clock.now == 6.0
 
 

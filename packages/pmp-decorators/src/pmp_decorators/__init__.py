@@ -14,17 +14,22 @@ from __future__ import annotations
 from pmp_decorators._annotations import UnresolvedAnnotationWarning
 from pmp_decorators._cached import CachedProperty
 from pmp_decorators._errors import TypeValidationError
-from pmp_decorators._retry import RetryState, async_retry, retry, set_retry_testing
+from pmp_decorators._retry import async_retry, retry
+from pmp_decorators._retry_core import set_retry_testing
+from pmp_decorators._retry_policy import RetryState
+from pmp_decorators._retrying import Attempt, Retrying, retrying
 from pmp_decorators._settings import Restorer
 from pmp_decorators._stats import TimingStats
 from pmp_decorators._timing import BlockTimer, measure_block, timed
 from pmp_decorators._validate import check_type, set_validation_enabled, validate_types
 
 __all__ = [
+    "Attempt",
     "BlockTimer",
     "CachedProperty",
     "Restorer",
     "RetryState",
+    "Retrying",
     "TimingStats",
     "TypeValidationError",
     "UnresolvedAnnotationWarning",
@@ -32,6 +37,7 @@ __all__ = [
     "check_type",
     "measure_block",
     "retry",
+    "retrying",
     "set_retry_testing",
     "set_validation_enabled",
     "timed",

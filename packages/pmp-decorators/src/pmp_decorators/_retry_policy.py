@@ -1,0 +1,252 @@
+"""The validated configuration of a retry: what to retry, how long to wait, the hooks."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pmp_errors import RateLimitError, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["PROGRAMMING_ERRORS", "Policy", "RetryState", "check_attempts"]
+
+PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
+    TypeError,
+    AttributeError,
+    NameError,
+    AssertionError,
+    ValidationError,
+)
+"""Never retried unless ``exceptions=`` names them: retrying a bug only delays its report."""
+
+_BASE_NEVER_RETRY: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
+_JITTER_MODES = ("full", "decorrelated")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryState:
+    """What one call of a retried function has done so far; handed to the hooks.
+
+    A new object is made for every hook call, so states never leak between calls,
+    threads or tasks. ``attempt`` counts the attempts made so far; ``wait`` is the
+    pause before the next attempt (``None`` when giving up); ``waited`` is the total
+    of the pauses before this point; ``exception`` is the last exception (``None``
+    when the last attempt returned a result that ``retry_if_result`` rejected, kept
+    in ``result``).
+
+    >>> from pmp_decorators import retry
+    >>> seen = []
+    >>> @retry(max_attempts=2, delay=0.0, on_retry=seen.append)
+    ... def flaky():
+    ...     if not seen:
+    ...         raise OSError("down")
+    ...     return "ok"
+    >>> flaky(), seen[0].attempt, type(seen[0].exception).__name__
+    ('ok', 1, 'OSError')
+    """
+
+    function: str
+    attempt: int
+    max_attempts: int
+    wait: float | None
+    waited: float
+    exception: BaseException | None
+    result: Any = None
+
+
+def _bad(name: str, value: object, expected: str) -> ValidationError:
+    return ValidationError(
+        f"{name} must be {expected}, got {value!r}", field=name, value=value, expected=expected
+    )
+
+
+def check_attempts(value: object, name: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _bad(name, value, "int >= 1")
+
+
+def _check_number(value: object, name: str, minimum: float, *, optional: bool = False) -> float:
+    """A finite number >= ``minimum``; an optional one may also be ``None`` or infinite."""
+    if value is None and optional:
+        return math.inf
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or value < minimum
+        or (value == math.inf and not optional)
+    ):
+        expected = (
+            f"a number >= {minimum:g} or None" if optional else f"a finite number >= {minimum:g}"
+        )
+        raise _bad(name, value, expected)
+    return float(value)
+
+
+def _check_jitter(jitter: object) -> str | float:
+    if jitter is None:
+        return 0.0
+    if isinstance(jitter, str):
+        if jitter not in _JITTER_MODES:
+            raise _bad("jitter", jitter, "'full', 'decorrelated', None or a number of seconds")
+        return jitter
+    return _check_number(jitter, "jitter", 0.0)
+
+
+def _classify(
+    exceptions: object,
+) -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...], Any]:
+    """``(catch, passthrough, predicate)`` for ``exceptions=``."""
+    if exceptions is None:  # the default: every Exception except programming errors
+        return (Exception,), PROGRAMMING_ERRORS, None
+    if callable(exceptions) and not isinstance(exceptions, type):
+        return (Exception,), (), exceptions
+    items = exceptions if isinstance(exceptions, tuple) else (exceptions,)
+    if not items or not all(
+        isinstance(item, type) and issubclass(item, BaseException) for item in items
+    ):
+        raise _bad(
+            "exceptions",
+            exceptions,
+            "an exception class, a non-empty tuple of them, or a predicate",
+        )
+    if all(issubclass(item, Exception) for item in items):
+        return items, (), None
+    import asyncio  # only needed when BaseException-level classes are retried
+
+    return items, (*_BASE_NEVER_RETRY, asyncio.CancelledError), None
+
+
+def _rate_limit_wait(exc: BaseException) -> float | None:
+    """The pause a ``pmp_errors.RateLimitError`` asks for (its ``retry_after``)."""
+    if isinstance(exc, RateLimitError):
+        retry_after = exc.retry_after
+        if isinstance(retry_after, int | float) and not isinstance(retry_after, bool):
+            return float(retry_after)
+    return None
+
+
+class Policy:
+    """The validated configuration of one ``retry(...)`` or ``retrying(...)``."""
+
+    __slots__ = (
+        "backoff",
+        "catch",
+        "clock",
+        "deadline",
+        "delay",
+        "jitter",
+        "max_attempts",
+        "max_delay",
+        "name",
+        "on_give_up",
+        "on_retry",
+        "passthrough",
+        "predicate",
+        "retry_after",
+        "retry_if_result",
+        "rng",
+        "sleep",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int,
+        delay: float,
+        backoff: float,
+        exceptions: object,
+        max_delay: float | None,
+        deadline: float | None,
+        jitter: object,
+        rng: random.Random | None,
+        retry_after: Callable[[BaseException], float | None] | None,
+        retry_if_result: Callable[[Any], object] | None,
+        on_retry: Callable[[RetryState], object] | None,
+        on_give_up: Callable[[RetryState], object] | None,
+        sleep: Callable[[float], object] | None,
+        clock: Callable[[], float] | None,
+    ) -> None:
+        check_attempts(max_attempts, "max_attempts")
+        self.max_attempts = max_attempts
+        self.delay = _check_number(delay, "delay", 0.0)
+        self.backoff = _check_number(backoff, "backoff", 1.0)
+        self.catch, self.passthrough, self.predicate = _classify(exceptions)
+        self.max_delay = _check_number(max_delay, "max_delay", 0.0, optional=True)
+        self.deadline = _check_number(deadline, "deadline", 0.0, optional=True)
+        self.jitter = _check_jitter(jitter)
+        if rng is not None and not isinstance(rng, random.Random):
+            raise _bad("rng", rng, "a random.Random or None")
+        self.rng = rng
+        for hook, hook_name in (
+            (retry_after, "retry_after"),
+            (retry_if_result, "retry_if_result"),
+            (on_retry, "on_retry"),
+            (on_give_up, "on_give_up"),
+            (sleep, "sleep"),
+            (clock, "clock"),
+        ):
+            if hook is not None and not callable(hook):
+                raise _bad(hook_name, hook, "callable or None")
+        self.retry_after = retry_after
+        self.retry_if_result = retry_if_result
+        self.on_retry = on_retry
+        self.on_give_up = on_give_up
+        self.sleep = sleep
+        self.clock = clock
+        self.name = "<function>"
+
+    def now(self) -> float:
+        return (self.clock or time.monotonic)()
+
+    def retries(self, exc: BaseException) -> bool:
+        """Whether ``exc`` (caught as one of ``catch``) is retried at all."""
+        if self.passthrough and isinstance(exc, self.passthrough):
+            return False
+        return self.predicate is None or bool(self.predicate(exc))
+
+    def wait(self, retry_number: int, previous: float, exc: BaseException | None) -> float:
+        """The pause before retry ``retry_number`` (1 for the first); ``previous`` pause."""
+        wait = self._backoff(retry_number, previous)
+        if wait > self.max_delay:  # noqa: PLR1730 - caps any jitter too
+            wait = self.max_delay
+        if exc is not None:
+            asked = _rate_limit_wait(exc)
+            if self.retry_after is not None:
+                hooked = self._asked(exc)
+                if hooked is not None and (asked is None or hooked > asked):
+                    asked = hooked
+            if asked is not None and asked > wait:
+                wait = asked
+        return wait
+
+    def _backoff(self, retry_number: int, previous: float) -> float:
+        jitter = self.jitter
+        rng = self.rng if self.rng is not None else random
+        if jitter == "decorrelated":  # uniform in [delay, 3 x the previous pause]
+            return rng.uniform(self.delay, max(previous, self.delay) * 3.0)
+        try:
+            wait = self.delay * self.backoff ** (retry_number - 1)
+        except OverflowError:  # the power is huge, and 0 times it is still 0
+            wait = math.inf if self.delay else 0.0
+        if wait > self.max_delay:  # noqa: PLR1730 - min() is a builtin call on a hot path
+            wait = self.max_delay
+        if jitter == "full":  # uniform in [0, the capped exponential pause]
+            return rng.uniform(0.0, wait) if wait < math.inf else wait
+        if jitter:
+            wait += rng.uniform(0.0, jitter)  # type: ignore[arg-type]  # a float here
+        return wait
+
+    def _asked(self, exc: BaseException) -> float | None:
+        assert self.retry_after is not None
+        asked: object = self.retry_after(exc)
+        if asked is None:
+            return None
+        if isinstance(asked, bool) or not isinstance(asked, int | float) or not asked >= 0:
+            raise _bad("retry_after", asked, "a number of seconds >= 0 or None") from exc
+        return float(asked)

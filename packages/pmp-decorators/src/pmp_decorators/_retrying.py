@@ -1,0 +1,183 @@
+"""Retry a block of code that is not a function: ``for attempt in retrying(...)``."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING
+
+from pmp_decorators._retry_core import Attempts, pause_async
+from pmp_decorators._retry_policy import Policy
+from pmp_errors import ValidationError
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import AsyncIterator, Callable, Iterator
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from pmp_decorators._retry import Exceptions
+    from pmp_decorators._retry_policy import RetryState
+
+__all__ = ["Attempt", "Retrying", "retrying"]
+
+
+class _Loop:
+    """The state of one ``for`` loop over :class:`Retrying`, shared by its attempts."""
+
+    __slots__ = ("attempts", "exc", "number", "policy", "start", "wait")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.start = policy.now() if policy.deadline != math.inf else 0.0
+        self.attempts: Attempts | None = None
+        self.number = 0
+        self.wait: float | None = None  # set when the last attempt failed and is retried
+        self.exc: BaseException | None = None
+
+    def next(self) -> Attempt:
+        self.number += 1
+        self.wait = None
+        return Attempt(self, self.number)
+
+    def failed(self, exc: BaseException) -> bool:
+        """The block raised ``exc``: whether it is swallowed (and retried after a pause)."""
+        policy = self.policy
+        if not isinstance(exc, policy.catch) or isinstance(exc, policy.passthrough):
+            return False
+        if self.attempts is None:
+            self.attempts = Attempts(policy, self.start)
+        self.wait = self.attempts.failed(exc, None)
+        self.exc = exc
+        return self.wait is not None
+
+    def go_on(self, wait: float) -> None:
+        """After the pause: raise the last exception when the deadline has passed."""
+        assert self.attempts is not None
+        exc = self.exc
+        self.exc = None
+        if not self.attempts.paused(wait, exc, None):
+            assert exc is not None
+            raise exc
+
+
+class Attempt:
+    """One attempt of a :func:`retrying` loop: a context manager around its code.
+
+    ``number`` counts from 1. A retryable exception raised in the ``with`` block is
+    swallowed and the loop pauses before the next attempt; any other exception, and
+    the last one when retrying gives up, propagates out of the loop.
+    """
+
+    __slots__ = ("_loop", "number")
+
+    def __init__(self, loop: _Loop, number: int) -> None:
+        self._loop = loop
+        self.number = number
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        return exc is not None and self._loop.failed(exc)
+
+    def __repr__(self) -> str:
+        return f"<Attempt {self.number}>"
+
+
+class Retrying:
+    """Iterate it (``for``, or ``async for``) and run each attempt in ``with attempt:``.
+
+    Made by :func:`retrying`; one object may be iterated many times, each loop being
+    one retried operation.
+    """
+
+    __slots__ = ("_policy",)
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+
+    def __iter__(self) -> Iterator[Attempt]:
+        loop = _Loop(self._policy)
+        while True:
+            yield loop.next()
+            wait = loop.wait
+            if wait is None:  # the block succeeded (or was left without an exception)
+                return
+            if loop.attempts is not None and loop.attempts.sleeps:
+                (self._policy.sleep or time.sleep)(wait)
+            loop.go_on(wait)
+
+    async def __aiter__(self) -> AsyncIterator[Attempt]:
+        loop = _Loop(self._policy)
+        while True:
+            yield loop.next()
+            wait = loop.wait
+            if wait is None:
+                return
+            if loop.attempts is not None and loop.attempts.sleeps:
+                await pause_async(self._policy.sleep, wait)
+            loop.go_on(wait)
+
+
+def retrying(
+    max_attempts: int = 3,
+    delay: float = 1.0,
+    backoff: float = 2.0,
+    exceptions: Exceptions | None = None,
+    *,
+    max_delay: float | None = None,
+    deadline: float | None = None,
+    jitter: str | float | None = "full",
+    rng: random.Random | None = None,
+    retry_after: Callable[[BaseException], float | None] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    on_give_up: Callable[[RetryState], object] | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] | None = None,
+    name: str = "retrying block",
+) -> Retrying:
+    """Retry a block of code that is not a function, one ``with attempt:`` per attempt.
+
+    Takes the arguments of :func:`retry` (with the same defaults and rules) and
+    runs the same attempt loop; use ``async for`` in a coroutine (then the pauses
+    use ``asyncio.sleep``, or ``sleep`` awaited). ``name`` labels the hooks' states
+    and the note added to the exception when retrying gives up.
+
+    >>> calls = []
+    >>> for attempt in retrying(max_attempts=3, delay=0.0):
+    ...     with attempt:
+    ...         calls.append(attempt.number)
+    ...         if len(calls) < 2:
+    ...             raise ConnectionError("flaky")
+    >>> calls
+    [1, 2]
+    """
+    policy = Policy(
+        max_attempts=max_attempts,
+        delay=delay,
+        backoff=backoff,
+        exceptions=exceptions,
+        max_delay=max_delay,
+        deadline=deadline,
+        jitter=jitter,
+        rng=rng,
+        retry_after=retry_after,
+        retry_if_result=None,
+        on_retry=on_retry,
+        on_give_up=on_give_up,
+        sleep=sleep,
+        clock=clock,
+    )
+    if not isinstance(name, str):
+        raise ValidationError(
+            f"name must be a str, got {name!r}", field="name", value=name, expected="str"
+        )
+    policy.name = name
+    return Retrying(policy)
