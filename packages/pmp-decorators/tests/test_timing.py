@@ -1,9 +1,11 @@
 import asyncio
 import logging
+import math
 import threading
 import time
 
 import pytest
+import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -227,7 +229,7 @@ def test_keeps_metadata_and_uses_the_given_name(capture):
         ({"unit": "minutes"}, "unit"),
         ({"unit": 1}, "unit"),
         ({"logger": "root"}, "logger"),
-        ({"logger": logging.LoggerAdapter(logging.getLogger("x"), {})}, "logger"),
+        ({"logger": object()}, "logger"),
         ({"logger": logging.getLogger("x"), "level": "DEBUG"}, "level"),
         ({"stats": {}}, "stats"),
     ],
@@ -276,6 +278,9 @@ def test_stats_reset_and_empty_values():
         "min": None,
         "max": None,
         "mean": None,
+        "p50": None,
+        "p95": None,
+        "p99": None,
     }
 
 
@@ -536,3 +541,146 @@ def test_name_must_be_a_string(factory):
     assert (info.value.field, info.value.value) == ("name", 42)
     assert "name must be a str" in str(info.value)
     assert "got 42" in str(info.value)
+
+
+# ---- percentiles ------------------------------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**13), min_size=1, max_size=300))
+def test_percentiles_are_within_the_documented_accuracy(samples):
+    """Each percentile is within 1/128 of the nearest-rank sample, and inside [min, max]."""
+    stats = TimingStats(unit="ns")
+    for sample in samples:
+        stats.add(sample)
+    ordered = sorted(samples)
+    for q in (1, 50, 95, 99, 100):
+        exact = ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
+        got = stats.percentile(q)
+        assert got is not None
+        assert ordered[0] <= got <= ordered[-1]
+        assert abs(got - exact) <= exact / 128 + 0.5
+
+
+def test_percentiles_use_bounded_memory():
+    """A million distinct timings keep a few thousand buckets at most."""
+    stats = TimingStats(unit="ns")
+    for sample in range(1, 10**12, 10**6):
+        stats.add(sample)
+    assert stats.count == 10**6
+    assert len(stats._buckets) < 3000
+    assert stats.p50 == pytest.approx(5 * 10**11, rel=0.01)
+
+
+@pytest.mark.parametrize("q", [0, -1, 101, float("nan"), "50", True])
+def test_percentile_rejects_a_bad_q(q):
+    """percentile(q) needs 0 < q <= 100."""
+    with pytest.raises(ValidationError) as info:
+        TimingStats().percentile(q)
+    assert info.value.field == "q"
+
+
+# ---- other loggers ------------------------------------------------------------------
+
+
+def test_logger_adapter_gets_the_fields_merged_with_its_own(capture, fake_clock):
+    """A LoggerAdapter is accepted; its extra and the timing fields both reach the record."""
+    logger, records = capture
+    adapter = logging.LoggerAdapter(logger, {"request_id": "r1"})
+
+    @timed(logger=adapter)
+    def work():
+        return 1
+
+    assert work() == 1
+    with measure_block("blk", logger=adapter):
+        pass
+    assert [r.request_id for r in records] == ["r1", "r1"]
+    assert records[0].function.endswith("work")
+    assert records[1].block == "blk"
+    assert records[0].elapsed == 1.5
+
+
+def test_disabled_logger_adapter_formats_nothing(capture):
+    """A LoggerAdapter whose level is disabled is asked first, so nothing is logged."""
+    logger, records = capture
+    logger.setLevel(logging.INFO)
+    timed(logger=logging.LoggerAdapter(logger, {}))(lambda: 1)()
+    assert records == []
+
+
+class LogLike:
+    """An object with only a logger's log method (and optionally is_enabled_for)."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.calls: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = []
+        if enabled is not None:
+            self.is_enabled_for = lambda _level: enabled
+
+    def log(self, level: int, msg: str, *args: object, **fields: object) -> None:
+        self.calls.append((level, msg, args, fields))
+
+
+def test_any_object_with_log_gets_the_fields_as_keywords(fake_clock):
+    """An object with log(level, msg, *args, **fields) receives the timing fields."""
+    sink = LogLike()
+    with measure_block("load", logger=sink, level=logging.INFO):
+        pass
+    ((level, msg, args, fields),) = sink.calls
+    assert level == logging.INFO
+    assert msg % args == "load took 1.500 ms"
+    assert fields == {
+        "block": "load",
+        "elapsed": 1.5,
+        "elapsed_ns": 1_500_000,
+        "unit": "ms",
+        "raised": False,
+    }
+
+
+def test_object_logger_is_enabled_for_is_respected():
+    """is_enabled_for(level) returning false means no call at all."""
+    sink = LogLike(enabled=False)
+    timed(logger=sink)(lambda: 1)()
+    assert sink.calls == []
+
+
+def test_structlog_bound_logger_receives_the_timing(fake_clock):
+    """A structlog bound logger works as the logger, with the fields as key-values."""
+    captured: list[dict[str, object]] = []
+
+    def keep(_logger, _name, event_dict):
+        captured.append(dict(event_dict))
+        raise structlog.DropEvent
+
+    log = structlog.wrap_logger(
+        structlog.PrintLogger(),
+        processors=[keep],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+    ).bind(service="api")
+
+    @timed(logger=log)
+    def handler():
+        return "ok"
+
+    assert handler() == "ok"
+    (event,) = captured
+    assert event["service"] == "api"
+    assert event["event"] == f"{handler.__qualname__} took 1.500 ms"
+    assert event["elapsed_ns"] == 1_500_000
+
+
+def test_structlog_filtered_level_is_not_formatted():
+    """A structlog logger filtering out the level gets nothing."""
+    captured: list[object] = []
+
+    def keep(_logger, _name, event_dict):
+        captured.append(event_dict)
+        raise structlog.DropEvent
+
+    log = structlog.wrap_logger(
+        structlog.PrintLogger(),
+        processors=[keep],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
+    timed(logger=log)(lambda: 1)()
+    assert captured == []

@@ -8,6 +8,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pmp_decorators._callables import refuse_bare_use, refuse_generator
+from pmp_decorators._sinks import DEFAULT_LOGGER, check_logging
 from pmp_decorators._stats import UNITS, TimingStats, unit_divisor
 from pmp_errors import ValidationError
 
@@ -17,36 +18,15 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from pmp_decorators._sinks import LoggerLike, Sink
+
 __all__ = ["BlockTimer", "measure_block", "timed"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-DEFAULT_LOGGER = logging.getLogger("pmp_decorators.timing")
-"""Where timings go unless a ``logger`` is given: ``pmp_decorators.timing``."""
-
 
 _GENERATOR_ADVICE = "time the loop that consumes it with measure_block instead"
-
-
-def _check_logging(logger: object, level: object) -> logging.Logger:
-    if not isinstance(level, int) or isinstance(level, bool):
-        raise ValidationError(
-            f"level must be a logging level (int), got {level!r}",
-            field="level",
-            value=level,
-            expected="int",
-        )
-    if logger is None:
-        return DEFAULT_LOGGER
-    if not isinstance(logger, logging.Logger):
-        raise ValidationError(
-            f"logger must be a logging.Logger or None, got {logger!r}",
-            field="logger",
-            value=logger,
-            expected="logging.Logger | None",
-        )
-    return logger
 
 
 def _bad_name(name: object, expected: str) -> None:
@@ -68,7 +48,7 @@ def _check_stats(stats: object) -> None:
 def timed(
     unit: str = "ms",
     *,
-    logger: logging.Logger | None = None,
+    logger: logging.Logger | logging.LoggerAdapter[Any] | LoggerLike | None = None,
     level: int = logging.DEBUG,
     name: str | None = None,
     stats: TimingStats | None = None,
@@ -80,7 +60,11 @@ def timed(
     record per call goes to ``logger`` (default ``pmp_decorators.timing``) at
     ``level``, with ``extra`` fields ``function``, ``elapsed`` (in ``unit``: ``ns``,
     ``us``, ``ms`` or ``s``), ``elapsed_ns``, ``unit`` and ``raised``; nothing is
-    formatted when that level is disabled. A call that raises is timed and logged too.
+    formatted when that level is disabled. ``logger`` may also be a
+    ``logging.LoggerAdapter`` (its ``extra`` is merged with these fields) or any object
+    with ``log(level, msg, *args, **fields)``, such as a structlog logger: it gets the
+    same message and the fields as keywords, after ``isEnabledFor``/``is_enabled_for``
+    when it has one. A call that raises is timed and logged too.
     An error raised by a log handler or filter never replaces the call's result or
     exception: it is reported on ``stderr`` as ``logging`` reports handler errors.
     ``stats`` (a :class:`TimingStats`) accumulates count/total/min/max/mean. A
@@ -97,7 +81,7 @@ def timed(
     """
     refuse_bare_use(unit, "timed", "unit")
     divisor = unit_divisor(unit)
-    log = _check_logging(logger, level)
+    log = check_logging(logger, level)
     _check_stats(stats)
     if name is not None and not isinstance(name, str):
         _bad_name(name, "a str or None")
@@ -120,7 +104,7 @@ def timed(
 
 
 def _log(
-    logger: logging.Logger,
+    logger: Sink,
     level: int,
     args: tuple[str, str, float, str],
     extra: dict[str, object],
@@ -152,7 +136,7 @@ class _Report:
         label: str,
         unit: str,
         divisor: int,
-        logger: logging.Logger,
+        logger: Sink,
         level: int,
         stats: TimingStats | None,
     ) -> None:
@@ -249,7 +233,7 @@ class BlockTimer:
         name: str = "block",
         unit: str = "ms",
         *,
-        logger: logging.Logger | None = None,
+        logger: logging.Logger | logging.LoggerAdapter[Any] | LoggerLike | None = None,
         level: int = logging.DEBUG,
         stats: TimingStats | None = None,
     ) -> None:
@@ -264,10 +248,10 @@ class BlockTimer:
                 _bad_name(name, "a str")
             unit_divisor(unit)
             _check_stats(stats)
-            logger = _check_logging(logger, level)
+            logger = check_logging(logger, level)
         self.name = name
         self.unit = unit
-        self.logger = DEFAULT_LOGGER if logger is None else logger
+        self.logger: Sink = DEFAULT_LOGGER if logger is None else logger
         self.level = level
         self.stats = stats
 
