@@ -77,10 +77,14 @@ def test_failed_build_is_not_repeated_on_every_call():
         pass
 
     _BUILDS.clear()
-    for _ in range(3):
+    with pytest.raises(ValidationError, match="cannot check 'x'"):
+        f(1)
+    built = len(_BUILDS)
+    assert built >= 1
+    for _ in range(2):
         with pytest.raises(ValidationError, match="cannot check 'x'"):
             f(1)
-    assert _BUILDS == [1]
+    assert len(_BUILDS) == built
 
 
 @pytest.mark.parametrize("value", [True, False])

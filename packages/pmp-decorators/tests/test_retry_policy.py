@@ -218,3 +218,13 @@ def test_reused_exception_object_gets_one_give_up_note():
             fail()
     assert len(notes_of(error)) == 1
     assert notes_of(error)[0].endswith("gave up after 2 attempt(s)")
+
+
+def test_a_broken_predicate_or_hook_shows_the_failure_it_judged():
+    """An error raised by the predicate or retry_after carries the call's exception as context."""
+    original = ConnectionError("down")
+    for kwargs in ({"exceptions": lambda _e: 1 / 0}, {"retry_after": lambda _e: 1 / 0}):
+        func, _ = failing_with(original)
+        with pytest.raises(ZeroDivisionError) as info, set_retry_testing():
+            retry(**kwargs)(func)()  # type: ignore[arg-type]
+        assert info.value.__context__ is original

@@ -14,6 +14,7 @@ import sys
 import typing
 from typing import TYPE_CHECKING, Any
 
+from pmp_decorators._nodes import safe_repr
 from pmp_decorators._types import Unresolved
 
 if TYPE_CHECKING:
@@ -107,20 +108,28 @@ def resolve_annotations(
     hints: dict[str, object] = {}
     missing: list[str] = []
     for name, annotation in raw.items():
+        unknown: str | None = None
         try:
             hints[name] = _hint(annotation, globalns, localns)
             continue
         except NameError as exc:
             unknown = exc.name if isinstance(exc.name, str) else str(exc)
+        except Exception:  # noqa: BLE001 - not a type (3.10 refuses it here): explained later
+            unknown = None
         lenient = _Lenient(localns, globalns)
         source = _source(annotation)
         try:
-            value = eval(source, globalns, lenient) if source is not None else None  # noqa: S307 - an annotation the module itself wrote
-            if value is not None:
+            value = annotation if source is None else eval(source, globalns, lenient)  # noqa: S307 - an annotation the module itself wrote
+        except Exception:  # noqa: BLE001 - not even an expression: not checked, with a warning
+            unknown = unknown or safe_repr(annotation)
+        else:
+            try:
                 hints[name] = _hint(value, globalns, lenient)
-        except Exception:  # noqa: BLE001 - a nested name still missing: not checked at all
-            hints.pop(name, None)
-        for item in lenient.missing or [unknown]:
+            except NameError:  # a nested name still missing: not checked at all
+                pass
+            except Exception:  # noqa: BLE001 - compiling it explains what is wrong
+                hints[name] = value
+        for item in lenient.missing or ([unknown] if unknown else []):
             if item not in missing:
                 missing.append(item)
     return hints, missing

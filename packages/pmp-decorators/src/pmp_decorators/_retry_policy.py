@@ -208,7 +208,13 @@ class Policy:
         """Whether ``exc`` (caught as one of ``catch``) is retried at all."""
         if self.passthrough and isinstance(exc, self.passthrough):
             return False
-        return self.predicate is None or bool(self.predicate(exc))
+        if self.predicate is None:
+            return True
+        try:
+            return bool(self.predicate(exc))
+        except Exception as broken:
+            broken.__context__ = exc  # show the failure the predicate was judging
+            raise
 
     def wait(self, retry_number: int, previous: float, exc: BaseException | None) -> float:
         """The pause before retry ``retry_number`` (1 for the first); ``previous`` pause."""
@@ -244,7 +250,11 @@ class Policy:
 
     def _asked(self, exc: BaseException) -> float | None:
         assert self.retry_after is not None
-        asked: object = self.retry_after(exc)
+        try:
+            asked: object = self.retry_after(exc)
+        except Exception as broken:
+            broken.__context__ = exc  # show the failure the hook was reading
+            raise
         if asked is None:
             return None
         if isinstance(asked, bool) or not isinstance(asked, int | float) or not asked >= 0:
