@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from pmp_decorators._callables import refuse_bare_use, refuse_generator
 from pmp_decorators._retry_core import Attempts, pause_async
-from pmp_decorators._retry_policy import Policy
+from pmp_decorators._retry_policy import Jitter, Policy
 
 if TYPE_CHECKING:
     import random
@@ -197,7 +197,7 @@ def retry(
     *,
     max_delay: float | None = None,
     deadline: float | None = None,
-    jitter: str | float | None = "full",
+    jitter: Jitter = "full",
     rng: random.Random | None = None,
     retry_after: Callable[[BaseException], float | None] | None = None,
     retry_if_result: Callable[[Any], object] | None = None,
@@ -295,7 +295,7 @@ def async_retry(
     *,
     max_delay: float | None = None,
     deadline: float | None = None,
-    jitter: str | float | None = "full",
+    jitter: Jitter = "full",
     rng: random.Random | None = None,
     retry_after: Callable[[BaseException], float | None] | None = None,
     retry_if_result: Callable[[Any], object] | None = None,

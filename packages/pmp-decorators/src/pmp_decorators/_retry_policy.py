@@ -6,14 +6,14 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pmp_errors import RateLimitError, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["PROGRAMMING_ERRORS", "Policy", "RetryState", "check_attempts"]
+__all__ = ["PROGRAMMING_ERRORS", "Jitter", "Policy", "RetryState", "check_attempts"]
 
 PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
     TypeError,
@@ -26,6 +26,8 @@ PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
 
 _BASE_NEVER_RETRY: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _JITTER_MODES = ("full", "decorrelated")
+Jitter = Literal["full", "decorrelated"] | float | None
+"""What ``jitter=`` accepts: a mode, ``None`` for exact pauses, or additive seconds."""
 
 
 @dataclass(frozen=True, slots=True)

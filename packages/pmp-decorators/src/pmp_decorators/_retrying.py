@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pmp_decorators._retry import Exceptions
-    from pmp_decorators._retry_policy import RetryState
+    from pmp_decorators._retry_policy import Jitter, RetryState
 
 __all__ = ["Attempt", "Retrying", "retrying"]
 
@@ -134,7 +134,7 @@ def retrying(
     *,
     max_delay: float | None = None,
     deadline: float | None = None,
-    jitter: str | float | None = "full",
+    jitter: Jitter = "full",
     rng: random.Random | None = None,
     retry_after: Callable[[BaseException], float | None] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,

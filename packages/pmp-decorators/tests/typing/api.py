@@ -7,9 +7,11 @@ import logging
 from typing_extensions import assert_type
 
 from pmp_decorators import (
+    Attempt,
     BlockTimer,
     CachedProperty,
     Restorer,
+    Retrying,
     RetryState,
     TimingStats,
     TypeValidationError,
@@ -17,6 +19,7 @@ from pmp_decorators import (
     check_type,
     measure_block,
     retry,
+    retrying,
     set_retry_testing,
     set_validation_enabled,
     timed,
@@ -208,3 +211,39 @@ Factory.build("1")  # type: ignore[arg-type]
 async def use_factory_load() -> None:
     assert_type(await Factory.load("k"), bytes)
     await Factory.load(1)  # type: ignore[arg-type]
+
+
+def server_error(exc: Exception) -> bool:
+    return getattr(exc, "status", 0) >= 500
+
+
+@retry(exceptions=server_error, jitter="decorrelated", retry_after=lambda _e: None)
+def call_api(path: str) -> dict[str, int]:
+    return {path: 200}
+
+
+assert_type(call_api("/"), dict[str, int])
+retry(jitter=0.25)
+retry(jitter="half")  # type: ignore[arg-type]
+
+upload = retrying(max_attempts=3, delay=0.1, jitter=None, name="upload")
+assert_type(upload, Retrying)
+for attempt in upload:
+    assert_type(attempt, Attempt)
+    assert_type(attempt.number, int)
+    with attempt:
+        pass
+
+
+async def use_async_retrying() -> None:
+    async for attempt in retrying():
+        with attempt:
+            assert_type(attempt.number, int)
+
+
+adapter = logging.LoggerAdapter(logging.getLogger("x"), {"k": "v"})
+timed(logger=adapter)
+measure_block("b", logger=adapter)
+stats_p = TimingStats()
+assert_type(stats_p.p99, float | None)
+assert_type(stats_p.percentile(90), float | None)
