@@ -252,22 +252,7 @@ def retry(
     ('data', 3)
     """
     refuse_bare_use(max_attempts, "retry", "max_attempts")
-    policy = Policy(
-        max_attempts=max_attempts,
-        delay=delay,
-        backoff=backoff,
-        exceptions=exceptions,
-        max_delay=max_delay,
-        deadline=deadline,
-        jitter=jitter,
-        rng=rng,
-        retry_after=retry_after,
-        retry_if_result=retry_if_result,
-        on_retry=on_retry,
-        on_give_up=on_give_up,
-        sleep=sleep,
-        clock=clock,
-    )
+    policy = Policy(**locals())  # exactly the arguments above, checked there
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         if isinstance(func, staticmethod | classmethod):  # placed above @staticmethod/@classmethod
@@ -317,22 +302,7 @@ def async_retry(
     'pong'
     """
     refuse_bare_use(max_attempts, "async_retry", "max_attempts")
-    policy = Policy(
-        max_attempts=max_attempts,
-        delay=delay,
-        backoff=backoff,
-        exceptions=exceptions,
-        max_delay=max_delay,
-        deadline=deadline,
-        jitter=jitter,
-        rng=rng,
-        retry_after=retry_after,
-        retry_if_result=retry_if_result,
-        on_retry=on_retry,
-        on_give_up=on_give_up,
-        sleep=sleep,
-        clock=clock,
-    )
+    policy = Policy(**locals())  # exactly the arguments above, checked there
 
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         if isinstance(func, staticmethod | classmethod):  # placed above @staticmethod/@classmethod

@@ -81,7 +81,8 @@ class Attempts:
     def failed(self, exc: BaseException | None, result: object) -> float | None:
         """Attempt ``self.attempt`` raised ``exc`` (or returned a rejected ``result``)."""
         policy = self.policy
-        if exc is not None and (_holds_cancellation(exc) or not policy.retries(exc)):
+        judge = policy.judge
+        if judge is not None and exc is not None and not judge(exc):
             return None  # not a failure to retry: through at once, unchanged
         if self.attempt < self.limit:
             wait = policy.wait(self.attempt, self.previous, exc)
@@ -118,17 +119,6 @@ class Attempts:
             )
         if exc is not None:
             _note_once(exc, f"{policy.name}: gave up after ", f"{self.attempt} attempt(s)")
-
-
-def _holds_cancellation(exc: BaseException) -> bool:
-    """Whether ``exc`` is an exception group carrying a cancellation (never retried)."""
-    subgroup = getattr(exc, "subgroup", None)  # BaseExceptionGroup, or its 3.10 backport
-    if subgroup is None:
-        return False
-    import asyncio
-
-    never = (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError)
-    return subgroup(never) is not None
 
 
 def _note_once(exc: BaseException, prefix: str, rest: str) -> None:

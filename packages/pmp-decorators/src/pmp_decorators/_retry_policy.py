@@ -26,6 +26,7 @@ PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
 
 _BASE_NEVER_RETRY: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _JITTER_MODES = ("full", "decorrelated")
+_EXACT, _FULL, _DECORRELATED, _ADDITIVE = range(4)
 Jitter = Literal["full", "decorrelated"] | float | None
 """What ``jitter=`` accepts: a mode, ``None`` for exact pauses, or additive seconds."""
 
@@ -124,6 +125,17 @@ def _classify(
     return items, (*_BASE_NEVER_RETRY, asyncio.CancelledError), None
 
 
+def _holds(exc: BaseException) -> bool:
+    """Whether ``exc`` is an exception group carrying a cancellation (never retried)."""
+    subgroup = getattr(exc, "subgroup", None)  # BaseExceptionGroup, or its 3.10 backport
+    if subgroup is None:
+        return False
+    import asyncio
+
+    never = (*_BASE_NEVER_RETRY, asyncio.CancelledError)
+    return subgroup(never) is not None
+
+
 def _rate_limit_wait(exc: BaseException) -> float | None:
     """The pause a ``pmp_errors.RateLimitError`` asks for (its ``retry_after``)."""
     if isinstance(exc, RateLimitError):
@@ -143,8 +155,10 @@ class Policy:
         "deadline",
         "delay",
         "jitter",
+        "judge",
         "max_attempts",
         "max_delay",
+        "mode",
         "name",
         "on_give_up",
         "on_retry",
@@ -168,7 +182,7 @@ class Policy:
         jitter: object,
         rng: random.Random | None,
         retry_after: Callable[[BaseException], float | None] | None,
-        retry_if_result: Callable[[Any], object] | None,
+        retry_if_result: Callable[[Any], object] | None = None,
         on_retry: Callable[[RetryState], object] | None,
         on_give_up: Callable[[RetryState], object] | None,
         sleep: Callable[[float], object] | None,
@@ -182,6 +196,15 @@ class Policy:
         self.max_delay = _check_number(max_delay, "max_delay", 0.0, optional=True)
         self.deadline = _check_number(deadline, "deadline", 0.0, optional=True)
         self.jitter = _check_jitter(jitter)
+        self.mode = (
+            _FULL
+            if self.jitter == "full"
+            else _DECORRELATED
+            if self.jitter == "decorrelated"
+            else _ADDITIVE
+            if self.jitter
+            else _EXACT
+        )
         if rng is not None and not isinstance(rng, random.Random):
             raise _bad("rng", rng, "a random.Random or None")
         self.rng = rng
@@ -202,13 +225,15 @@ class Policy:
         self.sleep = sleep
         self.clock = clock
         self.name = "<function>"
+        # ``retries``, or None when every caught exception is retried (the call is skipped)
+        self.judge = None if not self.passthrough and self.predicate is None else self.retries
 
     def now(self) -> float:
         return (self.clock or time.monotonic)()
 
     def retries(self, exc: BaseException) -> bool:
         """Whether ``exc`` (caught as one of ``catch``) is retried at all."""
-        if self.passthrough and isinstance(exc, self.passthrough):
+        if self.passthrough and (isinstance(exc, self.passthrough) or _holds(exc)):
             return False
         if self.predicate is None:
             return True
@@ -218,12 +243,30 @@ class Policy:
             broken.__context__ = exc  # show the failure the predicate was judging
             raise
 
-    def wait(self, retry_number: int, previous: float, exc: BaseException | None) -> float:
+    def wait(  # noqa: C901 - the failure path, kept in one frame
+        self, retry_number: int, previous: float, exc: BaseException | None
+    ) -> float:
         """The pause before retry ``retry_number`` (1 for the first); ``previous`` pause."""
-        wait = self._backoff(retry_number, previous)
+        mode = self.mode
+        if mode == _DECORRELATED:  # uniform in [delay, 3 x the previous pause]
+            low = self.delay
+            high = max(low, previous) * 3.0
+            wait = low + (high - low) * (self.rng or random).random()
+        else:
+            try:
+                wait = self.delay * self.backoff ** (retry_number - 1)
+            except OverflowError:  # the power is huge, and 0 times it is still 0
+                wait = math.inf if self.delay else 0.0
+            if wait > self.max_delay:  # noqa: PLR1730 - min() is a builtin call on a hot path
+                wait = self.max_delay
+            if mode == _FULL:  # uniform in [0, the capped exponential pause]
+                if wait < math.inf:
+                    wait *= (self.rng or random).random()
+            elif mode == _ADDITIVE:
+                wait += self.jitter * (self.rng or random).random()  # type: ignore[operator]
         if wait > self.max_delay:  # noqa: PLR1730 - caps any jitter too
             wait = self.max_delay
-        if exc is not None:
+        if exc is not None and (self.retry_after is not None or isinstance(exc, RateLimitError)):
             asked = _rate_limit_wait(exc)
             if self.retry_after is not None:
                 hooked = self._asked(exc)
@@ -231,23 +274,6 @@ class Policy:
                     asked = hooked
             if asked is not None and asked > wait:
                 wait = asked
-        return wait
-
-    def _backoff(self, retry_number: int, previous: float) -> float:
-        jitter = self.jitter
-        rng = self.rng if self.rng is not None else random
-        if jitter == "decorrelated":  # uniform in [delay, 3 x the previous pause]
-            return rng.uniform(self.delay, max(previous, self.delay) * 3.0)
-        try:
-            wait = self.delay * self.backoff ** (retry_number - 1)
-        except OverflowError:  # the power is huge, and 0 times it is still 0
-            wait = math.inf if self.delay else 0.0
-        if wait > self.max_delay:  # noqa: PLR1730 - min() is a builtin call on a hot path
-            wait = self.max_delay
-        if jitter == "full":  # uniform in [0, the capped exponential pause]
-            return rng.uniform(0.0, wait) if wait < math.inf else wait
-        if jitter:
-            wait += rng.uniform(0.0, jitter)  # type: ignore[arg-type]  # a float here
         return wait
 
     def _asked(self, exc: BaseException) -> float | None:

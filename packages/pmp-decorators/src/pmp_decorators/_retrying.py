@@ -159,22 +159,9 @@ def retrying(
     >>> calls
     [1, 2]
     """
-    policy = Policy(
-        max_attempts=max_attempts,
-        delay=delay,
-        backoff=backoff,
-        exceptions=exceptions,
-        max_delay=max_delay,
-        deadline=deadline,
-        jitter=jitter,
-        rng=rng,
-        retry_after=retry_after,
-        retry_if_result=None,
-        on_retry=on_retry,
-        on_give_up=on_give_up,
-        sleep=sleep,
-        clock=clock,
-    )
+    arguments = locals()  # exactly the arguments above
+    del arguments["name"]
+    policy = Policy(**arguments)
     if not isinstance(name, str):
         raise ValidationError(
             f"name must be a str, got {name!r}", field="name", value=name, expected="str"
