@@ -209,3 +209,33 @@ def test_typing_self_is_not_refused():
 
     node = Node()
     assert node.me() is node
+
+
+_LAZY_SOURCE = """
+from typing import TYPE_CHECKING
+
+from pmp_decorators import validate_types
+
+if TYPE_CHECKING:
+    from decimal import Decimal as Engine
+
+
+@validate_types()
+def connect(engine: Engine, retries: int, spare: list[Engine] | None = None) -> int:
+    return retries
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="lazy annotations (PEP 649) need 3.14")
+def test_lazy_annotations_with_type_checking_imports():  # pragma: no cover - runs on 3.14+
+    """Without the __future__ import, 3.14 reads the annotations through annotationlib."""
+    namespace: dict[str, object] = {"__name__": "lazy_example"}
+    exec(_LAZY_SOURCE, namespace)  # noqa: S102 - a module body that 3.10-3.13 cannot define
+    connect = namespace["connect"]
+    assert callable(connect)
+    with pytest.warns(UnresolvedAnnotationWarning, match="'Engine'"):
+        assert connect(object(), 2) == 2
+    with pytest.raises(TypeValidationError):
+        connect(object(), "2")
+    with pytest.raises(TypeValidationError):
+        connect(object(), 2, spare=5)
