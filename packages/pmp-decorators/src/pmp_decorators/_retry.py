@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from pmp_decorators._callables import refuse_bare_use, refuse_generator
-from pmp_decorators._retry_core import Attempts, pause_async
+from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async
 from pmp_decorators._retry_policy import Jitter, Policy
 
 if TYPE_CHECKING:
@@ -38,14 +38,19 @@ def _run_sync(  # noqa: PLR0917 - private, positional on the failure path
     start: float,
 ) -> R:
     """Everything after a failed first attempt; never runs when the first attempt succeeds."""
-    attempts = Attempts(policy, start)
     passthrough, catch, accept = policy.passthrough, policy.catch, policy.retry_if_result
+    sleep = None if TESTING.active else (policy.sleep or time.sleep)
+    timed = policy.timed
+    attempt, previous, waited = 1, policy.delay, 0.0
     while True:
-        wait = attempts.failed(exc, result)
+        wait = next_pause(policy, attempt, previous, waited, start, exc, result)
         if wait is not None:
-            if attempts.sleeps:
-                (policy.sleep or time.sleep)(wait)
-            if attempts.paused(wait, exc, result):
+            previous = wait
+            if sleep is not None:
+                sleep(wait)
+            waited += wait
+            if not timed or not overran(policy, attempt, waited, start, exc, result):
+                attempt += 1
                 try:
                     result = func(*args, **kwargs)
                 except passthrough:
@@ -72,14 +77,19 @@ async def _run_async(  # noqa: PLR0917 - private, positional on the failure path
     start: float,
 ) -> R:
     """The async driver of the same loop as :func:`_run_sync` (only the I/O differs)."""
-    attempts = Attempts(policy, start)
     passthrough, catch, accept = policy.passthrough, policy.catch, policy.retry_if_result
+    sleeps = not TESTING.active
+    timed = policy.timed
+    attempt, previous, waited = 1, policy.delay, 0.0
     while True:
-        wait = attempts.failed(exc, result)
+        wait = next_pause(policy, attempt, previous, waited, start, exc, result)
         if wait is not None:
-            if attempts.sleeps:
+            previous = wait
+            if sleeps:
                 await pause_async(policy.sleep, wait)
-            if attempts.paused(wait, exc, result):
+            waited += wait
+            if not timed or not overran(policy, attempt, waited, start, exc, result):
+                attempt += 1
                 try:
                     result = await func(*args, **kwargs)
                 except passthrough:

@@ -1,10 +1,11 @@
 """The attempt loop without I/O: after each failure it says "pause this long" or "stop".
 
 Every retry driver (the sync and async decorators, the ``retrying`` block form) is a
-thin loop around :class:`Attempts`: it runs an attempt, reports a failure with
-:meth:`Attempts.failed`, sleeps the pause it is told (its only I/O) and reports it
-with :meth:`Attempts.paused`. Hooks run here, and only here, once per retry and once
-on giving up; when none is installed each costs one ``is not None`` test.
+thin loop that keeps the loop's state (attempt number, last pause, total paused): it
+runs an attempt, asks :func:`next_pause` after a failure, sleeps the pause it is told
+(its only I/O) and, when there is a deadline, asks :func:`overran`. Hooks run here,
+and only here, once per retry and once on giving up; when none is installed each
+costs one ``is not None`` test, which is where per-attempt instrumentation can plug in.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     from pmp_decorators._retry_policy import Policy
 
-__all__ = ["TESTING", "Attempts", "pause_async", "set_retry_testing"]
+__all__ = ["TESTING", "give_up", "next_pause", "overran", "pause_async", "set_retry_testing"]
 
 
 class _Testing:
@@ -57,68 +58,70 @@ def set_retry_testing(active: bool = True, *, attempts: int | None = None) -> Re
     return Restorer(undo)
 
 
-class Attempts:
-    """The state of one retried call after its first failure (sans I/O).
+def next_pause(  # noqa: PLR0917 - the loop's whole state, positional for speed
+    policy: Policy,
+    attempt: int,
+    previous: float,
+    waited: float,
+    start: float,
+    exc: BaseException | None,
+    result: object,
+) -> float | None:
+    """Attempt ``attempt`` raised ``exc`` (or returned a rejected ``result``): decide.
 
-    ``failed(exc, result)`` returns the pause before the next attempt, or ``None``
-    to stop (the driver then raises ``exc`` or returns ``result``). After pausing,
-    ``paused(wait)`` returns whether to make the next attempt (``False`` once the
-    deadline has passed). ``sleeps`` is false in test mode.
+    Returns the pause before the next attempt, or ``None`` to stop (the driver then
+    raises ``exc`` or returns ``result``). ``previous`` is the last pause (``delay``
+    before the first), ``waited`` the total paused so far, ``start`` the clock
+    reading at the first attempt (used only with a deadline).
     """
+    judge = policy.judge
+    if judge is not None and exc is not None and not judge(exc):
+        return None  # not a failure to retry: through at once, unchanged
+    limit = policy.max_attempts
+    cap = TESTING.attempts
+    if cap is not None and cap < limit:
+        limit = cap
+    if attempt < limit:
+        wait = policy.wait(attempt, previous, exc)
+        if wait < math.inf and (not policy.timed or policy.now() + wait - start < policy.deadline):
+            if policy.on_retry is not None:
+                policy.on_retry(RetryState(policy.name, attempt, limit, wait, waited, exc, result))
+            return wait
+    # out of attempts, an endless pause, or one that would end past the deadline
+    give_up(policy, attempt, limit, waited, exc, result)
+    return None
 
-    __slots__ = ("attempt", "limit", "policy", "previous", "sleeps", "start", "waited")
 
-    def __init__(self, policy: Policy, start: float) -> None:
-        self.policy = policy
-        self.start = start
-        self.attempt = 1
-        self.waited = 0.0
-        self.previous = policy.delay
-        cap = TESTING.attempts
-        self.limit = policy.max_attempts if cap is None else min(cap, policy.max_attempts)
-        self.sleeps = not TESTING.active
+def overran(  # noqa: PLR0917 - the loop's whole state, positional for speed
+    policy: Policy,
+    attempt: int,
+    waited: float,
+    start: float,
+    exc: BaseException | None,
+    result: object,
+) -> bool:
+    """After a pause (with a deadline only): whether the deadline has passed; gives up if so."""
+    if policy.now() - start < policy.deadline:
+        return False
+    cap = TESTING.attempts
+    limit = policy.max_attempts if cap is None else min(cap, policy.max_attempts)
+    give_up(policy, attempt, limit, waited, exc, result)
+    return True
 
-    def failed(self, exc: BaseException | None, result: object) -> float | None:
-        """Attempt ``self.attempt`` raised ``exc`` (or returned a rejected ``result``)."""
-        policy = self.policy
-        judge = policy.judge
-        if judge is not None and exc is not None and not judge(exc):
-            return None  # not a failure to retry: through at once, unchanged
-        if self.attempt < self.limit:
-            wait = policy.wait(self.attempt, self.previous, exc)
-            if wait < math.inf and (
-                policy.deadline == math.inf or policy.now() + wait - self.start < policy.deadline
-            ):
-                if policy.on_retry is not None:
-                    policy.on_retry(
-                        RetryState(
-                            policy.name, self.attempt, self.limit, wait, self.waited, exc, result
-                        )
-                    )
-                self.previous = wait
-                return wait
-        # out of attempts, an endless pause, or one that would end past the deadline
-        self._give_up(exc, result)
-        return None
 
-    def paused(self, wait: float, exc: BaseException | None, result: object) -> bool:
-        """The driver paused ``wait`` seconds; whether to make the next attempt."""
-        self.waited += wait
-        policy = self.policy
-        if policy.deadline != math.inf and policy.now() - self.start >= policy.deadline:
-            self._give_up(exc, result)  # a slow sleep overran the deadline
-            return False
-        self.attempt += 1
-        return True
-
-    def _give_up(self, exc: BaseException | None, result: object) -> None:
-        policy = self.policy
-        if policy.on_give_up is not None:
-            policy.on_give_up(
-                RetryState(policy.name, self.attempt, self.limit, None, self.waited, exc, result)
-            )
-        if exc is not None:
-            _note_once(exc, f"{policy.name}: gave up after ", f"{self.attempt} attempt(s)")
+def give_up(  # noqa: PLR0917 - private
+    policy: Policy,
+    attempt: int,
+    limit: int,
+    waited: float,
+    exc: BaseException | None,
+    result: object,
+) -> None:
+    """Run the give-up hook and note the attempts on the exception about to be raised."""
+    if policy.on_give_up is not None:
+        policy.on_give_up(RetryState(policy.name, attempt, limit, None, waited, exc, result))
+    if exc is not None:
+        _note_once(exc, f"{policy.name}: gave up after ", f"{attempt} attempt(s)")
 
 
 def _note_once(exc: BaseException, prefix: str, rest: str) -> None:

@@ -154,6 +154,7 @@ class Policy:
         "clock",
         "deadline",
         "delay",
+        "draw",
         "jitter",
         "judge",
         "max_attempts",
@@ -168,6 +169,7 @@ class Policy:
         "retry_if_result",
         "rng",
         "sleep",
+        "timed",
     )
 
     def __init__(
@@ -195,6 +197,7 @@ class Policy:
         self.catch, self.passthrough, self.predicate = _classify(exceptions)
         self.max_delay = _check_number(max_delay, "max_delay", 0.0, optional=True)
         self.deadline = _check_number(deadline, "deadline", 0.0, optional=True)
+        self.timed = self.deadline != math.inf
         self.jitter = _check_jitter(jitter)
         self.mode = (
             _FULL
@@ -208,6 +211,7 @@ class Policy:
         if rng is not None and not isinstance(rng, random.Random):
             raise _bad("rng", rng, "a random.Random or None")
         self.rng = rng
+        self.draw = (random if rng is None else rng).random  # uniform in [0, 1)
         for hook, hook_name in (
             (retry_after, "retry_after"),
             (retry_if_result, "retry_if_result"),
@@ -251,7 +255,7 @@ class Policy:
         if mode == _DECORRELATED:  # uniform in [delay, 3 x the previous pause]
             low = self.delay
             high = max(low, previous) * 3.0
-            wait = low + (high - low) * (self.rng or random).random()
+            wait = low + (high - low) * self.draw()
         else:
             try:
                 wait = self.delay * self.backoff ** (retry_number - 1)
@@ -261,9 +265,9 @@ class Policy:
                 wait = self.max_delay
             if mode == _FULL:  # uniform in [0, the capped exponential pause]
                 if wait < math.inf:
-                    wait *= (self.rng or random).random()
+                    wait *= self.draw()
             elif mode == _ADDITIVE:
-                wait += self.jitter * (self.rng or random).random()  # type: ignore[operator]
+                wait += self.jitter * self.draw()  # type: ignore[operator]
         if wait > self.max_delay:  # noqa: PLR1730 - caps any jitter too
             wait = self.max_delay
         if exc is not None and (self.retry_after is not None or isinstance(exc, RateLimitError)):

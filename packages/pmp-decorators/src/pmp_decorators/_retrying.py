@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING
 
-from pmp_decorators._retry_core import Attempts, pause_async
+from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async
 from pmp_decorators._retry_policy import Policy
 from pmp_errors import ValidationError
 
@@ -26,13 +25,14 @@ __all__ = ["Attempt", "Retrying", "retrying"]
 class _Loop:
     """The state of one ``for`` loop over :class:`Retrying`, shared by its attempts."""
 
-    __slots__ = ("attempts", "exc", "number", "policy", "start", "wait")
+    __slots__ = ("exc", "number", "policy", "previous", "start", "wait", "waited")
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.start = policy.now() if policy.deadline != math.inf else 0.0
-        self.attempts: Attempts | None = None
+        self.start = policy.now() if policy.timed else 0.0
         self.number = 0
+        self.previous = policy.delay
+        self.waited = 0.0
         self.wait: float | None = None  # set when the last attempt failed and is retried
         self.exc: BaseException | None = None
 
@@ -46,18 +46,22 @@ class _Loop:
         policy = self.policy
         if not isinstance(exc, policy.catch) or isinstance(exc, policy.passthrough):
             return False
-        if self.attempts is None:
-            self.attempts = Attempts(policy, self.start)
-        self.wait = self.attempts.failed(exc, None)
+        wait = next_pause(policy, self.number, self.previous, self.waited, self.start, exc, None)
+        if wait is None:
+            return False
+        self.wait = self.previous = wait
         self.exc = exc
-        return self.wait is not None
+        return True
 
-    def go_on(self, wait: float) -> None:
+    def go_on(self) -> None:
         """After the pause: raise the last exception when the deadline has passed."""
-        assert self.attempts is not None
+        assert self.wait is not None
+        self.waited += self.wait
         exc = self.exc
         self.exc = None
-        if not self.attempts.paused(wait, exc, None):
+        if self.policy.timed and overran(
+            self.policy, self.number, self.waited, self.start, exc, None
+        ):
             assert exc is not None
             raise exc
 
@@ -110,9 +114,9 @@ class Retrying:
             wait = loop.wait
             if wait is None:  # the block succeeded (or was left without an exception)
                 return
-            if loop.attempts is not None and loop.attempts.sleeps:
+            if not TESTING.active:
                 (self._policy.sleep or time.sleep)(wait)
-            loop.go_on(wait)
+            loop.go_on()
 
     async def __aiter__(self) -> AsyncIterator[Attempt]:
         loop = _Loop(self._policy)
@@ -121,9 +125,9 @@ class Retrying:
             wait = loop.wait
             if wait is None:
                 return
-            if loop.attempts is not None and loop.attempts.sleeps:
+            if not TESTING.active:
                 await pause_async(self._policy.sleep, wait)
-            loop.go_on(wait)
+            loop.go_on()
 
 
 def retrying(
