@@ -223,9 +223,9 @@ def retry_rows() -> list[Row]:
             "hand-written try/except loop",
             2.0,
             "whole",
-            timer(
+            timer(  # exact pauses, as the hand-written loop
                 "f()",
-                f=pmp.retry(max_attempts=3, exceptions=(OSError,), sleep=noop_sleep)(
+                f=pmp.retry(max_attempts=3, exceptions=(OSError,), jitter=None, sleep=noop_sleep)(
                     flaky_factory()
                 ),
             ),
@@ -249,7 +249,45 @@ def retry_rows() -> list[Row]:
             },
         )
     )
+    rows.append(
+        Row(
+            "retry: 2 failures then success, default full jitter",
+            "hand-written try/except loop",
+            2.0,
+            "whole",
+            timer(
+                "f()",
+                f=pmp.retry(max_attempts=3, exceptions=(OSError,), sleep=noop_sleep)(
+                    flaky_factory()
+                ),
+            ),
+            timer("f()", f=hand_retry(sleep=noop_sleep)(flaky_factory())),
+        )
+    )
+    rows.append(
+        Row(
+            "retrying block: 2 failures then success, no real sleep",
+            "hand-written try/except loop",
+            2.5,
+            "whole",
+            timer("f()", f=retrying_block(flaky_factory())),
+            timer("f()", f=hand_retry(sleep=noop_sleep)(flaky_factory())),
+        )
+    )
     return rows
+
+
+def retrying_block(func: Callable[[], int]) -> Callable[[], int]:
+    """The block form around ``func``, configured as the decorator rows."""
+    block = pmp.retrying(max_attempts=3, exceptions=(OSError,), jitter=None, sleep=noop_sleep)
+
+    def run() -> int:
+        for attempt in block:
+            with attempt:
+                return func()
+        raise AssertionError  # unreachable: the loop returns or raises
+
+    return run
 
 
 # ---- validate_types ----------------------------------------------------------------------

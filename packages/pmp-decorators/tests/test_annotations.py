@@ -239,3 +239,38 @@ def test_lazy_annotations_with_type_checking_imports():  # pragma: no cover - ru
         connect(object(), "2")
     with pytest.raises(TypeValidationError):
         connect(object(), 2, spare=5)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "good", "bad", "expected"),
+    [
+        ("list[Missing]", [object()], 5, "list[Missing]"),
+        ("dict[str, Missing[int]]", {"a": 1}, {1: 1}, "str"),
+        ("missing_module.Engine | int", "anything", None, None),
+        (typing.ForwardRef("Missing"), "anything", None, None),
+        (list["Missing"], [1], (1,), "list[Missing]"),  # type: ignore[name-defined]  # noqa: F821
+    ],
+    ids=repr,
+)
+def test_unresolved_parts_of_annotations_are_skipped(annotation, good, bad, expected):
+    """Only what names something missing is skipped; the rest of the annotation is checked."""
+    f = validate_types(x=annotation)(lambda x: x)
+    with pytest.warns(UnresolvedAnnotationWarning):
+        assert f(good) is good
+    if bad is not None:
+        with pytest.raises(TypeValidationError) as info:
+            f(bad)
+        assert info.value.expected == expected
+
+
+def test_annotation_that_is_not_an_expression_is_skipped_with_a_warning():
+    """A string annotation that does not parse is not checked, and the warning names it."""
+
+    @validate_types()
+    def f(x: "list[int", y: int) -> None:  # type: ignore[valid-type]  # noqa: F722
+        pass
+
+    with pytest.warns(UnresolvedAnnotationWarning, match=r"list\[int"):
+        f("anything", 1)
+    with pytest.raises(TypeValidationError):
+        f("anything", "1")  # type: ignore[arg-type]

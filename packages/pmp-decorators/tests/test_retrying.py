@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from pmp_decorators import Attempt, Retrying, RetryState, retrying
+from pmp_decorators import Attempt, Retrying, RetryState, retrying, set_retry_testing
 from pmp_errors import ValidationError
 
 
@@ -149,3 +149,21 @@ def test_bad_configuration_is_refused_at_once():
         retrying(max_attempts=0)
     with pytest.raises(ValidationError):
         retrying(name=3)  # type: ignore[arg-type]
+
+
+def test_block_hooks_and_test_mode_match_the_decorator():
+    """on_retry sees the same states as for the decorator; test mode skips the pauses."""
+    clock = Clock()
+    states: list[RetryState] = []
+    with set_retry_testing():
+        for attempt in retrying(
+            max_attempts=3, delay=1.0, jitter=None, sleep=clock.sleep, on_retry=states.append
+        ):
+            with attempt:
+                if attempt.number < 3:
+                    raise OSError
+    assert clock.sleeps == []
+    assert [(s.function, s.attempt, s.wait, s.waited) for s in states] == [
+        ("retrying block", 1, 1.0, 0.0),
+        ("retrying block", 2, 2.0, 1.0),
+    ]

@@ -92,6 +92,34 @@ def _source(annotation: object) -> str | None:
     return text if isinstance(text, str) else None
 
 
+_SKIP: Any = object()
+
+
+def _leniently(
+    annotation: object, unknown: str | None, globalns: dict[str, Any], localns: dict[str, Any]
+) -> tuple[object, list[str]]:
+    """Resolve with unknown names as placeholders: ``(hint or _SKIP, names not resolved)``."""
+    lenient = _Lenient(localns, globalns)
+    source = _source(annotation)
+    hint: object = _SKIP
+    try:
+        value = annotation if source is None else eval(source, globalns, lenient)  # noqa: S307 - an annotation the module itself wrote
+    except Exception:  # noqa: BLE001 - not even an expression: not checked, with a warning
+        unknown = unknown or source or safe_repr(annotation)
+    else:
+        try:
+            hint = _hint(value, globalns, lenient)
+        except NameError:  # a nested name still missing: not checked at all
+            pass
+        except Exception:  # noqa: BLE001 - compiling it explains what is wrong
+            text = _source(value)
+            if text is None:
+                hint = value
+            else:  # a string in a string that does not parse: not checked, with a warning
+                unknown = unknown or text
+    return hint, lenient.missing or ([unknown] if unknown else [])
+
+
 def resolve_annotations(
     func: Callable[..., Any], raw: dict[str, Any]
 ) -> tuple[dict[str, object], list[str]]:
@@ -108,28 +136,15 @@ def resolve_annotations(
     hints: dict[str, object] = {}
     missing: list[str] = []
     for name, annotation in raw.items():
-        unknown: str | None = None
         try:
             hints[name] = _hint(annotation, globalns, localns)
             continue
         except NameError as exc:
-            unknown = exc.name if isinstance(exc.name, str) else str(exc)
+            unknown: str | None = exc.name if isinstance(exc.name, str) else str(exc)
         except Exception:  # noqa: BLE001 - not a type (3.10 refuses it here): explained later
             unknown = None
-        lenient = _Lenient(localns, globalns)
-        source = _source(annotation)
-        try:
-            value = annotation if source is None else eval(source, globalns, lenient)  # noqa: S307 - an annotation the module itself wrote
-        except Exception:  # noqa: BLE001 - not even an expression: not checked, with a warning
-            unknown = unknown or safe_repr(annotation)
-        else:
-            try:
-                hints[name] = _hint(value, globalns, lenient)
-            except NameError:  # a nested name still missing: not checked at all
-                pass
-            except Exception:  # noqa: BLE001 - compiling it explains what is wrong
-                hints[name] = value
-        for item in lenient.missing or ([unknown] if unknown else []):
-            if item not in missing:
-                missing.append(item)
+        hint, names = _leniently(annotation, unknown, globalns, localns)
+        if hint is not _SKIP:
+            hints[name] = hint
+        missing += [item for item in names if item not in missing]
     return hints, missing
