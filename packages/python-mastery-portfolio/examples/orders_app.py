@@ -65,6 +65,7 @@ class UpstreamClient:
             max_attempts=4,
             delay=0.01,
             exceptions=(ConnectionError, RateLimitError),
+            jitter=None,  # exact pauses, so the printed log is the same on every run
             on_retry=_report_retry,
         )(upstream.get_page)
 

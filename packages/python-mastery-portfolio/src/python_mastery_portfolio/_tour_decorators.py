@@ -40,6 +40,7 @@ def _retry() -> None:
         delay=1.0,
         backoff=2.0,
         exceptions=(IOError, ConnectionError, RateLimitError),
+        jitter=None,  # exact pauses here; by default each is drawn at random ("full" jitter)
         on_retry=log_retry,
         sleep=pauses.append,  # injected: the tour never really sleeps
     )
