@@ -253,7 +253,7 @@ def retry_rows() -> list[Row]:
         Row(
             "retry: 2 failures then success, default full jitter",
             "hand-written try/except loop",
-            2.0,
+            2.5,
             "whole",
             timer(
                 "f()",
@@ -268,7 +268,7 @@ def retry_rows() -> list[Row]:
         Row(
             "retrying block: 2 failures then success, no real sleep",
             "hand-written try/except loop",
-            2.5,
+            3.0,
             "whole",
             timer("f()", f=retrying_block(flaky_factory())),
             timer("f()", f=hand_retry(sleep=noop_sleep)(flaky_factory())),
