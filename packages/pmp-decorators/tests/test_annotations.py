@@ -274,3 +274,27 @@ def test_annotation_that_is_not_an_expression_is_skipped_with_a_warning():
         f("anything", 1)
     with pytest.raises(TypeValidationError):
         f("anything", "1")  # type: ignore[arg-type]
+
+
+class Repository:
+    Id: typing.TypeAlias = int
+
+    @validate_types()
+    def list(self, since: Id = 0) -> list[int]:
+        return [since]
+
+    @validate_types()
+    def broken(self) -> list[int]:  # type: ignore[valid-type]  # the point here
+        return ["x"]
+
+
+def test_methods_named_like_builtins_do_not_hide_them():
+    """A method called list does not shadow the builtin in annotations; class aliases resolve."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Repository().list(3) == [3]
+        with pytest.raises(TypeValidationError):
+            Repository().list("3")  # type: ignore[arg-type]
+        with pytest.raises(TypeValidationError) as info:
+            Repository().broken()
+    assert info.value.path == "return[0]"

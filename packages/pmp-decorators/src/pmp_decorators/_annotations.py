@@ -55,8 +55,22 @@ def _class_namespace(func: Callable[..., Any], globalns: dict[str, Any]) -> dict
         owner = globalns.get(part) if owner is None else getattr(owner, part, None)
         if not isinstance(owner, type):
             break
-        namespace.update(vars(owner))
+        namespace.update(
+            (name, value) for name, value in vars(owner).items() if _names_a_type(value)
+        )
     return namespace
+
+
+def _names_a_type(value: object) -> bool:
+    """Whether a class attribute can be what an annotation names (not a method or a value).
+
+    A method called ``list`` must not hide the builtin in ``-> list[int]``.
+    """
+    return (
+        isinstance(value, type | typing.TypeVar)
+        or typing.get_origin(value) is not None
+        or type(value).__name__ == "TypeAliasType"
+    )
 
 
 class _Lenient(dict[str, Any]):
