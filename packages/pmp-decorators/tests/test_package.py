@@ -46,9 +46,35 @@ def test_doctests_in_the_package_pass():
     """The examples in the docstrings run as written."""
     import doctest
 
-    from pmp_decorators import _cached, _errors, _retry, _settings, _stats, _timing, _validate
+    from pmp_decorators import (
+        _annotations,
+        _cached,
+        _errors,
+        _retry,
+        _retry_core,
+        _retry_policy,
+        _retrying,
+        _settings,
+        _stats,
+        _timing,
+        _validate,
+    )
 
-    for module in (pmp_decorators, _cached, _errors, _retry, _settings, _stats, _timing, _validate):
+    modules = (
+        pmp_decorators,
+        _annotations,
+        _cached,
+        _errors,
+        _retry,
+        _retry_core,
+        _retry_policy,
+        _retrying,
+        _settings,
+        _stats,
+        _timing,
+        _validate,
+    )
+    for module in modules:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0, module.__name__  # every module shows an example
         assert result.failed == 0, module.__name__

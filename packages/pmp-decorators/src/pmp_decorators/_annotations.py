@@ -30,7 +30,8 @@ class UnresolvedAnnotationWarning(UserWarning):
     ``from __future__ import annotations``. Issued once per function, at its first call.
 
     >>> import warnings
-    >>> warnings.simplefilter("ignore", UnresolvedAnnotationWarning)  # when that is intended
+    >>> with warnings.catch_warnings():  # when skipping those names is intended
+    ...     warnings.simplefilter("ignore", UnresolvedAnnotationWarning)
     """
 
 
