@@ -69,13 +69,26 @@ def _with_extras(name: str) -> str:
     return f"{path}[{','.join(extras)}]" if extras else path
 
 
+def _fresh(session: nox.Session, packages: list[str]) -> list[str]:
+    """uv flags that rebuild our own packages instead of reusing a cached build.
+
+    uv keys a local build on its pyproject's mtime and a wheel on its file name, so an
+    edited ``src/`` (or a rebuilt wheel of the same version) would otherwise install stale code.
+    """
+    if session.venv_backend != "uv":
+        return []
+    return [
+        flag for pkg in packages for flag in ("--refresh-package", pkg, "--reinstall-package", pkg)
+    ]
+
+
 def _install_closure(session: nox.Session, name: str, *groups: str) -> None:
     """Install *name* and its pmp closure from local paths (non-editable), plus groups."""
     closure = depgraph.closure(PACKAGES, name)
     extra: list[str] = []
     for group in groups:
         extra += _group(name, group)
-    session.install(*[_with_extras(pkg) for pkg in closure], *extra)
+    session.install(*_fresh(session, closure), *[_with_extras(pkg) for pkg in closure], *extra)
 
 
 def _pytest(session: nox.Session, name: str, *args: str) -> None:
@@ -106,7 +119,12 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session
 def coverage(session: nox.Session) -> None:
     """Branch coverage >= 95% for every package, measured on the installed code."""
-    session.install(*[_with_extras(pkg) for pkg in ORDER], "coverage[toml]>=7", *TEST_TOOLS)
+    session.install(
+        *_fresh(session, ORDER),
+        *[_with_extras(pkg) for pkg in ORDER],
+        "coverage[toml]>=7",
+        *TEST_TOOLS,
+    )
     session.install(*{req for name in ORDER for req in _group(name, "test")})
     data = Path(session.create_tmp()) / "coverage"
     shutil.rmtree(data, ignore_errors=True)
@@ -150,7 +168,11 @@ def typecheck(session: nox.Session) -> None:
     left unannotated.
     """
     session.install(
-        *[_with_extras(pkg) for pkg in ORDER], "mypy==2.4.1", "pyright==1.1.414", *TEST_TOOLS
+        *_fresh(session, ORDER),
+        *[_with_extras(pkg) for pkg in ORDER],
+        "mypy==2.4.1",
+        "pyright==1.1.414",
+        *TEST_TOOLS,
     )
     extra = {req for name in ORDER for group in ("typing", "test") for req in _group(name, group)}
     if extra:
@@ -180,7 +202,7 @@ def isolated(session: nox.Session, package: str) -> None:
         session.run("uv", "build", "--wheel", "--out-dir", str(dist), "-q",
                     str(PACKAGES[name].path), external=True)  # fmt: skip
     session.install(*TEST_TOOLS, *_group(package, "test"))
-    session.install("--no-index", f"--find-links={dist}", package)
+    session.install(*_fresh(session, closure), "--no-index", f"--find-links={dist}", package)
     session.run("uv", "pip", "check", "--python", sys_python(session), external=True)
     absent = [PACKAGES[n].import_name for n in ORDER if n not in closure]
     session.run("python", "-c", _isolation_probe(package, closure, absent))
