@@ -110,3 +110,21 @@ class SqlRepository(Repository):
 # abstract service keys: mypy's type-abstract check applies to every type[T] API
 container.register(Repository, SqlRepository)  # type: ignore[type-abstract]
 assert_type(container.resolve(Repository), Repository)  # type: ignore[type-abstract]
+
+
+class Clock:
+    pass
+
+
+class Audit:
+    pass
+
+
+@provider.inject(Database, Mailer, Clock, Audit)
+def four(db: Database, mailer: Mailer, clock: Clock, audit: Audit, to: str) -> int:
+    return len(to)
+
+
+# four or more services: honestly untyped parameters, never a wrong signature
+assert_type(four, Callable[..., int])
+assert_type(four("a@b.c"), int)
