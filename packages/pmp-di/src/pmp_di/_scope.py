@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from threading import get_ident
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pmp_di._errors import CircularDependencyError, ScopeError
@@ -43,6 +44,8 @@ class _ClosedCache(dict[Any, Any]):
 
 
 _CLOSED_CACHE = _ClosedCache()
+_CLAIMS = threading.Lock()  # held only to claim or finish a build, never while one runs
+_NO_PLANS: dict[Any, Any] = {}  # a closed scope's plans: every lookup misses, then refuses
 
 
 def reentered(name: str) -> CircularDependencyError:
@@ -87,13 +90,14 @@ class Scope:
         "_building",
         "_cache",
         "_closed",
+        "_current",
         "_finalizers",
-        "_lock",
         "_parent",
         "_pending",
         "_plans",
         "_registry",
         "_token",
+        "_waiters",
     )
 
     def __init__(
@@ -103,14 +107,15 @@ class Scope:
         context: Mapping[Any, Any] | None = None,
     ) -> None:
         self._registry = registry
+        self._current = registry.current
         self._parent = parent
         self._plans = registry.scoped_plans
         self._aplans = registry.scoped_aplans
         self._cache: dict[Any, Any] = registry.context_cache(context) if context else {}
-        self._pending: dict[Any, Any] = {}
-        self._building: set[Any] | None = None
-        self._finalizers = Finalizers("scope")
-        self._lock = threading.RLock()
+        self._pending: dict[Any, Any] | None = None
+        self._building: dict[Any, int] = {}  # key -> the thread building it
+        self._waiters: dict[Any, threading.Event] | None = None  # threads waiting for a build
+        self._finalizers: Finalizers | None = None  # made when the first one is entered
         self._closed = False
         self._token: Token[Scope | None] | None = None
 
@@ -168,11 +173,20 @@ class Scope:
         ...     scope.enter_context(contextlib.nullcontext(5))
         5
         """
-        return self._finalizers.enter(manager)
+        return self._exits().enter(manager)
 
     async def enter_async_context(self, manager: Any) -> Any:
         """Enter an async context manager now; its exit is awaited when this scope closes."""
-        return await self._finalizers.aenter(manager)
+        return await self._exits().aenter(manager)
+
+    def _exits(self) -> Finalizers:
+        finalizers = self._finalizers
+        if finalizers is None:
+            with _CLAIMS:
+                finalizers = self._finalizers
+                if finalizers is None:
+                    finalizers = self._finalizers = Finalizers("scope")
+        return finalizers
 
     def activate(self) -> Self:
         """Make this the current scope of the running thread or task (until it closes).
@@ -180,28 +194,29 @@ class Scope:
         ``with`` and ``async with`` do this; call it directly when the scope is
         opened and closed in separate hooks (``before_request`` / ``teardown``).
         """
-        self._check_open()
+        if self._closed or self._parent is not None:
+            self._check_open()
         if self._token is None:
-            self._token = self._registry.current.set(self)
+            self._token = self._current.set(self)
         return self
-
-    def _release(self) -> None:
-        """Refuse further use and stop being current."""
-        self._closed = True
-        self._plans = {}
-        self._aplans = {}
-        self._cache = _CLOSED_CACHE
-        self._deactivate()
 
     def _deactivate(self) -> None:
         """Stop being the current scope (if this scope was made current)."""
-        token, self._token = self._token, None
+        token = self._token
         if token is not None:
+            self._token = None
             try:
-                self._registry.current.reset(token)
-            except ValueError:  # closed from another context: leave that context alone
-                if self._registry.current.get() is self:
-                    self._registry.current.set(self._parent)
+                self._current.reset(token)
+            except ValueError:  # closed from another context: that one is left alone
+                return
+
+    def _finish(self) -> Finalizers | None:
+        """Stop being current and refuse further use; return the finalizers to run."""
+        self._deactivate()
+        self._closed = True
+        self._plans = self._aplans = _NO_PLANS
+        self._cache = _CLOSED_CACHE
+        return self._finalizers
 
     def close(self, exc: BaseException | None = None) -> None:
         """Run this scope's finalizers, newest first; the scope cannot be used again.
@@ -210,20 +225,39 @@ class Scope:
         factories' context managers. With async finalizers pending this raises
         ``ScopeError`` and closes nothing: use :meth:`aclose`.
         """
-        if not self._closed:
-            self._deactivate()  # even when refused below: the unit of work is over
-            self._finalizers.check_sync()
-            self._release()
-            self._finalizers.close(exc)
+        if self._closed:
+            return
+        finalizers = self._finalizers
+        if finalizers is None:  # nothing to run: the common request, kept to one call
+            self._closed = True
+            self._plans = self._aplans = _NO_PLANS
+            self._cache = _CLOSED_CACHE
+            token = self._token
+            if token is not None:
+                self._token = None
+                try:
+                    self._current.reset(token)
+                except ValueError:  # closed from another context: that one is left alone
+                    return
+            return
+        self._deactivate()  # even when refused below: the unit of work is over
+        finalizers.check_sync()
+        self._finish()
+        finalizers.close(exc)
 
     async def aclose(self, exc: BaseException | None = None) -> None:
         """Like :meth:`close`, also awaiting async finalizers."""
         if not self._closed:
-            self._release()
-            await self._finalizers.aclose(exc)
+            finalizers = self._finish()
+            if finalizers is not None:
+                await finalizers.aclose(exc)
 
     def __enter__(self) -> Self:
-        return self.activate()
+        if self._closed or self._parent is not None:
+            self._check_open()
+        if self._token is None:  # as activate(), inlined: entered once per request
+            self._token = self._current.set(self)
+        return self
 
     def __exit__(
         self,
@@ -265,21 +299,51 @@ class Scope:
             value = self._parent.cached(key)
             if value is not UNSET:
                 return value
-        with self._lock:
+        # claiming the build is one atomic dict.setdefault: no lock is taken unless two
+        # threads want the same service of one scope at once (then one waits for the other)
+        me = get_ident()
+        claims = self._building
+        while True:
+            owner = claims.get(key)
+            if owner is None:
+                owner = claims.setdefault(key, me)  # atomic: the first thread to get here
+                if owner == me:
+                    break
+            self._wait(key, owner, name)
             value = self._cache.get(key, UNSET)
-            if value is UNSET:
-                building = self._building
-                if building is None:
-                    building = self._building = set()
-                if key in building:  # this thread, inside its own build
-                    raise reentered(name)
-                building.add(key)
-                try:
-                    value = builder(self)
-                finally:
-                    building.discard(key)
+            if value is not UNSET:
+                return value
+        value = self._cache.get(key, UNSET)  # built (and released) since we looked?
+        if value is UNSET:
+            try:
+                value = builder(self)
                 self._cache[key] = value
+            finally:
+                del claims[key]
+                if self._waiters:
+                    self._wake(key)
+        else:
+            del claims[key]
         return value
+
+    def _wait(self, key: Any, owner: int, name: str) -> None:
+        """Wait while another thread builds ``key`` (refuse a thread's own rebuild)."""
+        if owner == get_ident():  # this thread, inside its own build
+            raise reentered(name)
+        while self._building.get(key) == owner:
+            with _CLAIMS:
+                waiters = self._waiters
+                if waiters is None:
+                    waiters = self._waiters = {}
+                done = waiters.setdefault(key, threading.Event())
+            done.wait(0.01)  # a wake-up missed between the check and the wait is bounded
+
+    def _wake(self, key: Any) -> None:
+        with _CLAIMS:
+            waiters = self._waiters
+            done = None if waiters is None else waiters.pop(key, None)
+        if done is not None:
+            done.set()
 
     async def aprovide(self, key: Any, builder: Callable[[Scope], Any], name: str) -> Any:
         """Like :meth:`provide`, awaiting ``builder``; concurrent tasks share one build."""
@@ -289,7 +353,8 @@ class Scope:
             value = self.cached(key)
             if value is not UNSET:
                 return value
-            entry = self._pending.get(key)
+            pending_builds = self._pending
+            entry = None if pending_builds is None else pending_builds.get(key)
             if entry is None or entry[0].get_loop() is not loop:
                 break
             pending, owner = entry
@@ -299,14 +364,17 @@ class Scope:
             if not pending.cancelled():
                 return pending.result()
         future = loop.create_future()
-        self._pending[key] = (future, task)
+        pending_builds = self._pending
+        if pending_builds is None:
+            pending_builds = self._pending = {}
+        pending_builds[key] = (future, task)
         try:
             value = await builder(self)
         except BaseException as exc:
-            self._pending.pop(key, None)
+            pending_builds.pop(key, None)
             _fail(future, exc)
             raise
         self._cache[key] = value
-        self._pending.pop(key, None)
+        pending_builds.pop(key, None)
         future.set_result(value)
         return value
