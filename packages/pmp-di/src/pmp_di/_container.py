@@ -162,12 +162,14 @@ class DIContainer:
         >>> isinstance(DIContainer().register(A).resolve(A), A)
         True
         """
-        key = service if name is None else key_of(service, name)
         try:
-            return self._plans[key]()  # type: ignore[no-any-return]
+            if name is None:  # tested inside the try: the unnamed path stays one lookup
+                return self._plans[service]()  # type: ignore[no-any-return]
+            return self._plans[key_of(service, name)]()  # type: ignore[no-any-return]
         except (KeyError, TypeError) as exc:  # not compiled yet, or an unhashable key
             if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
                 raise  # raised inside the plan
+        key = service if name is None else key_of(service, name)
         plan: Callable[[], T] = self._registry.compile(key, scoped=False, is_async=False)
         return plan()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import functools
 import typing
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -56,6 +57,14 @@ def key_of(service: Any, name: str | None) -> Any:
     """The registry key for ``service`` under ``name``."""
     if name is None:
         return service
+    try:
+        return _named_key(service, name)
+    except TypeError:  # an unhashable service: Annotated reports it
+        return Annotated[service, Named(name)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_key(service: Any, name: str) -> Any:
     return Annotated[service, Named(name)]
 
 
