@@ -208,3 +208,18 @@ def test_annotationlib_reads_a_lazy_annotation_naming_an_undefined_type() -> Non
     built = container.resolve(uses)
     assert isinstance(built.repo, Repo)
     assert built.ghost is None
+
+
+def test_a_collection_resolves_at_the_root() -> None:
+    """resolve(list[T]) gives every binding of T; explain shows them."""
+    container = plugins()
+    assert [type(p) for p in container.resolve(list[Plugin])] == [Audit, Metrics, Tracing]
+    text = container.explain(list[Plugin])
+    assert text.startswith("list[Plugin]  (all 3:")
+    assert "└─ [2] Annotated[Plugin, Named('tracing')]  (transient <- Tracing())" in text
+
+
+def test_missing_named_binding_shows_how_to_register_it() -> None:
+    """The error for an unknown name shows register(..., name=...)."""
+    with pytest.raises(MissingDependencyError, match=r"container.register\(Repo, ..., name='x'\)"):
+        repos().resolve(Repo, name="x")

@@ -242,3 +242,40 @@ def test_scope_enter_context_runs_at_close() -> None:
         assert scope.enter_context(Tracked()) == "entered"
         assert log == []
     assert log == ["exited"]
+
+
+class Slow:
+    built = 0
+
+    def __init__(self) -> None:
+        type(self).built += 1
+        if type(self).built == 1:
+            threading.Event().wait(0.05)  # the others arrive while this one builds
+            raise RuntimeError("first build fails")
+        threading.Event().wait(0.02)
+
+
+def test_threads_sharing_a_scope_build_a_scoped_service_once_at_a_time() -> None:
+    """Threads racing for one scoped service wait for the build; a failed build is retried."""
+    container = DIContainer().register(Slow, scope=LifecycleScope.SCOPED)
+    results: list[object] = []
+    with container.scope() as scope:
+        barrier = threading.Barrier(6)
+
+        def race() -> None:
+            barrier.wait()
+            try:
+                results.append(scope.resolve(Slow))
+            except RuntimeError as exc:
+                results.append(exc)
+
+        threads = [threading.Thread(target=race) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    failures = [r for r in results if isinstance(r, RuntimeError)]
+    built = {id(r) for r in results if isinstance(r, Slow)}
+    assert len(failures) == 1
+    assert len(built) == 1
+    assert Slow.built == 2

@@ -243,11 +243,16 @@ def explain_tree(regs: dict[Any, Registration], service: object) -> str:
         root = regs.get(normalize(service))
     except TypeError:
         root = None
-    if root is None:
-        return f"{display(service)}  (MISSING: not registered)"
-    lines: list[str] = []
     # (registration, label, lead, indent, services above it), or a finished line
-    todo: list[_Line] = [(root, display(service), "", "", ())]
+    todo: list[_Line] = [(root, display(service), "", "", ())] if root is not None else []
+    if root is None:
+        need, targets, _ = need_of(regs, service)
+        if need is Need.NONE or need is Need.ONE:
+            return f"{display(service)}  (MISSING: not registered)"
+        todo.append(f"{display(service)}  ({describe_need(need, targets)})")
+        if need is Need.MANY:
+            todo = [*reversed(_members_lines(targets, "", ())), *todo]
+    lines: list[str] = []
     while todo:
         item = todo.pop()
         if isinstance(item, str):

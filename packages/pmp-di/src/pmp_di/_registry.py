@@ -11,7 +11,7 @@ from pmp_di._compiler import Emitter
 from pmp_di._errors import MissingDependencyError, RegistrationError, ScopeError
 from pmp_di._finalizers import Finalizers
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._needs import base_of, mentions, need_of
+from pmp_di._needs import Need, base_of, mentions, need_of, normalize
 from pmp_di._registration import Registration, display, is_instance_of
 
 if TYPE_CHECKING:
@@ -122,9 +122,7 @@ class Registry:
             except TypeError:
                 reg = None
             if reg is None:
-                name = display(service)
-                msg = f"{name} is not registered; register it with container.register({name}, ...)"
-                raise MissingDependencyError(msg, service=name, path=[name])
+                reg = self._gathering(service)
             try:
                 plan, cacheable = Emitter(self, scoped=scoped, is_async=is_async).plan(reg)
             except ScopeError as exc:
@@ -134,6 +132,25 @@ class Registry:
             if cacheable and generation == self.generation:
                 cache[service] = plan
             return plan
+
+    def _gathering(self, service: Any) -> Registration:
+        """A binding for a collection or a provider of registered services, else an error."""
+        need, _, _ = need_of(self.regs, service)
+        if need is Need.NONE or need is Need.ONE:
+            name = display(service)
+            base, qualifier = base_of(service), ""
+            if base is not service:  # a named key
+                qualifier = f", name={normalize(service).__metadata__[0].name!r}"
+            how = f"container.register({display(base)}, ...{qualifier})"
+            msg = f"{name} is not registered; register it with {how}"
+            raise MissingDependencyError(msg, service=name, path=[name])
+
+        def gather(gathered: Any) -> Any:
+            return gathered
+
+        gather.__annotations__ = {"gathered": service}
+        gather.__qualname__ = f"<{need.value} {display(service)}>"
+        return Registration(service, LifecycleScope.TRANSIENT, origin=gather)
 
     def _in_current_scope(
         self, service: Any, refused: ScopeError, *, is_async: bool
@@ -193,7 +210,11 @@ class Registry:
         """A new scope's cache holding the values supplied from outside."""
         cache: dict[Any, Any] = {}
         for key, value in context.items():
-            reg = self.regs.get(key)
+            try:
+                reg = self.regs.get(key)
+            except TypeError:
+                msg = f"context keys must be types, e.g. context={{Request: request}}, got {key!r}"
+                raise RegistrationError(msg, argument="context", value=repr(key)) from None
             if reg is None:
                 self._declare_context(key)
                 reg = self.regs[key]
