@@ -234,17 +234,9 @@ class Registration:
     def fresh(self) -> Registration:
         """A copy with nothing built or compiled (for a dependency that changed)."""
         copy = object.__new__(Registration)
-        for name in (
-            "_params",
-            "_signature",
-            "from_context",
-            "kind",
-            "lifetime",
-            "origin",
-            "provider",
-            "service",
-        ):
-            setattr(copy, name, getattr(self, name))
+        for name in Registration.__slots__:
+            if name != "state":
+                setattr(copy, name, getattr(self, name))
         copy.state = State(self.state.value if self.kind is Kind.INSTANCE else UNSET)
         return copy
 

@@ -228,17 +228,11 @@ class Scope:
         if self._closed:
             return
         finalizers = self._finalizers
-        if finalizers is None:  # nothing to run: the common request, kept to one call
+        if finalizers is None:  # nothing to run: the common request
             self._closed = True
             self._plans = self._aplans = _NO_PLANS
             self._cache = _CLOSED_CACHE
-            token = self._token
-            if token is not None:
-                self._token = None
-                try:
-                    self._current.reset(token)
-                except ValueError:  # closed from another context: that one is left alone
-                    return
+            self._deactivate()
             return
         self._deactivate()  # even when refused below: the unit of work is over
         finalizers.check_sync()
