@@ -225,19 +225,7 @@ class Scope:
         factories' context managers. With async finalizers pending this raises
         ``ScopeError`` and closes nothing: use :meth:`aclose`.
         """
-        if self._closed:
-            return
-        finalizers = self._finalizers
-        if finalizers is None:  # nothing to run: the common request
-            self._closed = True
-            self._plans = self._aplans = _NO_PLANS
-            self._cache = _CLOSED_CACHE
-            self._deactivate()
-            return
-        self._deactivate()  # even when refused below: the unit of work is over
-        finalizers.check_sync()
-        self._finish()
-        finalizers.close(exc)
+        self.__exit__(None, exc, None)
 
     async def aclose(self, exc: BaseException | None = None) -> None:
         """Like :meth:`close`, also awaiting async finalizers."""
@@ -259,7 +247,20 @@ class Scope:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.close(exc)
+        # close()'s body lives here: a `with` block, the common request, is one call shorter
+        if self._closed:
+            return
+        finalizers = self._finalizers
+        if finalizers is None:  # nothing to run: the common request
+            self._closed = True
+            self._plans = self._aplans = _NO_PLANS
+            self._cache = _CLOSED_CACHE
+            self._deactivate()
+            return
+        self._deactivate()  # even when refused below: the unit of work is over
+        finalizers.check_sync()
+        self._finish()
+        finalizers.close(exc)
 
     async def __aenter__(self) -> Self:
         return self.activate()
