@@ -214,13 +214,16 @@ class Emitter:
                 self.job.built.append(state)
             args = f"{self.const(state)}, {self.const(state.abuilder)}, {self.const(name)}"
             return f"(await scope.aprovide({args}))"
+        plain = reg.kind is Kind.CALL and not reg.params(self.names)  # built by provider()
         if state.builder is None:
-            sub = Emitter(self.registry, scoped=True, is_async=False, parent=self)
-            state.builder = sub._compile(sub.construct(reg), name)
+            if plain:
+                state.builder = reg.provider
+            else:
+                sub = Emitter(self.registry, scoped=True, is_async=False, parent=self)
+                state.builder = sub._compile(sub.construct(reg), name)
             self.job.built.append(state)
-        return (
-            f"scope.provide({self.const(state)}, {self.const(state.builder)}, {self.const(name)})"
-        )
+        args = f"{self.const(state)}, {self.const(state.builder)}, {self.const(name)}"
+        return f"scope.provide({args}, False)" if plain else f"scope.provide({args})"
 
     def construct(self, reg: Registration) -> str:
         """An expression calling ``reg``'s provider with its dependencies."""

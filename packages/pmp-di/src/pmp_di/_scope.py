@@ -282,10 +282,13 @@ class Scope:
             return self._parent.cached(key)
         return value
 
-    def provide(self, key: Any, builder: Callable[[Scope], Any], name: str) -> Any:
+    def provide(
+        self, key: Any, builder: Callable[..., Any], name: str, pass_scope: bool = True
+    ) -> Any:
         """The scoped instance under ``key``, built by ``builder`` once per scope.
 
-        Compiled plans call this; it is not meant to be called directly.
+        ``builder`` is called with this scope, or with nothing if ``pass_scope`` is
+        false. Compiled plans call this; it is not meant to be called directly.
         """
         value = self._cache.get(key, UNSET)
         if value is not UNSET:
@@ -311,7 +314,7 @@ class Scope:
         value = self._cache.get(key, UNSET)  # built (and released) since we looked?
         if value is UNSET:
             try:
-                value = builder(self)
+                value = builder(self) if pass_scope else builder()
                 self._cache[key] = value
             finally:
                 del claims[key]
