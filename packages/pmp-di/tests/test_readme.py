@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import types
+from importlib.metadata import metadata
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,13 @@ import pytest
 
 from pmp_di import DIContainer, LifecycleScope
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(
-    r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL
+README = Path(__file__).resolve().parents[1] / "README.md"  # in the checkout
+TEXT = (  # else the installed wheel's long description
+    README.read_text(encoding="utf-8")
+    if README.is_file()
+    else str(metadata("pmp-di").get_payload())  # type: ignore[attr-defined]
 )
+BLOCKS = re.findall(r"^```python\n(.*?)^```", TEXT, re.MULTILINE | re.DOTALL)
 
 
 def run_block(code: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
