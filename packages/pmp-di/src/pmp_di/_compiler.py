@@ -123,14 +123,15 @@ class Emitter:
             expr = self.node(reg)
             while job.deferred:  # the subtrees cut from deep graphs, each from its own path
                 resumed, target, name = job.deferred.pop()
-                resumed._compile(resumed.node(target), display(target.service), name)  # noqa: SLF001 - an emitter of the same job
+                resumed.emit_function(resumed.node(target), display(target.service), name)
         except BaseException:
             for state in job.built:  # builders may name subtrees that were never emitted
                 state.builder = state.abuilder = None
             raise
-        return self._compile(expr, display(reg.service)), job.folded
+        return self.emit_function(expr, display(reg.service)), job.folded
 
-    def _compile(self, expr: str, label: str, name: str = "_plan") -> Callable[..., Any]:
+    def emit_function(self, expr: str, label: str, name: str = "_plan") -> Callable[..., Any]:
+        """Compile ``expr`` into the function ``name`` (taking ``scope`` if scoped)."""
         head = "async def" if self.is_async else "def"
         source = f"{head} {name}({'scope' if self.scoped else ''}):\n    return {expr}\n"
         exec(compile(source, f"<pmp_di plan for {label}>", "exec"), self.namespace)  # noqa: S102 - source is generated from registered objects bound as globals, never from text
@@ -180,14 +181,16 @@ class Emitter:
                 sub = Emitter(self.registry, scoped=False, is_async=True, parent=self)
                 sub.captor = name
                 state.abuilder = async_singleton_getter(
-                    state, sub._compile(sub.construct(reg), name), name
+                    state, sub.emit_function(sub.construct(reg), name), name
                 )
                 self.job.built.append(state)
             return f"(await {self.const(state.abuilder)}())"
         if state.builder is None:
             sub = Emitter(self.registry, scoped=False, is_async=False, parent=self)
             sub.captor = name
-            state.builder = singleton_getter(state, sub._compile(sub.construct(reg), name), name)
+            state.builder = singleton_getter(
+                state, sub.emit_function(sub.construct(reg), name), name
+            )
             self.job.built.append(state)
         return f"{self.const(state.builder)}()"
 
@@ -210,7 +213,7 @@ class Emitter:
         if self.is_async and needs_async(self.regs, reg):
             if state.abuilder is None:
                 sub = Emitter(self.registry, scoped=True, is_async=True, parent=self)
-                state.abuilder = sub._compile(sub.construct(reg), name)
+                state.abuilder = sub.emit_function(sub.construct(reg), name)
                 self.job.built.append(state)
             args = f"{self.const(state)}, {self.const(state.abuilder)}, {self.const(name)}"
             return f"(await scope.aprovide({args}))"
@@ -220,7 +223,7 @@ class Emitter:
                 state.builder = reg.provider
             else:
                 sub = Emitter(self.registry, scoped=True, is_async=False, parent=self)
-                state.builder = sub._compile(sub.construct(reg), name)
+                state.builder = sub.emit_function(sub.construct(reg), name)
             self.job.built.append(state)
         args = f"{self.const(state)}, {self.const(state.builder)}, {self.const(name)}"
         return f"scope.provide({args}, False)" if plain else f"scope.provide({args})"
