@@ -269,3 +269,16 @@ def test_overrides_exited_in_order_restore_each_layer() -> None:
             assert type(container.resolve(Clock)) is OtherFakeClock
         assert type(container.resolve(Clock)) is FakeClock
     assert type(container.resolve(Clock)) is Clock
+
+
+def test_injected_function_with_a_type_checking_only_parameter_is_called() -> None:
+    """A caller's parameter annotated with a TYPE_CHECKING-only name does not stop injection."""
+    provider = ServiceProvider(DIContainer().register(Settings))
+
+    @provider.inject(Settings)
+    def handler(settings: Settings, engine: Engine | None = None) -> Engine | None:
+        assert isinstance(settings, Settings)
+        return engine
+
+    assert handler() is None
+    assert handler(engine=None) is None

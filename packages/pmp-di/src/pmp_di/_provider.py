@@ -48,24 +48,25 @@ def _layout(func: Callable[..., Any], services: tuple[object, ...]) -> list[_Slo
     hints = read_hints(func, sig)
     by_service: dict[object, str] = {}
     keys: dict[str, object] = {}
+    unread = [hint for hint in hints.values() if isinstance(hint, Unresolved)]
     for name in sig.parameters:
-        hint = hints.get(name)
-        if isinstance(hint, Unresolved):
-            msg = f"{hint.text!r} ({hint.reason})"
-            raise NameError(msg)  # noqa: TRY004 - a name not defined yet: read again at the first call
-        key = normalize(hint)
+        key = normalize(hints.get(name))
         for service in services:
             if (key == service or base_of(key) == service) and service not in by_service:
                 by_service[service], keys[name] = name, key
                 break
     for service in services:
-        if service not in by_service:
-            msg = (
-                f"{display(func)} has no parameter annotated {display(service)} to inject; "
-                f"annotate one, e.g. `def {getattr(func, '__name__', 'f')}(x: "
-                f"{display(service)})`"
-            )
-            raise RegistrationError(msg, argument="services", value=display(service))
+        if service in by_service:
+            continue
+        if unread:  # perhaps the unread annotation names it: read again at the first call
+            msg = f"{unread[0].text!r} ({unread[0].reason})"
+            raise NameError(msg)
+        msg = (
+            f"{display(func)} has no parameter annotated {display(service)} to inject; "
+            f"annotate one, e.g. `def {getattr(func, '__name__', 'f')}(x: "
+            f"{display(service)})`"
+        )
+        raise RegistrationError(msg, argument="services", value=display(service))
     return [
         _Slot(name, param.kind in _POSITIONAL, keys.get(name))
         for name, param in sig.parameters.items()
