@@ -279,3 +279,15 @@ def test_threads_sharing_a_scope_build_a_scoped_service_once_at_a_time() -> None
     assert len(failures) == 1
     assert len(built) == 1
     assert Slow.built == 2
+
+
+def test_context_must_be_a_mapping() -> None:
+    """context= takes a mapping of types to values."""
+    with pytest.raises(RegistrationError, match="mapping of types to values"):
+        DIContainer().scope(context=[Request])  # type: ignore[arg-type]
+
+
+def test_a_context_value_cannot_be_a_singleton() -> None:
+    """A value supplied per scope is refused as a singleton."""
+    with pytest.raises(RegistrationError, match="cannot be a SINGLETON"):
+        DIContainer().register(Request, from_context=True, scope=LifecycleScope.SINGLETON)

@@ -107,6 +107,12 @@ def make_registration(
         )
         raise RegistrationError(msg, argument=given[1], value=display(service))
     if from_context:
+        if scope is LifecycleScope.SINGLETON:
+            msg = (
+                f"a value from a scope's context lives as long as the scope; "
+                f"{display(service)} cannot be a SINGLETON"
+            )
+            raise RegistrationError(msg, argument="scope", value=scope.name)
         return Registration(
             key, LifecycleScope.SCOPED, origin=_missing_context(key), from_context=True
         )

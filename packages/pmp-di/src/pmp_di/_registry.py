@@ -209,6 +209,12 @@ class Registry:
     def context_cache(self, context: Mapping[Any, Any]) -> dict[Any, Any]:
         """A new scope's cache holding the values supplied from outside."""
         cache: dict[Any, Any] = {}
+        if not callable(getattr(context, "items", None)):
+            msg = (
+                "context must be a mapping of types to values, e.g. {Request: request}, "
+                f"got {context!r}"
+            )
+            raise RegistrationError(msg, argument="context", value=repr(context))
         for key, value in context.items():
             try:
                 reg = self.regs.get(key)
