@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from typing import Any, NoReturn
 
 from pmp_di._errors import RegistrationError, ScopeError
 from pmp_di._lifecycle import LifecycleScope
 from pmp_di._needs import base_of, key_of
-from pmp_di._registration import Registration, display, is_instance_of, is_subclass_of
+from pmp_di._registration import (
+    Registration,
+    display,
+    is_function,
+    is_instance_of,
+    is_subclass_of,
+)
 
 __all__ = ["make_registration"]
 
@@ -66,7 +70,7 @@ def _check_service(service: Any) -> None:
     except TypeError:
         msg = f"service must be a hashable type, got {service!r}"
         raise RegistrationError(msg, argument="service", value=service) from None
-    if inspect.isroutine(service) or isinstance(service, functools.partial):
+    if is_function(service):
         name = getattr(service, "__name__", "factory")
         name = "factory" if name == "<lambda>" else name
         msg = (

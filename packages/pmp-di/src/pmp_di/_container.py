@@ -13,7 +13,7 @@ from pmp_di._registry import Registry
 from pmp_di._scope import Scope
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator, Mapping
+    from collections.abc import Awaitable, Callable, Generator, Mapping
 
     from typing_extensions import Self
 
@@ -101,7 +101,7 @@ class DIContainer:
         factory: Callable[..., Any] | None = None,
         instance: T | None = None,
         name: str | None = None,
-    ) -> Iterator[Self]:
+    ) -> Generator[Self, None, None]:
         """Temporarily rebind ``service`` (for tests); the old binding returns on exit.
 
         Overrides of one service nest in any exit order: the newest one still

@@ -23,6 +23,7 @@ Provider = collections.abc.Callable[[], T]
 resolves ``T`` when called (in the same scope), for lazy or repeated construction."""
 
 _COLLECTIONS = (list, collections.abc.Sequence)
+_CALLABLE: Any = collections.abc.Callable
 _AWAITABLES = (collections.abc.Awaitable, collections.abc.Coroutine)
 
 
@@ -37,7 +38,7 @@ class Named:
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
-        given: object = name
+        given: Any = name  # checked at runtime: callers may pass anything
         if not isinstance(given, str) or not given:
             msg = f"a binding name must be a non-empty str, e.g. Named('primary'), got {name!r}"
             raise RegistrationError(msg, argument="name", value=name)
@@ -97,7 +98,7 @@ class Need(enum.Enum):
 
 
 def _lazy_target(annotation: Any) -> tuple[Any, bool] | None:
-    if typing.get_origin(annotation) is not collections.abc.Callable:
+    if typing.get_origin(annotation) is not _CALLABLE:
         return None
     args = typing.get_args(annotation)
     if len(args) != 2 or args[0] != []:  # noqa: PLR2004 - ([], result)

@@ -26,12 +26,18 @@ __all__ = [
     "Registration",
     "State",
     "display",
+    "is_function",
     "is_instance_of",
     "is_subclass_of",
     "optional_inner",
 ]
 
-UNSET: Any = type("_Unset", (), {"__repr__": lambda _: "<unset>", "__slots__": ()})()
+
+def _unset_repr(_: object) -> str:
+    return "<unset>"
+
+
+UNSET: Any = type("_Unset", (), {"__repr__": _unset_repr, "__slots__": ()})()
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
@@ -45,7 +51,8 @@ def display(obj: object) -> str:
     if isinstance(obj, type) or inspect.isroutine(obj):
         return str(getattr(obj, "__qualname__", obj))
     if isinstance(obj, list):  # the parameter list of Callable[[A, B], R]
-        return "[" + ", ".join(display(arg) for arg in obj) + "]"
+        items: list[object] = obj  # pyright: ignore[reportUnknownVariableType]
+        return "[" + ", ".join(display(arg) for arg in items) + "]"
     return "..." if obj is Ellipsis else repr(obj).replace("typing.", "")
 
 
@@ -137,9 +144,7 @@ class Param:
 
     __slots__ = ("annotation", "default", "has_default", "kind", "name")
 
-    def __init__(
-        self, name: str, kind: inspect._ParameterKind, annotation: object, default: object
-    ) -> None:
+    def __init__(self, name: str, kind: Any, annotation: object, default: object) -> None:
         self.name = name
         self.kind = kind
         self.annotation = annotation
@@ -161,9 +166,14 @@ class State:
         self.building: Any = None  # who is building it: True (a thread) or an asyncio task
 
 
+def is_function(obj: object) -> bool:
+    """Whether ``obj`` is a function, method or ``functools.partial`` (not a class)."""
+    return inspect.isroutine(obj) or isinstance(obj, functools.partial)
+
+
 def _kind_of(factory: Any) -> tuple[Kind, Any]:
-    code = factory
-    if not isinstance(factory, (type, functools.partial)) and not inspect.isroutine(factory):
+    code: Any = factory
+    if not (isinstance(code, type) or is_function(code)):
         code = type(factory).__call__  # a callable object (inspect sees through partials)
     if inspect.isasyncgenfunction(code):
         return Kind.ASYNC_CONTEXT, contextlib.asynccontextmanager(factory)

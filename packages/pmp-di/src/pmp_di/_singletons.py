@@ -55,7 +55,7 @@ def async_singleton_getter(
                 if value is not UNSET:
                     return value
                 if pending is None:
-                    pending = state.pending = concurrent.futures.Future()
+                    pending = state.pending = concurrent.futures.Future[Any]()
                     state.building = task
                     break
                 if state.building is task:  # awaiting its own build would never end
