@@ -51,6 +51,7 @@ def test_entered_scope_is_current_for_container_resolve() -> None:
     """Inside `with container.scope(...)`, container.resolve uses that scope."""
     container = web_container()
     container.validate()
+    assert "request: Request  (scoped <- the scope's context)" in container.explain(Handler)
     request = Request("/a")
     assert container.current_scope() is None
     with container.scope(context={Request: request}) as scope:

@@ -179,6 +179,8 @@ def validate_graph(regs: dict[Any, Registration]) -> None:
 def _describe(reg: Registration) -> str:
     if reg.kind is Kind.INSTANCE:
         return "instance"
+    if reg.from_context:
+        return "scoped <- the scope's context"
     lifetime = reg.lifetime.name.lower()
     if reg.lifetime is LifecycleScope.SINGLETON and reg.state.value is not UNSET:
         lifetime += ", built"
