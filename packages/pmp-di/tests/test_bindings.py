@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence  # noqa: TC003 - read by the container
-from typing import Annotated, Any
+from typing import Annotated, Any, ForwardRef
 
 import pytest
 
@@ -223,3 +223,14 @@ def test_missing_named_binding_shows_how_to_register_it() -> None:
     """The error for an unknown name shows register(..., name=...)."""
     with pytest.raises(MissingDependencyError, match=r"container.register\(Repo, ..., name='x'\)"):
         repos().resolve(Repo, name="x")
+
+
+def test_forward_reference_objects_are_read_one_by_one() -> None:
+    """Annotations given as ForwardRef objects (as 3.14's FORWARDREF format gives them) are read."""
+
+    def build(repo: Repo, ghost: object = None) -> Reports:
+        return Reports(repo, MemoryRepo())
+
+    build.__annotations__ = {"repo": ForwardRef("Repo"), "ghost": ForwardRef("Ghost")}
+    container = DIContainer().register(Repo, SqlRepo).register(Reports, factory=build)
+    assert type(container.resolve(Reports).primary) is SqlRepo
