@@ -7,6 +7,8 @@ import gc
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pmp_di import (
     CaptiveDependencyError,
@@ -21,6 +23,7 @@ from pmp_di import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from decimal import Decimal as Engine  # a name that exists only for type checkers
+    from random import Random
 
 
 class Connection:
@@ -282,3 +285,36 @@ def test_injected_function_with_a_type_checking_only_parameter_is_called() -> No
 
     assert handler() is None
     assert handler(engine=None) is None
+
+
+class Layered:
+    def __init__(self, layer: int = 0) -> None:
+        self.layer = layer
+
+
+class Uses:
+    def __init__(self, layered: Layered) -> None:
+        self.layered = layered
+
+
+@given(st.lists(st.booleans(), max_size=30), st.randoms(use_true_random=False))
+def test_overrides_entered_and_exited_in_any_order_keep_the_newest_open(
+    opens: list[bool], random: Random
+) -> None:
+    """Whatever the order of exits, the newest override still open is in force, else the base."""
+    container = DIContainer().register(Layered).register(Uses)
+    open_layers: list[tuple[int, Any]] = []
+    for number, opening in enumerate(opens, start=1):
+        if opening or not open_layers:
+            override = container.override(Layered, factory=lambda n=number: Layered(n))
+            override.__enter__()
+            open_layers.append((number, override))
+        else:
+            _, override = open_layers.pop(random.randrange(len(open_layers)))
+            override.__exit__(None, None, None)
+        expected = open_layers[-1][0] if open_layers else 0
+        assert container.resolve(Layered).layer == expected
+        assert container.resolve(Uses).layered.layer == expected
+    while open_layers:
+        open_layers.pop(random.randrange(len(open_layers)))[1].__exit__(None, None, None)
+    assert container.resolve(Uses).layered.layer == 0
