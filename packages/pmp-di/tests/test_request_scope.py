@@ -292,3 +292,37 @@ def test_a_context_value_cannot_be_a_singleton() -> None:
     """A value supplied per scope is refused as a singleton."""
     with pytest.raises(RegistrationError, match="cannot be a SINGLETON"):
         DIContainer().register(Request, from_context=True, scope=LifecycleScope.SINGLETON)
+
+
+def test_needs_scope_tells_which_services_a_scope_must_own() -> None:
+    """Scoped services, context values and transients with cleanup need a scope; others not."""
+
+    def connect() -> Iterator[Session]:
+        yield Session()
+
+    async def aconnect() -> AsyncIterator[User]:
+        yield User("ada")
+
+    container = web_container().register(User, factory=aconnect)
+    assert container.needs_scope(Handler)
+    assert container.needs_scope(Request)
+    assert container.needs_scope(User, is_async=True)
+    container.register(Session, factory=connect)
+    assert container.needs_scope(Session)
+    container.register(Session)
+    assert not container.needs_scope(Session)
+    assert container.needs_scope(Handler)
+
+
+def test_injected_function_opens_no_scope_when_none_is_needed() -> None:
+    """A call needing only singletons and plain transients runs without a scope of its own."""
+    container = DIContainer().register(Session, scope=LifecycleScope.SINGLETON)
+    provider = ServiceProvider(container)
+
+    @provider.inject(Session)
+    def endpoint(session: Session) -> Scope | None:
+        return container.current_scope()
+
+    assert endpoint() is None
+    with container.scope() as scope:
+        assert endpoint() is scope

@@ -205,6 +205,21 @@ class DIContainer:
         """
         return Scope(self._registry, None, context)
 
+    def needs_scope(self, service: object, *, is_async: bool = False) -> bool:
+        """Whether ``service`` can only be resolved inside a scope.
+
+        True when its graph holds a scoped service (or a value from a scope's
+        context) or a transient whose factory has cleanup; ``resolve`` outside
+        any scope refuses those. Raises what ``resolve`` would for a graph that
+        cannot be built at all.
+
+        >>> class Session: ...
+        >>> c = DIContainer().register(Session, scope=LifecycleScope.SCOPED)
+        >>> c.needs_scope(Session)
+        True
+        """
+        return self._registry.needs_scope(service, is_async=is_async)
+
     def current_scope(self) -> Scope | None:
         """The scope made current for the running thread or task, if any.
 

@@ -13,10 +13,9 @@ from pmp_di._needs import base_of, normalize
 from pmp_di._registration import display
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from pmp_di._container import DIContainer
-    from pmp_di._scope import Scope
 
     _Todo = list[tuple[int, "_Slot"]]
 
@@ -113,9 +112,11 @@ class Inject(Generic[T1, T2, T3]):
 def _sync_wrapper(
     container: DIContainer, layout: _Layout, func: Callable[..., Any]
 ) -> Callable[..., Any]:
-    def call(scope: Scope, call_args: list[Any], kwargs: dict[str, Any], todo: _Todo) -> Any:
+    def call(
+        resolve: Callable[[Any], Any], call_args: list[Any], kwargs: dict[str, Any], todo: _Todo
+    ) -> Any:
         for index, slot in todo:
-            _fill(call_args, kwargs, index, slot, scope.resolve(slot.service))
+            _fill(call_args, kwargs, index, slot, resolve(slot.service))
         return func(*call_args, **kwargs)
 
     @functools.wraps(func)
@@ -125,9 +126,14 @@ def _sync_wrapper(
             return func(*call_args, **kwargs)
         scope = container.current_scope()
         if scope is not None:
-            return call(scope, call_args, kwargs, todo)
+            return call(scope.resolve, call_args, kwargs, todo)
+        for _, slot in todo:
+            if container.needs_scope(slot.service):
+                break
+        else:  # nothing needs a scope: no scope is opened for this call
+            return call(container.resolve, call_args, kwargs, todo)
         with container.scope() as scope:  # one scope per call owns what the call needed
-            return call(scope, call_args, kwargs, todo)
+            return call(scope.resolve, call_args, kwargs, todo)
 
     return wrapper
 
@@ -135,9 +141,14 @@ def _sync_wrapper(
 def _async_wrapper(
     container: DIContainer, layout: _Layout, func: Callable[..., Any]
 ) -> Callable[..., Any]:
-    async def call(scope: Scope, call_args: list[Any], kwargs: dict[str, Any], todo: _Todo) -> Any:
+    async def call(
+        aresolve: Callable[[Any], Awaitable[Any]],
+        call_args: list[Any],
+        kwargs: dict[str, Any],
+        todo: _Todo,
+    ) -> Any:
         for index, slot in todo:
-            _fill(call_args, kwargs, index, slot, await scope.aresolve(slot.service))
+            _fill(call_args, kwargs, index, slot, await aresolve(slot.service))
         return await func(*call_args, **kwargs)
 
     @functools.wraps(func)
@@ -147,9 +158,14 @@ def _async_wrapper(
             return await func(*call_args, **kwargs)
         scope = container.current_scope()
         if scope is not None:
-            return await call(scope, call_args, kwargs, todo)
+            return await call(scope.aresolve, call_args, kwargs, todo)
+        for _, slot in todo:
+            if container.needs_scope(slot.service, is_async=True):
+                break
+        else:  # nothing needs a scope: no scope is opened for this call
+            return await call(container.aresolve, call_args, kwargs, todo)
         async with container.scope() as scope:  # one scope per call owns what the call needed
-            return await call(scope, call_args, kwargs, todo)
+            return await call(scope.aresolve, call_args, kwargs, todo)
 
     return wrapper
 

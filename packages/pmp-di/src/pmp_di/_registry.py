@@ -38,6 +38,7 @@ class Registry:
         "plans",
         "read",
         "regs",
+        "scope_bound",
         "scoped_aplans",
         "scoped_plans",
     )
@@ -48,6 +49,7 @@ class Registry:
         self.aplans: dict[Any, Callable[[], Awaitable[Any]]] = {}
         self.scoped_plans: dict[Any, Callable[[Scope], Any]] = {}
         self.scoped_aplans: dict[Any, Callable[[Scope], Awaitable[Any]]] = {}
+        self.scope_bound: set[tuple[Any, bool]] = set()  # (key, is_async) needing a scope
         self.finalizers = Finalizers("container")
         self.lock = threading.RLock()
         self.generation = 0
@@ -107,6 +109,7 @@ class Registry:
         self.generation += 1
         for plans in (self.plans, self.aplans, self.scoped_plans, self.scoped_aplans):
             plans.clear()
+        self.scope_bound.clear()
 
     def compile(self, service: Any, *, scoped: bool, is_async: bool) -> Callable[..., Any]:
         """The plan resolving ``service``, cached when nothing in it can change."""
@@ -129,6 +132,7 @@ class Registry:
                 if scoped or type(exc) is not ScopeError or not exc.context.get("needs_scope"):
                     raise
                 plan, cacheable = self._in_current_scope(service, exc, is_async=is_async), True
+                self.scope_bound.add((service, is_async))
             if cacheable and generation == self.generation:
                 cache[service] = plan
             return plan
@@ -179,6 +183,13 @@ class Registry:
             return scope.resolve(service)
 
         return plan
+
+    def needs_scope(self, service: Any, *, is_async: bool) -> bool:
+        """Whether resolving ``service`` outside a scope is refused (compiling it if need be)."""
+        plans = self.aplans if is_async else self.plans
+        if service not in plans:
+            self.compile(service, scoped=False, is_async=is_async)
+        return bool(self.scope_bound) and (service, is_async) in self.scope_bound
 
     def resolve(self, service: Any) -> Any:
         """Resolve ``service`` outside any given scope (the current one if it needs one)."""
