@@ -70,9 +70,11 @@ from pmp_errors import (
     ErrorDict,
     JSONValue,
     PortfolioError,
+    ProblemError,
     RateLimitError,
     ValidationError,
     exception_to_dict,
+    from_problem,
     to_jsonable,
 )
 from pmp_typing import (
@@ -126,6 +128,7 @@ __all__ = [
     "PickleSerializer",
     "Pipeline",
     "PortfolioError",
+    "ProblemError",
     "RateLimitError",
     "RedisCache",
     "RedisCacheStats",
@@ -151,6 +154,7 @@ __all__ = [
     "cache",
     "check_type",
     "exception_to_dict",
+    "from_problem",
     "is_failure",
     "is_serializable",
     "is_success",
