@@ -57,8 +57,8 @@ EXAMPLES: list[PortfolioError] = [
     DataProcessingError("Failed to process row", step="validation", row_index=42),
     APIError("Upstream failed", status_code=503, endpoint="/users"),
     PaymentDeclinedError(order_id=7, card="4111"),
-    DocumentedError("conflict", public={"version"}, version=3),
-    ValidationError("bad", public={"value", "1bad"}, field="f", value=[1], **{"1bad": 2}),
+    DocumentedError("conflict", version=3).expose("version"),
+    ValidationError("bad", field="f", value=[1], **{"1bad": 2}).expose("value", "1bad"),
 ]
 
 
@@ -93,13 +93,21 @@ def test_to_dict_stays_the_full_record() -> None:
 
 
 def test_raiser_marks_context_public() -> None:
-    """public= adds context entries to what the class already shows."""
-    e = ValidationError("Not a colour", field="colour", value="purpl", public={"value"})
+    """expose() adds context entries to what the class already shows, and returns the error."""
+    e = ValidationError("Not a colour", field="colour", value="purpl")
+    assert e.expose("value") is e
     assert e.exposed == {"field", "value"}
     p = e.to_problem()
     assert (p["field"], p["value"]) == ("colour", "purpl")
-    assert PortfolioError("m", order_id=1, public=["order_id"]).to_problem()["order_id"] == 1
-    assert "public" not in e.context
+    assert PortfolioError("m", order_id=1).expose("order_id").to_problem()["order_id"] == 1
+    assert PortfolioError("m", a=1).expose("a").expose("b").exposed == {"a", "b"}
+
+
+def test_any_context_name_is_still_context() -> None:
+    """No keyword is taken from the context: "public" and "expose" are context entries too."""
+    e = PortfolioError("m", public=[None], expose=1, exposed=2)
+    assert e.context == {"public": [None], "expose": 1, "exposed": 2}
+    assert e.exposed == frozenset()
 
 
 def test_class_marks_context_public() -> None:
@@ -110,13 +118,18 @@ def test_class_marks_context_public() -> None:
     assert p["detail"] == "payment for order 7 declined"
 
 
+@pytest.mark.parametrize("bad", [5, None, b"value"])
+def test_bad_exposed_names_are_refused(bad: object) -> None:
+    """expose() takes names of context entries; anything else is a ValidationError."""
+    with pytest.raises(ValidationError, match=r"expose\(\) takes the names") as info:
+        PortfolioError("m").expose("ok", bad)  # type: ignore[arg-type]
+    assert info.value.field == "expose()"
+
+
 @pytest.mark.parametrize("bad", ["value", 5, [1], {"ok", 2}])
-def test_bad_public_names_are_refused(bad: object) -> None:
-    """public= takes names of context entries; anything else is a ValidationError."""
-    with pytest.raises(ValidationError, match="public takes the names") as info:
-        PortfolioError("m", public=bad)
-    assert info.value.field == "public"
-    with pytest.raises(ValidationError, match=r"BadPublic\.public"):
+def test_bad_public_class_names_are_refused(bad: object) -> None:
+    """A class's public must be a collection of names; anything else is a ValidationError."""
+    with pytest.raises(ValidationError, match=r"BadPublic\.public takes the names"):
 
         class BadPublic(PortfolioError):
             public = bad  # type: ignore[assignment]
@@ -209,10 +222,8 @@ def test_instance_is_a_member() -> None:
 
 def test_reserved_and_invalid_public_names_go_under_context() -> None:
     """Public entries whose names RFC 9457 does not allow as members are nested under context."""
-    e = PortfolioError(
-        "m", public={"status", "ab", "ok_name", "1bad", "context"}, status=1, ab=2, ok_name=3,
-        context={"a": 1}, **{"1bad": 4},
-    )  # fmt: skip
+    e = PortfolioError("m", status=1, ab=2, ok_name=3, context={"a": 1}, **{"1bad": 4})
+    e.expose("status", "ab", "ok_name", "1bad", "context")
     p = e.to_problem()
     assert p["status"] == 500
     assert p["ok_name"] == 3
@@ -336,7 +347,7 @@ def test_from_problem_round_trips_any_public_context(context: dict[str, Any]) ->
     """Whatever public context an error has, its problem rebuilds into the same problem."""
     e = PaymentDeclinedError(order_id=1, card="c")
     e.context.update(context)
-    e.exposed = e.exposed | set(context)
+    e.expose(*context)
     problem = e.to_problem()
     rebuilt = from_problem(json.loads(json.dumps(problem)))
     assert type(rebuilt) is PaymentDeclinedError
@@ -368,3 +379,33 @@ def test_slot_values_survive_round_trips(clone: Any) -> None:
     other = clone(SlottedError(3))
     assert (other.attempt, other.marker, other.field) == (3, "m", "f")
     assert not hasattr(other, "unset")
+
+
+@pytest.mark.parametrize("bad", ["404", 200, 600, True, 404.0])
+def test_a_class_status_must_be_an_error_status(bad: object) -> None:
+    """A subclass whose status is not an int 400-599 is refused when it is defined."""
+    with pytest.raises(ValidationError, match=r"BadStatus\.status must be an HTTP error status"):
+
+        class BadStatus(PortfolioError):
+            status = bad  # type: ignore[assignment]
+
+
+def test_an_odd_http_status_falls_back_to_the_class_status() -> None:
+    """An overridden http_status that gives no error status never reaches the document."""
+
+    class OddStatusError(PortfolioError):
+        status = 409
+
+        @property
+        def http_status(self) -> int:
+            return 200
+
+    assert OddStatusError("m").to_problem()["status"] == 409
+
+
+@pytest.mark.parametrize("bad", [5, b"/r/1", ["/r"]])
+def test_instance_must_be_a_str(bad: object) -> None:
+    """instance= takes a URI reference; anything else is a ValidationError."""
+    with pytest.raises(ValidationError, match="instance must be a URI reference") as info:
+        PortfolioError("m").to_problem(instance=bad)  # type: ignore[arg-type]
+    assert info.value.field == "instance"

@@ -5,14 +5,21 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
 from pmp_errors._json import JSONValue, safe_repr, safe_str
-from pmp_errors._problem import ABOUT_BLANK, check_base, render_problem
+from pmp_errors._pickling import restore, slot_values
+from pmp_errors._problem import (
+    ABOUT_BLANK,
+    check_base,
+    check_names,
+    is_error_status,
+    render_problem,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from typing_extensions import Self
 
 __all__ = [
     "APIError",
@@ -42,44 +49,6 @@ def _as_text(message: object) -> str:
     return message if isinstance(message, str) else safe_repr(message)
 
 
-def _names(names: object, *, field: str) -> frozenset[str]:
-    """Return *names* (context keys) as a frozenset, or raise naming *field*."""
-    if not isinstance(names, str):
-        try:
-            result = frozenset(cast("Iterable[object]", names))
-        except TypeError:
-            pass
-        else:
-            if all(isinstance(name, str) for name in result):
-                return cast("frozenset[str]", result)
-    msg = (
-        f"{field} takes the names of context entries that may be shown to clients,"
-        f" e.g. {{'field'}}, got {safe_repr(names)}"
-    )
-    raise ValidationError(msg, field=field, value=names)
-
-
-def _slot_values(exc: BaseException) -> dict[str, object]:
-    """Return the values of the ``__slots__`` of *exc*'s classes that are set."""
-    values: dict[str, object] = {}
-    for cls in type(exc).__mro__:
-        slots = cls.__dict__.get("__slots__", ())
-        for slot in (slots,) if isinstance(slots, str) else slots:
-            name = slot
-            if slot.startswith("__") and not slot.endswith("__"):  # stored name-mangled
-                name = f"_{cls.__name__.lstrip('_')}{slot}"
-            if name not in {"__dict__", "__weakref__"} and hasattr(exc, name):
-                values[name] = getattr(exc, name)
-    return values
-
-
-def _restore(cls: type[PortfolioError], args: tuple[object, ...]) -> PortfolioError:
-    """Rebuild an exception without re-running ``__init__`` (state follows)."""
-    exc = BaseException.__new__(cls)
-    exc.args = args
-    return exc
-
-
 class PortfolioError(Exception):
     """Base class of every pmp exception: a message plus a JSON-safe context.
 
@@ -87,7 +56,7 @@ class PortfolioError(Exception):
     status used by :meth:`to_problem`. Subclasses get both automatically from
     their name; set them in the class body to choose your own. ``public`` names
     the context entries that :meth:`to_problem` may show to clients; the raiser
-    can add more with ``public=``.
+    can add more with :meth:`expose`.
 
     >>> e = PortfolioError("Payment failed", order_id=42)
     >>> e.message, e.context, e.code
@@ -104,7 +73,6 @@ class PortfolioError(Exception):
     server_detail: ClassVar[str] = "The server could not complete the request."
     message: str
     context: dict[str, Any]
-    exposed: frozenset[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -112,19 +80,40 @@ class PortfolioError(Exception):
             cls.code = _snake(cls.__name__)
         if "title" not in cls.__dict__:
             cls.title = cls.code.replace("_", " ").capitalize()
+        if "status" in cls.__dict__ and not is_error_status(cls.status):
+            msg = f"{cls.__name__}.status must be an HTTP error status (an int 400-599), got"
+            msg += f" {safe_repr(cls.status)}"
+            raise ValidationError(msg, field=f"{cls.__name__}.status", value=cls.status)
         if "public" in cls.__dict__:
-            cls.public = _names(cls.__dict__["public"], field=f"{cls.__name__}.public")
+            cls.public = check_names(cls.__dict__["public"], field=f"{cls.__name__}.public")
         if "problem_base" in cls.__dict__:
             cls.problem_base = check_base(cls.problem_base, field=f"{cls.__name__}.problem_base")
         _REGISTRY[cls.code] = cls
 
-    # public is typed Any so that ``**context`` dicts of any value type still fit the
-    # signature; it is checked at run time (an iterable of str, never a bare str)
-    def __init__(self, message: str, /, *, public: Any = (), **context: Any) -> None:
+    def __init__(self, message: str, /, **context: Any) -> None:
         super().__init__(message)
         self.message = _as_text(message)
         self.context = context
-        self.exposed = type(self).public | _names(public, field="public") if public else self.public
+
+    def expose(self, *names: str) -> Self:
+        """Mark the context entries *names* as public for this error, and return it.
+
+        >>> e = ValidationError("Unknown colour", field="colour", value="purpl").expose("value")
+        >>> e.to_problem()["value"], sorted(e.exposed)
+        ('purpl', ['field', 'value'])
+
+        Raises:
+            ValidationError: a name is not a ``str``.
+        """
+        extra = check_names(names, field="expose()")
+        self._public: frozenset[str] = vars(self).get("_public", frozenset()) | extra
+        return self
+
+    @property
+    def exposed(self) -> frozenset[str]:
+        """The context keys :meth:`to_problem` shows: the class's ``public``, and any exposed."""
+        extra: frozenset[str] = vars(self).get("_public", frozenset())
+        return self.public | extra
 
     def __str__(self) -> str:
         # vars(): a subclass whose __init__ skipped ours still has a readable str()
@@ -141,10 +130,10 @@ class PortfolioError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # BaseException.__setstate__ sets every entry as an attribute: slots included
-        state = {**_slot_values(self), **self.__dict__}
+        state = {**slot_values(self), **self.__dict__}
         if isinstance(state.get("context"), dict):
             state["context"] = dict(state["context"])
-        return (_restore, (type(self), self.args), state)
+        return (restore, (type(self), self.args), state)
 
     def to_dict(self) -> ErrorDict:
         """Return the error as JSON-safe data for logs; never raises.
@@ -165,8 +154,8 @@ class PortfolioError(Exception):
     ) -> dict[str, JSONValue]:
         """Return RFC 9457 problem details (``application/problem+json``), safe to send.
 
-        Only the context entries named by the class's ``public`` or the raiser's
-        ``public=`` become extension members (those whose names RFC 9457 would not
+        Only the context entries named by the class's ``public`` or by
+        :meth:`expose` become extension members (those whose names RFC 9457 would not
         allow go under ``context``). A 5xx problem's ``detail`` is the class's generic
         ``server_detail``, never the message. ``type`` is ``about:blank`` (and the
         ``title`` the status's reason phrase) unless ``base`` or the class's
@@ -182,11 +171,15 @@ class PortfolioError(Exception):
         'https://example.com/errors/rate_limit_error'
 
         Raises:
-            ValidationError: ``base`` is not ``about:blank`` or an https:// URL.
+            ValidationError: ``base`` is not ``about:blank`` or an https:// URL, or
+                ``instance`` is not a ``str``.
         """
+        if instance is not None and not isinstance(instance, str):
+            msg = f"instance must be a URI reference (a str) or None, got {safe_repr(instance)}"
+            raise ValidationError(msg, field="instance", value=instance)
         status = self._problem_status()
         context = vars(self).get("context")
-        exposed = vars(self).get("exposed", self.public)
+        exposed = self.exposed
         return render_problem(
             base=self.problem_base if base is None else check_base(base, field="base"),
             code=self.code,
@@ -217,9 +210,10 @@ class PortfolioError(Exception):
 
     def _problem_status(self) -> int:
         try:
-            return self.http_status
+            status = self.http_status
         except Exception:  # noqa: BLE001 - e.g. a subclass that skipped __init__: the class's
             return self.status
+        return status if is_error_status(status) else self.status
 
 
 _REGISTRY[PortfolioError.code] = PortfolioError
@@ -229,7 +223,7 @@ class ValidationError(PortfolioError):
     """Input failed validation; names the field and the offending value.
 
     ``field`` is public (shown by :meth:`to_problem`); ``value`` is not, since it
-    may be a password or a token: pass ``public={"value"}`` to show it.
+    may be a password or a token: call ``.expose("value")`` to show it.
 
     >>> e = ValidationError("Age cannot be negative", field="age", value=-1)
     >>> e.field, e.value, e.to_problem()["status"], "value" in e.to_problem()

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import http
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pmp_errors._json import JSONValue, safe_repr, to_jsonable
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
-__all__ = ["ABOUT_BLANK", "STANDARD_MEMBERS", "check_base", "render_problem"]
+__all__ = [
+    "ABOUT_BLANK",
+    "STANDARD_MEMBERS",
+    "check_base",
+    "check_names",
+    "is_error_status",
+    "render_problem",
+]
 
 ABOUT_BLANK = "about:blank"
 """RFC 9457's default ``type``: no semantics beyond the HTTP status code."""
@@ -24,6 +31,38 @@ _NESTED = "context"
 _EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}\Z")
 
 
+def is_error_status(status: object) -> bool:
+    """Whether *status* is an HTTP error status: an ``int`` (not a ``bool``) from 400 to 599."""
+    return type(status) is int and 400 <= status <= 599  # noqa: PLR2004
+
+
+def check_names(names: object, *, field: str) -> frozenset[str]:
+    """Return *names* (context keys) as a frozenset, or raise naming *field*.
+
+    Raises:
+        pmp_errors.ValidationError: *names* is a ``str`` or not a collection of ``str``.
+    """
+    if not isinstance(names, str):
+        try:
+            result = frozenset(cast("Iterable[object]", names))
+        except TypeError:
+            pass
+        else:
+            if all(isinstance(name, str) for name in result):
+                return cast("frozenset[str]", result)
+    msg = (
+        f"{field} takes the names of context entries that may be shown to clients,"
+        f" e.g. 'field', got {safe_repr(names)}"
+    )
+    raise _invalid(msg, field, names)
+
+
+def _invalid(msg: str, field: str, value: object) -> Exception:
+    from pmp_errors._core import ValidationError
+
+    return ValidationError(msg, field=field, value=value)
+
+
 def check_base(base: object, *, field: str) -> str:
     """Return *base* if it is ``"about:blank"`` or an ``https://`` URL, else raise.
 
@@ -34,13 +73,11 @@ def check_base(base: object, *, field: str) -> str:
         base == ABOUT_BLANK or (base.startswith("https://") and len(base) > len("https://"))
     ):
         return base
-    from pmp_errors._core import ValidationError
-
     msg = (
         f"{field} must be 'about:blank' or the https:// URL of your error documentation"
         f" (the type becomes that URL followed by the error's code), got {safe_repr(base)}"
     )
-    raise ValidationError(msg, field=field, value=base)
+    raise _invalid(msg, field, base)
 
 
 def render_problem(

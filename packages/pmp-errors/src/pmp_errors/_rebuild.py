@@ -96,8 +96,7 @@ def from_problem(problem: Mapping[str, object], /) -> PortfolioError:
     error.args = (message,)
     error.message = message
     error.context = context
-    error.exposed = exposed
-    return error
+    return error.expose(*exposed)
 
 
 def _text(value: object) -> str | None:
