@@ -2,17 +2,15 @@ import asyncio
 import functools
 import inspect
 import traceback
+import types
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import pytest
 
 from pmp_errors import ValidationError
 from pmp_typing import Failure, Success, as_result
 from pmp_typing._catch import _returns_plain_value
-
-if TYPE_CHECKING:
-    import types
 
 
 @as_result(ValueError)
@@ -442,3 +440,15 @@ def test_only_a_proving_annotation_skips_the_coroutine_check(
     assert _returns_plain_value(cast("types.FunctionType", fn)) is plain
     assert as_result(ValueError)(fn)() == Success(fn())
     assert not _returns_plain_value(cast("types.FunctionType", _returns_coroutine))
+
+
+def test_resolving_an_annotation_leaves_the_function_globals_alone() -> None:
+    """A string return annotation is resolved without adding names to the function's globals."""
+
+    def f():
+        return 1
+
+    bare = types.FunctionType(f.__code__, {"int": int}, "f")
+    bare.__annotations__ = {"return": "int"}
+    assert _returns_plain_value(bare)
+    assert bare.__globals__ == {"int": int}

@@ -423,3 +423,22 @@ def test_a_pmp_error_without_context_propagates_as_itself() -> None:
     with pytest.raises(BareError) as info:
         Pipeline(1).add(fail, name="bare").execute()
     assert "context" not in vars(info.value)
+
+
+@pytest.mark.asyncio
+async def test_cancelling_an_awaited_step_propagates() -> None:
+    """Cancelling execute_async while a step is awaited raises CancelledError, not a step error."""
+    started = asyncio.Event()
+
+    async def forever(n: int) -> int:
+        started.set()
+        await asyncio.Event().wait()
+        return n
+
+    for pipeline in (Pipeline(1).add(forever), Pipeline(1).add_async(forever)):
+        started.clear()
+        task = asyncio.ensure_future(pipeline.execute_async())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

@@ -198,7 +198,10 @@ def _returns_plain_value(fn: types.FunctionType) -> bool:
     try:
         annotation = fn.__annotations__.get("return", _UNANNOTATED)
         if isinstance(annotation, str):  # from __future__ import annotations
-            annotation = eval(annotation, fn.__globals__)  # noqa: S307 - what get_type_hints does
+            scope = fn.__globals__
+            if "__builtins__" not in scope:  # eval would add it to the function's globals
+                scope = {**scope}
+            annotation = eval(annotation, scope)  # noqa: S307 - what get_type_hints does
     except Exception:  # noqa: BLE001 - an annotation that cannot be resolved proves nothing
         return False
     return _plain(annotation)
