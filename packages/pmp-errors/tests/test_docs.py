@@ -6,16 +6,21 @@ import doctest
 import re
 import sys
 import types
-from pathlib import Path
+from importlib.metadata import metadata
 
 import pytest
 
 import pmp_errors
 from pmp_errors import _chain, _core, _json, _rebuild
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
-BLOCKS = BLOCK.findall(README.read_text(encoding="utf-8"))
+# the README as users see it: the installed distribution's long description
+BLOCKS = BLOCK.findall(metadata("pmp-errors").get_payload())  # type: ignore[attr-defined]
+
+
+def test_readme_has_examples() -> None:
+    """The installed README carries its examples (a README without them tests nothing)."""
+    assert len(BLOCKS) >= 5
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
@@ -23,7 +28,7 @@ def test_readme_example_runs(code: str, monkeypatch: pytest.MonkeyPatch) -> None
     """Each README example runs in a fresh module, as a script would."""
     module = types.ModuleType("readme_example")
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    exec(compile(code, str(README), "exec"), module.__dict__)  # noqa: S102
+    exec(compile(code, "pmp-errors README", "exec"), module.__dict__)  # noqa: S102
 
 
 @pytest.mark.parametrize("module", [pmp_errors, _chain, _core, _json, _rebuild])
