@@ -260,8 +260,8 @@ class Pipeline(Generic[I, O_co]):
         The error is the ``DataProcessingError`` or the step's own pmp error that
         :meth:`run` would raise.
 
-        >>> Pipeline(0).add(lambda x: 1 / x, name="invert").execute_result().error.step
-        'invert'
+        >>> Pipeline(0).add(lambda x: 1 / x, name="invert").execute_result().error.context
+        {'step': 'invert'}
         """
         try:
             return Success(self.run(value))
