@@ -76,9 +76,11 @@ from pmp_errors import (
     ErrorDict,
     JSONValue,
     PortfolioError,
+    ProblemError,
     RateLimitError,
     ValidationError,
     exception_to_dict,
+    from_problem,
     to_jsonable,
 )
 from pmp_typing import (
@@ -134,6 +136,7 @@ __all__ = [
     "PickleSerializer",
     "Pipeline",
     "PortfolioError",
+    "ProblemError",
     "Provider",
     "RateLimitError",
     "RedisCache",
@@ -162,6 +165,7 @@ __all__ = [
     "cache",
     "check_type",
     "exception_to_dict",
+    "from_problem",
     "is_failure",
     "is_serializable",
     "is_success",
