@@ -1,0 +1,136 @@
+"""The Redis side of GCRA without I/O: the Lua script, its arguments, its reply, the outage policy.
+
+The script is ``_gcra.decide`` in Lua, run atomically by the server in one round trip, with the
+server's own ``TIME`` (microseconds) so that the clocks of the machines calling it do not matter.
+A key holds its theoretical arrival times as one string and expires when it is idle again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Literal
+
+from pmp_errors import ValidationError
+from pmp_ratelimit._gcra import Decision, Policy
+
+__all__ = ["GCRA_LUA", "GCRA_SHA", "OutagePolicy", "ScriptProtocol"]
+
+GCRA_LUA = """
+local now
+if ARGV[2] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[2])
+end
+local cost = tonumber(ARGV[1])
+local n = (#ARGV - 2) / 2
+local tats = {}
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local i = 1
+  for v in string.gmatch(raw, '%d+') do
+    tats[i] = tonumber(v)
+    i = i + 1
+  end
+end
+local wait, binding, new = 0, 1, {}
+for i = 1, n do
+  local interval, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  local tat = tats[i] or now
+  if tat < now then tat = now end
+  tats[i] = tat
+  new[i] = tat + interval * cost
+  if new[i] - window - now > wait then
+    wait, binding = new[i] - window - now, i
+  end
+end
+local kept = tats
+if wait == 0 then kept = new end
+local remaining, lowest, reset = nil, 1, 0
+for i = 1, n do
+  local interval, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  local left = math.floor((window - (kept[i] - now)) / interval)
+  if remaining == nil or left < remaining then remaining, lowest = left, i end
+  if kept[i] - now > reset then reset = kept[i] - now end
+end
+if wait == 0 then
+  binding = lowest
+  local parts = {}
+  for i = 1, n do parts[i] = string.format('%d', new[i]) end
+  redis.call('SET', KEYS[1], table.concat(parts, ' '), 'PX', math.floor(reset / 1000) + 1)
+end
+if remaining < 0 then remaining = 0 end
+return {wait == 0 and 1 or 0, remaining, wait, reset, binding - 1}
+"""
+GCRA_SHA = hashlib.sha1(GCRA_LUA.encode(), usedforsecurity=False).hexdigest()
+
+OutagePolicy = Literal["open", "closed"]
+logger = logging.getLogger("pmp_ratelimit")
+
+
+class ScriptProtocol:
+    """What the sync and async Redis stores share: key names, arguments, replies, outages."""
+
+    __slots__ = ("_down", "errors", "on_outage", "prefix")
+
+    def __init__(self, prefix: str, on_outage: OutagePolicy) -> None:
+        if not isinstance(prefix, str):
+            msg = f"prefix must be a str, got {prefix!r}"
+            raise ValidationError(msg, field="prefix", value=prefix)
+        if on_outage not in ("open", "closed"):
+            msg = f"on_outage must be 'open' (allow) or 'closed' (refuse), got {on_outage!r}"
+            raise ValidationError(msg, field="on_outage", value=on_outage)
+        self.prefix = prefix
+        self.on_outage: OutagePolicy = on_outage
+        self.errors = 0
+        self._down = False
+
+    def key(self, policy: Policy, key: str) -> str:
+        """The Redis key of *key* under *policy*: the prefix, the rates, then the key."""
+        return f"{self.prefix}{policy.signature}:{key}"
+
+    @staticmethod
+    def args(policy: Policy, cost: int, now: str = "") -> list[int | str]:
+        """ARGV for the script: cost, time ('' for the server's), then interval, window pairs."""
+        args: list[int | str] = [cost, now]
+        for interval, window in zip(policy.intervals, policy.windows, strict=True):
+            args += (interval, window)
+        return args
+
+    def decision(self, policy: Policy, reply: list[int]) -> Decision:
+        """Turn the script's reply into a ``Decision``; note a recovery after an outage."""
+        if self._down:
+            self._down = False
+            logger.warning("pmp_ratelimit: Redis answers again; deciding from it")
+        allowed, remaining, wait, reset, binding = reply
+        tps = policy.ticks_per_second
+        return Decision(
+            allowed=bool(allowed),
+            remaining=int(remaining),
+            retry_after=int(wait) / tps,
+            reset=int(reset) / tps,
+            limit=policy.limits[int(binding)],
+        )
+
+    def outage(self, policy: Policy, error: Exception) -> Decision:
+        """Count *error* and decide by the outage policy: allow, or refuse for one interval."""
+        self.errors += 1
+        if not self._down:
+            self._down = True
+            logger.warning(
+                "pmp_ratelimit: Redis is unreachable (%s); failing %s", error, self.on_outage
+            )
+        if self.on_outage == "open":
+            return Decision(
+                allowed=True, remaining=0, retry_after=0.0, reset=0.0, limit=min(policy.limits)
+            )
+        slowest = max(policy.intervals) / policy.ticks_per_second
+        return Decision(
+            allowed=False,
+            remaining=0,
+            retry_after=slowest,
+            reset=slowest,
+            limit=min(policy.limits),
+        )
