@@ -1,7 +1,7 @@
 """Every pmp package in one namespace: ``from python_mastery_portfolio import X``.
 
 The names are the very objects of the member packages (``pmp_errors``, ``pmp_typing``,
-``pmp_decorators``, ``pmp_cache`` and ``pmp_di``), re-exported unchanged.
+``pmp_decorators``, ``pmp_cache``, ``pmp_di`` and ``pmp_ratelimit``), re-exported unchanged.
 ``python -m python_mastery_portfolio`` runs a short tour of every pattern.
 
 >>> from python_mastery_portfolio import ValidationError
@@ -75,6 +75,18 @@ from pmp_errors import (
     exception_to_dict,
     to_jsonable,
 )
+from pmp_ratelimit import (
+    AsyncRateLimiter,
+    AsyncRedisStore,
+    AsyncStore,
+    Decision,
+    MemoryStore,
+    Rate,
+    RateLimiter,
+    RedisStore,
+    Store,
+    rate_limited,
+)
 from pmp_typing import (
     Container,
     Failure,
@@ -96,7 +108,10 @@ __all__ = [
     "AsyncCacheBackend",
     "AsyncCachedFunction",
     "AsyncDependencyError",
+    "AsyncRateLimiter",
     "AsyncRedisCache",
+    "AsyncRedisStore",
+    "AsyncStore",
     "BlockTimer",
     "CacheBackend",
     "CacheInfo",
@@ -111,6 +126,7 @@ __all__ = [
     "Container",
     "DIContainer",
     "DataProcessingError",
+    "Decision",
     "DependencyInjectionError",
     "ErrorDict",
     "Failure",
@@ -120,15 +136,19 @@ __all__ = [
     "JsonSerializer",
     "LRUCache",
     "LifecycleScope",
+    "MemoryStore",
     "MissingDependencyError",
     "Outcome",
     "PayloadRejectedError",
     "PickleSerializer",
     "Pipeline",
     "PortfolioError",
+    "Rate",
     "RateLimitError",
+    "RateLimiter",
     "RedisCache",
     "RedisCacheStats",
+    "RedisStore",
     "ReentrantCallError",
     "RegistrationError",
     "Restorer",
@@ -140,6 +160,7 @@ __all__ = [
     "Serializable",
     "Serializer",
     "ServiceProvider",
+    "Store",
     "Success",
     "TimingStats",
     "TypeValidationError",
@@ -155,6 +176,7 @@ __all__ = [
     "is_serializable",
     "is_success",
     "measure_block",
+    "rate_limited",
     "retry",
     "set_retry_testing",
     "set_validation_enabled",
