@@ -178,8 +178,8 @@ def redis_server() -> Iterator[str]:
     """A throwaway redis-server on a free loopback port; yields its URL."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen(  # noqa: S603 - fixed command line
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,  # noqa: S607
+        proc = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,
              "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip

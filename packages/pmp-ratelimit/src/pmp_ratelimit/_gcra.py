@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pmp_errors import ValidationError
+from pmp_ratelimit._fastpath import compile_rule
 from pmp_ratelimit._rate import is_count
 
 if TYPE_CHECKING:
@@ -51,7 +52,16 @@ class Decision:
 class Policy:
     """Rates compiled to integer ticks (``ticks_per_second`` of them in a second)."""
 
-    __slots__ = ("intervals", "limits", "rates", "signature", "ticks_per_second", "windows")
+    __slots__ = (
+        "__weakref__",
+        "intervals",
+        "limits",
+        "rates",
+        "rule",
+        "signature",
+        "ticks_per_second",
+        "windows",
+    )
 
     def __init__(self, rates: tuple[Rate, ...], ticks_per_second: int) -> None:
         self.rates = rates
@@ -70,6 +80,7 @@ class Policy:
         self.intervals = tuple(intervals)
         self.windows = tuple(t * n for t, n in zip(self.intervals, self.limits, strict=True))
         self.signature = ",".join(str(rate) for rate in rates)
+        self.rule = compile_rule(self.intervals, self.windows)
 
     def check_cost(self, cost: int) -> None:
         """Refuse a cost that is not a positive int or that no rate could ever allow."""
@@ -89,17 +100,10 @@ class Policy:
 def admit(policy: Policy, state: State | None, now: int, cost: int) -> State | None:
     """The new state when a request of *cost* at tick *now* is allowed, else None.
 
-    This is the whole rule; ``decide`` adds the numbers a caller shows (``remaining`` ...).
+    This is the whole rule (compiled for the policy's rates by ``_fastpath``); ``decide`` adds
+    the numbers a caller shows (``remaining`` ...).
     """
-    if state is None:
-        state = (now,) * len(policy.intervals)
-    new: list[int] = []
-    for tat, interval, window in zip(state, policy.intervals, policy.windows, strict=True):
-        moved = (max(now, tat)) + interval * cost
-        if moved - now > window:
-            return None
-        new.append(moved)
-    return tuple(new)
+    return policy.rule(state, now, cost)
 
 
 def decide(policy: Policy, state: State | None, now: int, cost: int) -> tuple[State, Decision]:

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 from pmp_errors import RateLimitError, ValidationError
 from pmp_ratelimit._gcra import Decision, Policy
 from pmp_ratelimit._memory import MemoryStore
 from pmp_ratelimit._rate import Rate, RateLike, is_seconds, parse_rates
 
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
 __all__ = ["AsyncRateLimiter", "AsyncStore", "RateLimiter", "Store", "next_pause"]
+
+
+Admit = Callable[[str, int], Decision | None]
+Decide = Callable[[str, int], Decision]
 
 
 @runtime_checkable
 class Store(Protocol):
     """Where a limiter keeps its state and takes its decisions (``MemoryStore``, ``RedisStore``).
+
+    ``bind(policy)`` returns the limiter's two calls, ``admit(key, cost)`` (None when allowed
+    and counted, else the refusal) and ``decide(key, cost)`` (always the ``Decision``).
 
     >>> from pmp_ratelimit import MemoryStore
     >>> isinstance(MemoryStore(), Store)
@@ -30,11 +36,8 @@ class Store(Protocol):
     def ticks_per_second(self) -> int:
         """The resolution of the store's clock."""
 
-    def admit(self, policy: Policy, key: str, cost: int) -> Decision | None:
-        """Count an allowed request and return None, or return the refusal."""
-
-    def decide(self, policy: Policy, key: str, cost: int) -> Decision:
-        """Decide one request, counting it when allowed."""
+    def bind(self, policy: Policy) -> tuple[Admit, Decide]:
+        """The limiter's ``admit`` and ``decide`` for *policy*."""
 
 
 @runtime_checkable
@@ -51,11 +54,12 @@ class AsyncStore(Protocol):
     def ticks_per_second(self) -> int:
         """The resolution of the store's clock."""
 
-    async def admit(self, policy: Policy, key: str, cost: int) -> Decision | None:
-        """Count an allowed request and return None, or return the refusal."""
-
-    async def decide(self, policy: Policy, key: str, cost: int) -> Decision:
-        """Decide one request, counting it when allowed."""
+    def bind(
+        self, policy: Policy
+    ) -> tuple[
+        Callable[[str, int], Awaitable[Decision | None]], Callable[[str, int], Awaitable[Decision]]
+    ]:
+        """The limiter's ``admit`` and ``decide`` for *policy*, both awaited."""
 
 
 def _check_wait(wait: float) -> None:
@@ -125,8 +129,6 @@ class RateLimiter(_Limiter):
     False
     """
 
-    __slots__ = ("_admit", "_decide", "_sleep", "store")
-
     def __init__(
         self,
         *rates: RateLike,
@@ -135,9 +137,14 @@ class RateLimiter(_Limiter):
     ) -> None:
         self.store: Store = MemoryStore() if store is None else store
         super().__init__(rates, self.store.ticks_per_second)
-        self._admit = self.store.admit
-        self._decide = self.store.decide
+        self._admit, self._decide = self.store.bind(self._policy)
         self._sleep = sleep
+        if isinstance(self.store, MemoryStore):  # the common call inlined, as the same method
+            general = functools.partial(RateLimiter.acquire, self)
+            fast = self.store.fast_acquire(self._policy, general)
+            fast.__name__, fast.__doc__ = "acquire", RateLimiter.acquire.__doc__
+            fast.__qualname__ = RateLimiter.acquire.__qualname__
+            self.__dict__["acquire"] = fast
 
     def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
         """Count one request of *cost* for *key*, or raise ``RateLimitError``.
@@ -146,29 +153,30 @@ class RateLimiter(_Limiter):
         """
         if type(key) is not str or type(cost) is not int or cost != 1 or wait:
             self.check_request(key, cost, wait=wait)
-        refusal = self._admit(self._policy, key, cost)
+        refusal = self._admit(key, cost)
         spent = 0.0
         while refusal is not None:
             pause = next_pause(refusal, key, spent, wait)
             self._sleep(pause)
             spent += pause
-            refusal = self._admit(self._policy, key, cost)
+            refusal = self._admit(key, cost)
 
     def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
         self.check_request(key, cost)
-        return self._decide(self._policy, key, cost)
+        return self._decide(key, cost)
 
 
 class AsyncRateLimiter(_Limiter):
     """``RateLimiter`` for asyncio: the same rates and decisions, awaited, never blocking.
 
-    The store is a ``MemoryStore`` (the default) or an ``AsyncRedisStore``.
+        The store is a ``MemoryStore`` (the default) or an ``AsyncRedisStore``.
 
-    >>> import asyncio
-    >>> limiter = AsyncRateLimiter("5/second")
-    >>> asyncio.run(limiter.try_acquire("alice")).remaining
-    4
+        >>> import asyncio
+    import functools
+        >>> limiter = AsyncRateLimiter("5/second")
+        >>> asyncio.run(limiter.try_acquire("alice")).remaining
+        4
     """
 
     __slots__ = ("_admit", "_decide", "_sleep", "store")
@@ -182,10 +190,9 @@ class AsyncRateLimiter(_Limiter):
         self.store: AsyncStore | MemoryStore = MemoryStore() if store is None else store
         super().__init__(rates, self.store.ticks_per_second)
         self._sleep = sleep
-        self._admit: Callable[[Policy, str, int], Awaitable[Decision | None] | Decision | None]
-        self._admit = self.store.admit
-        self._decide: Callable[[Policy, str, int], Awaitable[Decision] | Decision]
-        self._decide = self.store.decide
+        self._admit: Callable[[str, int], Awaitable[Decision | None] | Decision | None]
+        self._decide: Callable[[str, int], Awaitable[Decision] | Decision]
+        self._admit, self._decide = self.store.bind(self._policy)
 
     async def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
         """Count one request of *cost* for *key*, or raise ``RateLimitError``.
@@ -195,7 +202,7 @@ class AsyncRateLimiter(_Limiter):
         """
         if type(key) is not str or type(cost) is not int or cost != 1 or wait:
             self.check_request(key, cost, wait=wait)
-        refusal = self._admit(self._policy, key, cost)
+        refusal = self._admit(key, cost)
         if refusal is not None and not isinstance(refusal, Decision):
             refusal = await refusal
         spent = 0.0
@@ -203,14 +210,14 @@ class AsyncRateLimiter(_Limiter):
             pause = next_pause(refusal, key, spent, wait)
             await self._sleep(pause)
             spent += pause
-            refusal = self._admit(self._policy, key, cost)
+            refusal = self._admit(key, cost)
             if refusal is not None and not isinstance(refusal, Decision):
                 refusal = await refusal
 
     async def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
         self.check_request(key, cost)
-        decision = self._decide(self._policy, key, cost)
+        decision = self._decide(key, cost)
         if not isinstance(decision, Decision):
             decision = await decision
         return decision

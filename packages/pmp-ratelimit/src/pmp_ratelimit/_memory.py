@@ -1,13 +1,15 @@
-"""The in-process store: GCRA state per key in a dict, one lock, idle keys swept away."""
+"""The in-process store: GCRA state per key in a dict, one lock, idle keys swept."""
 
 from __future__ import annotations
 
-import threading
 import time
+import weakref
+from queue import SimpleQueue
 from typing import TYPE_CHECKING
 
 from pmp_errors import ValidationError
-from pmp_ratelimit._gcra import Decision, Policy, State, admit, decide
+from pmp_ratelimit._fastpath import compile_admit
+from pmp_ratelimit._gcra import Decision, Policy, State, decide
 from pmp_ratelimit._rate import is_count
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ class MemoryStore:
     1
     """
 
+    ticks_per_second = 1_000_000_000
+
     def __init__(
         self, *, max_keys: int = 1_000_000, clock: Callable[[], int] = time.monotonic_ns
     ) -> None:
@@ -48,61 +52,90 @@ class MemoryStore:
             raise ValidationError(msg, field="clock", value=clock)
         self.max_keys = max_keys
         self.clock = clock
-        self._lock = threading.Lock()
-        self._tables: dict[Policy, dict[str, State]] = {}
+        # a SimpleQueue holding one token while free: get() takes it, put(None) gives it back;
+        # uncontended, the pair is cheaper than Lock.acquire()/release() on CPython
+        self._lock: SimpleQueue[None] = SimpleQueue()
+        self._lock.put(None)
+        self._tables: weakref.WeakKeyDictionary[Policy, dict[str, State]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._size = 0
         self._next_sweep = min(_FIRST_SWEEP, max_keys)
-
-    ticks_per_second = 1_000_000_000
 
     def __len__(self) -> int:
         """The number of keys with state kept (idle ones may not have been swept yet)."""
         return self._size
 
-    def admit(self, policy: Policy, key: str, cost: int) -> Decision | None:
-        """Count an allowed request and return None, or return the refusal (nothing counted)."""
-        now = self.clock()
-        with self._lock:
-            table = self._tables.get(policy)
-            state = table.get(key) if table is not None else None
-            new = admit(policy, state, now, cost)
-            if new is None:
-                return decide(policy, state, now, cost)[1]
-            if state is None:
-                self._insert(policy, key, new, now)
-            else:
-                table[key] = new  # type: ignore[index] # state came from table
-            return None
+    def bind(
+        self, policy: Policy
+    ) -> tuple[Callable[[str, int], Decision | None], Callable[[str, int], Decision]]:
+        """The two calls a limiter with *policy* makes: ``admit`` and ``decide`` (key, cost).
 
-    def decide(self, policy: Policy, key: str, cost: int) -> Decision:
-        """Decide one request, counting it when allowed."""
-        now = self.clock()
-        with self._lock:
-            table = self._tables.get(policy)
-            state = table.get(key) if table is not None else None
-            kept, decision = decide(policy, state, now, cost)
-            if decision.allowed:
-                if state is None:
-                    self._insert(policy, key, kept, now)
-                else:
-                    table[key] = kept  # type: ignore[index] # state came from table
-            return decision
+        ``admit`` counts an allowed request and returns None, or returns the refusal; ``decide``
+        always returns the ``Decision``. Both count only allowed requests.
+        """
+        table = self._tables.setdefault(policy, {})
+        lock = self._lock
 
-    def _insert(self, policy: Policy, key: str, state: State, now: int) -> None:
+        def decide_at(key: str, cost: int, now: int) -> Decision:
+            lock.get()
+            try:
+                state = table.get(key)
+                kept, decision = decide(policy, state, now, cost)
+                if decision.allowed:
+                    if state is None:
+                        self._insert(table, key, kept, now)
+                    else:
+                        table[key] = kept
+                return decision
+            finally:
+                lock.put(None)
+
+        def slow(key: str, cost: int, now: int) -> Decision | None:
+            decision = decide_at(key, cost, now)
+            return None if decision.allowed else decision
+
+        def decide_now(key: str, cost: int) -> Decision:
+            return decide_at(key, cost, self.clock())
+
+        admit = compile_admit(
+            policy.intervals,
+            policy.windows,
+            clock=self.clock,
+            lock=lock,
+            table=table,
+            fallback=slow,
+        )
+        return admit, decide_now
+
+    def fast_acquire(self, policy: Policy, acquire: Callable[..., None]) -> Callable[..., None]:
+        """*acquire* with the common call (a str key, cost 1, no wait, allowed) inlined.
+
+        Calls that the inlined path does not settle (a new key, a refusal, other arguments) go
+        to *acquire* itself.
+        """
+        return compile_admit(
+            policy.intervals,
+            policy.windows,
+            clock=self.clock,
+            lock=self._lock,
+            table=self._tables.setdefault(policy, {}),
+            fallback=acquire,
+            acquire=True,
+        )
+
+    def _insert(self, table: dict[str, State], key: str, state: State, now: int) -> None:
         if self._size >= self._next_sweep:
             self._sweep(now)
             if self._size >= self.max_keys:
                 self._evict()
-        table = self._tables.setdefault(policy, {})
         table[key] = state
         self._size += 1
 
     def _sweep(self, now: int) -> None:
-        for policy, table in list(self._tables.items()):
+        for policy, table in self._tables.items():
             for key in [key for key, state in table.items() if policy.idle(state, now)]:
                 del table[key]
-            if not table:
-                del self._tables[policy]
         self._size = sum(len(table) for table in self._tables.values())
         self._next_sweep = min(max(_FIRST_SWEEP, 2 * self._size), self.max_keys)
 
@@ -116,7 +149,11 @@ class MemoryStore:
 
     def clear(self) -> None:
         """Forget every key's state."""
-        with self._lock:
-            self._tables.clear()
+        self._lock.get()
+        try:
+            for table in self._tables.values():
+                table.clear()
             self._size = 0
             self._next_sweep = min(_FIRST_SWEEP, self.max_keys)
+        finally:
+            self._lock.put(None)

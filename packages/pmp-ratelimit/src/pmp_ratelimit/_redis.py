@@ -14,6 +14,8 @@ from pmp_errors import ConfigurationError
 from pmp_ratelimit._script import GCRA_LUA, GCRA_SHA, OutagePolicy, ScriptProtocol
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from pmp_ratelimit._gcra import Decision, Policy
 
 __all__ = ["AsyncRedisStore", "RedisStore"]
@@ -83,24 +85,33 @@ class RedisStore(_RedisStoreBase):
             client = redis.Redis.from_url(client)
         super().__init__(client, prefix, on_outage)
 
-    def decide(self, policy: Policy, key: str, cost: int) -> Decision:
-        """Decide one request in Redis, counting it when allowed."""
-        protocol = self._protocol
-        args = protocol.args(policy, cost)
-        name = protocol.key(policy, key)
-        try:
-            try:
-                reply = self.client.evalsha(GCRA_SHA, 1, name, *args)
-            except self._no_script:
-                reply = self.client.eval(GCRA_LUA, 1, name, *args)
-        except self._outages as error:
-            return protocol.outage(policy, error)
-        return protocol.decision(policy, reply)
+    def bind(
+        self, policy: Policy
+    ) -> tuple[Callable[[str, int], Decision | None], Callable[[str, int], Decision]]:
+        """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each."""
+        protocol, client, no_script, outages = (
+            self._protocol, self.client, self._no_script, self._outages
+        )  # fmt: skip
+        prefix, args_one = protocol.key_prefix(policy), protocol.args(policy, 1)
+        evalsha, outage = client.evalsha, protocol.outage
 
-    def admit(self, policy: Policy, key: str, cost: int) -> Decision | None:
-        """Count an allowed request and return None, or return the refusal."""
-        decision = self.decide(policy, key, cost)
-        return None if decision.allowed else decision
+        def run(key: str, cost: int) -> Any:
+            args = args_one if cost == 1 else protocol.args(policy, cost)
+            try:
+                try:
+                    return evalsha(GCRA_SHA, 1, prefix + key, *args)
+                except no_script:
+                    return client.eval(GCRA_LUA, 1, prefix + key, *args)
+            except outages as error:
+                return outage(policy, error)
+
+        def decide(key: str, cost: int) -> Decision:
+            return protocol.decision(policy, run(key, cost))
+
+        def admit(key: str, cost: int) -> Decision | None:
+            return protocol.refusal(policy, run(key, cost))
+
+        return admit, decide
 
     def close(self) -> None:
         """Close the client's connections."""
@@ -127,24 +138,35 @@ class AsyncRedisStore(_RedisStoreBase):
             client = redis.asyncio.Redis.from_url(client)
         super().__init__(client, prefix, on_outage)
 
-    async def decide(self, policy: Policy, key: str, cost: int) -> Decision:
-        """Decide one request in Redis, counting it when allowed."""
-        protocol = self._protocol
-        args = protocol.args(policy, cost)
-        name = protocol.key(policy, key)
-        try:
-            try:
-                reply = await self.client.evalsha(GCRA_SHA, 1, name, *args)
-            except self._no_script:
-                reply = await self.client.eval(GCRA_LUA, 1, name, *args)
-        except self._outages as error:
-            return protocol.outage(policy, error)
-        return protocol.decision(policy, reply)
+    def bind(
+        self, policy: Policy
+    ) -> tuple[
+        Callable[[str, int], Awaitable[Decision | None]], Callable[[str, int], Awaitable[Decision]]
+    ]:
+        """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each, awaited."""
+        protocol, client, no_script, outages = (
+            self._protocol, self.client, self._no_script, self._outages
+        )  # fmt: skip
+        prefix, args_one = protocol.key_prefix(policy), protocol.args(policy, 1)
+        evalsha, outage = client.evalsha, protocol.outage
 
-    async def admit(self, policy: Policy, key: str, cost: int) -> Decision | None:
-        """Count an allowed request and return None, or return the refusal."""
-        decision = await self.decide(policy, key, cost)
-        return None if decision.allowed else decision
+        async def run(key: str, cost: int) -> Any:
+            args = args_one if cost == 1 else protocol.args(policy, cost)
+            try:
+                try:
+                    return await evalsha(GCRA_SHA, 1, prefix + key, *args)
+                except no_script:
+                    return await client.eval(GCRA_LUA, 1, prefix + key, *args)
+            except outages as error:
+                return outage(policy, error)
+
+        async def decide(key: str, cost: int) -> Decision:
+            return protocol.decision(policy, await run(key, cost))
+
+        async def admit(key: str, cost: int) -> Decision | None:
+            return protocol.refusal(policy, await run(key, cost))
+
+        return admit, decide
 
     async def aclose(self) -> None:
         """Close the client's connections."""

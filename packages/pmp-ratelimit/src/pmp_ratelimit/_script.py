@@ -87,20 +87,31 @@ class ScriptProtocol:
         self.errors = 0
         self._down = False
 
-    def key(self, policy: Policy, key: str) -> str:
-        """The Redis key of *key* under *policy*: the prefix, the rates, then the key."""
-        return f"{self.prefix}{policy.signature}:{key}"
+    def key_prefix(self, policy: Policy) -> str:
+        """The start of the Redis keys under *policy*: the prefix, then the rates."""
+        return f"{self.prefix}{policy.signature}:"
 
     @staticmethod
-    def args(policy: Policy, cost: int, now: str = "") -> list[int | str]:
+    def args(policy: Policy, cost: int, now: str = "") -> tuple[bytes, ...]:
         """ARGV for the script: cost, time ('' for the server's), then interval, window pairs."""
-        args: list[int | str] = [cost, now]
+        args = [str(cost), now]
         for interval, window in zip(policy.intervals, policy.windows, strict=True):
-            args += (interval, window)
-        return args
+            args += (str(interval), str(window))
+        return tuple(arg.encode() for arg in args)
 
-    def decision(self, policy: Policy, reply: list[int]) -> Decision:
+    def refusal(self, policy: Policy, reply: list[int] | Decision) -> Decision | None:
+        """None when the reply (or the outage's decision) allows, else the refusal."""
+        if isinstance(reply, Decision):
+            return None if reply.allowed else reply
+        if reply[0] == 1 and not self._down:
+            return None
+        decision = self.decision(policy, reply)
+        return None if decision.allowed else decision
+
+    def decision(self, policy: Policy, reply: list[int] | Decision) -> Decision:
         """Turn the script's reply into a ``Decision``; note a recovery after an outage."""
+        if isinstance(reply, Decision):
+            return reply
         if self._down:
             self._down = False
             logger.warning("pmp_ratelimit: Redis answers again; deciding from it")
