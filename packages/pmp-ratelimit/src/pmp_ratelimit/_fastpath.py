@@ -21,20 +21,23 @@ __all__ = ["compile_admit", "compile_rule"]
 State = tuple[int, ...]
 
 
-def rule_lines(n: int, accept: list[str], indent: str) -> list[str]:
-    """The rule for *n* rates; *accept* runs (nested) when every rate allows, with ``new``."""
+def rule_lines(n: int, accept: list[str], indent: str, *, scalar: bool = False) -> list[str]:
+    """The rule for *n* rates; *accept* runs (nested) when every rate allows, with ``new``.
+
+    With ``scalar`` (one rate only) the state is the arrival time itself, not a 1-tuple.
+    """
     lines: list[str] = []
     for i in range(n):
         pad = indent + "    " * i
         lines += [
-            f"{pad}t{i} = state[{i}]",
+            f"{pad}t{i} = state" if scalar else f"{pad}t{i} = state[{i}]",
             f"{pad}if t{i} < now:",
             f"{pad}    t{i} = now",
             f"{pad}t{i} += I{i} * cost",
             f"{pad}if t{i} - now <= W{i}:",
         ]
     pad = indent + "    " * n
-    new = "(" + "".join(f"t{i}, " for i in range(n)) + ")"
+    new = "t0" if scalar else "(" + "".join(f"t{i}, " for i in range(n)) + ")"
     lines.append(f"{pad}new = {new}")
     lines += [pad + line for line in accept]
     return lines
@@ -76,11 +79,13 @@ def compile_admit(
     *,
     clock: Callable[[], int],
     lock: Any,
-    table: dict[str, State],
+    table: dict[str, Any],
     fallback: Callable[..., Any],
     acquire: bool = False,
 ) -> Callable[..., Any]:
     """The store's fast path: count an allowed request on a known key under ``lock``.
+
+    ``table`` holds packed states: a bare int for one rate (see ``Policy.pack``).
 
     As ``admit(key, cost)``, anything else (a new key, a refusal) goes to
     ``fallback(key, cost, now)`` with the time already read. As ``acquire(key, cost=1, *,
@@ -104,7 +109,12 @@ def compile_admit(
         "    try:",
         "        state = get(key)",
         "        if state is not None:",
-        *rule_lines(len(intervals), ["table[key] = new", "return None"], "            "),
+        *rule_lines(
+            len(intervals),
+            ["table[key] = new", "return None"],
+            "            ",
+            scalar=len(intervals) == 1,
+        ),
         "    finally:",
         "        lock_put(None)",
         tail,

@@ -92,9 +92,21 @@ class Policy:
                 msg = f"cost {cost} exceeds the limit {limit}: such a request could never pass"
                 raise ValidationError(msg, field="cost", value=cost)
 
-    def idle(self, state: State, now: int) -> bool:
-        """True when *state* says nothing more than a fresh key would."""
-        return max(state) <= now
+    def pack(self, state: State) -> State | int:
+        """*state* as a store keeps it: the arrival time itself when there is one rate."""
+        return state[0] if len(state) == 1 else state
+
+    def unpack(self, packed: State | int | None) -> State | None:
+        """The inverse of ``pack`` (None stays None)."""
+        return (packed,) if isinstance(packed, int) else packed
+
+    def latest(self, packed: State | int) -> int:
+        """The latest arrival time in a packed state."""
+        return packed if isinstance(packed, int) else max(packed)
+
+    def idle(self, packed: State | int, now: int) -> bool:
+        """True when a packed state says nothing more than a fresh key would."""
+        return self.latest(packed) <= now
 
 
 def admit(policy: Policy, state: State | None, now: int, cost: int) -> State | None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 _FIRST_SWEEP = 1024
+Packed = State | int
 
 
 class MemoryStore:
@@ -56,7 +57,7 @@ class MemoryStore:
         # uncontended, the pair is cheaper than Lock.acquire()/release() on CPython
         self._lock: SimpleQueue[None] = SimpleQueue()
         self._lock.put(None)
-        self._tables: weakref.WeakKeyDictionary[Policy, dict[str, State]] = (
+        self._tables: weakref.WeakKeyDictionary[Policy, dict[str, Packed]] = (
             weakref.WeakKeyDictionary()
         )
         self._size = 0
@@ -80,13 +81,13 @@ class MemoryStore:
         def decide_at(key: str, cost: int, now: int) -> Decision:
             lock.get()
             try:
-                state = table.get(key)
-                kept, decision = decide(policy, state, now, cost)
+                packed = table.get(key)
+                kept, decision = decide(policy, policy.unpack(packed), now, cost)
                 if decision.allowed:
-                    if state is None:
-                        self._insert(table, key, kept, now)
+                    if packed is None:
+                        self._insert(table, key, policy.pack(kept), now)
                     else:
-                        table[key] = kept
+                        table[key] = policy.pack(kept)
                 return decision
             finally:
                 lock.put(None)
@@ -124,7 +125,7 @@ class MemoryStore:
             acquire=True,
         )
 
-    def _insert(self, table: dict[str, State], key: str, state: State, now: int) -> None:
+    def _insert(self, table: dict[str, Packed], key: str, state: Packed, now: int) -> None:
         if self._size >= self._next_sweep:
             self._sweep(now)
             if self._size >= self.max_keys:
@@ -140,9 +141,9 @@ class MemoryStore:
         self._next_sweep = min(max(_FIRST_SWEEP, 2 * self._size), self.max_keys)
 
     def _evict(self) -> None:
-        table, key = min(
-            ((table, key) for table in self._tables.values() for key in table),
-            key=lambda pair: max(pair[0][pair[1]]),
+        _, table, key = min(
+            ((policy, table, key) for policy, table in self._tables.items() for key in table),
+            key=lambda found: found[0].latest(found[1][found[2]]),
         )
         del table[key]
         self._size -= 1
