@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pmp_errors import ConfigurationError
-from pmp_ratelimit._script import GCRA_LUA, GCRA_SHA, OutagePolicy, ScriptProtocol
+from pmp_ratelimit._script import OutagePolicy, ScriptProtocol, script_for
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -92,16 +92,17 @@ class RedisStore(_RedisStoreBase):
         protocol, client, no_script, outages = (
             self._protocol, self.client, self._no_script, self._outages
         )  # fmt: skip
-        prefix, args_one = protocol.key_prefix(policy), protocol.args(policy, 1)
+        prefix, args_one = protocol.key_prefix(policy), protocol.args(1)
+        lua, sha = script_for(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
         def run(key: str, cost: int) -> Any:
-            args = args_one if cost == 1 else protocol.args(policy, cost)
+            args = args_one if cost == 1 else protocol.args(cost)
             try:
                 try:
-                    return evalsha(GCRA_SHA, 1, prefix + key, *args)
+                    return evalsha(sha, 1, prefix + key, *args)
                 except no_script:
-                    return client.eval(GCRA_LUA, 1, prefix + key, *args)
+                    return client.eval(lua, 1, prefix + key, *args)
             except outages as error:
                 return outage(policy, error)
 
@@ -147,16 +148,17 @@ class AsyncRedisStore(_RedisStoreBase):
         protocol, client, no_script, outages = (
             self._protocol, self.client, self._no_script, self._outages
         )  # fmt: skip
-        prefix, args_one = protocol.key_prefix(policy), protocol.args(policy, 1)
+        prefix, args_one = protocol.key_prefix(policy), protocol.args(1)
+        lua, sha = script_for(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
         async def run(key: str, cost: int) -> Any:
-            args = args_one if cost == 1 else protocol.args(policy, cost)
+            args = args_one if cost == 1 else protocol.args(cost)
             try:
                 try:
-                    return await evalsha(GCRA_SHA, 1, prefix + key, *args)
+                    return await evalsha(sha, 1, prefix + key, *args)
                 except no_script:
-                    return await client.eval(GCRA_LUA, 1, prefix + key, *args)
+                    return await client.eval(lua, 1, prefix + key, *args)
             except outages as error:
                 return outage(policy, error)
 

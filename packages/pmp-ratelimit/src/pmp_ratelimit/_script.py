@@ -2,6 +2,8 @@
 
 The script is ``_gcra.decide`` in Lua, run atomically by the server in one round trip, with the
 server's own ``TIME`` (microseconds) so that the clocks of the machines calling it do not matter.
+Each policy gets its own script, with its intervals and windows written in, so that a call sends
+only the key and the cost.
 A key holds its theoretical arrival times as one string and expires when it is idle again.
 """
 
@@ -14,18 +16,18 @@ from typing import Literal
 from pmp_errors import ValidationError
 from pmp_ratelimit._gcra import Decision, Policy
 
-__all__ = ["GCRA_LUA", "GCRA_SHA", "OutagePolicy", "ScriptProtocol"]
+__all__ = ["OutagePolicy", "ScriptProtocol", "script_for"]
 
-GCRA_LUA = """
+_TEMPLATE = """
+local I, W, n = {INTERVALS}, {WINDOWS}, {N}
 local now
-if ARGV[2] == '' then
+if ARGV[2] then
+  now = tonumber(ARGV[2])
+else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[2])
 end
 local cost = tonumber(ARGV[1])
-local n = (#ARGV - 2) / 2
 local tats = {}
 local raw = redis.call('GET', KEYS[1])
 if raw then
@@ -37,21 +39,19 @@ if raw then
 end
 local wait, binding, new = 0, 1, {}
 for i = 1, n do
-  local interval, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   local tat = tats[i] or now
   if tat < now then tat = now end
   tats[i] = tat
-  new[i] = tat + interval * cost
-  if new[i] - window - now > wait then
-    wait, binding = new[i] - window - now, i
+  new[i] = tat + I[i] * cost
+  if new[i] - W[i] - now > wait then
+    wait, binding = new[i] - W[i] - now, i
   end
 end
 local kept = tats
 if wait == 0 then kept = new end
 local remaining, lowest, reset = nil, 1, 0
 for i = 1, n do
-  local interval, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  local left = math.floor((window - (kept[i] - now)) / interval)
+  local left = math.floor((W[i] - (kept[i] - now)) / I[i])
   if remaining == nil or left < remaining then remaining, lowest = left, i end
   if kept[i] - now > reset then reset = kept[i] - now end
 end
@@ -64,7 +64,17 @@ end
 if remaining < 0 then remaining = 0 end
 return {wait == 0 and 1 or 0, remaining, wait, reset, binding - 1}
 """
-GCRA_SHA = hashlib.sha1(GCRA_LUA.encode(), usedforsecurity=False).hexdigest()
+
+
+def script_for(policy: Policy) -> tuple[str, str]:
+    """The Lua source for *policy* (its intervals and windows written in) and its SHA1."""
+    source = (
+        _TEMPLATE.replace("{INTERVALS}", "{" + ", ".join(map(str, policy.intervals)) + "}")
+        .replace("{WINDOWS}", "{" + ", ".join(map(str, policy.windows)) + "}")
+        .replace("{N}", str(len(policy.intervals)))
+    )
+    return source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
 
 OutagePolicy = Literal["open", "closed"]
 logger = logging.getLogger("pmp_ratelimit")
@@ -92,12 +102,9 @@ class ScriptProtocol:
         return f"{self.prefix}{policy.signature}:"
 
     @staticmethod
-    def args(policy: Policy, cost: int, now: str = "") -> tuple[bytes, ...]:
-        """ARGV for the script: cost, time ('' for the server's), then interval, window pairs."""
-        args = [str(cost), now]
-        for interval, window in zip(policy.intervals, policy.windows, strict=True):
-            args += (str(interval), str(window))
-        return tuple(arg.encode() for arg in args)
+    def args(cost: int, now: int | None = None) -> tuple[bytes, ...]:
+        """ARGV for the script: the cost, and a time only where tests fix it (else the server's)."""
+        return (str(cost).encode(),) if now is None else (str(cost).encode(), str(now).encode())
 
     def refusal(self, policy: Policy, reply: list[int] | Decision) -> Decision | None:
         """None when the reply (or the outage's decision) allows, else the refusal."""
