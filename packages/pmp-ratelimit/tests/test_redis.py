@@ -72,7 +72,9 @@ def test_the_lua_script_decides_as_the_python_core(raw, rates, steps):
         assert protocol.decision(policy, reply) == expected
         if expected.allowed:
             state = kept
-            raw.persist("prop:k")  # time here is virtual: keep the key while the test runs
+            stored = " ".join(str(tat) for tat in kept).encode()
+            assert raw.get("prop:k") in (stored, None)  # None: expired (real time) already
+            raw.set("prop:k", stored)  # time here is virtual: keep the key while the test runs
 
 
 def test_sync_store_limits_and_reloads_the_script(redis_url, raw):

@@ -18,61 +18,70 @@ from pmp_ratelimit._gcra import Decision, Policy
 
 __all__ = ["OutagePolicy", "ScriptProtocol", "script_for"]
 
-_TEMPLATE = """
-local I, W, n = {INTERVALS}, {WINDOWS}, {N}
-local now
-if ARGV[2] then
-  now = tonumber(ARGV[2])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local cost = tonumber(ARGV[1])
-local tats = {}
-local raw = redis.call('GET', KEYS[1])
-if raw then
-  local i = 1
-  for v in string.gmatch(raw, '%d+') do
-    tats[i] = tonumber(v)
-    i = i + 1
-  end
-end
-local wait, binding, new = 0, 1, {}
-for i = 1, n do
-  local tat = tats[i] or now
-  if tat < now then tat = now end
-  tats[i] = tat
-  new[i] = tat + I[i] * cost
-  if new[i] - W[i] - now > wait then
-    wait, binding = new[i] - W[i] - now, i
-  end
-end
-local kept = tats
-if wait == 0 then kept = new end
-local remaining, lowest, reset = nil, 1, 0
-for i = 1, n do
-  local left = math.floor((W[i] - (kept[i] - now)) / I[i])
-  if remaining == nil or left < remaining then remaining, lowest = left, i end
-  if kept[i] - now > reset then reset = kept[i] - now end
-end
-if wait == 0 then
-  binding = lowest
-  local parts = {}
-  for i = 1, n do parts[i] = string.format('%d', new[i]) end
-  redis.call('SET', KEYS[1], table.concat(parts, ' '), 'PX', math.floor(reset / 1000) + 1)
-end
-if remaining < 0 then remaining = 0 end
-return {wait == 0 and 1 or 0, remaining, wait, reset, binding - 1}
-"""
+
+def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
+    """The script for these rates, straight-line: one block of lines per rate, from one template.
+
+    ``s<i>`` is rate *i*'s arrival time now (at least ``now``), ``t<i>`` what it becomes if the
+    request passes. A refusal leaves the key alone; an allowed request stores every ``t<i>``
+    and lets the key expire when it would be idle again.
+    """
+    n = range(len(intervals))
+    pattern = " ".join("(%d+)" for _ in n)
+    lines = [
+        "local now",
+        "if ARGV[2] then now = tonumber(ARGV[2]) else",
+        "  local clock = redis.call('TIME')",
+        "  now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])",
+        "end",
+        "local cost = tonumber(ARGV[1])",
+        "local raw = redis.call('GET', KEYS[1])",
+        "local " + ", ".join(f"s{i}" for i in n) + " = " + ", ".join("now" for _ in n),
+        "if raw then",
+        f"  local {', '.join(f'a{i}' for i in n)} = string.match(raw, '{pattern}')",
+        *[f"  s{i} = tonumber(a{i})" for i in n],
+        "end",
+        "local wait, binding = 0, 0",
+    ]
+    for i, (interval, window) in enumerate(zip(intervals, windows, strict=True)):
+        lines += [
+            f"if s{i} < now then s{i} = now end",
+            f"local t{i} = s{i} + {interval} * cost",
+            f"if t{i} - {window} - now > wait then wait, binding = t{i} - {window} - now, {i} end",
+        ]
+
+    def summary(state: str, allowed: int) -> list[str]:
+        # remaining (the rate with the fewest left decides when allowed) and reset
+        out = ["local remaining, lowest, reset = nil, 0, 0"]
+        for i, (interval, window) in enumerate(zip(intervals, windows, strict=True)):
+            out += [
+                f"local left{i} = math.floor(({window} - ({state}{i} - now)) / {interval})",
+                (
+                    f"if remaining == nil or left{i} < remaining then "
+                    f"remaining, lowest = left{i}, {i} end"
+                ),
+                f"if {state}{i} - now > reset then reset = {state}{i} - now end",
+            ]
+        out.append("if remaining < 0 then remaining = 0 end")
+        which = "lowest" if allowed else "binding"
+        out.append(f"return {{{allowed}, remaining, wait, reset, {which}}}")
+        return out
+
+    stored = " .. ' ' .. ".join(f"string.format('%d', t{i})" for i in n)
+    lines += [
+        "if wait > 0 then",
+        *["  " + line for line in summary("s", 0)],
+        "end",
+        *summary("t", 1)[:-2],
+        f"redis.call('SET', KEYS[1], {stored}, 'PX', math.floor(reset / 1000) + 1)",
+        *summary("t", 1)[-2:],
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def script_for(policy: Policy) -> tuple[str, str]:
     """The Lua source for *policy* (its intervals and windows written in) and its SHA1."""
-    source = (
-        _TEMPLATE.replace("{INTERVALS}", "{" + ", ".join(map(str, policy.intervals)) + "}")
-        .replace("{WINDOWS}", "{" + ", ".join(map(str, policy.windows)) + "}")
-        .replace("{N}", str(len(policy.intervals)))
-    )
+    source = _lua(policy.intervals, policy.windows)
     return source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
 
