@@ -209,3 +209,17 @@ def test_rates_finer_than_a_microsecond_are_refused_in_redis(redis_url):
     """Redis works in microseconds: a rate finer than that is refused with a clear error."""
     with pytest.raises(ValidationError, match="finer than this clock resolves"):
         RateLimiter(Rate(10, per=1e-6), store=RedisStore(redis_url))
+
+
+def test_a_client_decoding_responses_works_too(redis_url):
+    """A client made with decode_responses=True (replies as str) decides the same."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    limiter = RateLimiter("1/minute", store=RedisStore(client, prefix="decoded:"))
+    limiter.acquire("k")
+    with pytest.raises(RateLimitError) as info:
+        limiter.acquire("k")
+    assert info.value.limit == 1
+    assert not limiter.try_acquire("k").allowed
+    client.close()
