@@ -223,3 +223,33 @@ def test_a_client_decoding_responses_works_too(redis_url):
     assert info.value.limit == 1
     assert not limiter.try_acquire("k").allowed
     client.close()
+
+
+def test_a_limiter_refuses_a_store_of_the_other_kind(redis_url):
+    """A RateLimiter over an async store, or an AsyncRateLimiter over a blocking one, is refused."""
+    with pytest.raises(ConfigurationError, match="use AsyncRateLimiter"):
+        RateLimiter("1/minute", store=AsyncRedisStore(redis_url))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="AsyncRedisStore for RedisStore"):
+        AsyncRateLimiter("1/minute", store=RedisStore(redis_url))  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_cancelled_acquires_leave_the_connection_usable(redis_url):
+    """Acquires cancelled at any point leave later decisions correct."""
+    import asyncio
+
+    store = AsyncRedisStore(redis_url, prefix="cancel:")
+    limiter = AsyncRateLimiter("1000/hour", store=store)
+    for i in range(60):
+        task = asyncio.ensure_future(limiter.acquire("k"))
+        for _ in range(i % 5):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    first = await limiter.try_acquire("k")
+    second = await limiter.try_acquire("k")
+    assert first.allowed
+    assert second.remaining == first.remaining - 1
+    assert (await limiter.try_acquire("other")).remaining == 999
+    await store.aclose()

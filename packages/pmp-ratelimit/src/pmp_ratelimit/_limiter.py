@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-from pmp_errors import RateLimitError, ValidationError
+from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 from pmp_ratelimit._gcra import Decision, Policy
 from pmp_ratelimit._memory import MemoryStore
 from pmp_ratelimit._rate import Rate, RateLike, is_seconds, parse_rates
@@ -138,6 +139,12 @@ class RateLimiter(_Limiter):
         self.store: Store = MemoryStore() if store is None else store
         super().__init__(rates, self.store.ticks_per_second)
         self._admit, self._decide = self.store.bind(self._policy)
+        if inspect.iscoroutinefunction(self._admit):
+            msg = (
+                f"RateLimiter needs a sync store, got {type(self.store).__name__} whose decisions "
+                "are awaited; use AsyncRateLimiter with it"
+            )
+            raise ConfigurationError(msg, config_key="store")
         self._sleep = sleep
         if isinstance(self.store, MemoryStore):  # the common call inlined, as the same method
             general = functools.partial(RateLimiter.acquire, self)
@@ -170,13 +177,14 @@ class RateLimiter(_Limiter):
 class AsyncRateLimiter(_Limiter):
     """``RateLimiter`` for asyncio: the same rates and decisions, awaited, never blocking.
 
-        The store is a ``MemoryStore`` (the default) or an ``AsyncRedisStore``.
+            The store is a ``MemoryStore`` (the default) or an ``AsyncRedisStore``.
 
-        >>> import asyncio
-    import functools
-        >>> limiter = AsyncRateLimiter("5/second")
-        >>> asyncio.run(limiter.try_acquire("alice")).remaining
-        4
+            >>> import asyncio
+        import functools
+    import inspect
+            >>> limiter = AsyncRateLimiter("5/second")
+            >>> asyncio.run(limiter.try_acquire("alice")).remaining
+            4
     """
 
     __slots__ = ("_admit", "_decide", "_sleep", "store")
@@ -193,6 +201,13 @@ class AsyncRateLimiter(_Limiter):
         self._admit: Callable[[str, int], Awaitable[Decision | None] | Decision | None]
         self._decide: Callable[[str, int], Awaitable[Decision] | Decision]
         self._admit, self._decide = self.store.bind(self._policy)
+        if not isinstance(self.store, MemoryStore) and not inspect.iscoroutinefunction(self._admit):
+            msg = (
+                f"AsyncRateLimiter needs a MemoryStore or an async store, got "
+                f"{type(self.store).__name__}, whose calls would block the event loop; "
+                "use its async twin (AsyncRedisStore for RedisStore)"
+            )
+            raise ConfigurationError(msg, config_key="store")
 
     async def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
         """Count one request of *cost* for *key*, or raise ``RateLimitError``.
