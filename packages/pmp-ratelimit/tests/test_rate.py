@@ -21,6 +21,7 @@ from pmp_ratelimit import Rate, RateLimiter
         ("1/500ms", Rate(1, per=0.5)),
         (" 7 / MIN ", Rate(7, per=60)),
         ("2/1.5h", Rate(2, per=5400)),
+        ("20/hr", Rate(20, per=3600)),
     ],
 )
 def test_rate_strings_are_read(text, rate):

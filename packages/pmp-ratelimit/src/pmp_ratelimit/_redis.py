@@ -39,10 +39,21 @@ class _RedisStoreBase:
 
     ticks_per_second = 1_000_000  # the script works in the server's microseconds
 
-    def __init__(self, client: Any, prefix: str, on_outage: OutagePolicy) -> None:
+    def __init__(
+        self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
+    ) -> None:
         self._no_script, _, self._outages = _redis_errors()
         self._protocol = ScriptProtocol(prefix, on_outage)
-        self.client = client
+        self.client = self._connect(client) if isinstance(client, str) else client
+
+    @staticmethod
+    def _connect(url: str) -> Any:
+        raise NotImplementedError
+
+    def _script(self, policy: Policy) -> tuple[str, tuple[bytes, ...], str, str]:
+        """The key prefix, the ARGV of cost 1, the Lua source and its SHA1 for *policy*."""
+        lua, sha = script_for(policy)
+        return self._protocol.key_prefix(policy), self._protocol.args(1), lua, sha
 
     @property
     def errors(self) -> int:
@@ -75,15 +86,11 @@ class RedisStore(_RedisStoreBase):
 
     __slots__ = ()
 
-    def __init__(
-        self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
-    ) -> None:
-        if isinstance(client, str):
-            _redis_errors()
-            import redis
+    @staticmethod
+    def _connect(url: str) -> Any:
+        import redis
 
-            client = redis.Redis.from_url(client)
-        super().__init__(client, prefix, on_outage)
+        return redis.Redis.from_url(url)
 
     def bind(
         self, policy: Policy
@@ -92,8 +99,7 @@ class RedisStore(_RedisStoreBase):
         protocol, client, no_script, outages = (
             self._protocol, self.client, self._no_script, self._outages
         )  # fmt: skip
-        prefix, args_one = protocol.key_prefix(policy), protocol.args(1)
-        lua, sha = script_for(policy)
+        prefix, args_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
         def run(key: str, cost: int) -> Any:
@@ -129,15 +135,11 @@ class AsyncRedisStore(_RedisStoreBase):
 
     __slots__ = ()
 
-    def __init__(
-        self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
-    ) -> None:
-        if isinstance(client, str):
-            _redis_errors()
-            import redis.asyncio
+    @staticmethod
+    def _connect(url: str) -> Any:
+        import redis.asyncio
 
-            client = redis.asyncio.Redis.from_url(client)
-        super().__init__(client, prefix, on_outage)
+        return redis.asyncio.Redis.from_url(url)
 
     def bind(
         self, policy: Policy
@@ -148,8 +150,7 @@ class AsyncRedisStore(_RedisStoreBase):
         protocol, client, no_script, outages = (
             self._protocol, self.client, self._no_script, self._outages
         )  # fmt: skip
-        prefix, args_one = protocol.key_prefix(policy), protocol.args(1)
-        lua, sha = script_for(policy)
+        prefix, args_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
         async def run(key: str, cost: int) -> Any:
