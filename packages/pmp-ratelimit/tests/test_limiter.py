@@ -89,7 +89,7 @@ async def test_async_acquire_raises_and_waits(alimiter, clock):
     assert decision.retry_after == 0.5
 
 
-@pytest.mark.parametrize("key", [1, None, b"alice", ("a",)])
+@pytest.mark.parametrize("key", [1, None, b"alice", ("a",), ["a"], {}])
 def test_non_string_keys_are_refused(limiter, key):
     """A key that is not a str raises ValidationError naming the key."""
     with pytest.raises(ValidationError, match="rate-limit key must be a str") as info:
@@ -97,6 +97,9 @@ def test_non_string_keys_are_refused(limiter, key):
     assert info.value.context["field"] == "key"
     with pytest.raises(ValidationError):
         limiter.try_acquire(key)
+    limiter.acquire("a")  # now a str key with state: other keys still refused
+    with pytest.raises(ValidationError, match="rate-limit key must be a str"):
+        limiter.acquire(key)
 
 
 @pytest.mark.asyncio

@@ -89,13 +89,14 @@ def compile_admit(
 
     As ``admit(key, cost)``, anything else (a new key, a refusal) goes to
     ``fallback(key, cost, now)`` with the time already read. As ``acquire(key, cost=1, *,
-    wait=0.0)`` (``acquire=True``), a call that is not a str key with cost 1 and no wait, and
-    anything the fast path does not settle, goes to ``fallback(key, cost, wait=wait)``.
+    wait=0.0)`` (``acquire=True``), a call with another cost or a wait, and anything the fast
+    path does not settle, goes to ``fallback(key, cost, wait=wait)``, which checks the input:
+    only str keys are ever stored, so any other key finds no state here and goes there too.
     """
     if acquire:
         head = [
             "def run(key, cost=ONE, *, wait=0.0):",
-            "    if cost is not ONE or wait or type(key) is not str:",
+            "    if cost is not ONE or wait:",
             "        return fallback(key, cost, wait=wait)",
         ]
         tail = "    return fallback(key, cost, wait=wait)"
@@ -115,6 +116,8 @@ def compile_admit(
             "            ",
             scalar=len(intervals) == 1,
         ),
+        "    except TypeError:",  # an unhashable key: the fallback says what is wrong with it
+        "        pass",
         "    finally:",
         "        lock_put(None)",
         tail,
