@@ -30,3 +30,15 @@ def test_importing_the_package_does_not_import_redis():
     """``import pmp_ratelimit`` leaves redis-py unimported."""
     code = "import sys, pmp_ratelimit; assert 'redis' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our own code
+
+
+def test_doctests_in_the_package_pass():
+    """The examples in the docstrings run as written."""
+    import doctest
+
+    from pmp_ratelimit import _decorator, _gcra, _limiter, _memory, _rate, _redis
+
+    for module in (pmp_ratelimit, _decorator, _gcra, _limiter, _memory, _rate, _redis):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0, module.__name__
+        assert result.failed == 0, module.__name__

@@ -177,14 +177,12 @@ class RateLimiter(_Limiter):
 class AsyncRateLimiter(_Limiter):
     """``RateLimiter`` for asyncio: the same rates and decisions, awaited, never blocking.
 
-            The store is a ``MemoryStore`` (the default) or an ``AsyncRedisStore``.
+    The store is a ``MemoryStore`` (the default) or an ``AsyncRedisStore``.
 
-            >>> import asyncio
-        import functools
-    import inspect
-            >>> limiter = AsyncRateLimiter("5/second")
-            >>> asyncio.run(limiter.try_acquire("alice")).remaining
-            4
+    >>> import asyncio
+    >>> limiter = AsyncRateLimiter("5/second")
+    >>> asyncio.run(limiter.try_acquire("alice")).remaining
+    4
     """
 
     __slots__ = ("_admit", "_decide", "_sleep", "store")
