@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmp_ratelimit import Rate
+from pmp_errors import RateLimitError
+from pmp_ratelimit import AsyncRateLimiter, MemoryStore, Rate, RateLimiter
 from pmp_ratelimit._gcra import Policy, State, admit, decide
 
 TPS = 1_000  # a coarse clock keeps the interesting boundaries reachable
@@ -40,12 +42,16 @@ class Model:
                 b.level, b.at = b.level_at(now) + b.interval * cost, now
         return fits
 
+    def wait(self, now: int, cost: int) -> int:
+        """Ticks until a request of *cost* would fit (0 when it fits now)."""
+        return max(0, *(b.level_at(now) + b.interval * cost - b.capacity for b in self.buckets))
+
     def room(self, now: int) -> int:
         return min((b.capacity - b.level_at(now)) // b.interval for b in self.buckets)
 
 
 rates = st.lists(
-    st.builds(Rate, st.integers(1, 6), st.sampled_from([0.01, 0.05, 0.1, 0.3, 1.0])),
+    st.builds(Rate, st.integers(1, 6), st.sampled_from([0.01, 0.04, 0.1, 0.3, 1.0])),
     min_size=1,
     max_size=3,
 )
@@ -113,3 +119,66 @@ def test_idle_state_is_fresh():
     assert state is not None
     assert not policy.idle(state, 0)
     assert policy.idle(state, 500)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+keyed_steps = st.lists(  # gaps in quarters of the shortest interval, give or take one tick
+    st.tuples(
+        st.integers(0, 8), st.integers(-1, 1), st.sampled_from(["a", "b", "c"]), st.integers(1, 3)
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def expected_decisions(policy: Policy, steps) -> list[tuple[int, str, int, int]]:
+    """The model's wait (0: allowed) for each (time, key, cost) of *steps*."""
+    models: dict[str, Model] = {}
+    now, out = 0, []
+    quarter = min(policy.intervals) // 4
+    for gap, jitter, key, wanted in steps:
+        now += gap * quarter + (jitter if gap else 0)
+        cost = min(wanted, *policy.limits)
+        buckets = [Bucket(t, w) for t, w in zip(policy.intervals, policy.windows, strict=True)]
+        model = models.setdefault(key, Model(buckets))
+        wait = model.wait(now, cost)
+        assert model.request(now, cost) == (wait == 0)
+        out.append((now, key, cost, wait))
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(rates=rates, steps=keyed_steps)
+def test_limiters_decide_as_the_model_through_every_path(rates, steps):
+    """The inlined acquire, try_acquire and the async twin wait as the model says, to the ns."""
+    expected = expected_decisions(Policy(tuple(rates), MemoryStore.ticks_per_second), steps)
+    clock = Clock()
+    limiter = RateLimiter(*rates, store=MemoryStore(clock=clock))
+    ns = MemoryStore.ticks_per_second
+    for index, (now, key, cost, wait) in enumerate(expected):
+        clock.now = now
+        if index % 2:
+            assert round(limiter.try_acquire(key, cost).retry_after * ns) == wait
+        else:
+            try:
+                limiter.acquire(key, cost)
+            except RateLimitError as exc:
+                assert round((exc.retry_after or 0) * ns) == wait > 0
+            else:
+                assert wait == 0
+
+    async def replay() -> None:
+        twin_clock = Clock()
+        twin = AsyncRateLimiter(*rates, store=MemoryStore(clock=twin_clock))
+        for now, key, cost, wait in expected:
+            twin_clock.now = now
+            assert round((await twin.try_acquire(key, cost)).retry_after * ns) == wait
+
+    asyncio.run(replay())
