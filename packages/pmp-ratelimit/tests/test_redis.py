@@ -253,3 +253,48 @@ async def test_cancelled_acquires_leave_the_connection_usable(redis_url):
     assert second.remaining == first.remaining - 1
     assert (await limiter.try_acquire("other")).remaining == 999
     await store.aclose()
+
+
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_server_killed_and_restarted_mid_run(redis_server, redis_url, policy):
+    """Hammered while the server dies and restarts: the policy holds, then Redis decides again."""
+    import threading
+    import time
+
+    store = RedisStore(redis_url, prefix=f"midrun-{policy}:", on_outage=policy)
+    limiter = RateLimiter("5/second", store=store)
+    phase = ["up"]
+    seen: list[tuple[str, bool]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        deadline = time.monotonic() + 20
+        while not stop.is_set() and time.monotonic() < deadline:
+            current = phase[0]
+            seen.append((current, limiter.try_acquire("k").allowed))
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        phase[0] = "stopping"
+        redis_server.stop()
+        phase[0] = "down"
+        time.sleep(0.2)
+        phase[0] = "starting"
+    finally:
+        redis_server.start()
+    phase[0] = "back"
+    time.sleep(0.4)
+    stop.set()
+    thread.join()
+    store.close()
+
+    def outcomes(name: str) -> set[bool]:
+        return {allowed for current, allowed in seen if current == name}
+
+    assert outcomes("up") == {True, False}  # Redis refuses over 5/second
+    assert outcomes("down") == {policy == "open"}
+    assert outcomes("back") == {True, False}  # and decides again after the restart
+    assert store.errors >= sum(1 for current, _ in seen if current == "down")
