@@ -99,3 +99,25 @@ def test_bad_store_settings_are_refused(kwargs, field):
     with pytest.raises(ValidationError) as info:
         MemoryStore(**kwargs)
     assert info.value.context["field"] == field
+
+
+def test_a_full_table_drops_a_batch_and_stays_bounded(clock):
+    """Inserting far past max_keys busy keys keeps the table at most max_keys, cheaply."""
+    store = MemoryStore(max_keys=64, clock=clock)
+    limiter = RateLimiter("1/hour", store=store)
+    sweeps = []
+    sweep = store._sweep
+
+    def counted(now: int) -> None:
+        sweeps.append(now)
+        sweep(now)
+
+    store._sweep = counted  # type: ignore[method-assign]
+    for i in range(1000):
+        limiter.acquire(f"k{i}")
+        clock.advance(0.001)
+        assert len(store) <= 64
+    with pytest.raises(RateLimitError):
+        limiter.acquire("k999")  # the newest keys are kept
+    limiter.acquire("k0")  # the oldest were dropped and start fresh
+    assert len(sweeps) <= 1000 // 8 + 1  # a batch is dropped, not one key per insert
