@@ -1,7 +1,7 @@
 """Rate limiting with GCRA: per key, in this process or in Redis for many machines.
 
 >>> from pmp_ratelimit import RateLimiter
->>> limiter = RateLimiter("5/second", "1000/hour")
+>>> limiter = RateLimiter("5/minute", "1000/hour")
 >>> limiter.acquire("alice")  # raises pmp_errors.RateLimitError when over a limit
 >>> limiter.try_acquire("alice").remaining
 3

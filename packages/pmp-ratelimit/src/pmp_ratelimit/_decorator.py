@@ -60,10 +60,10 @@ def rate_limited(
     ...     return f"sent to {user}"
     >>> send("alice"), send("alice"), send("bob")
     ('sent to alice', 'sent to alice', 'sent to bob')
-    >>> send("alice")
+    >>> send("alice")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pmp_errors._core.RateLimitError: rate limit of 2 exceeded for key 'alice'; retry after 30.000 s
+    pmp_errors._core.RateLimitError: rate limit of 2 exceeded for key 'alice'; retry after ... s
     """
     if not isinstance(limiter, RateLimiter | AsyncRateLimiter):
         msg = f"rate_limited needs a RateLimiter or AsyncRateLimiter, got {limiter!r}"

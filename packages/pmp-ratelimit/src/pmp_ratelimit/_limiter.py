@@ -122,7 +122,7 @@ class RateLimiter(_Limiter):
     ``limit``) or, given ``wait=``, sleeps up to that many seconds for its turn; ``try_acquire``
     returns a ``Decision``. The default store is a new ``MemoryStore``.
 
-    >>> limiter = RateLimiter("2/second", "100/hour")
+    >>> limiter = RateLimiter("2/minute", "100/hour")
     >>> limiter.acquire("alice")
     >>> limiter.try_acquire("alice").remaining
     0
