@@ -1,0 +1,159 @@
+"""``AsyncRedisCache``: the asyncio driver of the Redis cache protocol (redis.asyncio)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pmp_cache._redis_exchange import Exchange
+from pmp_cache._redis_front import RedisFront
+from pmp_cache._redis_tiers import ABSENT
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    import redis.asyncio  # noqa: F401 - the client type named in the base class
+
+    from pmp_cache._redis_exchange import Step, Steps
+
+__all__ = ["AsyncRedisCache"]
+
+T = TypeVar("T")
+
+
+class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
+    """The asyncio twin of ``RedisCache`` (redis.asyncio); the same options and behaviour.
+
+    ``get``, ``set``, ``delete``, ``clear``, ``claim`` and ``release`` are
+    coroutines; ``stats`` is not. Made from a ``url``, it keeps one client per
+    event loop, so it works across ``asyncio.run`` calls; call ``aclose`` at the
+    end of each loop that used it. A lock belongs to the task that claimed it:
+    renewed while that task runs, released by its ``set`` or ``release``, and
+    released at once when the task is cancelled in the middle of a lock command.
+
+    >>> AsyncRedisCache("redis://127.0.0.1:6379/0", namespace="app").namespace
+    'app'
+
+    With a server::
+
+        shared = AsyncRedisCache("redis://localhost:6379/0", namespace="app")
+        await shared.set("user:1", {"name": "Ada"})
+        await shared.get("user:1")  # {'name': 'Ada'}
+    """
+
+    def _connect(self) -> None:
+        self._given: Any = self._settings.client
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._clients_lock = threading.Lock()
+        self._keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def _client(self) -> Any:
+        given = self._given
+        if given is not None:
+            return given
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            settings = self._settings
+            options = settings.client_options(asynchronous=True)
+            with self._clients_lock:
+                client = self._clients[loop] = settings.redis.asyncio.Redis.from_url(
+                    settings.url, **options
+                )
+        return client
+
+    async def _execute(self, client: Any, step: Step) -> Any:
+        if type(step) is tuple:
+            return await client.execute_command(*step)
+        if type(step) is list:
+            async with client.pipeline(transaction=False) as pipe:
+                for command in step:
+                    pipe.execute_command(*command)
+                return await pipe.execute()
+        await asyncio.sleep(step)  # type: ignore[arg-type]
+        return None
+
+    async def _run(self, steps: Steps[T]) -> T:
+        run = Exchange(steps)
+        client = self._client()
+        while run.pending:
+            try:
+                reply = await self._execute(client, run.step)
+            except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the operation
+                run.fail(exc)
+            else:
+                run.reply(reply)
+        if self._protocol.orphaned:  # cancelled mid-command: release outside this task
+            self._in_background(self._run(self._protocol.release_orphans()))
+        return run.result()
+
+    def _in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def get(self, key: Any, default: Any = None) -> Any:
+        """Return the value stored under ``key`` or ``default`` (see ``RedisCache.get``)."""
+        value = self._tiers.read(key)
+        if value is not ABSENT:  # counted as the local tier's own hit
+            return value
+        return await self._run(self._protocol.get(key, default))
+
+    async def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key`` (see ``RedisCache.set``); ends this task's claim."""
+        await self._run(self._protocol.set(key, value, ttl, asyncio.current_task()))
+
+    async def delete(self, key: Any) -> bool:
+        """Remove ``key`` here and in Redis; report whether it was stored."""
+        return await self._run(self._protocol.delete(key))
+
+    async def clear(self) -> None:
+        """Remove every key of this namespace and version (``SCAN``, never ``FLUSHDB``)."""
+        await self._run(self._protocol.clear())
+
+    async def claim(self, key: Any, default: Any = None) -> Any:
+        """Take the Redis lock for a missing ``key`` or wait for its value (as ``RedisCache``)."""
+        protocol = self._protocol
+        value = await self._run(protocol.claim(key, default, asyncio.current_task()))
+        if protocol.has_locks:
+            loop = asyncio.get_running_loop()
+            keeper = self._keepers.get(loop)
+            if keeper is None or keeper.done():
+                self._keepers[loop] = loop.create_task(self._keep(loop))
+        return value
+
+    async def release(self, key: Any) -> None:
+        """Give up this task's lock on ``key`` (after a failed computation)."""
+        await self._run(self._protocol.release(key, asyncio.current_task()))
+
+    async def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Renew this loop's held locks every third of ``lock_ttl``; end when none is held."""
+
+        def state(owner: object) -> bool | None:
+            if not isinstance(owner, asyncio.Task) or owner.get_loop() is not loop:
+                return None
+            return not owner.done()
+
+        protocol = self._protocol
+        while True:
+            await asyncio.sleep(protocol.renew_every)
+            if not await self._run(protocol.renew(state)):
+                return
+
+    async def aclose(self) -> None:
+        """Close the client this cache made for the running event loop (not a given one)."""
+        loop = asyncio.get_running_loop()
+        keeper = self._keepers.pop(loop, None)
+        if keeper is not None:
+            keeper.cancel()
+        if self._given is None:
+            client = self._clients.pop(loop, None)
+            if client is not None:
+                await client.aclose()

@@ -1,0 +1,379 @@
+"""The Redis cache protocol without I/O: what to send, how long to wait, what a reply means.
+
+Each operation is a generator of steps (see ``_redis_exchange``), as h11 and
+httpcore's cores are: ``RedisCache`` and ``AsyncRedisCache`` only carry the
+steps out; keys, payloads, the fail-open policy and the lock live here once.
+
+The lock is ``SET lock token NX PX`` made idempotent in a script (a retried
+acquire by the same token succeeds), released and renewed by compare-and-act
+scripts, so a process never releases or extends a lock another one holds. A
+token whose release could not be sent (the caller was cancelled mid-command)
+is kept as an orphan for the driver to release at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from pmp_cache._keycodec import encode_key
+from pmp_cache._redis_config import CacheUnavailableError, RedisCacheStats, RedisSettings
+from pmp_cache._redis_tiers import ABSENT, LocalTiers
+from pmp_cache._validate import check_ttl
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+
+    from pmp_cache._redis_exchange import Command, Steps
+
+__all__ = ["RedisProtocol"]
+
+logger = logging.getLogger("pmp_cache.redis")
+
+
+# KEYS: value, lock. ARGV: token, px, "1" to return a stored value instead of locking.
+_ACQUIRE = """
+if ARGV[3] == '1' then
+  local value = redis.call('get', KEYS[1])
+  if value then return {value, 0} end
+end
+local holder = redis.call('get', KEYS[2])
+if holder == ARGV[1] then
+  redis.call('pexpire', KEYS[2], ARGV[2])
+  return {false, 1}
+end
+if holder then return {false, 0} end
+redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return {false, 1}
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+_SCAN_COUNT = 500
+_POLL_FIRST, _POLL_MAX = 0.002, 0.05
+
+
+class RedisProtocol:
+    """Keys, payloads, counters, the fail-open policy and the lock's steps, for one cache."""
+
+    def __init__(self, settings: RedisSettings, tiers: LocalTiers) -> None:
+        self.settings = settings
+        self.tiers = tiers
+        self.redis_errors: tuple[type[BaseException], ...] = (settings.redis.RedisError, OSError)
+        self.prefix = f"{settings.namespace}:v{settings.version}:"
+        self.lock_prefix = f"{settings.namespace}:v{settings.version}|lock:"
+        self.clock: Callable[[], float] = time.monotonic
+        self._dumps = settings.serializer.dumps
+        self._loads = settings.serializer.loads
+        self._lock_px = max(1, round(settings.lock_ttl * 1000))
+        self._down_until = 0.0
+        self._healthy = True
+        # Locks this process holds, by (key text, owner); owners are threads or tasks.
+        self._held: dict[tuple[str, Hashable], str] = {}
+        self._orphans: list[tuple[str, str]] = []
+        # Hits served by Redis; the local tiers count their own (read by stats()).
+        self.hits = self.misses = self.errors = self.rejected = 0
+
+    # -- keys, payloads, counters -------------------------------------------------------
+
+    def key_text(self, key: Any) -> str:
+        """The Redis key of ``key``: the prefix, then the canonical text of the key."""
+        return self.prefix + encode_key(key)
+
+    def lock_text(self, key_text: str) -> str:
+        """The Redis key of the lock on ``key_text``."""
+        return self.lock_prefix + key_text[len(self.prefix) :]
+
+    def ttl_ms(self, ttl: float | None) -> int | None:
+        """``ttl`` (``None``: the cache's) in whole milliseconds, at least 1."""
+        seconds = self.settings.ttl if ttl is None else check_ttl(ttl)
+        return None if seconds is None else max(1, round(seconds * 1000))
+
+    def decode(self, key_text: str, data: bytes) -> Any:
+        """The value in a stored payload, counted as a hit; ``ABSENT`` (a rejected miss)."""
+        try:
+            value = self._loads(data)
+        except Exception as exc:  # noqa: BLE001 - any undecodable payload is a miss
+            self.rejected += 1
+            self.misses += 1
+            logger.warning("rejected the payload stored under %r: %s", key_text, exc)
+            return ABSENT
+        self.hits += 1
+        return value
+
+    def stats(self) -> RedisCacheStats:
+        """The counters of Redis and of the local tiers together."""
+        tiers = self.tiers.stats()
+        local_hits = sum(t["hits"] for t in tiers)
+        hits = self.hits + local_hits
+        lookups = hits + self.misses
+        return {
+            "hits": hits,
+            "misses": self.misses,
+            "hit_rate": hits / lookups if lookups else 0.0,
+            "evictions": sum(t["evictions"] for t in tiers),
+            "expirations": sum(t["expirations"] for t in tiers),
+            "currsize": sum(t["currsize"] for t in tiers),
+            "maxsize": tiers[0]["maxsize"] if tiers else None,
+            "errors": self.errors,
+            "rejected": self.rejected,
+            "local_hits": local_hits,
+        }
+
+    # -- failures -----------------------------------------------------------------------
+
+    def skip(self, operation: str) -> bool:
+        """Whether Redis is resting after a failure (fail-open only): count it and skip."""
+        if self._down_until and not self.settings.strict:
+            if self.clock() < self._down_until:
+                self.errors += 1
+                hook = self.settings.on_error
+                if hook is not None:
+                    hook(operation, None)
+                return True
+            self._down_until = 0.0
+        return False
+
+    def failed(
+        self, operation: str, key_text: str, exc: BaseException, *, raising: bool = True
+    ) -> None:
+        """Count, report and log a failed command; raise ``CacheUnavailableError`` when strict."""
+        self.errors += 1
+        settings = self.settings
+        if settings.retry_interval:
+            self._down_until = self.clock() + settings.retry_interval
+        if self._healthy:
+            self._healthy = False
+            logger.warning(
+                "Redis %s %r failed (%s: %s); %s",
+                operation,
+                key_text,
+                type(exc).__name__,
+                exc,
+                "raising (strict)" if settings.strict else "serving without the shared cache",
+            )
+        else:
+            logger.debug("Redis %s %r failed again: %s", operation, key_text, exc)
+        if settings.on_error is not None:
+            settings.on_error(operation, exc)
+        if settings.strict and raising:
+            raise CacheUnavailableError(
+                f"Redis {operation} failed: {type(exc).__name__}: {exc}",
+                operation=operation,
+                key=key_text,
+            ) from exc
+
+    def succeeded(self) -> None:
+        """After a command that reached Redis: note the recovery once."""
+        if not self._healthy:
+            self._healthy = True
+            logger.info("Redis is reachable again; caching resumed")
+
+    # -- operations ---------------------------------------------------------------------
+
+    def get(self, key: Any, default: Any) -> Steps[Any]:
+        """``GET``: the stored value (kept in the local tier) or ``default``."""
+        text = self.key_text(key)
+        if self.skip("GET"):
+            self.misses += 1
+            return default
+        try:
+            data = yield ("GET", text)
+        except self.redis_errors as exc:
+            self.misses += 1
+            self.failed("GET", text, exc)
+            return default
+        if not self._healthy:
+            self.succeeded()
+        if data is None:
+            self.misses += 1
+            return default
+        value = self.decode(text, data)
+        if value is ABSENT:
+            return default
+        self.tiers.keep(key, value, None)
+        return value
+
+    def set(self, key: Any, value: Any, ttl: float | None, owner: Hashable) -> Steps[None]:
+        """``SET`` with ``PX``, releasing ``owner``'s lock on ``key`` in the same round trip."""
+        data = self._dumps(value)
+        text = self.key_text(key)
+        px = self.ttl_ms(ttl)
+        self.tiers.keep(key, value, self.settings.ttl if ttl is None else ttl)
+        token = self._held.pop((text, owner), None)
+        if self.skip("SET"):
+            return
+        command: Command = ("SET", text, data) if px is None else ("SET", text, data, "PX", px)
+        try:
+            yield command if token is None else [command, self._release(text, token)]
+        except self.redis_errors as exc:
+            self.failed("SET", text, exc)
+        except BaseException:
+            self._orphan(text, token)
+            raise
+        else:
+            self.succeeded()
+
+    def delete(self, key: Any) -> Steps[bool]:
+        """``DEL`` here and in Redis: whether either held ``key``."""
+        removed = self.tiers.drop(key)
+        text = self.key_text(key)
+        if self.skip("DEL"):
+            return removed
+        try:
+            count = yield ("DEL", text)
+        except self.redis_errors as exc:
+            self.failed("DEL", text, exc)
+            return removed
+        self.succeeded()
+        return bool(count) or removed
+
+    def clear(self) -> Steps[None]:
+        """``SCAN`` this namespace and version and ``UNLINK`` what it finds (never ``FLUSHDB``)."""
+        self.tiers.clear()
+        pattern = self.prefix + "*"
+        if self.skip("SCAN"):
+            return
+        cursor = 0
+        try:
+            while True:
+                cursor, names = yield ("SCAN", cursor, "MATCH", pattern, "COUNT", _SCAN_COUNT)
+                if names:
+                    yield ("UNLINK", *names)
+                if not cursor:
+                    break
+        except self.redis_errors as exc:
+            self.failed("SCAN", pattern, exc)
+        else:
+            self.succeeded()
+
+    # -- the lock -----------------------------------------------------------------------
+
+    def claim(self, key: Any, default: Any, owner: Hashable) -> Steps[Any]:
+        """Take the lock on ``key`` for ``owner`` (``default``) or wait for its value.
+
+        Returns ``default`` when the caller should compute: it holds the lock,
+        ``lock`` is off, the wait ran out or Redis failed.
+        """
+        if not self.settings.lock:
+            return default
+        text = self.key_text(key)
+        lock_text = self.lock_text(text)
+        held = (text, owner)
+        token = self._held.get(held) or uuid.uuid4().hex
+        deadline = self.clock() + self.settings.lock_wait
+        pause = _POLL_FIRST
+        read = "1"
+        while not self.skip("LOCK"):
+            self._held[held] = token  # at stake from the moment the command is sent
+            try:
+                data, taken = yield (
+                    "EVAL",
+                    _ACQUIRE,
+                    2,
+                    text,
+                    lock_text,
+                    token,
+                    self._lock_px,
+                    read,
+                )
+            except self.redis_errors as exc:
+                del self._held[held]  # unreachable: its lock, if taken, expires after lock_ttl
+                self.failed("LOCK", lock_text, exc)
+                break
+            except BaseException:
+                del self._held[held]  # interrupted: the driver releases it at once
+                self._orphan(text, token)
+                raise
+            self.succeeded()
+            if taken:
+                return default
+            del self._held[held]
+            if data is not None:
+                value = self.decode(text, data)
+                if value is not ABSENT:
+                    self.tiers.keep(key, value, self.settings.ttl)
+                    return value
+                read = "0"  # a payload this cache rejects: lock and compute over it
+                continue
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                break
+            yield min(pause, remaining)
+            pause = min(pause * 2, _POLL_MAX)
+        return default
+
+    def release(self, key: Any, owner: Hashable) -> Steps[None]:
+        """Release ``owner``'s lock on ``key`` if it still holds it (else nothing to send)."""
+        text = self.key_text(key)
+        token = self._held.pop((text, owner), None)
+        if token is None:
+            return
+        try:
+            yield self._release(text, token)
+        except self.redis_errors as exc:
+            self.failed("UNLOCK", text, exc)
+        except BaseException:
+            self._orphan(text, token)
+            raise
+
+    @property
+    def has_locks(self) -> bool:
+        """Whether a claim holds a lock here that neither ``set`` nor ``release`` ended."""
+        return bool(self._held)
+
+    def renew(self, state: Callable[[Hashable], bool | None]) -> Steps[bool]:
+        """Extend the locks of live owners, release those of dead ones; whether any is held.
+
+        ``state(owner)`` is ``True`` for an owner still running, ``False`` for one
+        that ended, ``None`` for one another driver (event loop) looks after.
+        """
+        commands: list[Command] = []
+        for (text, owner), token in list(self._held.items()):
+            alive = state(owner)
+            if alive:
+                commands.append(("EVAL", _RENEW, 1, self.lock_text(text), token, self._lock_px))
+            elif alive is not None and self._held.pop((text, owner), None) is not None:
+                commands.append(self._release(text, token))
+        if commands:
+            try:
+                yield commands
+            except self.redis_errors as exc:
+                self.failed("RENEW", self.lock_prefix + "*", exc, raising=False)
+        return bool(self._held)
+
+    @property
+    def renew_every(self) -> float:
+        """Seconds between renewals: a third of ``lock_ttl``."""
+        return self.settings.lock_ttl / 3
+
+    @property
+    def orphaned(self) -> bool:
+        """Whether some lock could not be released by the call that held it."""
+        return bool(self._orphans)
+
+    def release_orphans(self) -> Steps[None]:
+        """Release the locks left by calls interrupted mid-command (best effort)."""
+        commands: list[Command] = []
+        while self._orphans:
+            text, token = self._orphans.pop()
+            commands.append(self._release(text, token))
+        if commands:
+            try:
+                yield commands
+            except self.redis_errors as exc:  # they expire after lock_ttl
+                logger.debug("could not release %d interrupted locks: %s", len(commands), exc)
+
+    def _release(self, text: str, token: str) -> Command:
+        return ("EVAL", _RELEASE, 1, self.lock_text(text), token)
+
+    def _orphan(self, text: str | None, token: str | None) -> None:
+        if text and token is not None:
+            self._orphans.append((text, token))
