@@ -1,0 +1,345 @@
+"""The Redis lock where many processes share one server: expiry, owners, faults, cancellation.
+
+Faults are real: a loopback TCP proxy between the cache and redis-server holds
+replies back (the command has run on the server, its reply has not arrived) or
+cuts the connections, as a network or a restart does.
+"""
+
+import asyncio
+import contextlib
+import importlib.util
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from pmp_cache._redis import AsyncRedisCache, RedisCache
+from pmp_errors import ConfigurationError
+
+_spec = importlib.util.spec_from_file_location(
+    "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
+)
+assert _spec is not None
+assert _spec.loader is not None
+_server = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
+if _spec.name not in sys.modules:
+    sys.modules[_spec.name] = _server
+    _spec.loader.exec_module(_server)
+redis_server = _server.redis_server
+redis_url = _server.redis_url
+
+LOCK = "t:v1|lock:k"
+
+
+@pytest.fixture
+def raw(redis_url):
+    """A plain redis-py client to look at the server directly."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make(redis_url):
+    """Build RedisCaches on the test server and close them afterwards."""
+    made = []
+
+    def build(url=redis_url, **kwargs):
+        kwargs.setdefault("namespace", "t")
+        kwargs.setdefault("lock", True)
+        cache = RedisCache(url, **kwargs)
+        made.append(cache)
+        return cache
+
+    yield build
+    for cache in made:
+        cache.close()
+
+
+class Proxy:
+    """A loopback TCP proxy to redis-server whose replies can be held back and cut."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.replies = threading.Event()
+        self.replies.set()
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.upstream))
+            except OSError:
+                client.close()
+                continue
+            self.sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(server, client, self.replies), daemon=True
+            ).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket, gate: threading.Event | None) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if gate is not None:
+                    gate.wait()
+                target.sendall(data)
+        for sock in (source, target):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def hold(self) -> None:
+        """From now on, replies wait (the commands still reach the server and run)."""
+        self.replies.clear()
+
+    def cut(self) -> None:
+        """Drop every open connection (its held replies are lost); new ones work."""
+        sockets, self.sockets = self.sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.replies.set()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+@pytest.fixture
+def proxy(redis_server):
+    proxy = Proxy(redis_server.port)
+    yield proxy
+    proxy.close()
+
+
+def wait_until(condition, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)
+
+
+async def await_until(condition, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+# -- lock expiry while computing ------------------------------------------------------
+
+
+def test_a_held_lock_is_renewed_while_its_owner_computes(make, raw):
+    """A computation longer than lock_ttl keeps its lock: nobody else computes meanwhile."""
+    owner, other = make(lock_ttl=0.1), make(lock_wait=0.05)
+    assert owner.claim("k", "compute") == "compute"
+    time.sleep(0.35)  # more than three lock_ttl
+    assert raw.exists(LOCK) == 1
+    assert other.claim("k", "compute") == "compute"  # waited, did not take the lock
+    token = raw.get(LOCK)
+    owner.set("k", 1)
+    assert raw.exists(LOCK) == 0, token
+
+
+@pytest.mark.asyncio
+async def test_an_async_held_lock_is_renewed_while_its_task_computes(redis_url, raw):
+    """The async lock is renewed by the task's loop while the claiming task runs."""
+    owner = AsyncRedisCache(redis_url, namespace="t", lock=True, lock_ttl=0.1)
+    try:
+        assert await owner.claim("k", "compute") == "compute"
+        await asyncio.sleep(0.35)
+        assert raw.exists(LOCK) == 1
+        await owner.set("k", 1)
+        assert raw.exists(LOCK) == 0
+    finally:
+        await owner.aclose()
+
+
+def test_the_lock_of_a_thread_that_ended_is_released(make, raw):
+    """A thread that claimed and ended without set or release does not hold the lock on."""
+    cache = make(lock_ttl=0.1)
+    worker = threading.Thread(target=cache.claim, args=("k",))
+    worker.start()
+    worker.join()
+    assert raw.exists(LOCK) == 1
+    wait_until(lambda: raw.exists(LOCK) == 0, timeout=1)
+
+
+DEAD_OWNER = """
+import os, sys
+from pmp_cache._redis import RedisCache
+RedisCache(sys.argv[1], namespace="t", lock=True, lock_ttl=0.2).claim("k")
+os._exit(0)
+"""
+
+
+def test_the_lock_of_a_process_that_died_expires(make, raw, redis_url):
+    """A process that died holding the lock stops renewing it: it expires after lock_ttl."""
+    subprocess.run([sys.executable, "-c", DEAD_OWNER, redis_url], check=True, timeout=30)  # noqa: S603 - our own interpreter and code
+    assert 0 < raw.pttl(LOCK) <= 200
+    assert make(lock_wait=2).claim("k", "compute") == "compute"
+    assert raw.exists(LOCK) == 1
+
+
+# -- whose lock is released -------------------------------------------------------------
+
+
+def test_a_thread_never_releases_the_lock_another_thread_holds(make, raw):
+    """Thread A lost its lock (expired); B took it; A's set must leave B's lock in place."""
+    cache = make()
+    a, b = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    try:
+        assert a.submit(cache.claim, "k", "compute").result() == "compute"
+        raw.delete(LOCK)  # A's lock expired (a pause longer than lock_ttl)
+        assert b.submit(cache.claim, "k", "compute").result() == "compute"
+        b_token = raw.get(LOCK)
+        a.submit(cache.set, "k", 1).result()
+        assert raw.get(LOCK) == b_token
+        b.submit(cache.release, "k").result()
+        assert raw.exists(LOCK) == 0
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_release_by_a_thread_that_holds_nothing_is_a_no_op(make, raw):
+    """release() from a thread that did not claim the key leaves the claimer's lock."""
+    cache = make()
+    assert cache.claim("k", "compute") == "compute"
+    with ThreadPoolExecutor(1) as other:
+        other.submit(cache.release, "k").result()
+    assert raw.exists(LOCK) == 1
+    cache.release("k")
+    assert raw.exists(LOCK) == 0
+
+
+# -- payloads from another version or secret ---------------------------------------------
+
+
+def test_a_rejected_payload_keeps_the_lock_for_the_recompute(make, raw):
+    """A stored payload this cache rejects is recomputed under the lock, then replaced."""
+    cache = make()
+    raw.set("t:v1:k", b"\x80 written by another version")
+    assert cache.claim("k", "compute") == "compute"
+    assert raw.exists(LOCK) == 1
+    assert cache.stats()["rejected"] == 1
+    cache.set("k", 2)
+    assert raw.exists(LOCK) == 0
+    assert cache.get("k") == 2
+
+
+# -- faults mid-call ---------------------------------------------------------------------
+
+
+def test_an_acquire_retried_after_a_lost_reply_keeps_the_lock(make, raw, proxy):
+    """The connection drops after SET NX ran: the retried acquire is ours, not a wait."""
+    cache = make(url=proxy.url, lock_wait=0.3)
+    assert cache.get("warm") is None
+    proxy.hold()
+    with ThreadPoolExecutor(1) as owner:
+        claimed = owner.submit(cache.claim, "k", "compute")
+        wait_until(lambda: raw.exists(LOCK) == 1)
+        proxy.cut()  # the reply is lost; redis-py reconnects and retries once
+        start = time.monotonic()
+        assert claimed.result(timeout=5) == "compute"
+        assert time.monotonic() - start < 0.25  # did not wait for its own lock
+        owner.submit(cache.set, "k", 1).result()
+    assert raw.exists(LOCK) == 0
+
+
+def test_a_server_restart_mid_call_fails_open_and_the_lock_works_after(make, raw, redis_server):
+    """The server dies with a lock held: the set is skipped; after the restart, locks work."""
+    cache, other = make(retry_interval=0), make(retry_interval=0)
+    assert cache.claim("k", "compute") == "compute"
+    redis_server.stop()
+    try:
+        cache.set("k", 1)  # counted, skipped
+        assert cache.stats()["errors"] == 1
+    finally:
+        redis_server.start()
+    assert other.claim("k", "compute") == "compute"
+    assert raw.exists(LOCK) == 1
+    other.set("k", 2)
+    assert raw.exists(LOCK) == 0
+    assert cache.get("k") == 2
+
+
+@pytest.mark.asyncio
+async def test_cancelling_a_claim_after_its_set_nx_ran_releases_the_lock(raw, proxy):
+    """A claim cancelled while its SET NX reply is on the way leaves no lock behind."""
+    cache = AsyncRedisCache(proxy.url, namespace="t", lock=True)
+    try:
+        assert await cache.get("warm") is None
+        proxy.hold()
+        claim = asyncio.ensure_future(cache.claim("k", "compute"))
+        await await_until(lambda: raw.exists(LOCK) == 1)
+        claim.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await claim
+        proxy.cut()
+        await await_until(lambda: raw.exists(LOCK) == 0)
+    finally:
+        await cache.aclose()
+
+
+@pytest.mark.asyncio
+async def test_cancelling_the_owner_between_claim_and_set_releases_the_lock(redis_url, raw):
+    """The decorators' owner task cancelled while computing: release in finally still frees it."""
+    cache = AsyncRedisCache(redis_url, namespace="t", lock=True)
+    started = asyncio.Event()
+
+    async def owner() -> None:
+        assert await cache.claim("k", "compute") == "compute"
+        try:
+            started.set()
+            await asyncio.sleep(10)
+        finally:
+            await cache.release("k")
+
+    try:
+        task = asyncio.ensure_future(owner())
+        await started.wait()
+        assert raw.exists(LOCK) == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert raw.exists(LOCK) == 0
+    finally:
+        await cache.aclose()
+
+
+# -- never block an event loop -----------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_sync_lock_refuses_to_wait_inside_an_event_loop(make):
+    """RedisCache(lock=True).claim in a running loop raises, naming AsyncRedisCache."""
+    holder, cache = make(), make(lock_wait=0.2)
+    with ThreadPoolExecutor(1) as other:
+        assert other.submit(holder.claim, "k", "compute").result() == "compute"
+    start = time.monotonic()
+    with pytest.raises(ConfigurationError, match="AsyncRedisCache") as info:
+        cache.claim("k", "compute")
+    assert time.monotonic() - start < 0.1
+    assert info.value.config_key == "lock"
+    assert make(lock=False).claim("k", "off") == "off"  # no lock: nothing to wait for
