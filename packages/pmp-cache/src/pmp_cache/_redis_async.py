@@ -70,8 +70,7 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         return client
 
     async def _execute(self, client: Any, step: Step) -> Any:
-        if type(step) is tuple:
-            return await client.execute_command(*step)
+        """Carry out a pipeline or a pause (``_run`` sends single commands itself)."""
         if type(step) is list:
             async with client.pipeline(transaction=False) as pipe:
                 for command in step:
@@ -84,9 +83,14 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         run = Exchange(steps)
         client = self._client()
         while run.pending:
+            step = run.step
             try:
-                reply = await self._execute(client, run.step)
-            except BaseException as exc:  # noqa: BLE001, PERF203 - thrown into the operation
+                reply = await (
+                    client.execute_command(*step)
+                    if type(step) is tuple
+                    else self._execute(client, step)
+                )
+            except BaseException as exc:  # noqa: BLE001 - thrown into the operation
                 run.fail(exc)
             else:
                 run.reply(reply)

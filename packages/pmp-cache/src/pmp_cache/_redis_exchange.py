@@ -4,8 +4,9 @@ An operation of ``RedisProtocol`` is a generator: it yields a command (a tuple
 for ``execute_command``), a pipeline (a list of commands, answered by the list
 of their replies) or a pause (a float, in seconds); it receives the reply, or
 the exception the command raised thrown in, and returns the operation's result.
-A driver carries out one step at a time and hands what came of it to the
-``Exchange``; it never needs to know what the operation does.
+A blocking driver hands ``drive`` a function that carries out one step; an
+asyncio driver awaits each step itself and hands what came of it to an
+``Exchange``. Neither needs to know what the operation does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Command", "Exchange", "Step", "Steps"]
+__all__ = ["Command", "Exchange", "Step", "Steps", "drive"]
 
 T = TypeVar("T")
 Command = tuple[Any, ...]
@@ -61,18 +62,31 @@ class Exchange(Generic[T]):
         """Tell the operation that ``step`` raised ``exc``."""
         self._advance(self._steps.throw, exc)
 
-    def settle(self, execute: Callable[[Step], Any]) -> None:
-        """Carry out ``step`` with ``execute`` and hand over what came of it."""
-        try:
-            reply = execute(self.step)
-        except BaseException as exc:  # noqa: BLE001 - thrown into the operation
-            self.fail(exc)
-        else:
-            self.reply(reply)
-
     def result(self) -> T:
         """The operation's result, or the exception it ended with."""
         error, self._error = self._error, None
         if error is not None:
             raise error
         return self._result  # type: ignore[no-any-return]
+
+
+def drive(steps: Steps[T], execute: Callable[[Step], Any]) -> T:
+    """Run an operation to its end, carrying out each step with ``execute``.
+
+    >>> def steps():
+    ...     reply = yield ("PING",)
+    ...     return reply.lower()
+    >>> drive(steps(), lambda step: b"PONG")
+    b'pong'
+    """
+    reply: Any = None
+    failure: BaseException | None = None
+    while True:
+        try:
+            step = steps.send(reply) if failure is None else steps.throw(failure)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            reply, failure = execute(step), None
+        except BaseException as exc:  # noqa: BLE001 - thrown into the operation
+            reply, failure = None, exc

@@ -180,8 +180,8 @@ class RedisProtocol:
 
     def get(self, key: Any, default: Any) -> Steps[Any]:
         """``GET``: the stored value (kept in the local tier) or ``default``."""
-        text = self.key_text(key)
-        if self.skip("GET"):
+        text = self.prefix + encode_key(key)
+        if self._down_until and self.skip("GET"):
             self.misses += 1
             return default
         try:
@@ -198,7 +198,8 @@ class RedisProtocol:
         value = self.decode(text, data)
         if value is ABSENT:
             return default
-        self.tiers.keep(key, value, None)
+        if self.tiers.local is not None:
+            self.tiers.keep(key, value, None)
         return value
 
     def set(self, key: Any, value: Any, ttl: float | None, owner: Hashable) -> Steps[None]:

@@ -7,7 +7,7 @@ import threading
 import time as _time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pmp_cache._redis_exchange import Exchange
+from pmp_cache._redis_exchange import drive
 from pmp_cache._redis_front import RedisFront
 from pmp_cache._redis_tiers import ABSENT
 from pmp_errors import ConfigurationError
@@ -94,12 +94,11 @@ class RedisCache(RedisFront["redis.Redis"]):
         return None
 
     def _run(self, steps: Steps[T]) -> T:
-        run = Exchange(steps)
-        while run.pending:
-            run.settle(self._execute)
-        if self._protocol.orphaned:  # interrupted (KeyboardInterrupt) while holding a lock
-            self._run(self._protocol.release_orphans())
-        return run.result()
+        try:
+            return drive(steps, self._execute)
+        finally:
+            if self._protocol.orphaned:  # interrupted (KeyboardInterrupt) holding a lock
+                drive(self._protocol.release_orphans(), self._execute)
 
     def get(self, key: Any, default: Any = None) -> Any:
         """Return the value stored under ``key`` or ``default``.
