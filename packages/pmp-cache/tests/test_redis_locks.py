@@ -343,3 +343,64 @@ async def test_the_sync_lock_refuses_to_wait_inside_an_event_loop(make):
     assert time.monotonic() - start < 0.1
     assert info.value.config_key == "lock"
     assert make(lock=False).claim("k", "off") == "off"  # no lock: nothing to wait for
+
+
+def test_a_forgotten_claim_stops_being_renewed(make, raw):
+    """A claim never ended by set or release is renewed for ten lock_ttl at most."""
+    cache = make(lock_ttl=0.03)
+    assert cache.claim("k", "compute") == "compute"  # this thread lives on
+    time.sleep(0.1)
+    assert raw.exists(LOCK) == 1  # renewed past its ttl
+    wait_until(lambda: raw.exists(LOCK) == 0, timeout=2)
+
+
+# -- counting failures -------------------------------------------------------------------
+
+
+def test_on_error_reports_failed_and_skipped_commands(make, redis_server):
+    """on_error(operation, exc) sees each failure, and each command skipped while resting."""
+    seen = []
+    cache = make(lock=False, retry_interval=60, on_error=lambda op, exc: seen.append((op, exc)))
+    cache.set("k", 1)
+    assert seen == []
+    redis_server.stop()
+    try:
+        assert cache.get("k", "fallback") == "fallback"
+        cache.set("k", 2)
+        assert cache.delete("k") is False
+    finally:
+        redis_server.start()
+    assert [op for op, _ in seen] == ["GET", "SET", "DEL"]
+    import redis
+
+    assert isinstance(seen[0][1], redis.ConnectionError)
+    assert seen[1][1] is None
+    assert seen[2][1] is None
+    assert cache.stats()["errors"] == 3
+
+
+@pytest.mark.asyncio
+async def test_async_on_error_reports_failures(redis_url, redis_server):
+    """The async cache reports through the same hook."""
+    seen = []
+    cache = AsyncRedisCache(
+        redis_url, namespace="t", retry_interval=0, on_error=lambda op, _exc: seen.append(op)
+    )
+    redis_server.stop()
+    try:
+        assert await cache.get("k") is None
+        await cache.clear()
+    finally:
+        redis_server.start()
+        await cache.aclose()
+    assert seen == ["GET", "SCAN"]
+
+
+@pytest.mark.parametrize("kind", [RedisCache, AsyncRedisCache])
+def test_on_error_must_be_callable(kind):
+    """A non-callable on_error raises ValidationError naming it."""
+    from pmp_errors import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        kind("redis://127.0.0.1:1/0", on_error="log")
+    assert info.value.field == "on_error"

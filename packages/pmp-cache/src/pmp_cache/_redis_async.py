@@ -30,7 +30,8 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
     coroutines; ``stats`` is not. Made from a ``url``, it keeps one client per
     event loop, so it works across ``asyncio.run`` calls; call ``aclose`` at the
     end of each loop that used it. A lock belongs to the task that claimed it:
-    renewed while that task runs, released by its ``set`` or ``release``, and
+    renewed while that task runs (for at most ten ``lock_ttl``), released by its
+    ``set`` or ``release``, and
     released at once when the task is cancelled in the middle of a lock command.
 
     >>> AsyncRedisCache("redis://127.0.0.1:6379/0", namespace="app").namespace
@@ -80,8 +81,8 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         return None
 
     async def _run(self, steps: Steps[T]) -> T:
-        run = Exchange(steps)
         client = self._client()
+        run = Exchange(steps)
         while run.pending:
             step = run.step
             try:

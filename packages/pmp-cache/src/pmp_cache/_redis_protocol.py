@@ -58,6 +58,7 @@ return 0
 """
 _SCAN_COUNT = 500
 _POLL_FIRST, _POLL_MAX = 0.002, 0.05
+_RENEW_AT_MOST = 10  # times lock_ttl
 
 
 class RedisProtocol:
@@ -77,6 +78,8 @@ class RedisProtocol:
         self._healthy = True
         # Locks this process holds, by (key text, owner); owners are threads or tasks.
         self._held: dict[tuple[str, Hashable], str] = {}
+        # The held locks still renewed, each until a deadline (a forgotten claim ends).
+        self._renewing: dict[tuple[str, Hashable], float] = {}
         self._orphans: list[tuple[str, str]] = []
         # Hits served by Redis; the local tiers count their own (read by stats()).
         self.hits = self.misses = self.errors = self.rejected = 0
@@ -208,7 +211,7 @@ class RedisProtocol:
         text = self.key_text(key)
         px = self.ttl_ms(ttl)
         self.tiers.keep(key, value, self.settings.ttl if ttl is None else ttl)
-        token = self._held.pop((text, owner), None)
+        token = self._end_claim(text, owner)
         if self.skip("SET"):
             return
         command: Command = ("SET", text, data) if px is None else ("SET", text, data, "PX", px)
@@ -286,17 +289,21 @@ class RedisProtocol:
                     read,
                 )
             except self.redis_errors as exc:
-                del self._held[held]  # unreachable: its lock, if taken, expires after lock_ttl
+                self._end_claim(
+                    text, owner
+                )  # unreachable: its lock, if taken, expires after lock_ttl
                 self.failed("LOCK", lock_text, exc)
                 break
             except BaseException:
-                del self._held[held]  # interrupted: the driver releases it at once
+                self._end_claim(text, owner)  # interrupted: the driver releases it at once
                 self._orphan(text, token)
                 raise
             self.succeeded()
             if taken:
+                renew_for = _RENEW_AT_MOST * self.settings.lock_ttl
+                self._renewing[held] = self.clock() + renew_for
                 return default
-            del self._held[held]
+            self._end_claim(text, owner)
             if data is not None:
                 value = self.decode(text, data)
                 if value is not ABSENT:
@@ -314,7 +321,7 @@ class RedisProtocol:
     def release(self, key: Any, owner: Hashable) -> Steps[None]:
         """Release ``owner``'s lock on ``key`` if it still holds it (else nothing to send)."""
         text = self.key_text(key)
-        token = self._held.pop((text, owner), None)
+        token = self._end_claim(text, owner)
         if token is None:
             return
         try:
@@ -327,28 +334,37 @@ class RedisProtocol:
 
     @property
     def has_locks(self) -> bool:
-        """Whether a claim holds a lock here that neither ``set`` nor ``release`` ended."""
-        return bool(self._held)
+        """Whether a lock held here is still renewed (its claim not yet ended)."""
+        return bool(self._renewing)
 
     def renew(self, state: Callable[[Hashable], bool | None]) -> Steps[bool]:
-        """Extend the locks of live owners, release those of dead ones; whether any is held.
+        """Extend the locks of live owners, release those of dead ones; whether any remains.
 
         ``state(owner)`` is ``True`` for an owner still running, ``False`` for one
-        that ended, ``None`` for one another driver (event loop) looks after.
+        that ended, ``None`` for one another driver (event loop) looks after. A
+        lock is renewed for at most ten ``lock_ttl`` (then left to expire), so a
+        claim never ended by ``set`` or ``release`` cannot hold a key forever.
         """
         commands: list[Command] = []
-        for (text, owner), token in list(self._held.items()):
-            alive = state(owner)
-            if alive:
-                commands.append(("EVAL", _RENEW, 1, self.lock_text(text), token, self._lock_px))
-            elif alive is not None and self._held.pop((text, owner), None) is not None:
+        now = self.clock()
+        for held, until in list(self._renewing.items()):
+            alive = state(held[1])
+            if alive is None:
+                continue
+            text, token = held[0], self._held.get(held)
+            if token is None or not alive or now > until:
+                self._renewing.pop(held, None)
+            if token is not None and not alive:
+                self._held.pop(held, None)
                 commands.append(self._release(text, token))
+            elif token is not None and now <= until:
+                commands.append(("EVAL", _RENEW, 1, self.lock_text(text), token, self._lock_px))
         if commands:
             try:
                 yield commands
             except self.redis_errors as exc:
                 self.failed("RENEW", self.lock_prefix + "*", exc, raising=False)
-        return bool(self._held)
+        return bool(self._renewing)
 
     @property
     def renew_every(self) -> float:
@@ -371,6 +387,10 @@ class RedisProtocol:
                 yield commands
             except self.redis_errors as exc:  # they expire after lock_ttl
                 logger.debug("could not release %d interrupted locks: %s", len(commands), exc)
+
+    def _end_claim(self, text: str, owner: Hashable) -> str | None:
+        self._renewing.pop((text, owner), None)
+        return self._held.pop((text, owner), None)
 
     def _release(self, text: str, token: str) -> Command:
         return ("EVAL", _RELEASE, 1, self.lock_text(text), token)

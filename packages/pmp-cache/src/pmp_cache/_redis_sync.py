@@ -47,7 +47,8 @@ class RedisCache(RedisFront["redis.Redis"]):
     calls and one per function cached with ``cache(backend=...)`` (see
     ``local_tier``). ``lock=True`` makes concurrent misses in several processes
     compute once: the first takes a Redis lock (``SET NX PX`` with a token,
-    expiring after ``lock_ttl`` and renewed while the claiming thread runs), the
+    expiring after ``lock_ttl``, renewed while the claiming thread runs, for at
+    most ten ``lock_ttl``), the
     others wait up to ``lock_wait`` seconds for its value, then compute
     themselves; the decorators use it through ``claim`` and ``release``. A lock
     is released only by the thread that claimed it. ``claim`` waits by sleeping,
