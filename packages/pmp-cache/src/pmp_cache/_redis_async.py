@@ -141,8 +141,10 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
     async def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
         """Renew this loop's held locks every third of ``lock_ttl``; end when none is held."""
 
-        def state(owner: object) -> bool | None:
-            if not isinstance(owner, asyncio.Task) or owner.get_loop() is not loop:
+        def state(owner: Any) -> bool | None:
+            # Any task-like owner (a task factory's or a backport's Task class) will do.
+            get_loop = getattr(owner, "get_loop", None)
+            if get_loop is None or get_loop() is not loop:
                 return None
             return not owner.done()
 
