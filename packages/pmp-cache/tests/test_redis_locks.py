@@ -8,6 +8,7 @@ cuts the connections, as a network or a restart does.
 import asyncio
 import contextlib
 import importlib.util
+import logging
 import socket
 import subprocess
 import sys
@@ -405,3 +406,39 @@ def test_on_error_must_be_callable(kind):
     with pytest.raises(ValidationError) as info:
         kind("redis://127.0.0.1:1/0", on_error="log")
     assert info.value.field == "on_error"
+
+
+def test_a_failing_on_error_hook_never_breaks_fail_open(make, redis_server, caplog):
+    """A hook that raises is logged; the call still fails open."""
+
+    def hook(operation, exc):
+        raise RuntimeError("metrics backend down")
+
+    cache = make(lock=False, retry_interval=0, on_error=hook)
+    redis_server.stop()
+    try:
+        with caplog.at_level(logging.ERROR, logger="pmp_cache.redis"):
+            assert cache.get("k", "fallback") == "fallback"
+    finally:
+        redis_server.start()
+    assert "the on_error hook of a Redis cache failed" in caplog.text
+    assert cache.stats()["errors"] == 1
+
+
+def test_a_claim_left_in_a_finished_event_loop_is_released(redis_url, raw):
+    """A task that claimed and ended in a loop now closed: the next loop's renewal frees it."""
+    cache = AsyncRedisCache(redis_url, namespace="t", lock=True, lock_ttl=1.5)
+
+    async def forget() -> None:
+        assert await cache.claim("k") is None
+        await cache.aclose()
+
+    async def later() -> None:
+        assert await cache.claim("other") is None  # starts this loop's renewal
+        await await_until(lambda: raw.exists(LOCK) == 0, timeout=1.3)  # released, not expired
+        await cache.release("other")
+        await cache.aclose()
+
+    asyncio.run(forget())
+    assert raw.exists(LOCK) == 1
+    asyncio.run(later())

@@ -142,11 +142,13 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         """Renew this loop's held locks every third of ``lock_ttl``; end when none is held."""
 
         def state(owner: Any) -> bool | None:
-            # Any task-like owner (a task factory's or a backport's Task class) will do.
-            get_loop = getattr(owner, "get_loop", None)
-            if get_loop is None or get_loop() is not loop:
+            # Any task-like owner (a task factory's or a backport's Task class) will do;
+            # a finished one is released here even if it ran in another (closed) loop.
+            if owner is None:
                 return None
-            return not owner.done()
+            if owner.done():
+                return False
+            return True if owner.get_loop() is loop else None
 
         protocol = self._protocol
         while True:

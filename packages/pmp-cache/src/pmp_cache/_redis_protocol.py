@@ -137,9 +137,8 @@ class RedisProtocol:
         if self._down_until and not self.settings.strict:
             if self.clock() < self._down_until:
                 self.errors += 1
-                hook = self.settings.on_error
-                if hook is not None:
-                    hook(operation, None)
+                if self.settings.on_error is not None:
+                    self._report(operation, None)
                 return True
             self._down_until = 0.0
         return False
@@ -165,13 +164,20 @@ class RedisProtocol:
         else:
             logger.debug("Redis %s %r failed again: %s", operation, key_text, exc)
         if settings.on_error is not None:
-            settings.on_error(operation, exc)
+            self._report(operation, exc)
         if settings.strict and raising:
             raise CacheUnavailableError(
                 f"Redis {operation} failed: {type(exc).__name__}: {exc}",
                 operation=operation,
                 key=key_text,
             ) from exc
+
+    def _report(self, operation: str, exc: BaseException | None) -> None:
+        """Call ``on_error``; a hook that fails is logged, never breaks the fail-open call."""
+        try:
+            self.settings.on_error(operation, exc)  # type: ignore[misc]
+        except Exception:
+            logger.exception("the on_error hook of a Redis cache failed")
 
     def succeeded(self) -> None:
         """After a command that reached Redis: note the recovery once."""

@@ -147,7 +147,7 @@ class RedisCache(RedisFront["redis.Redis"]):
             )
         protocol = self._protocol
         value = self._run(protocol.claim(key, default, threading.current_thread()))
-        if protocol.has_locks and self._keeper is None:
+        if protocol.has_locks:
             self._start_keeper()
         return value
 
@@ -166,13 +166,18 @@ class RedisCache(RedisFront["redis.Redis"]):
     def _keep(self) -> None:
         """Renew held locks every third of ``lock_ttl``; end when none is held."""
         protocol = self._protocol
-        while True:
-            _time.sleep(protocol.renew_every)
+        try:
+            while True:
+                _time.sleep(protocol.renew_every)
+                with self._keeper_lock:  # a claim checks for a keeper under this lock too
+                    if not protocol.has_locks:
+                        self._keeper = None
+                        return
+                self._run(protocol.renew(_thread_state))
+        except BaseException:
             with self._keeper_lock:
-                if not protocol.has_locks:
-                    self._keeper = None
-                    return
-            self._run(protocol.renew(_thread_state))
+                self._keeper = None  # the next claim starts another
+            raise
 
     def close(self) -> None:
         """Close the connections of a client this cache created from ``url``."""
