@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import signal
 import socket
 import subprocess
 import sys
@@ -442,3 +443,89 @@ def test_a_claim_left_in_a_finished_event_loop_is_released(redis_url, raw):
     asyncio.run(forget())
     assert raw.exists(LOCK) == 1
     asyncio.run(later())
+
+
+def test_an_interrupted_sync_claim_releases_its_lock(make, raw, proxy):
+    """Ctrl-C while the SET NX reply is on the way: the lock taken is released at once."""
+    cache = make(url=proxy.url)
+    assert cache.get("warm") is None
+    proxy.hold()
+
+    def interrupt(signum, frame):
+        proxy.replies.set()  # replies flow again, for the release
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(KeyboardInterrupt):
+            cache.claim("k")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert raw.exists(LOCK) == 0
+    assert cache.claim("k", "compute") == "compute"
+    cache.set("k", 1)
+    assert (raw.exists(LOCK), cache.get("k")) == (0, 1)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("operation", ["set", "release"])
+async def test_cancelling_the_call_that_ends_a_claim_leaves_no_lock(raw, proxy, operation):
+    """A set or release cancelled with its reply on the way: the lock is gone all the same."""
+    cache = AsyncRedisCache(proxy.url, namespace="t", lock=True)
+    try:
+        assert await cache.claim("k", "compute") == "compute"
+        proxy.hold()
+        call = cache.set("k", 1) if operation == "set" else cache.release("k")
+        ending = asyncio.ensure_future(call)
+        await asyncio.sleep(0.05)
+        ending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await ending
+        proxy.cut()
+        await await_until(lambda: raw.exists(LOCK) == 0)
+        assert await cache.claim("k", "compute") in ("compute", 1)
+        await cache.release("k")
+        assert raw.exists(LOCK) == 0
+    finally:
+        await cache.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_task_started_by_the_claimer_ends_its_claim(redis_url, raw):
+    """A set or release run in a child task (gather, wait_for) ends the parent's claim."""
+    cache = AsyncRedisCache(redis_url, namespace="t", lock=True)
+    try:
+        assert await cache.claim("k", "compute") == "compute"
+        await asyncio.gather(cache.set("k", 1))
+        assert raw.exists(LOCK) == 0
+        assert await cache.claim("j", "compute") == "compute"
+        await asyncio.wait_for(asyncio.ensure_future(cache.release("j")), 5)
+        assert raw.exists("t:v1|lock:j") == 0
+    finally:
+        await cache.aclose()
+
+
+@pytest.mark.asyncio
+async def test_sibling_tasks_of_a_claimer_do_not_share_its_locks(redis_url, raw):
+    """Two tasks started by a task that claimed something are two owners, not one."""
+    cache = AsyncRedisCache(redis_url, namespace="t", lock=True, lock_wait=0.05)
+    try:
+        assert await cache.claim("parent", "compute") == "compute"
+
+        async def first() -> None:
+            assert await cache.claim("k", "compute") == "compute"
+
+        async def second() -> str:
+            value = await cache.claim("k", "compute")
+            await cache.release("k")  # holds nothing: must not free first's lock
+            return value
+
+        await asyncio.ensure_future(first())
+        token = raw.get(LOCK)
+        assert await asyncio.ensure_future(second()) == "compute"  # waited, then gave up
+        assert raw.get(LOCK) == token
+        await cache.release("parent")
+    finally:
+        await cache.aclose()

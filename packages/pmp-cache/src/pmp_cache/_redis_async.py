@@ -29,10 +29,11 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
     ``get``, ``set``, ``delete``, ``clear``, ``claim`` and ``release`` are
     coroutines; ``stats`` is not. Made from a ``url``, it keeps one client per
     event loop, so it works across ``asyncio.run`` calls; call ``aclose`` at the
-    end of each loop that used it. A lock belongs to the task that claimed it:
+    end of each loop that used it. A lock belongs to the task that claimed it
+    (and the tasks it starts afterwards, e.g. by ``asyncio.wait_for``): it is
     renewed while that task runs (for at most ten ``lock_ttl``), released by its
-    ``set`` or ``release``, and
-    released at once when the task is cancelled in the middle of a lock command.
+    ``set`` or ``release``, and released at once when the task is cancelled in
+    the middle of a lock command.
 
     >>> AsyncRedisCache("redis://127.0.0.1:6379/0", namespace="app").namespace
     'app'
@@ -113,7 +114,7 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
 
     async def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
         """Store ``value`` under ``key`` (see ``RedisCache.set``); ends this task's claim."""
-        await self._run(self._protocol.set(key, value, ttl, asyncio.current_task()))
+        await self._run(self._protocol.set(key, value, ttl))
 
     async def delete(self, key: Any) -> bool:
         """Remove ``key`` here and in Redis; report whether it was stored."""
@@ -136,7 +137,7 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
 
     async def release(self, key: Any) -> None:
         """Give up this task's lock on ``key`` (after a failed computation)."""
-        await self._run(self._protocol.release(key, asyncio.current_task()))
+        await self._run(self._protocol.release(key))
 
     async def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
         """Renew this loop's held locks every third of ``lock_ttl``; end when none is held."""

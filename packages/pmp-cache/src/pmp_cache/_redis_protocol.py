@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from pmp_cache._keycodec import encode_key
@@ -24,7 +25,7 @@ from pmp_cache._redis_tiers import ABSENT, LocalTiers
 from pmp_cache._validate import check_ttl
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable
+    from collections.abc import Callable
 
     from pmp_cache._redis_exchange import Command, Steps
 
@@ -61,6 +62,32 @@ _POLL_FIRST, _POLL_MAX = 0.002, 0.05
 _RENEW_AT_MOST = 10  # times lock_ttl
 
 
+class _Owner:
+    """Who holds a lock: the thread or task that claimed it, and the work it starts.
+
+    Kept in a context variable, so a task made by the claiming task after the
+    claim (``asyncio.wait_for`` on 3.10/3.11, ``gather``, ``create_task``) ends
+    the claim as the claimer would; another thread or task never does.
+    """
+
+    __slots__ = ("anchor",)
+
+    def __init__(self, anchor: object) -> None:
+        self.anchor = anchor
+
+
+_OWNER: ContextVar[_Owner | None] = ContextVar("pmp_cache_redis_lock_owner", default=None)
+
+
+def _claimant(anchor: object) -> _Owner:
+    """The owner for a claim made by ``anchor`` (the current thread or task)."""
+    owner = _OWNER.get()
+    if owner is None or owner.anchor is not anchor:
+        owner = _Owner(anchor)
+        _OWNER.set(owner)
+    return owner
+
+
 class RedisProtocol:
     """Keys, payloads, counters, the fail-open policy and the lock's steps, for one cache."""
 
@@ -76,10 +103,10 @@ class RedisProtocol:
         self._lock_px = max(1, round(settings.lock_ttl * 1000))
         self._down_until = 0.0
         self._healthy = True
-        # Locks this process holds, by (key text, owner); owners are threads or tasks.
-        self._held: dict[tuple[str, Hashable], str] = {}
+        # Locks this process holds, by (key text, owner).
+        self._held: dict[tuple[str, _Owner | None], str] = {}
         # The held locks still renewed, each until a deadline (a forgotten claim ends).
-        self._renewing: dict[tuple[str, Hashable], float] = {}
+        self._renewing: dict[tuple[str, _Owner | None], float] = {}
         self._orphans: list[tuple[str, str]] = []
         # Hits served by Redis; the local tiers count their own (read by stats()).
         self.hits = self.misses = self.errors = self.rejected = 0
@@ -211,8 +238,9 @@ class RedisProtocol:
             self.tiers.keep(key, value, None)
         return value
 
-    def set(self, key: Any, value: Any, ttl: float | None, owner: Hashable) -> Steps[None]:
-        """``SET`` with ``PX``, releasing ``owner``'s lock on ``key`` in the same round trip."""
+    def set(self, key: Any, value: Any, ttl: float | None) -> Steps[None]:
+        """``SET`` with ``PX``, releasing the caller's lock on ``key`` in the same round trip."""
+        owner = _OWNER.get()
         data = self._dumps(value)
         text = self.key_text(key)
         px = self.ttl_ms(ttl)
@@ -266,14 +294,15 @@ class RedisProtocol:
 
     # -- the lock -----------------------------------------------------------------------
 
-    def claim(self, key: Any, default: Any, owner: Hashable) -> Steps[Any]:
-        """Take the lock on ``key`` for ``owner`` (``default``) or wait for its value.
+    def claim(self, key: Any, default: Any, anchor: object) -> Steps[Any]:
+        """Take the lock on ``key`` for ``anchor`` (``default``) or wait for its value.
 
         Returns ``default`` when the caller should compute: it holds the lock,
         ``lock`` is off, the wait ran out or Redis failed.
         """
         if not self.settings.lock:
             return default
+        owner = _claimant(anchor)
         text = self.key_text(key)
         lock_text = self.lock_text(text)
         held = (text, owner)
@@ -324,10 +353,10 @@ class RedisProtocol:
             pause = min(pause * 2, _POLL_MAX)
         return default
 
-    def release(self, key: Any, owner: Hashable) -> Steps[None]:
-        """Release ``owner``'s lock on ``key`` if it still holds it (else nothing to send)."""
+    def release(self, key: Any) -> Steps[None]:
+        """Release the caller's lock on ``key`` if it still holds it (else nothing to send)."""
         text = self.key_text(key)
-        token = self._end_claim(text, owner)
+        token = self._end_claim(text, _OWNER.get())
         if token is None:
             return
         try:
@@ -343,18 +372,19 @@ class RedisProtocol:
         """Whether a lock held here is still renewed (its claim not yet ended)."""
         return bool(self._renewing)
 
-    def renew(self, state: Callable[[Hashable], bool | None]) -> Steps[bool]:
+    def renew(self, state: Callable[[Any], bool | None]) -> Steps[bool]:
         """Extend the locks of live owners, release those of dead ones; whether any remains.
 
-        ``state(owner)`` is ``True`` for an owner still running, ``False`` for one
-        that ended, ``None`` for one another driver (event loop) looks after. A
+        ``state(anchor)`` is ``True`` for a claiming thread or task still running,
+        ``False`` for one that ended, ``None`` for one another driver (event loop)
+        looks after. A
         lock is renewed for at most ten ``lock_ttl`` (then left to expire), so a
         claim never ended by ``set`` or ``release`` cannot hold a key forever.
         """
         commands: list[Command] = []
         now = self.clock()
         for held, until in list(self._renewing.items()):
-            alive = state(held[1])
+            alive = None if held[1] is None else state(held[1].anchor)
             if alive is None:
                 continue
             text, token = held[0], self._held.get(held)
@@ -394,7 +424,7 @@ class RedisProtocol:
             except self.redis_errors as exc:  # they expire after lock_ttl
                 logger.debug("could not release %d interrupted locks: %s", len(commands), exc)
 
-    def _end_claim(self, text: str, owner: Hashable) -> str | None:
+    def _end_claim(self, text: str, owner: _Owner | None) -> str | None:
         self._renewing.pop((text, owner), None)
         return self._held.pop((text, owner), None)
 

@@ -119,7 +119,7 @@ class RedisCache(RedisFront["redis.Redis"]):
         Raises ``ValidationError`` when the serializer cannot encode ``value``.
         Also releases this thread's lock on ``key`` (see ``lock=``).
         """
-        self._run(self._protocol.set(key, value, ttl, threading.current_thread()))
+        self._run(self._protocol.set(key, value, ttl))
 
     def delete(self, key: Any) -> bool:
         """Remove ``key`` here and in Redis; report whether it was stored."""
@@ -153,7 +153,7 @@ class RedisCache(RedisFront["redis.Redis"]):
 
     def release(self, key: Any) -> None:
         """Give up this thread's lock on ``key`` (after a failed computation)."""
-        self._run(self._protocol.release(key, threading.current_thread()))
+        self._run(self._protocol.release(key))
 
     def _start_keeper(self) -> None:
         with self._keeper_lock:
