@@ -227,8 +227,9 @@ def test_a_thread_never_releases_the_lock_another_thread_holds(make, raw):
 def test_release_by_a_thread_that_holds_nothing_is_a_no_op(make, raw):
     """release() from a thread that did not claim the key leaves the claimer's lock."""
     cache = make()
-    assert cache.claim("k", "compute") == "compute"
     with ThreadPoolExecutor(1) as other:
+        other.submit(lambda: None).result()  # started before the claim: not work it started
+        assert cache.claim("k", "compute") == "compute"
         other.submit(cache.release, "k").result()
     assert raw.exists(LOCK) == 1
     cache.release("k")
