@@ -58,10 +58,15 @@ class LocalTiers:
 
     def read(self, key: Any) -> Any:
         """The value held in process for ``key``, or ``ABSENT`` (counted by the tier)."""
-        if self.local is None:
+        local = self.local
+        if local is None:
             return ABSENT
-        tier, tier_key = self.route(key)
-        return ABSENT if tier is None else tier.get(tier_key, ABSENT)
+        # ``route`` inlined: this is the two-tier hit path of ``get``.
+        if type(key) is tuple and len(key) == 2 and type(key[0]) is str:  # noqa: PLR2004 - (namespace, key)
+            tier = self.tiers.get(key[0])
+            if tier is not None:
+                return tier.get(key[1], ABSENT)
+        return local.get(key, ABSENT)
 
     def keep(self, key: Any, value: Any, seconds: float | None) -> None:
         """Hold ``value`` in process, never longer than ``seconds`` (its Redis expiry)."""
