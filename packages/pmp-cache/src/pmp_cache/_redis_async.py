@@ -96,7 +96,7 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
                 run.fail(exc)
             else:
                 run.reply(reply)
-        if self._protocol.orphaned:  # cancelled mid-command: release outside this task
+        if self._protocol.locks.orphaned:  # cancelled mid-command: release outside this task
             self._in_background(self._run(self._protocol.release_orphans()))
         return run.result()
 
@@ -128,7 +128,7 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         """Take the Redis lock for a missing ``key`` or wait for its value (as ``RedisCache``)."""
         protocol = self._protocol
         value = await self._run(protocol.claim(key, default, asyncio.current_task()))
-        if protocol.has_locks:
+        if protocol.locks.renewing:
             loop = asyncio.get_running_loop()
             keeper = self._keepers.get(loop)
             if keeper is None or keeper.done():
@@ -153,7 +153,7 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
 
         protocol = self._protocol
         while True:
-            await asyncio.sleep(protocol.renew_every)
+            await asyncio.sleep(protocol.locks.renew_every)
             if not await self._run(protocol.renew(state)):
                 return
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from pmp_cache._keycodec import encode_key
 from pmp_cache._redis_config import CacheUnavailableError, RedisCacheStats, RedisSettings
+from pmp_cache._redis_lock import LockBook, claimant, current_owner
 from pmp_cache._redis_tiers import ABSENT, LocalTiers
 from pmp_cache._validate import check_ttl
 
@@ -34,58 +33,8 @@ __all__ = ["RedisProtocol"]
 logger = logging.getLogger("pmp_cache.redis")
 
 
-# KEYS: value, lock. ARGV: token, px, "1" to return a stored value instead of locking.
-_ACQUIRE = """
-if ARGV[3] == '1' then
-  local value = redis.call('get', KEYS[1])
-  if value then return {value, 0} end
-end
-local holder = redis.call('get', KEYS[2])
-if holder == ARGV[1] then
-  redis.call('pexpire', KEYS[2], ARGV[2])
-  return {false, 1}
-end
-if holder then return {false, 0} end
-redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2])
-return {false, 1}
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
 _SCAN_COUNT = 500
 _POLL_FIRST, _POLL_MAX = 0.002, 0.05
-_RENEW_AT_MOST = 10  # times lock_ttl
-
-
-class _Owner:
-    """Who holds a lock: the thread or task that claimed it, and the work it starts.
-
-    Kept in a context variable, so a task made by the claiming task after the
-    claim (``asyncio.wait_for`` on 3.10/3.11, ``gather``, ``create_task``) ends
-    the claim as the claimer would; another thread or task never does.
-    """
-
-    __slots__ = ("anchor",)
-
-    def __init__(self, anchor: object) -> None:
-        self.anchor = anchor
-
-
-_OWNER: ContextVar[_Owner | None] = ContextVar("pmp_cache_redis_lock_owner", default=None)
-
-
-def _claimant(anchor: object) -> _Owner:
-    """The owner for a claim made by ``anchor`` (the current thread or task)."""
-    owner = _OWNER.get()
-    if owner is None or owner.anchor is not anchor:
-        owner = _Owner(anchor)
-        _OWNER.set(owner)
-    return owner
 
 
 class RedisProtocol:
@@ -100,14 +49,9 @@ class RedisProtocol:
         self.clock: Callable[[], float] = time.monotonic
         self._dumps = settings.serializer.dumps
         self._loads = settings.serializer.loads
-        self._lock_px = max(1, round(settings.lock_ttl * 1000))
         self._down_until = 0.0
         self._healthy = True
-        # Locks this process holds, by (key text, owner).
-        self._held: dict[tuple[str, _Owner | None], str] = {}
-        # The held locks still renewed, each until a deadline (a forgotten claim ends).
-        self._renewing: dict[tuple[str, _Owner | None], float] = {}
-        self._orphans: list[tuple[str, str]] = []
+        self.locks = LockBook(self.prefix, self.lock_prefix, settings.lock_ttl)
         # Hits served by Redis; the local tiers count their own (read by stats()).
         self.hits = self.misses = self.errors = self.rejected = 0
 
@@ -119,7 +63,7 @@ class RedisProtocol:
 
     def lock_text(self, key_text: str) -> str:
         """The Redis key of the lock on ``key_text``."""
-        return self.lock_prefix + key_text[len(self.prefix) :]
+        return self.locks.lock_text(key_text)
 
     def ttl_ms(self, ttl: float | None) -> int | None:
         """``ttl`` (``None``: the cache's) in whole milliseconds, at least 1."""
@@ -240,21 +184,22 @@ class RedisProtocol:
 
     def set(self, key: Any, value: Any, ttl: float | None) -> Steps[None]:
         """``SET`` with ``PX``, releasing the caller's lock on ``key`` in the same round trip."""
-        owner = _OWNER.get()
+        owner = current_owner()
         data = self._dumps(value)
         text = self.key_text(key)
         px = self.ttl_ms(ttl)
         self.tiers.keep(key, value, self.settings.ttl if ttl is None else ttl)
-        token = self._end_claim(text, owner)
+        locks = self.locks
+        token = locks.end(text, owner)
         if self.skip("SET"):
             return
         command: Command = ("SET", text, data) if px is None else ("SET", text, data, "PX", px)
         try:
-            yield command if token is None else [command, self._release(text, token)]
+            yield command if token is None else [command, locks.release(text, token)]
         except self.redis_errors as exc:
             self.failed("SET", text, exc)
         except BaseException:
-            self._orphan(text, token)
+            locks.orphan(text, token)
             raise
         else:
             self.succeeded()
@@ -302,49 +247,38 @@ class RedisProtocol:
         """
         if not self.settings.lock:
             return default
-        owner = _claimant(anchor)
+        owner = claimant(anchor)
+        locks = self.locks
         text = self.key_text(key)
-        lock_text = self.lock_text(text)
-        held = (text, owner)
-        token = self._held.get(held) or uuid.uuid4().hex
+        token = locks.token(text, owner)
         deadline = self.clock() + self.settings.lock_wait
         pause = _POLL_FIRST
-        read = "1"
+        read_value = True
         while not self.skip("LOCK"):
-            self._held[held] = token  # at stake from the moment the command is sent
+            locks.hold(text, owner, token)  # at stake from the moment the command is sent
             try:
-                data, taken = yield (
-                    "EVAL",
-                    _ACQUIRE,
-                    2,
-                    text,
-                    lock_text,
-                    token,
-                    self._lock_px,
-                    read,
-                )
+                data, taken = yield locks.acquire(text, token, read_value=read_value)
             except self.redis_errors as exc:
-                self._end_claim(
-                    text, owner
-                )  # unreachable: its lock, if taken, expires after lock_ttl
-                self.failed("LOCK", lock_text, exc)
+                # Unreachable: its lock, if the command ran, expires after lock_ttl.
+                locks.end(text, owner)
+                self.failed("LOCK", locks.lock_text(text), exc)
                 break
             except BaseException:
-                self._end_claim(text, owner)  # interrupted: the driver releases it at once
-                self._orphan(text, token)
+                # Interrupted (cancelled): the driver releases it at once.
+                locks.end(text, owner)
+                locks.orphan(text, token)
                 raise
             self.succeeded()
             if taken:
-                renew_for = _RENEW_AT_MOST * self.settings.lock_ttl
-                self._renewing[held] = self.clock() + renew_for
+                locks.renew_until(text, owner, self.clock())
                 return default
-            self._end_claim(text, owner)
+            locks.end(text, owner)
             if data is not None:
                 value = self.decode(text, data)
                 if value is not ABSENT:
                     self.tiers.keep(key, value, self.settings.ttl)
                     return value
-                read = "0"  # a payload this cache rejects: lock and compute over it
+                read_value = False  # a payload this cache rejects: lock, compute over it
                 continue
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -356,81 +290,39 @@ class RedisProtocol:
     def release(self, key: Any) -> Steps[None]:
         """Release the caller's lock on ``key`` if it still holds it (else nothing to send)."""
         text = self.key_text(key)
-        token = self._end_claim(text, _OWNER.get())
+        token = self.locks.end(text, current_owner())
         if token is None:
             return
         try:
-            yield self._release(text, token)
+            yield self.locks.release(text, token)
         except self.redis_errors as exc:
             self.failed("UNLOCK", text, exc)
         except BaseException:
-            self._orphan(text, token)
+            self.locks.orphan(text, token)
             raise
-
-    @property
-    def has_locks(self) -> bool:
-        """Whether a lock held here is still renewed (its claim not yet ended)."""
-        return bool(self._renewing)
 
     def renew(self, state: Callable[[Any], bool | None]) -> Steps[bool]:
         """Extend the locks of live owners, release those of dead ones; whether any remains.
 
         ``state(anchor)`` is ``True`` for a claiming thread or task still running,
         ``False`` for one that ended, ``None`` for one another driver (event loop)
-        looks after. A
-        lock is renewed for at most ten ``lock_ttl`` (then left to expire), so a
-        claim never ended by ``set`` or ``release`` cannot hold a key forever.
+        looks after. A lock is renewed for at most ten ``lock_ttl`` (then left to
+        expire), so a claim never ended by ``set`` or ``release`` cannot hold a
+        key forever.
         """
-        commands: list[Command] = []
-        now = self.clock()
-        for held, until in list(self._renewing.items()):
-            alive = None if held[1] is None else state(held[1].anchor)
-            if alive is None:
-                continue
-            text, token = held[0], self._held.get(held)
-            if token is None or not alive or now > until:
-                self._renewing.pop(held, None)
-            if token is not None and not alive:
-                self._held.pop(held, None)
-                commands.append(self._release(text, token))
-            elif token is not None and now <= until:
-                commands.append(("EVAL", _RENEW, 1, self.lock_text(text), token, self._lock_px))
+        commands = self.locks.renewals(state, self.clock())
         if commands:
             try:
                 yield commands
             except self.redis_errors as exc:
                 self.failed("RENEW", self.lock_prefix + "*", exc, raising=False)
-        return bool(self._renewing)
-
-    @property
-    def renew_every(self) -> float:
-        """Seconds between renewals: a third of ``lock_ttl``."""
-        return self.settings.lock_ttl / 3
-
-    @property
-    def orphaned(self) -> bool:
-        """Whether some lock could not be released by the call that held it."""
-        return bool(self._orphans)
+        return self.locks.renewing
 
     def release_orphans(self) -> Steps[None]:
         """Release the locks left by calls interrupted mid-command (best effort)."""
-        commands: list[Command] = []
-        while self._orphans:
-            text, token = self._orphans.pop()
-            commands.append(self._release(text, token))
+        commands = self.locks.orphan_releases()
         if commands:
             try:
                 yield commands
             except self.redis_errors as exc:  # they expire after lock_ttl
                 logger.debug("could not release %d interrupted locks: %s", len(commands), exc)
-
-    def _end_claim(self, text: str, owner: _Owner | None) -> str | None:
-        self._renewing.pop((text, owner), None)
-        return self._held.pop((text, owner), None)
-
-    def _release(self, text: str, token: str) -> Command:
-        return ("EVAL", _RELEASE, 1, self.lock_text(text), token)
-
-    def _orphan(self, text: str | None, token: str | None) -> None:
-        if text and token is not None:
-            self._orphans.append((text, token))

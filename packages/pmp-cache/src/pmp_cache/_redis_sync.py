@@ -98,7 +98,7 @@ class RedisCache(RedisFront["redis.Redis"]):
         try:
             return drive(steps, self._execute)
         finally:
-            if self._protocol.orphaned:  # interrupted (KeyboardInterrupt) holding a lock
+            if self._protocol.locks.orphaned:  # interrupted (KeyboardInterrupt) holding a lock
                 drive(self._protocol.release_orphans(), self._execute)
 
     def get(self, key: Any, default: Any = None) -> Any:
@@ -147,7 +147,7 @@ class RedisCache(RedisFront["redis.Redis"]):
             )
         protocol = self._protocol
         value = self._run(protocol.claim(key, default, threading.current_thread()))
-        if protocol.has_locks:
+        if protocol.locks.renewing:
             self._start_keeper()
         return value
 
@@ -168,9 +168,9 @@ class RedisCache(RedisFront["redis.Redis"]):
         protocol = self._protocol
         try:
             while True:
-                _time.sleep(protocol.renew_every)
+                _time.sleep(protocol.locks.renew_every)
                 with self._keeper_lock:  # a claim checks for a keeper under this lock too
-                    if not protocol.has_locks:
+                    if not protocol.locks.renewing:
                         self._keeper = None
                         return
                 self._run(protocol.renew(_thread_state))
