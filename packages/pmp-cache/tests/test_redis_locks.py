@@ -530,3 +530,30 @@ async def test_sibling_tasks_of_a_claimer_do_not_share_its_locks(redis_url, raw)
         await cache.release("parent")
     finally:
         await cache.aclose()
+
+
+def test_a_renewal_that_raises_never_ends_the_renewals(redis_url, raw):
+    """An unexpected error in one renewal (a client closed under it) is logged, not fatal."""
+    import redis
+
+    class Closing(redis.Redis):
+        broken = False
+
+        def pipeline(self, *args, **kwargs):
+            if self.broken:
+                raise ValueError("I/O operation on closed file.")
+            return super().pipeline(*args, **kwargs)
+
+    client = Closing.from_url(redis_url)
+    cache = RedisCache(client=client, namespace="t", lock=True, lock_ttl=0.9)
+    try:
+        assert cache.claim("k", "compute") == "compute"
+        client.broken = True
+        time.sleep(0.4)  # the renewal at 0.3 s raises
+        client.broken = False
+        time.sleep(0.8)  # past the first lock_ttl: renewed at 0.6 s and 0.9 s
+        assert raw.exists(LOCK) == 1
+        cache.set("k", 1)
+        assert raw.exists(LOCK) == 0
+    finally:
+        client.close()

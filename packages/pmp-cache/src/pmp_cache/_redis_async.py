@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRedisCache"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("pmp_cache.redis")
 
 
 class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
@@ -154,8 +157,11 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         protocol = self._protocol
         while True:
             await asyncio.sleep(protocol.locks.renew_every)
-            if not await self._run(protocol.renew(state)):
-                return
+            try:
+                if not await self._run(protocol.renew(state)):
+                    return
+            except Exception:  # e.g. the client closed under it: try again next time
+                logger.debug("renewing Redis locks failed", exc_info=True)
 
     async def aclose(self) -> None:
         """Close the client this cache made for the running event loop (not a given one)."""

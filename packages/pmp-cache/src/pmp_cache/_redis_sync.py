@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time as _time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["RedisCache"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("pmp_cache.redis")
 
 
 def _thread_state(owner: object) -> bool | None:
@@ -173,7 +176,10 @@ class RedisCache(RedisFront["redis.Redis"]):
                     if not protocol.locks.renewing:
                         self._keeper = None
                         return
-                self._run(protocol.renew(_thread_state))
+                try:
+                    self._run(protocol.renew(_thread_state))
+                except Exception:  # e.g. the client closed under it: try again next time
+                    logger.debug("renewing Redis locks failed", exc_info=True)
         except BaseException:
             with self._keeper_lock:
                 self._keeper = None  # the next claim starts another
