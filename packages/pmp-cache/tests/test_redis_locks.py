@@ -557,3 +557,14 @@ def test_a_renewal_that_raises_never_ends_the_renewals(redis_url, raw):
         assert raw.exists(LOCK) == 0
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("local_maxsize", [0, 4])
+def test_a_bad_key_gets_the_same_clear_error_with_or_without_local_tiers(make, local_maxsize):
+    """An unhashable key is refused with ValidationError naming the problem, tiers or not."""
+    from pmp_errors import ValidationError
+
+    cache = make(local_maxsize=local_maxsize)
+    for call in (lambda: cache.get([1]), lambda: cache.delete({}), lambda: cache.set([1], 1)):
+        with pytest.raises(ValidationError, match="shared cache key"):
+            call()

@@ -62,11 +62,14 @@ class LocalTiers:
         if local is None:
             return ABSENT
         # ``route`` inlined: this is the two-tier hit path of ``get``.
-        if type(key) is tuple and len(key) == 2 and type(key[0]) is str:  # noqa: PLR2004 - (namespace, key)
-            tier = self.tiers.get(key[0])
-            if tier is not None:
-                return tier.get(key[1], ABSENT)
-        return local.get(key, ABSENT)
+        try:
+            if type(key) is tuple and len(key) == 2 and type(key[0]) is str:  # noqa: PLR2004 - (namespace, key)
+                tier = self.tiers.get(key[0])
+                if tier is not None:
+                    return tier.get(key[1], ABSENT)
+            return local.get(key, ABSENT)
+        except TypeError:  # unhashable: the Redis key says what is wrong with it
+            return ABSENT
 
     def keep(self, key: Any, value: Any, seconds: float | None) -> None:
         """Hold ``value`` in process, never longer than ``seconds`` (its Redis expiry)."""
@@ -81,7 +84,10 @@ class LocalTiers:
     def drop(self, key: Any) -> bool:
         """Forget ``key`` in process; report whether it was held."""
         tier, tier_key = self.route(key)
-        return tier.delete(tier_key) if tier is not None else False
+        try:
+            return tier.delete(tier_key) if tier is not None else False
+        except TypeError:  # unhashable: the Redis key says what is wrong with it
+            return False
 
     def clear(self) -> None:
         """Forget every value held in process."""
