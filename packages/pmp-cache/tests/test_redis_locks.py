@@ -568,3 +568,23 @@ def test_a_bad_key_gets_the_same_clear_error_with_or_without_local_tiers(make, l
     for call in (lambda: cache.get([1]), lambda: cache.delete({}), lambda: cache.set([1], 1)):
         with pytest.raises(ValidationError, match="shared cache key"):
             call()
+
+
+@pytest.mark.asyncio
+async def test_a_burst_of_async_calls_waits_for_connections_instead_of_failing(redis_url):
+    """More concurrent calls than pooled connections queue for one; none fails open."""
+    cache = AsyncRedisCache(redis_url, namespace="t")
+    try:
+        await cache.set("k", 1)
+        assert await asyncio.gather(*(cache.get("k") for _ in range(300))) == [1] * 300
+        assert cache.stats()["errors"] == 0
+        calls = [asyncio.ensure_future(cache.get("k")) for _ in range(300)]
+        await asyncio.sleep(0)
+        for call in calls[::2]:  # cancelled while queued or in flight: no slot is lost
+            call.cancel()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert all(r == 1 or isinstance(r, asyncio.CancelledError) for r in results)
+        assert await asyncio.gather(*(cache.get("k") for _ in range(300))) == [1] * 300
+        assert cache.stats()["errors"] == 0
+    finally:
+        await cache.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
 import weakref
@@ -17,13 +18,49 @@ if TYPE_CHECKING:
 
     import redis.asyncio  # noqa: F401 - the client type named in the base class
 
-    from pmp_cache._redis_exchange import Step, Steps
+    from pmp_cache._redis_exchange import Command, Steps
 
 __all__ = ["AsyncRedisCache"]
 
 T = TypeVar("T")
 
 logger = logging.getLogger("pmp_cache.redis")
+
+_SLOTS = 100  # commands in flight per event loop when the pool does not say
+
+
+class _Gate:
+    """One slot per pooled connection of a loop's client: a burst of calls queues here.
+
+    redis.asyncio's pool raises "Too many connections" at once when it runs out;
+    waiting for a slot instead keeps a burst from failing open.
+    """
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def wait(self) -> None:
+        """Wait until ``release`` hands this caller a slot."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, but cancelled before using it
+            raise
+
+    def release(self) -> None:
+        """Hand the slot to the next waiter, or free it."""
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
@@ -50,51 +87,66 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
 
     def _connect(self) -> None:
         self._given: Any = self._settings.client
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+        # Per event loop: its client and one slot per pooled connection, so that a
+        # burst of calls queues for a connection instead of failing at once.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, _Gate]] = (
             weakref.WeakKeyDictionary()
         )
         self._clients_lock = threading.Lock()
+        self._last: tuple[object, tuple[Any, _Gate]] = (None, (None, _Gate(0)))
         self._keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
             weakref.WeakKeyDictionary()
         )
         self._background: set[asyncio.Task[Any]] = set()
 
-    def _client(self) -> Any:
-        given = self._given
-        if given is not None:
-            return given
+    def _client(self) -> tuple[Any, _Gate]:
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            settings = self._settings
-            options = settings.client_options(asynchronous=True)
+        last = self._last
+        if last[0] is loop:  # the loop of the previous call: skip the weak mapping
+            return last[1]
+        entry = self._clients.get(loop)
+        if entry is None:
+            client = self._given
+            if client is None:
+                settings = self._settings
+                options = settings.client_options(asynchronous=True)
+                client = settings.redis.asyncio.Redis.from_url(settings.url, **options)
+            size = getattr(getattr(client, "connection_pool", None), "max_connections", None)
+            gate = _Gate(size if type(size) is int and size > 0 else _SLOTS)
             with self._clients_lock:
-                client = self._clients[loop] = settings.redis.asyncio.Redis.from_url(
-                    settings.url, **options
-                )
-        return client
+                entry = self._clients[loop] = (client, gate)
+        self._last = (loop, entry)
+        return entry
 
-    async def _execute(self, client: Any, step: Step) -> Any:
-        """Carry out a pipeline or a pause (``_run`` sends single commands itself)."""
-        if type(step) is list:
-            async with client.pipeline(transaction=False) as pipe:
-                for command in step:
-                    pipe.execute_command(*command)
-                return await pipe.execute()
-        await asyncio.sleep(step)  # type: ignore[arg-type]
-        return None
+    @staticmethod
+    async def _pipeline(client: Any, commands: list[Command]) -> list[Any]:
+        async with client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            return await pipe.execute()  # type: ignore[no-any-return]
 
     async def _run(self, steps: Steps[T]) -> T:
-        client = self._client()
+        client, gate = self._client()
         run = Exchange(steps)
         while run.pending:
             step = run.step
             try:
-                reply = await (
-                    client.execute_command(*step)
-                    if type(step) is tuple
-                    else self._execute(client, step)
-                )
+                if type(step) is float:
+                    await asyncio.sleep(step)
+                    reply = None
+                else:
+                    if gate.free:
+                        gate.free -= 1
+                    else:
+                        await gate.wait()
+                    try:
+                        reply = await (
+                            client.execute_command(*step)
+                            if type(step) is tuple
+                            else self._pipeline(client, step)  # type: ignore[arg-type]
+                        )
+                    finally:
+                        gate.release()
             except BaseException as exc:  # noqa: BLE001 - thrown into the operation
                 run.fail(exc)
             else:
@@ -169,7 +221,7 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         keeper = self._keepers.pop(loop, None)
         if keeper is not None:
             keeper.cancel()
-        if self._given is None:
-            client = self._clients.pop(loop, None)
-            if client is not None:
-                await client.aclose()
+        entry = self._clients.pop(loop, None)
+        self._last = (None, (None, _Gate(0)))
+        if entry is not None and self._given is None:
+            await entry[0].aclose()
