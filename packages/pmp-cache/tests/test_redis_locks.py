@@ -545,6 +545,7 @@ def test_a_renewal_that_raises_never_ends_the_renewals(redis_url, raw):
             return super().pipeline(*args, **kwargs)
 
     client = Closing.from_url(redis_url)
+    assert isinstance(client, Closing)
     cache = RedisCache(client=client, namespace="t", lock=True, lock_ttl=0.9)
     try:
         assert cache.claim("k", "compute") == "compute"
