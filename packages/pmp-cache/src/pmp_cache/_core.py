@@ -386,7 +386,12 @@ class Core:
         finally:
             flight.waiters -= 1
             if not flight.waiters and not shared.done():
+                # Nobody waits any more: cancel the work, and let a caller arriving
+                # before its done-callback runs start afresh rather than join it.
+                flight.stale = True
                 shared.cancel()
+                if self.flights.get(key) is flight:
+                    del self.flights[key]
 
     async def _acompute(
         self, flight: _AsyncFlight, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -1,0 +1,35 @@
+"""Regression tests for async_cache under cancellation, child tasks and shared counters."""
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+
+from pmp_cache import ReentrantCallError, async_cache
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+async def test_a_caller_after_the_last_waiter_was_cancelled_starts_afresh(options: Any):
+    """A call arriving while a cancelled flight winds down computes anew, not CancelledError."""
+    calls = 0
+    started = asyncio.Event()
+
+    @async_cache(**options)
+    async def slow(x: int) -> int:
+        nonlocal calls
+        calls += 1
+        started.set()
+        if calls == 1:
+            await asyncio.sleep(10)
+        return x
+
+    first = asyncio.create_task(slow(1))
+    await started.wait()
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    # The shared task is cancelled but its done-callback has not run yet.
+    assert await slow(1) == 1
+    assert calls == 2
