@@ -269,21 +269,15 @@ async def test_acache_clear_during_a_flight_wins(ashared, raw):
     assert raw.keys("adec:*") == []
 
 
-@pytest.mark.asyncio
-async def test_async_cache_over_a_sync_redis_backend(shared, raw):
-    """A sync RedisCache also serves async_cache (its calls are not awaited)."""
-    calls = []
+def test_async_cache_refuses_a_sync_redis_backend(shared):
+    """async_cache(backend=RedisCache) is refused, naming AsyncRedisCache: it would block the loop."""
+    with pytest.raises(ValidationError, match="AsyncRedisCache") as info:
 
-    @async_cache(backend=shared)
-    async def triple(*args: int) -> int:
-        calls.append(args)
-        return 3 * sum(args)
+        @async_cache(backend=shared)
+        async def triple(*args: int) -> int:
+            return 3 * sum(args)
 
-    assert [await triple(1, 2), await triple(1, 2)] == [9, 9]
-    assert calls == [(1, 2)]
-    assert await triple.acache_invalidate(1, 2) is True
-    await triple.acache_clear()
-    assert raw.keys("dec:*") == []
+    assert info.value.field == "backend"
 
 
 @pytest.mark.asyncio

@@ -463,6 +463,18 @@ def _check(
                 field="backend",
                 value=backend,
             )
+        if (
+            is_async
+            and not inspect.iscoroutinefunction(backend.get)
+            and not isinstance(backend, LRUCache)
+        ):
+            raise ValidationError(
+                f"backend {backend!r} is synchronous: async_cache would block the event loop "
+                "on every call to it; use an async backend such as AsyncRedisCache (or an "
+                "in-memory LRUCache)",
+                field="backend",
+                value=backend,
+            )
         if not is_async and inspect.iscoroutinefunction(backend.get):
             raise ValidationError(
                 f"backend {backend!r} is async (its get is a coroutine function): use it "
@@ -608,8 +620,9 @@ def async_cache(
     Finished values are stored, not tasks. Concurrent misses for one key share
     one computation; cancelling one caller leaves the others waiting, and the
     work is cancelled only when every caller is. Works across event loops.
-    ``backend`` may be sync (``LRUCache``, ``RedisCache``) or async
-    (``AsyncRedisCache``, awaited); ``acache_clear()`` and
+    ``backend`` is an async store (``AsyncRedisCache``, awaited) or an
+    in-memory ``LRUCache``; another sync store (``RedisCache``) is refused, as
+    it would block the event loop. ``acache_clear()`` and
     ``acache_invalidate(...)`` clear either kind.
 
     >>> import asyncio
