@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pmp_cache import ReentrantCallError, async_cache
+from pmp_cache import async_cache
 
 
 @pytest.mark.asyncio

@@ -88,6 +88,7 @@ class Core:
         backend: CacheBackend | AsyncCacheBackend | None,
         signature_of: Callable[..., Any] | None = None,
         skip: int = 0,
+        namespace: str | None = None,
     ) -> None:
         self.func = func
         self.signature_of = func if signature_of is None else signature_of
@@ -100,7 +101,11 @@ class Core:
             LRUCache(maxsize, ttl, timer=timer) if backend is None else None
         )
         name = getattr(self.signature_of, "__qualname__", repr(self.signature_of))
-        self.namespace = f"{getattr(self.signature_of, '__module__', '?')}.{name}"
+        self.namespace = (
+            f"{getattr(self.signature_of, '__module__', '?')}.{name}"
+            if namespace is None
+            else namespace
+        )
         # One lock for the flights and the store, so a miss takes it twice in all.
         self.lock = new_mutex() if self.store is None else self.store._lock  # noqa: SLF001
         self.flights: dict[Any, Any] = {}

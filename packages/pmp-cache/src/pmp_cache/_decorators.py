@@ -432,6 +432,20 @@ def _is_method(func: Callable[..., Any]) -> bool:
 # -- the decorators ---------------------------------------------------------------------
 
 
+def _check_identity(func: Callable[..., Any]) -> None:
+    """Refuse a backend-backed function whose name is not unique and stable across processes."""
+    qualname = getattr(func, "__qualname__", None)
+    module = getattr(func, "__module__", None)
+    if isinstance(qualname, str) and isinstance(module, str) and "<" not in qualname:
+        return
+    raise ConfigurationError(
+        f"{func!r} has no unique, stable name (a lambda, a closure or a function made inside "
+        "another function): its entries in a shared backend would mix with those of its "
+        "siblings; pass namespace='...' naming this function's entries",
+        config_key="namespace",
+    )
+
+
 def _check(
     *,
     is_async: bool,
@@ -441,6 +455,7 @@ def _check(
     key: object,
     timer: object,
     backend: object,
+    namespace: object,
 ) -> tuple[int | None, float | None]:
     checked_maxsize = check_maxsize(maxsize)
     checked_ttl = check_ttl(ttl)
@@ -455,6 +470,12 @@ def _check(
             value=key,
         )
     check_timer(timer)
+    if namespace is not None and (not isinstance(namespace, str) or not namespace):
+        raise ValidationError(
+            f"namespace must be a non-empty str or None, got {namespace!r}",
+            field="namespace",
+            value=namespace,
+        )
     if backend is not None:
         if not isinstance(backend, CacheBackend):
             raise ValidationError(
@@ -494,6 +515,7 @@ def _decorator(
     key: object,
     timer: object,
     backend: object,
+    namespace: object,
 ) -> Callable[[Callable[..., Any]], Any]:
     checked_maxsize, checked_ttl = _check(
         is_async=is_async,
@@ -503,6 +525,7 @@ def _decorator(
         key=key,
         timer=timer,
         backend=backend,
+        namespace=namespace,
     )
 
     def build(func: Callable[..., Any], signature_of: Callable[..., Any] | None = None) -> Any:
@@ -516,6 +539,7 @@ def _decorator(
             backend=cast("CacheBackend | AsyncCacheBackend | None", backend),
             signature_of=signature_of,
             skip=0 if signature_of is None else 1,
+            namespace=cast("str | None", namespace),
         )
         wrapper = _make_wrapper(core, is_async=is_async)
         _attach(wrapper, core, func if signature_of is None else signature_of, is_async=is_async)
@@ -540,6 +564,8 @@ def _decorator(
                     config_key="backend",
                 )
             return _CachedMethod(func, build)
+        if backend is not None and namespace is None:
+            _check_identity(func)
         return build(func)
 
     return decorate
@@ -556,6 +582,7 @@ def cache(
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
+    namespace: str | None = None,
 ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
 def cache(
     maxsize: Any = 128,
@@ -565,6 +592,7 @@ def cache(
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
+    namespace: str | None = None,
 ) -> Any:
     """Cache a function's results in an LRU cache with optional TTL, computing each key once.
 
@@ -573,8 +601,10 @@ def cache(
     not wait; hits take no lock. ``typed=True`` keeps ``f(1)`` and ``f(1.0)``
     apart; ``key`` replaces the key built from the arguments; ``timer`` replaces
     ``time.monotonic``; ``backend`` stores results in another ``CacheBackend``
-    (keys are prefixed with the function's name; ``cache_clear`` clears the
-    whole backend). On a method, each instance gets its own cache and is not
+    (keys are prefixed with ``namespace``, by default the function's
+    ``module.qualname``; a lambda, closure or ``<locals>`` function has no
+    unique name, so with a backend it needs ``namespace=``; ``cache_clear``
+    clears the whole backend). On a method, each instance gets its own cache and is not
     kept alive by it. Usable bare (``@cache``) or configured.
 
     >>> @cache(maxsize=256, ttl=3600)
@@ -588,7 +618,14 @@ def cache(
     if callable(maxsize):
         return cache()(maxsize)
     return _decorator(
-        is_async=False, maxsize=maxsize, ttl=ttl, typed=typed, key=key, timer=timer, backend=backend
+        is_async=False,
+        maxsize=maxsize,
+        ttl=ttl,
+        typed=typed,
+        key=key,
+        timer=timer,
+        backend=backend,
+        namespace=namespace,
     )
 
 
@@ -605,6 +642,7 @@ def async_cache(
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
+    namespace: str | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], AsyncCachedFunction[P, Coroutine[Any, Any, R]]]: ...
 def async_cache(
     maxsize: Any = 128,
@@ -614,6 +652,7 @@ def async_cache(
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
+    namespace: str | None = None,
 ) -> Any:
     """Cache an async function's results; the same options and controls as ``cache``.
 
@@ -635,5 +674,12 @@ def async_cache(
     if callable(maxsize):
         return async_cache()(maxsize)
     return _decorator(
-        is_async=True, maxsize=maxsize, ttl=ttl, typed=typed, key=key, timer=timer, backend=backend
+        is_async=True,
+        maxsize=maxsize,
+        ttl=ttl,
+        typed=typed,
+        key=key,
+        timer=timer,
+        backend=backend,
+        namespace=namespace,
     )
