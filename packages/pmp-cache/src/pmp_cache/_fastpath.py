@@ -128,6 +128,8 @@ _PLAIN_INSERT = """\
                 _pmp_data[_pmp_key] = _pmp_value"""
 
 _TIMED_INSERT = """\
+                if len(_pmp_data) >= {maxsize} and _pmp_now >= _pmp_store._next_expiry:
+                    _pmp_store._sweep(_pmp_now)  # expired entries leave before live ones
                 if len(_pmp_data) >= {maxsize}:
                     _pmp_evicted = _pmp_popitem(False)
                     if _pmp_evicted[1][1] <= _pmp_now:

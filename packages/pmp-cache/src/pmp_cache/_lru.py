@@ -108,6 +108,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         "_lock",
         "_maxsize",
         "_misses",
+        "_next_expiry",
         "_plain_limit",
         "_timer",
         "_ttl",
@@ -130,6 +131,9 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         self._set_data(OrderedDict() if self._ttl is None else _TimedDict())
         self._lock = new_mutex()
         self._hits = self._misses = self._evictions = self._expirations = 0
+        # No entry expires before this time: a lower bound, so a full cache knows when
+        # it must look for expired entries before evicting a live one (see _sweep).
+        self._next_expiry = -_INF
 
     def _set_data(self, data: OrderedDict[Any, Any]) -> None:
         """Install the store; ``__setitem__`` inlines the plain bounded case only."""
@@ -151,7 +155,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
 
     @property
     def currsize(self) -> int:
-        """The number of live entries (expired ones are dropped first)."""
+        """The number of live entries (expired ones are not counted, nor dropped)."""
         return len(self)
 
     def _now(self) -> float:
@@ -305,9 +309,11 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         return iter([key for key, _ in self._live_items()])
 
     def __len__(self) -> int:
-        if type(self._data) is _TimedDict:
-            self.expire()
-        return len(self._data)
+        data = self._data
+        if type(data) is _TimedDict:  # count the live entries; dropping them is expire()'s job
+            now = self._now()
+            return sum(1 for _, entry in self._snapshot() if entry[1] > now)
+        return len(data)
 
     def items(self) -> ItemsView[K, V]:
         """A view of the live ``(key, value)`` pairs; does not touch recency or stats."""
@@ -387,6 +393,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             if not maxsize:  # nothing fits: the new entry is evicted at once
                 self._evictions += 1
                 return
+            if timed and now >= self._next_expiry:
+                self._sweep(now)
             while len(data) >= maxsize:
                 entry = data.popitem(last=False)[1]
                 if timed and entry[1] <= now:
@@ -396,10 +404,33 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         if timed:
             if ttl is None:
                 ttl = self._ttl
-            data[key] = (value, _INF if ttl is None else now + ttl)
+            deadline = _INF if ttl is None else now + ttl
+            self._next_expiry = min(self._next_expiry, deadline)
+            data[key] = (value, deadline)
         else:
             data[key] = value
         data.move_to_end(key)
+
+    def _sweep(self, now: float) -> None:
+        """Drop every expired entry, counted as expirations; the caller holds the lock.
+
+        Also resets ``_next_expiry``: entries stored later with the default TTL
+        expire at ``now + ttl`` or after (the clock is monotonic), and ``_insert``
+        lowers it for shorter per-item TTLs.
+        """
+        data = self._data
+        soonest = _INF if self._ttl is None else now + self._ttl
+        dead = []
+        for key, entry in self._snapshot():
+            deadline = entry[1]
+            if deadline <= now:
+                dead.append(key)
+            elif deadline < soonest:
+                soonest = deadline
+        for key in dead:
+            del data[key]
+        self._expirations += len(dead)
+        self._next_expiry = soonest
 
     def _make_timed(self) -> None:
         with holding(self._lock):
@@ -515,12 +546,9 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             data = self._data
             if type(data) is not _TimedDict:
                 return 0
-            now = self._now()
-            dead = [key for key, entry in self._snapshot() if entry[1] <= now]
-            for key in dead:
-                del data[key]
-            self._expirations += len(dead)
-            return len(dead)
+            before = self._expirations
+            self._sweep(self._now())
+            return self._expirations - before
 
     # -- statistics -----------------------------------------------------------------
 
