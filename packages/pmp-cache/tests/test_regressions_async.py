@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pmp_cache import async_cache
+from pmp_cache import ReentrantCallError, async_cache
 
 
 @pytest.mark.asyncio
@@ -33,3 +33,21 @@ async def test_a_caller_after_the_last_waiter_was_cancelled_starts_afresh(option
     # The shared task is cancelled but its done-callback has not run yet.
     assert await slow(1) == 1
     assert calls == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("spawn", ["gather", "create_task"])
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+async def test_reentry_through_a_child_task_raises(spawn: str, options: Any):
+    """A computation awaiting a child task that calls it with the same key fails, not hangs."""
+
+    @async_cache(**options)
+    async def f(x: int) -> int:
+        if spawn == "gather":
+            await asyncio.gather(f(x))
+        else:
+            await asyncio.create_task(f(x))
+        return x
+
+    with pytest.raises(ReentrantCallError):
+        await asyncio.wait_for(f(1), 5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import threading
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,16 @@ if TYPE_CHECKING:
 
     from pmp_cache._backend import AsyncCacheBackend, CacheBackend
 
-__all__ = ["DONE", "ERROR", "OWNER", "VALUE", "Core", "new_flight"]
+__all__ = ["COMPUTING", "DONE", "ERROR", "OWNER", "VALUE", "Core", "new_flight"]
+
+# The flights the current context is computing. Child tasks and threads started with
+# the context (``asyncio.gather``, ``create_task``, ``asyncio.to_thread``,
+# ``contextvars.copy_context().run``) inherit it, so a child that calls back with a
+# key its parent is computing fails with ReentrantCallError instead of waiting for
+# a parent that waits for it.
+COMPUTING: contextvars.ContextVar[tuple[object, ...]] = contextvars.ContextVar(
+    "pmp_cache_computing", default=()
+)
 
 # A computation in progress in a thread (a "flight") is a list, the cheapest object
 # to make on every miss: [owner thread id, Event the waiters block on (made by the
@@ -181,14 +191,27 @@ class Core:
                 return value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
 
+    def reentry_error(self) -> ReentrantCallError:
+        """The error for a call waiting on a flight that its own caller is computing."""
+        return ReentrantCallError(
+            f"{self.namespace}() called itself with the arguments it is computing "
+            "(directly, or from a task or thread it started and waits for); "
+            "this would wait for itself forever",
+            function=self.namespace,
+        )
+
+    def compute(self, flight: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call the function with ``flight`` marked as computed by this context."""
+        token = COMPUTING.set((*COMPUTING.get(), flight))
+        try:
+            return self.func(*args, **kwargs)
+        finally:
+            COMPUTING.reset(token)
+
     def _join(self, key: Any, current: list[Any], owner: int) -> Any:
         """Wait for another thread's flight: its value, its exception, or ``MISSING``."""
-        if current[OWNER] == owner:
-            raise ReentrantCallError(
-                f"{self.namespace}() called itself with the arguments it is "
-                "computing; this would wait for itself forever",
-                function=self.namespace,
-            )
+        if current[OWNER] == owner or any(f is current for f in COMPUTING.get()):
+            raise self.reentry_error()
         done: threading.Event | None = None
         with holding(self.lock):
             if self.flights.get(key) is current:  # still running: wait for it
@@ -280,7 +303,7 @@ class Core:
                     value = self.claim(key, MISSING)
                     claimed = value is MISSING
                 if value is MISSING:
-                    value = self.func(*args, **kwargs)
+                    value = self.compute(flight, args, kwargs)
                     if self.flights.get(key) is flight:  # no clear() or invalidate() since
                         backend.set(key, value, self.ttl)
                         claimed = False  # set ends the claim
@@ -329,6 +352,7 @@ class Core:
         kwargs: dict[str, Any],
         seen: int,
     ) -> Any:
+        COMPUTING.set((*COMPUTING.get(), flight))  # in this task's own context
         backend: Any = self.backend
         call = self._call
         generation = self.generation
@@ -377,12 +401,8 @@ class Core:
             flight.task = task = loop.create_task(work)
             self.flights[key] = flight
             task.add_done_callback(lambda t: self._afinish(flight, key, t))
-        elif flight.task is asyncio.current_task():
-            raise ReentrantCallError(
-                f"{self.namespace}() awaited itself with the arguments it is computing; "
-                "this would wait for itself forever",
-                function=self.namespace,
-            )
+        elif any(f is flight for f in COMPUTING.get()):
+            raise self.reentry_error()
         shared = flight.task
         assert shared is not None
         flight.waiters += 1
@@ -401,6 +421,7 @@ class Core:
     async def _acompute(
         self, flight: _AsyncFlight, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
+        COMPUTING.set((*COMPUTING.get(), flight))  # in this task's own context
         generation = self.generation
         awaitable: Awaitable[Any] = self.func(*args, **kwargs)
         value = await awaitable

@@ -136,8 +136,8 @@ def _sync_backend_wrapper(core: Core) -> Callable[..., Any]:
 
 
 def _sync_timed_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    func, begin, finish, fail, make_key = (
-        core.func,
+    compute, begin, finish, fail, make_key = (
+        core.compute,
         core.begin,
         core.finish,
         core.fail,
@@ -174,7 +174,7 @@ def _sync_timed_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., 
         if value is not flight:
             return value
         try:
-            value = func(*args, **kwargs)
+            value = compute(flight, args, kwargs)
         except BaseException as exc:
             fail(key, flight, exc)
             raise
@@ -185,8 +185,8 @@ def _sync_timed_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., 
 
 
 def _sync_plain_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    func, begin, finish, fail, make_key = (
-        core.func,
+    compute, begin, finish, fail, make_key = (
+        core.compute,
         core.begin,
         core.finish,
         core.fail,
@@ -221,7 +221,7 @@ def _sync_plain_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., 
         if value is not flight:
             return value
         try:
-            value = func(*args, **kwargs)
+            value = compute(flight, args, kwargs)
         except BaseException as exc:
             fail(key, flight, exc)
             raise

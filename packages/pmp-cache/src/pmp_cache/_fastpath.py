@@ -25,6 +25,7 @@ import threading
 import time as _time
 from typing import TYPE_CHECKING, Any
 
+from pmp_cache._core import COMPUTING
 from pmp_cache._lru import MISSING, LRUCache, _TimedDict
 
 if TYPE_CHECKING:
@@ -88,11 +89,14 @@ _SYNC_MISS = """
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
             return _pmp_value
+    _pmp_token = _pmp_computing.set((*_pmp_computing.get(), _pmp_flight))
     try:
         _pmp_value = _pmp_func({call})
     except BaseException as _pmp_exc:
         _pmp_fail(_pmp_key, _pmp_flight, _pmp_exc)
         raise
+    finally:
+        _pmp_computing.reset(_pmp_token)
 {store_value}
     return _pmp_value
 """
@@ -257,6 +261,7 @@ def compile_wrapper(
             "fetch": core.fetch,
             "afetch": core.afetch,
             "MISSING": MISSING,
+            "computing": COMPUTING,
             "begin": core.begin,
             "fail": core.fail,
             "amiss": core.amiss,
