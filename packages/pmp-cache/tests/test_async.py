@@ -72,12 +72,8 @@ async def test_values_are_stored_not_tasks():
     await f(2)
     core_store = f.cache_stats()
     assert core_store["currsize"] == 1
-    # the closure's store holds plain values
-    store = next(
-        c.cell_contents
-        for c in f.__closure__ or ()  # type: ignore[attr-defined]
-        if isinstance(c.cell_contents, LRUCache)
-    )
+    # the function's store holds plain values
+    store = f.cache_stats.__self__.store  # type: ignore[attr-defined]
     assert dict(store.items()) == {2: 4}
 
 

@@ -51,3 +51,38 @@ async def test_reentry_through_a_child_task_raises(spawn: str, options: Any):
 
     with pytest.raises(ReentrantCallError):
         await asyncio.wait_for(f(1), 5)
+
+
+class _ATemp:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @async_cache
+    async def plain(self, x: int) -> int:
+        return self.n + x
+
+    @async_cache(ttl=5)
+    async def star(self, *args: int) -> int:
+        return self.n + sum(args)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ["plain", "star"])
+async def test_async_cached_methods_work_on_temporary_objects(name: str):
+    """Await A().m(1) and m = A().m; await m(1) work."""
+    import gc
+
+    assert await getattr(_ATemp(1), name)(2) == 3
+    m = getattr(_ATemp(2), name)
+    gc.collect()
+    assert await m(2) == 4
+    assert await m(2) == 4
+
+
+def test_an_async_cached_method_read_from_the_class_is_a_coroutine_function():
+    """inspect.iscoroutinefunction is True for the method on the class and on an instance."""
+    import inspect
+
+    assert inspect.iscoroutinefunction(_ATemp.plain)
+    assert inspect.iscoroutinefunction(_ATemp.star)
+    assert inspect.iscoroutinefunction(_ATemp(1).plain)

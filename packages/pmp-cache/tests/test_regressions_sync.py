@@ -43,3 +43,62 @@ def test_reentry_through_a_thread_started_with_the_context_raises(options: Any, 
     assert via_thread(1) == 1
     assert len(outcome) == 1
     assert isinstance(outcome[0], ReentrantCallError)
+
+
+class _Temp:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @cache
+    def plain(self, x: int) -> int:
+        return self.n + x
+
+    @cache(ttl=5)
+    def timed(self, x: int, *rest: int) -> int:
+        return self.n + x + sum(rest)
+
+    @cache
+    def me(self) -> "_Temp":
+        return self
+
+
+@pytest.mark.parametrize("name", ["plain", "timed"])
+def test_cached_methods_work_on_temporary_objects(name: str):
+    """A().m(1) and m = A().m; m(1) work: the bound method keeps its instance alive."""
+    assert getattr(_Temp(1), name)(2) == 3
+    m = getattr(_Temp(2), name)
+    import gc
+
+    gc.collect()
+    assert m(2) == 4
+    assert m(2) == 4
+    assert m.cache_info().hits == 1
+
+
+def test_a_cached_value_referring_to_self_does_not_keep_the_instance_alive():
+    """An instance whose cached method returned self is freed once dropped."""
+    import gc
+    import weakref
+
+    t = _Temp(1)
+    assert t.me() is t
+    ref = weakref.ref(t)
+    del t
+    gc.collect()
+    assert ref() is None
+
+
+def test_an_unhashable_default_value_does_not_break_calls_that_omit_it():
+    """A parameter defaulting to {} is fine as long as calls do not pass something unhashable."""
+    from pmp_cache import UnhashableArgumentError
+
+    @cache
+    def f(x: int, context: dict[str, int] = {}) -> int:  # noqa: B006 - the case under test
+        return x + len(context)
+
+    assert f(1) == 1
+    assert f(1) == 1
+    assert f.cache_info().hits == 1
+    assert f.cache_invalidate(1) is True
+    with pytest.raises(UnhashableArgumentError, match="context"):
+        f(1, {"a": 1})

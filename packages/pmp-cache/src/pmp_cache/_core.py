@@ -140,9 +140,12 @@ class Core:
     def check_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """After a key lookup failed with ``TypeError``: raise an error naming the culprit.
 
+        ``args`` are those the function gets (with ``self`` for a cached method).
+
         Raises ``UnhashableArgumentError`` naming the argument (or the ``key=``
         result) when one cannot be hashed; returns when the cause lies elsewhere.
         """
+        args = args[self.skip :]  # ``self`` of a per-instance cached method is no part of keys
         error = unhashable_error(self.signature_of, args, kwargs, self.skip)
         if error is not None:
             raise error

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import time as _time
-import weakref
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from pmp_cache._backend import AsyncCacheBackend, CacheBackend
-from pmp_cache._core import Core, new_flight
+from pmp_cache._core import Core
 from pmp_cache._fastpath import compile_wrapper, fast_parameters
-from pmp_cache._lru import MISSING, LRUCache, _TimedDict
-from pmp_cache._stats import CacheInfo, CacheStats
+from pmp_cache._lru import LRUCache
+from pmp_cache._methods import CachedMethod, is_method
 from pmp_cache._validate import check_maxsize, check_timer, check_ttl
 from pmp_errors import ConfigurationError, ValidationError
 
@@ -21,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine, Hashable
 
     from typing_extensions import Self
+
+    from pmp_cache._stats import CacheInfo, CacheStats
 
 __all__ = ["AsyncCachedFunction", "CachedFunction", "async_cache", "cache"]
 
@@ -114,191 +113,10 @@ class AsyncCachedFunction(CachedFunction[P, R_co], Protocol[P, R_co]):
         ...
 
 
-# -- fast wrappers ----------------------------------------------------------------------
-# Hot paths are written for speed: locals bound once, no lock, one dict lookup per hit.
-# ``try: move(key) except KeyError: pass`` stays inline: ``contextlib.suppress`` would
-# add a context manager to every hit. A KeyError there means another thread evicted the
-# entry after it was read, which still counts as a hit.
-
-
-def _sync_backend_wrapper(core: Core) -> Callable[..., Any]:
-    make_key, fetch = core.make_key, core.fetch
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            key = make_key(args, kwargs)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        return fetch(key, args, kwargs)
-
-    return wrapper
-
-
-def _sync_timed_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    compute, begin, finish, fail, make_key = (
-        core.compute,
-        core.begin,
-        core.finish,
-        core.fail,
-        core.make_key,
-    )
-    fast = core.key is None and not core.typed
-    data = store._data  # noqa: SLF001 - the store is private to this function
-    get, move, timer = data.get, data.move_to_end, store._timer  # noqa: SLF001
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if fast and not kwargs and len(args) == 1:
-            key = args[0]
-            if isinstance(key, tuple):
-                key = args
-        else:
-            key = make_key(args, kwargs)
-        try:
-            entry = get(key, MISSING)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        if entry is not MISSING:
-            if entry[1] > (_time.monotonic() if timer is None else timer()):
-                try:  # noqa: SIM105 - see above
-                    move(key)
-                except KeyError:  # pragma: no cover - see above
-                    pass
-                store._hits += 1  # noqa: SLF001
-                return entry[0]
-            store._drop_expired(key, entry)  # noqa: SLF001
-        store._misses += 1  # noqa: SLF001
-        flight = new_flight()
-        value = begin(key, flight)
-        if value is not flight:
-            return value
-        try:
-            value = compute(flight, args, kwargs)
-        except BaseException as exc:
-            fail(key, flight, exc)
-            raise
-        finish(key, flight, value)
-        return value
-
-    return wrapper
-
-
-def _sync_plain_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    compute, begin, finish, fail, make_key = (
-        core.compute,
-        core.begin,
-        core.finish,
-        core.fail,
-        core.make_key,
-    )
-    fast = core.key is None and not core.typed
-    data = store._data  # noqa: SLF001 - the store is private to this function
-    get, move = data.get, data.move_to_end
-
-    def plain_wrapper(*args: Any, **kwargs: Any) -> Any:
-        if fast and not kwargs and len(args) == 1:
-            key = args[0]
-            if isinstance(key, tuple):
-                key = args
-        else:
-            key = make_key(args, kwargs)
-        try:
-            value = get(key, MISSING)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        if value is not MISSING:
-            try:  # noqa: SIM105 - see above
-                move(key)
-            except KeyError:  # pragma: no cover - see above
-                pass
-            store._hits += 1  # noqa: SLF001
-            return value
-        store._misses += 1  # noqa: SLF001
-        flight = new_flight()
-        value = begin(key, flight)
-        if value is not flight:
-            return value
-        try:
-            value = compute(flight, args, kwargs)
-        except BaseException as exc:
-            fail(key, flight, exc)
-            raise
-        finish(key, flight, value)
-        return value
-
-    return plain_wrapper
-
-
-def _async_backend_wrapper(core: Core) -> Callable[..., Any]:
-    make_key, afetch = core.make_key, core.afetch
-
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            key = make_key(args, kwargs)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        return await afetch(key, args, kwargs)
-
-    return wrapper
-
-
-def _async_store_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    amiss, make_key = core.amiss, core.make_key
-    fast = core.key is None and not core.typed
-    data = store._data  # noqa: SLF001 - the store is private to this function
-    get, move, timer = data.get, data.move_to_end, store._timer  # noqa: SLF001
-    timed = type(data) is _TimedDict
-
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if fast and not kwargs and len(args) == 1:
-            key = args[0]
-            if isinstance(key, tuple):
-                key = args
-        else:
-            key = make_key(args, kwargs)
-        try:
-            entry = get(key, MISSING)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        if entry is not MISSING:
-            if not timed:
-                try:  # noqa: SIM105 - see above
-                    move(key)
-                except KeyError:  # pragma: no cover - see above
-                    pass
-                store._hits += 1  # noqa: SLF001
-                return entry
-            if entry[1] > (_time.monotonic() if timer is None else timer()):
-                try:  # noqa: SIM105 - see above
-                    move(key)
-                except KeyError:  # pragma: no cover - see above
-                    pass
-                store._hits += 1  # noqa: SLF001
-                return entry[0]
-            store._drop_expired(key, entry)  # noqa: SLF001
-        store._misses += 1  # noqa: SLF001
-        return await amiss(key, args, kwargs)
-
-    return wrapper
-
-
 def _make_wrapper(core: Core, *, is_async: bool) -> Callable[..., Any]:
-    if core.key is None:
-        params = fast_parameters(core.signature_of, core.skip)
-        if params is not None:
-            core.bound_keys = True
-            return compile_wrapper(core, params, is_async=is_async)
-    if core.store is not None:
-        if is_async:
-            return _async_store_wrapper(core, core.store)
-        if type(core.store._data) is _TimedDict:  # noqa: SLF001
-            return _sync_timed_wrapper(core, core.store)
-        return _sync_plain_wrapper(core, core.store)
-    return _async_backend_wrapper(core) if is_async else _sync_backend_wrapper(core)
+    params = None if core.key is not None else fast_parameters(core.signature_of, core.skip)
+    core.bound_keys = params is not None
+    return compile_wrapper(core, params, is_async=is_async)
 
 
 def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: bool) -> None:
@@ -310,123 +128,6 @@ def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: boo
     if is_async:
         wrapper.acache_clear = core.aclear
         wrapper.acache_invalidate = lambda *args, **kwargs: core.ainvalidate(args, kwargs)
-
-
-# -- methods ----------------------------------------------------------------------------
-
-
-class _CachedMethod(Generic[R]):
-    """Descriptor giving each instance its own cache without keeping the instance alive.
-
-    The per-instance cached function holds the instance through a weak
-    reference and is dropped when the instance is collected.
-    """
-
-    def __init__(self, func: Callable[..., Any], build: Callable[..., Any]) -> None:
-        functools.update_wrapper(self, func)
-        self._func = func
-        self._build = build
-        self._lock = threading.Lock()
-        self._per_instance: dict[int, Any] = {}
-
-    def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
-        if instance is None:
-            return self
-        bound = self._per_instance.get(id(instance))
-        if bound is None:
-            bound = self._bind(instance)
-        return bound
-
-    def _bind(self, instance: object) -> Any:
-        func = self._func
-        key = id(instance)
-        try:
-            ref = weakref.ref(instance, lambda _: self._per_instance.pop(key, None))
-        except TypeError:
-            qualname = getattr(func, "__qualname__", repr(func))
-            raise ConfigurationError(
-                f"{type(instance).__name__} instances cannot be weakly referenced, so the "
-                f"cached method {qualname}() cannot give them their own cache; add "
-                "'__weakref__' to the class's __slots__",
-                config_key="__slots__",
-            ) from None
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            obj = ref()
-            if obj is None:  # the caller kept the bound cache after dropping the instance
-                msg = f"the instance behind {func.__qualname__}() was garbage-collected"
-                raise ReferenceError(msg)
-            return func(obj, *args, **kwargs)
-
-        with self._lock:
-            bound = self._per_instance.get(key)
-            if bound is None:  # pragma: no branch - else: another thread bound it first
-                bound = self._per_instance[key] = self._build(call, func)
-        return bound
-
-    def __call__(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
-        return self.__get__(instance)(*args, **kwargs)
-
-    def _bound(self) -> list[Any]:
-        return list(self._per_instance.values())
-
-    def cache_stats(self) -> CacheStats:
-        """Counters summed over every live instance."""
-        totals: dict[str, Any] = dict.fromkeys(
-            ("hits", "misses", "evictions", "expirations", "currsize"), 0
-        )
-        maxsize: int | None = 0
-        for bound in self._bound():
-            stats = bound.cache_stats()
-            for name in totals:
-                totals[name] += stats[name]
-            maxsize = (
-                None if maxsize is None or stats["maxsize"] is None else maxsize + stats["maxsize"]
-            )
-        lookups = totals["hits"] + totals["misses"]
-        return cast(
-            "CacheStats",
-            {
-                **totals,
-                "hit_rate": totals["hits"] / lookups if lookups else 0.0,
-                "maxsize": maxsize,
-            },
-        )
-
-    def cache_info(self) -> CacheInfo:
-        """``functools``-style counters summed over every live instance."""
-        s = self.cache_stats()
-        return CacheInfo(s["hits"], s["misses"], s["maxsize"], s["currsize"])
-
-    def cache_clear(self) -> None:
-        """Clear the cache of every live instance."""
-        for bound in self._bound():
-            bound.cache_clear()
-
-    def cache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
-        """Drop one instance's entry for these arguments."""
-        return bool(self.__get__(instance).cache_invalidate(*args, **kwargs))
-
-    async def acache_clear(self) -> None:
-        """``cache_clear`` as a coroutine, as async cached functions offer it."""
-        self.cache_clear()
-
-    async def acache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
-        """``cache_invalidate`` as a coroutine, as async cached functions offer it."""
-        return self.cache_invalidate(instance, *args, **kwargs)
-
-
-def _is_method(func: Callable[..., Any]) -> bool:
-    """Whether ``func`` is defined in a class body and takes ``self`` first."""
-    parts = getattr(func, "__qualname__", "").split(".")
-    code = getattr(func, "__code__", None)
-    return (
-        len(parts) >= 2  # noqa: PLR2004 - "Class.method"
-        and parts[-2] != "<locals>"
-        and code is not None
-        and code.co_argcount >= 1
-        and code.co_varnames[0] == "self"
-    )
 
 
 # -- the decorators ---------------------------------------------------------------------
@@ -528,7 +229,7 @@ def _decorator(
         namespace=namespace,
     )
 
-    def build(func: Callable[..., Any], signature_of: Callable[..., Any] | None = None) -> Any:
+    def build(func: Callable[..., Any], *, method: bool = False) -> Any:
         core = Core(
             func,
             maxsize=checked_maxsize,
@@ -537,12 +238,11 @@ def _decorator(
             key=cast("Callable[..., Hashable] | None", key),
             timer=cast("Callable[[], float] | None", timer),
             backend=cast("CacheBackend | AsyncCacheBackend | None", backend),
-            signature_of=signature_of,
-            skip=0 if signature_of is None else 1,
+            skip=1 if method else 0,
             namespace=cast("str | None", namespace),
         )
         wrapper = _make_wrapper(core, is_async=is_async)
-        _attach(wrapper, core, func if signature_of is None else signature_of, is_async=is_async)
+        _attach(wrapper, core, func, is_async=is_async)
         return wrapper
 
     def decorate(func: Callable[..., Any]) -> Any:
@@ -556,14 +256,14 @@ def _decorator(
                 field="func",
                 value=func,
             )
-        if _is_method(func):
+        if is_method(func):
             if backend is not None:
                 raise ConfigurationError(
                     f"{func.__qualname__}() is a method: a shared backend cannot tell "
                     "instances apart; cache a function of explicit arguments instead",
                     config_key="backend",
                 )
-            return _CachedMethod(func, build)
+            return CachedMethod(func, functools.partial(build, method=True))
         if backend is not None and namespace is None:
             _check_identity(func)
         return build(func)

@@ -51,6 +51,10 @@ def fast_parameters(func: Callable[..., Any], skip: int) -> list[inspect.Paramet
         return None
     if any(p.kind not in _SIMPLE or p.name.startswith(_PREFIX) for p in params):
         return None
+    try:  # keys hold the defaults: an unhashable one calls for call-shape keys
+        hash(tuple(p.default for p in params))
+    except TypeError:
+        return None
     return params
 
 
@@ -144,30 +148,30 @@ _TIMED_INSERT = """\
 
 _ASYNC_MISS = """
     _pmp_store._misses += 1
-    return await _pmp_amiss(_pmp_key, ({positional}), {{{keywords}}})
+    return await _pmp_amiss(_pmp_key, {args}, {kwargs})
 """
 
 _SYNC_FETCH = """
-    return _pmp_fetch((_pmp_namespace, _pmp_key), ({positional}), {{{keywords}}})
+    return _pmp_fetch({namespaced}, {args}, {kwargs})
 """
 
 _ASYNC_FETCH = """
-    return await _pmp_afetch((_pmp_namespace, _pmp_key), ({positional}), {{{keywords}}})
+    return await _pmp_afetch({namespaced}, {args}, {kwargs})
 """
 
 _REMOTE_TEMPLATE = """
 {kw}def _pmp_wrapper({signature}):
-    _pmp_key = {key}
+{key}
 {miss}
 """
 
 _TEMPLATE = """
 {kw}def _pmp_wrapper({signature}):
-    _pmp_key = {key}
+{key}
     try:
         _pmp_entry = _pmp_get(_pmp_key, _pmp_MISSING)
     except TypeError:
-        _pmp_check_key(({positional}), {{{keywords}}})
+        _pmp_check_key({args}, {kwargs})
         raise
     if _pmp_entry is not _pmp_MISSING:
 {hit}
@@ -198,6 +202,16 @@ _TIER_HIT = """\
             return _pmp_entry[0]
         _pmp_store._drop_expired(_pmp_key, _pmp_entry)"""
 
+# Keys of a function taking ``*args``/``**kwargs``, by the shape of the call (see _keys);
+# the common case of one positional argument is inlined.
+_CALL_SHAPE_KEY = """\
+    if not _pmp_kwargs and len(_pmp_args) == 1:
+        _pmp_key = _pmp_args[0]
+        if isinstance(_pmp_key, tuple):
+            _pmp_key = _pmp_args
+    else:
+        _pmp_key = _pmp_make_key(_pmp_args, _pmp_kwargs)"""
+
 
 def _local_tier(core: Core) -> LRUCache[Any, Any] | None:
     """The function's tier in the backend when it can be read directly, else ``None``."""
@@ -224,24 +238,71 @@ def _clock_source(store: LRUCache[Any, Any]) -> str:
     return "_pmp_time.monotonic()" if store._timer is None else "_pmp_timer()"  # noqa: SLF001
 
 
-def compile_wrapper(
-    core: Core, params: list[inspect.Parameter], *, is_async: bool
-) -> Callable[..., Any]:
-    """Generate the hit/miss wrapper for ``params`` over the in-memory store or the backend."""
-    store = core.store
-    remote = store is None
-    if store is None:
-        store = _local_tier(core)
+def _bound_key_source(core: Core, names: list[str]) -> str:
+    """The key expression of a wrapper declaring the function's own parameters."""
+    if core.typed and names:
+        return f"({', '.join([*names, *(f'type({n})' for n in names)])},)"
+    if len(names) == 1:
+        return names[0]
+    return f"({', '.join(names)}{',' if names else ''})"
+
+
+def _call_parts(
+    core: Core, params: list[inspect.Parameter] | None, lead: str
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The wrapper's signature, the defaults it refers to, and the pieces of its body.
+
+    ``params`` is ``None`` for the generic ``*args, **kwargs`` wrapper. ``lead``
+    names a leading parameter that is passed through but not part of the key
+    (``self`` of a per-instance cached method).
+    """
+    if params is None:
+        signature = f"{lead}*_pmp_args, **_pmp_kwargs"
+        defaults: dict[str, Any] = {}
+        generic = core.key is None and not core.typed and core.backend is None
+        key = _CALL_SHAPE_KEY if generic else "    _pmp_key = _pmp_make_key(_pmp_args, _pmp_kwargs)"
+        parts = {
+            "key": key,
+            "call": f"{lead}*_pmp_args, **_pmp_kwargs",
+            "args": f"({lead}*_pmp_args)" if lead else "_pmp_args",
+            "kwargs": "_pmp_kwargs",
+            # the generic key already carries the namespace (Core.make_key)
+            "namespaced": "_pmp_key",
+        }
+        return signature, defaults, parts
     signature, defaults = _signature_source(params)
+    if lead:
+        signature = f"{lead}{signature}" if signature else lead.rstrip(", ")
     names = [p.name for p in params]
     positional = [p.name for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    if core.typed and names:
-        key = f"({', '.join([*names, *(f'type({n})' for n in names)])},)"
-    elif len(names) == 1:
-        key = names[0]
-    else:
-        key = f"({', '.join(names)}{',' if names else ''})"
+    parts = {
+        "key": f"    _pmp_key = {_bound_key_source(core, names)}",
+        "call": ", ".join(
+            [*([lead.rstrip(", ")] if lead else []), *positional] + [f"{n}={n}" for n in keyword]
+        ),
+        "args": "(" + lead + "".join(f"{n}, " for n in positional) + ")",
+        "kwargs": "{" + ", ".join(f"{n!r}: {n}" for n in keyword) + "}",
+        "namespaced": "(_pmp_namespace, _pmp_key)",
+    }
+    return signature, defaults, parts
+
+
+def compile_wrapper(
+    core: Core, params: list[inspect.Parameter] | None, *, is_async: bool
+) -> Callable[..., Any]:
+    """Generate the hit/miss wrapper over the in-memory store or the backend.
+
+    ``params`` are the parameters to declare (keys from the bound arguments),
+    or ``None`` for a ``*args, **kwargs`` wrapper keyed by the call's shape.
+    A per-instance cached method (``core.skip``) also takes ``self`` first.
+    """
+    store = core.store
+    remote = store is None
+    if store is None and params is not None:
+        store = _local_tier(core)
+    lead = "_pmp_self, " if core.skip else ""
+    signature, defaults, parts = _call_parts(core, params, lead)
     data = None if store is None else store._data  # noqa: SLF001 - private to this function
     namespace: dict[str, Any] = {
         f"{_PREFIX}{name}": value
@@ -266,6 +327,7 @@ def compile_wrapper(
             "fail": core.fail,
             "amiss": core.amiss,
             "func": core.func,
+            "make_key": core.make_key,
             "check_key": core.check_key,
             "timer": None if store is None else store._timer,  # noqa: SLF001
             "ttl": None if store is None else store._ttl,  # noqa: SLF001
@@ -273,11 +335,6 @@ def compile_wrapper(
         }.items()
     }
     namespace |= defaults
-    fmt = {
-        "call": ", ".join([*positional, *(f"{n}={n}" for n in keyword)]),
-        "positional": "".join(f"{n}, " for n in positional),
-        "keywords": ", ".join(f"{n!r}: {n}" for n in keyword),
-    }
     if remote:
         hit = _TIER_HIT
         miss = _ASYNC_FETCH if is_async else _SYNC_FETCH
@@ -289,21 +346,14 @@ def compile_wrapper(
             else _PLAIN_HIT
         )
         miss = _ASYNC_MISS if is_async else _SYNC_MISS
-        fmt["store_value"] = "" if is_async else _store_value(store)
+        parts["store_value"] = "" if is_async else _store_value(store)
     source = (_TEMPLATE if data is not None else _REMOTE_TEMPLATE).format(
         kw="async " if is_async else "",
         signature=signature,
-        key=key,
         hit=hit,
-        miss=miss.format(**fmt),
-        **fmt,
+        miss=miss.format(**parts),
+        **parts,
     )
-    if is_async:  # the store in a closure cell, as before: found through __closure__
-        body = source.replace("\n", "\n    ")
-        source = f"def {_PREFIX}make({_PREFIX}store):{body}\n    return {_PREFIX}wrapper\n"
     exec(compile(source, f"<pmp_cache wrapper of {core.namespace}>", "exec"), namespace)  # noqa: S102 - source built above from parameter names only
-    if is_async:
-        made: Callable[..., Any] = namespace[f"{_PREFIX}make"](namespace.pop(f"{_PREFIX}store"))
-        return made
     wrapper: Callable[..., Any] = namespace[f"{_PREFIX}wrapper"]
     return wrapper
