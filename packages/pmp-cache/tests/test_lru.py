@@ -1,3 +1,4 @@
+import contextlib
 import copy
 import pickle
 import threading
@@ -572,3 +573,43 @@ def test_a_full_store_drops_an_expired_entry_that_was_used_recently(kind: str):
     call("b")
     assert calls == ["a", "b", "c"]
     assert (stats()["evictions"], stats()["expirations"]) == (0, 1)
+
+
+def test_setdefault_without_a_default_stores_none():
+    """setdefault(key) stores and returns None, as the MutableMapping contract allows."""
+    c: LRUCache[str, int | None] = LRUCache()
+    assert c.setdefault("a") is None
+    assert "a" in c
+    assert c.setdefault("a", 1) is None
+
+
+class _MeetingKey:
+    """A key whose hashing waits (briefly) for a second thread to hash it too."""
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(2)
+
+    def __hash__(self) -> int:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.barrier.wait(0.5)
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@pytest.mark.parametrize("ttl", [None, 60])
+def test_racing_setdefault_calls_all_see_the_one_value_stored(ttl: float | None):
+    """Two threads calling setdefault with different defaults both get the one stored value."""
+    c: LRUCache[_MeetingKey, int] = LRUCache(ttl=ttl)
+    key = _MeetingKey()
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda v=v: results.append(c.setdefault(key, v))) for v in (1, 2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 2
+    assert results[0] == results[1] == c[key]

@@ -514,18 +514,29 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         msg = f"popitem(): {type(self).__name__} is empty"
         raise KeyError(msg)
 
-    def setdefault(self, key: K, default: V) -> V:
+    @overload
+    def setdefault(self: LRUCache[K, T | None], key: K, default: None = None) -> T | None: ...
+    @overload
+    def setdefault(self, key: K, default: V) -> V: ...
+    def setdefault(self, key: K, default: object = None) -> object:
         """Return the live value for ``key``, storing ``default`` first if there is none.
+
+        Atomic: threads racing on one key all get the one value stored.
 
         >>> c = LRUCache[str, int]()
         >>> c.setdefault("a", 1), c.setdefault("a", 2)
         (1, 1)
         """
-        value = self.peek(key, MISSING)
-        if value is MISSING:
-            self.set(key, default)
+        with holding(self._lock):
+            data = self._data
+            entry = data.get(key, MISSING)
+            if entry is not MISSING:
+                if type(data) is not _TimedDict:
+                    return entry
+                if entry[1] > self._now():
+                    return entry[0]
+            self._insert(key, default, None)
             return default
-        return cast("V", value)
 
     def clear(self) -> None:
         """Remove every entry (statistics are kept)."""
