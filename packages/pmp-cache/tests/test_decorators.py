@@ -584,7 +584,7 @@ def test_bad_options_raise_validation_error(decorator, kwargs, field):
 def test_decorating_a_non_callable_or_sync_function_for_async_is_refused():
     """Cache needs a callable; async_cache needs an async function."""
     with pytest.raises(ValidationError, match="callable"):
-        cache()(42)  # type: ignore[arg-type]
+        cache()(42)  # type: ignore[call-overload]
     with pytest.raises(ValidationError, match="async"):
         async_cache(lambda: 1)  # type: ignore[arg-type, return-value]
 

@@ -86,3 +86,21 @@ def test_an_async_cached_method_read_from_the_class_is_a_coroutine_function():
     assert inspect.iscoroutinefunction(_ATemp.plain)
     assert inspect.iscoroutinefunction(_ATemp.star)
     assert inspect.iscoroutinefunction(_ATemp(1).plain)
+
+
+class _AKinds:
+    @async_cache
+    @classmethod
+    async def make(cls, x: int) -> str:
+        return f"{cls.__name__}:{x}"
+
+
+@pytest.mark.asyncio
+async def test_async_cache_above_classmethod():
+    """@async_cache above @classmethod works and stays a coroutine function."""
+    import inspect
+
+    kinds: Any = _AKinds  # mypy types a function under @classmethod as the plain function
+    assert await kinds.make(1) == "_AKinds:1"
+    assert kinds.make.cache_info().misses == 1
+    assert inspect.iscoroutinefunction(kinds.make)

@@ -1,6 +1,7 @@
 """Regression tests for cache: re-entry through threads, methods, keys and decorator order."""
 
 import contextvars
+import functools
 import threading
 from typing import Any
 
@@ -102,3 +103,57 @@ def test_an_unhashable_default_value_does_not_break_calls_that_omit_it():
     assert f.cache_invalidate(1) is True
     with pytest.raises(UnhashableArgumentError, match="context"):
         f(1, {"a": 1})
+
+
+_KIND_CALLS: list[int] = []
+
+
+class _Kinds:
+    @cache
+    @classmethod
+    def bare(cls, x: int) -> str:
+        _KIND_CALLS.append(x)
+        return f"{cls.__name__}:{x}"
+
+    @cache(maxsize=4)
+    @classmethod
+    def sized(cls, x: int) -> str:
+        return f"{cls.__name__}:{x}"
+
+    @cache
+    @staticmethod
+    def static(x: int) -> int:
+        return x * 2
+
+    def _get(self, kind: str, x: int) -> str:
+        return f"{kind}:{x}"
+
+    user = cache(functools.partialmethod(_get, "user"))
+
+
+class _SubKinds(_Kinds):
+    pass
+
+
+def test_cache_above_classmethod_staticmethod_and_partialmethod():
+    """@cache above @classmethod / @staticmethod and over a partialmethod work."""
+    # mypy types a function under @classmethod as the plain function: read it as Any
+    kinds: Any = _Kinds
+    subkinds: Any = _SubKinds
+    assert kinds.bare(1) == kinds.bare(1) == "_Kinds:1"
+    assert subkinds.bare(1) == "_SubKinds:1"  # the class is part of the key
+    assert _KIND_CALLS == [1, 1]
+    assert _Kinds().sized(2) == "_Kinds:2"
+    assert _Kinds.static(3) == _Kinds().static(3) == 6
+    obj = _Kinds()
+    assert obj.user(5) == "user:5"
+    assert obj.user(5) == "user:5"
+
+
+def test_typed_with_a_key_function_is_refused():
+    """typed=True together with key= is refused: the key function alone makes the key."""
+    from pmp_errors import ValidationError
+
+    with pytest.raises(ValidationError, match="typed") as info:
+        cache(typed=True, key=lambda x: x)
+    assert info.value.field == "typed"

@@ -26,6 +26,7 @@ __all__ = ["AsyncCachedFunction", "CachedFunction", "async_cache", "cache"]
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
+T = TypeVar("T")
 
 
 class CachedFunction(Protocol[P, R_co]):
@@ -132,6 +133,9 @@ def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: boo
 
 # -- the decorators ---------------------------------------------------------------------
 
+# Method wrappers that are not callable themselves but are cached through their function.
+_WRAPPERS = (classmethod, staticmethod, functools.partialmethod)
+
 
 def _check_identity(func: Callable[..., Any]) -> None:
     """Refuse a backend-backed function whose name is not unique and stable across processes."""
@@ -169,6 +173,13 @@ def _check(
             f"key must be a callable taking the function's arguments or None, got {key!r}",
             field="key",
             value=key,
+        )
+    if key is not None and typed:
+        raise ValidationError(
+            "typed=True has no effect with key=: the key function alone makes the key; "
+            "drop typed=True, or put the types in the key (e.g. (type(x), x))",
+            field="typed",
+            value=typed,
         )
     check_timer(timer)
     if namespace is not None and (not isinstance(namespace, str) or not namespace):
@@ -246,6 +257,10 @@ def _decorator(
         return wrapper
 
     def decorate(func: Callable[..., Any]) -> Any:
+        if isinstance(func, (classmethod, staticmethod)):  # cache the function, then rewrap it
+            return type(func)(decorate(func.__func__))
+        if isinstance(func, functools.partialmethod):
+            return functools.partialmethod(decorate(func.func), *func.args, **func.keywords)
         if not callable(func):
             raise ValidationError(
                 f"the cache decorators wrap a callable, got {func!r}", field="func", value=func
@@ -271,6 +286,38 @@ def _decorator(
     return decorate
 
 
+class CacheDecorator(Protocol):
+    """What ``cache(...)`` returns: applied to a function, or above ``@classmethod`` & co."""
+
+    @overload
+    def __call__(self, func: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+    @overload
+    def __call__(self, func: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
+    @overload
+    def __call__(self, func: functools.partialmethod[R], /) -> functools.partialmethod[R]: ...
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> CachedFunction[P, R]: ...
+
+
+class AsyncCacheDecorator(Protocol):
+    """What ``async_cache(...)`` returns (see ``CacheDecorator``)."""
+
+    @overload
+    def __call__(self, func: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+    @overload
+    def __call__(self, func: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
+    @overload
+    def __call__(
+        self, func: Callable[P, Awaitable[R]], /
+    ) -> AsyncCachedFunction[P, Coroutine[Any, Any, R]]: ...
+
+
+@overload
+def cache(maxsize: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+@overload
+def cache(maxsize: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
+@overload
+def cache(maxsize: functools.partialmethod[R], /) -> functools.partialmethod[R]: ...
 @overload
 def cache(maxsize: Callable[P, R], /) -> CachedFunction[P, R]: ...
 @overload
@@ -283,7 +330,7 @@ def cache(
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
     namespace: str | None = None,
-) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
+) -> CacheDecorator: ...
 def cache(
     maxsize: Any = 128,
     ttl: float | None = None,
@@ -315,7 +362,7 @@ def cache(
     >>> expensive_computation.cache_stats()["hits"]
     1
     """
-    if callable(maxsize):
+    if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return cache()(maxsize)
     return _decorator(
         is_async=False,
@@ -330,6 +377,10 @@ def cache(
 
 
 @overload
+def async_cache(maxsize: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+@overload
+def async_cache(maxsize: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
+@overload
 def async_cache(
     maxsize: Callable[P, Awaitable[R]], /
 ) -> AsyncCachedFunction[P, Coroutine[Any, Any, R]]: ...
@@ -343,7 +394,7 @@ def async_cache(
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
     namespace: str | None = None,
-) -> Callable[[Callable[P, Awaitable[R]]], AsyncCachedFunction[P, Coroutine[Any, Any, R]]]: ...
+) -> AsyncCacheDecorator: ...
 def async_cache(
     maxsize: Any = 128,
     ttl: float | None = None,
@@ -371,7 +422,7 @@ def async_cache(
     >>> asyncio.run(fetch(1))
     {'id': 1}
     """
-    if callable(maxsize):
+    if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return async_cache()(maxsize)
     return _decorator(
         is_async=True,
