@@ -771,7 +771,7 @@ def test_value_stored_while_a_miss_registers_is_returned(options):
     assert f(_StoredWhileRegistering(core.store, lambda: None)) == "stored meanwhile"
     assert calls == []
     assert core.flights == {}
-    assert f.cache_info() == CacheInfo(hits=0, misses=1, maxsize=128, currsize=1)
+    assert f.cache_info() == CacheInfo(hits=1, misses=0, maxsize=128, currsize=1)
 
 
 def test_value_expired_while_a_miss_registers_is_replaced():

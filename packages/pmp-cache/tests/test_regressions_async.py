@@ -104,3 +104,32 @@ async def test_async_cache_above_classmethod():
     assert await kinds.make(1) == "_AKinds:1"
     assert kinds.make.cache_info().misses == 1
     assert inspect.iscoroutinefunction(kinds.make)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+@pytest.mark.parametrize("star", [False, True])
+async def test_callers_joining_one_computation_count_as_hits(options: Any, star: bool):
+    """100 concurrent calls of one key: one miss (the computation) and 99 hits."""
+    calls: list[int] = []
+
+    async def body(x: int) -> int:
+        calls.append(x)
+        await asyncio.sleep(0.01)
+        return x
+
+    if star:
+
+        async def f(*args: int) -> int:
+            return await body(*args)
+    else:
+
+        async def f(x: int) -> int:  # type: ignore[misc]
+            return await body(x)
+
+    cached = async_cache(**options)(f)
+    results = await asyncio.gather(*(cached(1) for _ in range(100)))
+    assert set(results) == {1}
+    assert calls == [1]
+    info = cached.cache_info()
+    assert (info.hits, info.misses) == (99, 1)

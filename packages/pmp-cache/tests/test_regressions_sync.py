@@ -157,3 +157,30 @@ def test_typed_with_a_key_function_is_refused():
     with pytest.raises(ValidationError, match="typed") as info:
         cache(typed=True, key=lambda x: x)
     assert info.value.field == "typed"
+
+
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+def test_threads_joining_one_computation_count_as_hits(options: Any):
+    """8 threads missing one key together: one miss (the computation), 7 hits."""
+    release = threading.Event()
+    barrier = threading.Barrier(8)
+
+    @cache(**options)
+    def slow(x: int) -> int:
+        release.wait(5)
+        return x
+
+    def call() -> None:
+        barrier.wait()
+        slow(1)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    while len(slow.cache_stats.__self__.flights) == 0:  # type: ignore[attr-defined]
+        pass
+    release.set()  # threads arriving later hit the stored value: also hits
+    for t in threads:
+        t.join()
+    info = slow.cache_info()
+    assert (info.hits, info.misses) == (7, 1)

@@ -188,9 +188,17 @@ class Core:
                 if value is MISSING:  # the key is not stored, not even expired
                     return flight
                 self.finish(key, flight, value, keep=False)
+                store._hits += 1  # noqa: SLF001
                 return value
-            value = self._join(key, current, flight[OWNER])
+            if current[OWNER] == flight[OWNER]:
+                raise self.reentry_error()
+            try:
+                value = self._join(key, current, flight[OWNER])
+            except Exception:
+                store._misses += 1  # noqa: SLF001 - the owner's exception: served by no cache
+                raise
             if value is not MISSING:
+                store._hits += 1  # noqa: SLF001 - joined a computation: counted once, by its owner
                 return value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
 
@@ -404,13 +412,27 @@ class Core:
             flight.task = task = loop.create_task(work)
             self.flights[key] = flight
             task.add_done_callback(lambda t: self._afinish(flight, key, t))
+            joined = False
         elif any(f is flight for f in COMPUTING.get()):
             raise self.reentry_error()
+        else:
+            joined = True
+        store = self.store
+        if store is not None and not joined:
+            store._misses += 1  # noqa: SLF001 - one miss per computation
         shared = flight.task
         assert shared is not None
         flight.waiters += 1
         try:
-            return await asyncio.shield(shared)
+            value = await asyncio.shield(shared)
+        except Exception:
+            if store is not None and joined:
+                store._misses += 1  # noqa: SLF001 - the computation failed: no cache served it
+            raise
+        else:
+            if store is not None and joined:
+                store._hits += 1  # noqa: SLF001 - served by a computation another caller started
+            return value
         finally:
             flight.waiters -= 1
             if not flight.waiters and not shared.done():

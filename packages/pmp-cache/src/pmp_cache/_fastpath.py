@@ -87,12 +87,12 @@ def _signature_source(params: list[inspect.Parameter]) -> tuple[str, dict[str, A
 # closure cell, about 10 ns a hit.
 
 _SYNC_MISS = """
-    _pmp_store._misses += 1
     _pmp_flight = [_pmp_ident(), None, _pmp_MISSING, None]
     if _pmp_register(_pmp_key, _pmp_flight) is not _pmp_flight or _pmp_key in _pmp_data:
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
-            return _pmp_value
+            return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
+    _pmp_store._misses += 1
     _pmp_token = _pmp_computing.set((*_pmp_computing.get(), _pmp_flight))
     try:
         _pmp_value = _pmp_func({call})
@@ -147,7 +147,6 @@ _TIMED_INSERT = """\
                 _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
 
 _ASYNC_MISS = """
-    _pmp_store._misses += 1
     return await _pmp_amiss(_pmp_key, {args}, {kwargs})
 """
 
