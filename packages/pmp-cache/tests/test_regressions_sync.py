@@ -184,3 +184,36 @@ def test_threads_joining_one_computation_count_as_hits(options: Any):
         t.join()
     info = slow.cache_info()
     assert (info.hits, info.misses) == (7, 1)
+
+
+def test_a_thread_with_a_context_copied_before_the_computation_waits_for_it():
+    """Computations started after a context was copied are not its own: they are waited for."""
+    context = contextvars.copy_context()
+    started, release = threading.Event(), threading.Event()
+
+    @cache
+    def slow(x: int) -> int:
+        started.set()
+        release.wait(5)
+        return x
+
+    owner = threading.Thread(target=slow, args=(1,))
+    owner.start()
+    started.wait(5)
+    got: list[object] = []
+
+    def late() -> None:
+        try:
+            got.append(slow(1))
+        except BaseException as exc:
+            got.append(exc)
+
+    waiter = threading.Thread(target=context.run, args=(late,))
+    waiter.start()
+    core = slow.cache_stats.__self__  # type: ignore[attr-defined]
+    while core.flights.get(1) is not None and core.flights[1][1] is None and waiter.is_alive():
+        pass  # until the waiter waits for the flight
+    release.set()
+    owner.join()
+    waiter.join()
+    assert got == [1]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import threading
 from typing import TYPE_CHECKING, Any
 
 from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
 from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
-from pmp_cache._lru import MISSING, LRUCache
+from pmp_cache._lru import MISSING, Internals, LRUCache, internals
 from pmp_cache._mutex import holding, new_mutex
+from pmp_cache._reentry import COMPUTING, TOKEN, waits_for_itself
 from pmp_cache._stats import CacheInfo, CacheStats
 from pmp_errors import ConfigurationError, ValidationError
 
@@ -20,20 +20,13 @@ if TYPE_CHECKING:
 
     from pmp_cache._backend import AsyncCacheBackend, CacheBackend
 
-__all__ = ["COMPUTING", "DONE", "ERROR", "OWNER", "VALUE", "Core", "new_flight"]
+__all__ = ["DONE", "ERROR", "OWNER", "VALUE", "Core", "new_flight"]
 
-# The flights the current context is computing. Child tasks and threads started with
-# the context (``asyncio.gather``, ``create_task``, ``asyncio.to_thread``,
-# ``contextvars.copy_context().run``) inherit it, so a child that calls back with a
-# key its parent is computing fails with ReentrantCallError instead of waiting for
-# a parent that waits for it.
-COMPUTING: contextvars.ContextVar[tuple[object, ...]] = contextvars.ContextVar(
-    "pmp_cache_computing", default=()
-)
 
 # A computation in progress in a thread (a "flight") is a list, the cheapest object
 # to make on every miss: [owner thread id, Event the waiters block on (made by the
-# first waiter, under the lock) or None, the value or MISSING, the exception or None].
+# first waiter, under the lock) or None, the value or MISSING, the exception or None,
+# the token of naming it in COMPUTING while it runs (see _reentry)].
 # A flight is fresh while it is registered in ``Core.flights``: only its owner,
 # ``clear()`` and ``invalidate()`` remove it, so an owner finding its flight gone
 # knows its result must not be stored.
@@ -42,19 +35,20 @@ OWNER, DONE, VALUE, ERROR = range(4)
 
 def new_flight() -> list[Any]:
     """A flight owned by the calling thread (see above)."""
-    return [threading.get_ident(), None, MISSING, None]
+    return [threading.get_ident(), None, MISSING, None, None]
 
 
 class _AsyncFlight:
     """One computation in progress on an event loop, shared by its waiters."""
 
-    __slots__ = ("loop", "stale", "task", "waiters")
+    __slots__ = ("loop", "parent", "stale", "task", "waiters")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.task: asyncio.Task[Any] | None = None
         self.waiters = 0
         self.stale = False
+        self.parent: object = None
 
 
 class Core:
@@ -77,6 +71,7 @@ class Core:
         "generation",
         "key",
         "lock",
+        "mem",
         "namespace",
         "release",
         "signature_of",
@@ -117,7 +112,8 @@ class Core:
             else namespace
         )
         # One lock for the flights and the store, so a miss takes it twice in all.
-        self.lock = new_mutex() if self.store is None else self.store._lock  # noqa: SLF001
+        self.mem: Internals | None = None if self.store is None else internals(self.store)
+        self.lock = new_mutex() if self.mem is None else self.mem.lock
         self.flights: dict[Any, Any] = {}
         self.generation = 0
         self.bound_keys = False  # set when a generated wrapper keys by bound arguments
@@ -179,26 +175,26 @@ class Core:
         """
         if flight is None:
             flight = new_flight()
-        store = self.store
-        assert store is not None
+        mem = self.mem
+        assert mem is not None
         while True:
             current = self.flights.setdefault(key, flight)
             if current is flight:
-                value = store._peek_or_drop(key)  # noqa: SLF001 - the store is ours
+                value = mem.peek_or_drop(key)
                 if value is MISSING:  # the key is not stored, not even expired
                     return flight
                 self.finish(key, flight, value, keep=False)
-                store._hits += 1  # noqa: SLF001
+                mem.counts.hits += 1
                 return value
             if current[OWNER] == flight[OWNER]:
                 raise self.reentry_error()
             try:
                 value = self._join(key, current, flight[OWNER])
             except Exception:
-                store._misses += 1  # noqa: SLF001 - the owner's exception: served by no cache
+                mem.counts.misses += 1  # the owner's exception: served by no cache
                 raise
             if value is not MISSING:
-                store._hits += 1  # noqa: SLF001 - joined a computation: counted once, by its owner
+                mem.counts.hits += 1  # joined a computation: counted once, by its owner
                 return value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
 
@@ -211,17 +207,17 @@ class Core:
             function=self.namespace,
         )
 
-    def compute(self, flight: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def compute(self, flight: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call the function with ``flight`` marked as computed by this context."""
-        token = COMPUTING.set((*COMPUTING.get(), flight))
+        flight[TOKEN] = COMPUTING.set(flight)
         try:
             return self.func(*args, **kwargs)
         finally:
-            COMPUTING.reset(token)
+            COMPUTING.reset(flight[TOKEN])
 
     def _join(self, key: Any, current: list[Any], owner: int) -> Any:
         """Wait for another thread's flight: its value, its exception, or ``MISSING``."""
-        if current[OWNER] == owner or any(f is current for f in COMPUTING.get()):
+        if current[OWNER] == owner or waits_for_itself(current):
             raise self.reentry_error()
         done: threading.Event | None = None
         with holding(self.lock):
@@ -250,9 +246,9 @@ class Core:
             if self.flights.get(key) is flight:
                 try:
                     if keep:
-                        store = self.store
-                        assert store is not None
-                        store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
+                        mem = self.mem
+                        assert mem is not None
+                        mem.insert(key, value, None)  # the lock is shared
                 finally:
                     del self.flights[key]
         finally:
@@ -363,7 +359,8 @@ class Core:
         kwargs: dict[str, Any],
         seen: int,
     ) -> Any:
-        COMPUTING.set((*COMPUTING.get(), flight))  # in this task's own context
+        flight.parent = COMPUTING.get()  # in this task's own context (see _reentry)
+        COMPUTING.set(flight)
         backend: Any = self.backend
         call = self._call
         generation = self.generation
@@ -413,25 +410,25 @@ class Core:
             self.flights[key] = flight
             task.add_done_callback(lambda t: self._afinish(flight, key, t))
             joined = False
-        elif any(f is flight for f in COMPUTING.get()):
+        elif waits_for_itself(flight):
             raise self.reentry_error()
         else:
             joined = True
-        store = self.store
-        if store is not None and not joined:
-            store._misses += 1  # noqa: SLF001 - one miss per computation
+        counts = None if self.mem is None else self.mem.counts
+        if counts is not None and not joined:
+            counts.misses += 1  # one miss per computation
         shared = flight.task
         assert shared is not None
         flight.waiters += 1
         try:
             value = await asyncio.shield(shared)
         except Exception:
-            if store is not None and joined:
-                store._misses += 1  # noqa: SLF001 - the computation failed: no cache served it
+            if counts is not None and joined:
+                counts.misses += 1  # the computation failed: no cache served it
             raise
         else:
-            if store is not None and joined:
-                store._hits += 1  # noqa: SLF001 - served by a computation another caller started
+            if counts is not None and joined:
+                counts.hits += 1  # served by a computation another caller started
             return value
         finally:
             flight.waiters -= 1
@@ -446,15 +443,16 @@ class Core:
     async def _acompute(
         self, flight: _AsyncFlight, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        COMPUTING.set((*COMPUTING.get(), flight))  # in this task's own context
+        flight.parent = COMPUTING.get()  # in this task's own context (see _reentry)
+        COMPUTING.set(flight)
         generation = self.generation
         awaitable: Awaitable[Any] = self.func(*args, **kwargs)
         value = await awaitable
-        store = self.store
-        assert store is not None
+        mem = self.mem
+        assert mem is not None
         with holding(self.lock):
             if generation == self.generation and not flight.stale:
-                store._insert(key, value, None)  # noqa: SLF001 - the lock is shared
+                mem.insert(key, value, None)  # the lock is shared
         return value
 
     def _afinish(self, flight: _AsyncFlight, key: Any, task: asyncio.Task[Any]) -> None:
@@ -480,9 +478,8 @@ class Core:
                 if type(flight) is _AsyncFlight:  # sync flights go stale by leaving flights
                     flight.stale = True
             self.flights.clear()
-            if self.store is not None:
-                self.store._data.clear()  # noqa: SLF001 - the store is private to this function
-                self.store._reset_stats()  # noqa: SLF001
+            if self.mem is not None:
+                self.mem.empty()
 
     def clear(self) -> None:
         """Drop every entry and reset the counters; computations in flight are not stored.
@@ -521,8 +518,8 @@ class Core:
                 flight = self.flights.pop(key, None)
                 if type(flight) is _AsyncFlight:  # sync flights go stale by leaving flights
                     flight.stale = True
-                if self.store is not None:
-                    removed = self.store._take(key) is not MISSING or removed  # noqa: SLF001
+                if self.mem is not None:
+                    removed = self.mem.take(key) is not MISSING or removed
         return removed
 
     def invalidate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -25,8 +25,8 @@ import threading
 import time as _time
 from typing import TYPE_CHECKING, Any
 
-from pmp_cache._core import COMPUTING
-from pmp_cache._lru import MISSING, LRUCache, _TimedDict
+from pmp_cache._lru import MISSING, Internals, LRUCache, internals
+from pmp_cache._reentry import COMPUTING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,20 +87,20 @@ def _signature_source(params: list[inspect.Parameter]) -> tuple[str, dict[str, A
 # closure cell, about 10 ns a hit.
 
 _SYNC_MISS = """
-    _pmp_flight = [_pmp_ident(), None, _pmp_MISSING, None]
+    _pmp_flight = [_pmp_ident(), None, _pmp_MISSING, None, None]
     if _pmp_register(_pmp_key, _pmp_flight) is not _pmp_flight or _pmp_key in _pmp_data:
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
             return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
-    _pmp_store._misses += 1
-    _pmp_token = _pmp_computing.set((*_pmp_computing.get(), _pmp_flight))
+    _pmp_counts.misses += 1
+    _pmp_flight[4] = _pmp_token = _pmp_computing.set(_pmp_flight)  # see _reentry
     try:
         _pmp_value = _pmp_func({call})
     except BaseException as _pmp_exc:
+        _pmp_computing.reset(_pmp_token)
         _pmp_fail(_pmp_key, _pmp_flight, _pmp_exc)
         raise
-    finally:
-        _pmp_computing.reset(_pmp_token)
+    _pmp_computing.reset(_pmp_token)
 {store_value}
     return _pmp_value
 """
@@ -123,27 +123,22 @@ _STORE_VALUE = """\
             _pmp_flight[1].set()"""
 
 _INSERT = """\
-                _pmp_store._insert(_pmp_key, _pmp_value, None)"""
+                _pmp_insert(_pmp_key, _pmp_value, None)"""
 
-# ``LRUCache._insert`` inlined for a bounded store; the evicted entry is released
-# after the lock. The store does not hold the key: it did not once the flight was
+# ``LRUCache``'s insert inlined for a bounded store; the evicted entry is released
+# after the lock; a full store with deadlines frees a slot through ``make_room``
+# (expired entries first). The store does not hold the key: it did not once the flight was
 # registered (else ``begin`` returned the value or dropped the expired entry), and
 # while a flight is registered only its owner stores its key.
 _PLAIN_INSERT = """\
                 if len(_pmp_data) >= {maxsize}:
                     _pmp_evicted = _pmp_popitem(False)
-                    _pmp_store._evictions += 1
+                    _pmp_counts.evictions += 1
                 _pmp_data[_pmp_key] = _pmp_value"""
 
 _TIMED_INSERT = """\
-                if len(_pmp_data) >= {maxsize} and _pmp_now >= _pmp_store._next_expiry:
-                    _pmp_store._sweep(_pmp_now)  # expired entries leave before live ones
                 if len(_pmp_data) >= {maxsize}:
-                    _pmp_evicted = _pmp_popitem(False)
-                    if _pmp_evicted[1][1] <= _pmp_now:
-                        _pmp_store._expirations += 1
-                    else:
-                        _pmp_store._evictions += 1
+                    _pmp_make_room(_pmp_now)
                 _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
 
 _ASYNC_MISS = """
@@ -182,7 +177,7 @@ _PLAIN_HIT = """\
             _pmp_move(_pmp_key)
         except KeyError:
             pass
-        _pmp_store._hits += 1
+        _pmp_counts.hits += 1
         return _pmp_entry"""
 
 _TIMED_HIT = """\
@@ -191,15 +186,15 @@ _TIMED_HIT = """\
                 _pmp_move(_pmp_key)
             except KeyError:
                 pass
-            _pmp_store._hits += 1
+            _pmp_counts.hits += 1
             return _pmp_entry[0]
-        _pmp_store._drop_expired(_pmp_key, _pmp_entry)"""
+        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
 
 _TIER_HIT = """\
         if _pmp_entry[1] > _pmp_monotonic():
-            _pmp_store._hits += 1
+            _pmp_counts.hits += 1
             return _pmp_entry[0]
-        _pmp_store._drop_expired(_pmp_key, _pmp_entry)"""
+        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
 
 # Keys of a function taking ``*args``/``**kwargs``, by the shape of the call (see _keys);
 # the common case of one positional argument is inlined.
@@ -216,25 +211,24 @@ def _local_tier(core: Core) -> LRUCache[Any, Any] | None:
     """The function's tier in the backend when it can be read directly, else ``None``."""
     make = getattr(core.backend, "local_tier", None)
     tier = make(core.namespace) if callable(make) else None
-    if isinstance(tier, LRUCache) and type(tier._data) is _TimedDict:  # noqa: SLF001
+    if isinstance(tier, LRUCache) and internals(tier).timed:
         return tier
     return None
 
 
-def _store_value(store: LRUCache[Any, Any]) -> str:
+def _store_value(mem: Internals) -> str:
     """Source storing a computed ``value`` (see ``_STORE_VALUE``) for this store."""
-    maxsize = store._maxsize  # noqa: SLF001 - the store is private to this function
-    timed = type(store._data) is _TimedDict  # noqa: SLF001
+    maxsize, timed = mem.maxsize, mem.timed
     insert = _INSERT  # unbounded, or maxsize 0: rare enough for the general method
     if 0 < maxsize < sys.maxsize:
         insert = (_TIMED_INSERT if timed else _PLAIN_INSERT).format(maxsize=maxsize)
-    now = f"    _pmp_now = {_clock_source(store)}" if timed and insert is not _INSERT else ""
+    now = f"    _pmp_now = {_clock_source(mem)}" if timed and insert is not _INSERT else ""
     return _STORE_VALUE.format(now=now, insert=insert)
 
 
-def _clock_source(store: LRUCache[Any, Any]) -> str:
+def _clock_source(mem: Internals) -> str:
     """``time.monotonic`` looked up per call (so patching it works), or the injected timer."""
-    return "_pmp_time.monotonic()" if store._timer is None else "_pmp_timer()"  # noqa: SLF001
+    return "_pmp_time.monotonic()" if mem.timer is None else "_pmp_timer()"
 
 
 def _bound_key_source(core: Core, names: list[str]) -> str:
@@ -300,19 +294,23 @@ def compile_wrapper(
     remote = store is None
     if store is None and params is not None:
         store = _local_tier(core)
+    mem = None if store is None else internals(store)
     lead = "_pmp_self, " if core.skip else ""
     signature, defaults, parts = _call_parts(core, params, lead)
-    data = None if store is None else store._data  # noqa: SLF001 - private to this function
+    data = None if mem is None else mem.data
     namespace: dict[str, Any] = {
         f"{_PREFIX}{name}": value
         for name, value in {
             "time": _time,
             "namespace": core.namespace,
-            "store": store,
+            "counts": None if mem is None else mem.counts,
             "data": data,
             "get": None if data is None else data.get,
             "move": None if data is None else data.move_to_end,
             "popitem": None if data is None else data.popitem,
+            "insert": None if mem is None else mem.insert,
+            "make_room": None if mem is None else mem.make_room,
+            "drop_expired": None if mem is None else mem.drop_expired,
             "lock": core.lock,
             "flights": core.flights,
             "register": core.flights.setdefault,
@@ -328,8 +326,8 @@ def compile_wrapper(
             "func": core.func,
             "make_key": core.make_key,
             "check_key": core.check_key,
-            "timer": None if store is None else store._timer,  # noqa: SLF001
-            "ttl": None if store is None else store._ttl,  # noqa: SLF001
+            "timer": None if mem is None else mem.timer,
+            "ttl": None if mem is None else mem.ttl,
             "monotonic": _time.monotonic,
         }.items()
     }
@@ -338,14 +336,10 @@ def compile_wrapper(
         hit = _TIER_HIT
         miss = _ASYNC_FETCH if is_async else _SYNC_FETCH
     else:
-        assert store is not None
-        hit = (
-            _TIMED_HIT.format(clock=_clock_source(store))
-            if type(data) is _TimedDict
-            else _PLAIN_HIT
-        )
+        assert mem is not None
+        hit = _TIMED_HIT.format(clock=_clock_source(mem)) if mem.timed else _PLAIN_HIT
         miss = _ASYNC_MISS if is_async else _SYNC_MISS
-        parts["store_value"] = "" if is_async else _store_value(store)
+        parts["store_value"] = "" if is_async else _store_value(mem)
     source = (_TEMPLATE if data is not None else _REMOTE_TEMPLATE).format(
         kw="async " if is_async else "",
         signature=signature,

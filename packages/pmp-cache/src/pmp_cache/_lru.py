@@ -13,9 +13,9 @@ from collections.abc import (
     MutableMapping,
     ValuesView,
 )
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast, overload
 
-from pmp_cache._mutex import holding, new_mutex
+from pmp_cache._mutex import Mutex, holding, new_mutex
 from pmp_cache._validate import check_maxsize, check_timer, check_ttl
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from pmp_cache._stats import CacheStats
 
-__all__ = ["MISSING", "LRUCache"]
+__all__ = ["MISSING", "Counters", "Internals", "LRUCache", "internals"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -46,6 +46,19 @@ MISSING: Any = _Missing()
 _od_get = OrderedDict.get
 _od_move_to_end = OrderedDict.move_to_end
 _od_popitem = OrderedDict.popitem
+
+
+class Counters:
+    """A cache's statistics counters, also counted by the decorators' generated code.
+
+    Counts changed under the cache's lock (evictions, expirations) are exact;
+    hits and misses are counted without one (see ``LRUCache.stats``).
+    """
+
+    __slots__ = ("evictions", "expirations", "hits", "misses")
+
+    def __init__(self) -> None:
+        self.hits = self.misses = self.evictions = self.expirations = 0
 
 
 class _TimedDict(OrderedDict[Any, Any]):
@@ -101,13 +114,10 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
 
     __slots__ = (
         "__weakref__",
+        "_counts",
         "_data",
-        "_evictions",
-        "_expirations",
-        "_hits",
         "_lock",
         "_maxsize",
-        "_misses",
         "_next_expiry",
         "_plain_limit",
         "_timer",
@@ -130,7 +140,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         self._timer = timer
         self._set_data(OrderedDict() if self._ttl is None else _TimedDict())
         self._lock = new_mutex()
-        self._hits = self._misses = self._evictions = self._expirations = 0
+        self._counts = Counters()
         # No entry expires before this time: a lower bound, so a full cache knows when
         # it must look for expired entries before evicting a live one (see _sweep).
         self._next_expiry = -_INF
@@ -172,16 +182,16 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             if type(data) is _TimedDict:
                 if entry[1] <= self._now():
                     self._drop_expired(key, entry)
-                    self._misses += 1
+                    self._counts.misses += 1
                     return MISSING
                 entry = entry[0]
             try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
                 data.move_to_end(key)
             except KeyError:  # pragma: no cover - another thread evicted it since the read
                 pass
-            self._hits += 1
+            self._counts.hits += 1
             return entry
-        self._misses += 1
+        self._counts.misses += 1
         return MISSING
 
     @overload
@@ -202,20 +212,20 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         data = self._data
         entry = _od_get(data, key, MISSING)
         if entry is MISSING:
-            self._misses += 1
+            self._counts.misses += 1
             return default
         if type(data) is _TimedDict:
             timer = self._timer
             if entry[1] <= (_time.monotonic() if timer is None else timer()):
                 self._drop_expired(key, entry)
-                self._misses += 1
+                self._counts.misses += 1
                 return default
             entry = entry[0]
         try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
             _od_move_to_end(data, key)
         except KeyError:  # pragma: no cover - another thread evicted it since the read
             pass
-        self._hits += 1
+        self._counts.hits += 1
         return entry
 
     def __getitem__(self, key: K) -> V:
@@ -280,7 +290,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             if entry[1] > self._now():
                 return entry[0]
             del data[key]
-            self._expirations += 1
+            self._counts.expirations += 1
             return MISSING
         finally:
             lock.put(None)
@@ -371,7 +381,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                 if len(data) >= limit:
                     # Positional False: a keyword costs ~25 ns more per call.
                     evicted = _od_popitem(data, False)  # noqa: F841, FBT003 - see above
-                    self._evictions += 1
+                    self._counts.evictions += 1
                 data[key] = value
         finally:
             lock.put(None)
@@ -391,16 +401,9 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             now = _time.monotonic() if timer is None else timer()
         if len(data) >= maxsize and key not in data:
             if not maxsize:  # nothing fits: the new entry is evicted at once
-                self._evictions += 1
+                self._counts.evictions += 1
                 return
-            if timed and now >= self._next_expiry:
-                self._sweep(now)
-            while len(data) >= maxsize:
-                entry = data.popitem(last=False)[1]
-                if timed and entry[1] <= now:
-                    self._expirations += 1
-                else:
-                    self._evictions += 1
+            self._make_room(now)
         if timed:
             if ttl is None:
                 ttl = self._ttl
@@ -410,6 +413,22 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         else:
             data[key] = value
         data.move_to_end(key)
+
+    def _make_room(self, now: float) -> None:
+        """Free a slot in a full cache: expired entries first, else the LRU one.
+
+        The caller holds the lock. ``now`` is only read for a cache with deadlines.
+        """
+        data = self._data
+        timed = type(data) is _TimedDict
+        if timed and now >= self._next_expiry:
+            self._sweep(now)
+        while len(data) >= self._maxsize:
+            entry = _od_popitem(data, False)[1]  # noqa: FBT003 - see __setitem__
+            if timed and entry[1] <= now:
+                self._counts.expirations += 1
+            else:
+                self._counts.evictions += 1
 
     def _sweep(self, now: float) -> None:
         """Drop every expired entry, counted as expirations; the caller holds the lock.
@@ -429,7 +448,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                 soonest = deadline
         for key in dead:
             del data[key]
-        self._expirations += len(dead)
+        self._counts.expirations += len(dead)
         self._next_expiry = soonest
 
     def _make_timed(self) -> None:
@@ -444,7 +463,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         try:
             if self._data.get(key, MISSING) is entry:  # pragma: no branch - else: a racing reader
                 del self._data[key]
-                self._expirations += 1
+                self._counts.expirations += 1
         finally:
             lock.put(None)
 
@@ -455,7 +474,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         if entry is MISSING or type(data) is not _TimedDict:
             return entry
         if entry[1] <= self._now():
-            self._expirations += 1
+            self._counts.expirations += 1
             return MISSING
         return entry[0]
 
@@ -510,7 +529,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                     return key, entry
                 if entry[1] > now:
                     return key, entry[0]
-                self._expirations += 1
+                self._counts.expirations += 1
         msg = f"popitem(): {type(self).__name__} is empty"
         raise KeyError(msg)
 
@@ -557,9 +576,9 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             data = self._data
             if type(data) is not _TimedDict:
                 return 0
-            before = self._expirations
+            before = self._counts.expirations
             self._sweep(self._now())
-            return self._expirations - before
+            return self._counts.expirations - before
 
     # -- statistics -----------------------------------------------------------------
 
@@ -573,20 +592,23 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         0.5
         """
         currsize = len(self)
-        hits, misses = self._hits, self._misses
+        hits, misses = self._counts.hits, self._counts.misses
         lookups = hits + misses
         return {
             "hits": hits,
             "misses": misses,
             "hit_rate": hits / lookups if lookups else 0.0,
-            "evictions": self._evictions,
-            "expirations": self._expirations,
+            "evictions": self._counts.evictions,
+            "expirations": self._counts.expirations,
             "currsize": currsize,
             "maxsize": self.maxsize,
         }
 
-    def _reset_stats(self) -> None:
-        self._hits = self._misses = self._evictions = self._expirations = 0
+    def _empty(self) -> None:
+        """Drop every entry and zero the counters; the caller holds the lock."""
+        self._data.clear()
+        counts = self._counts
+        counts.hits = counts.misses = counts.evictions = counts.expirations = 0
 
     # -- copy and pickle ------------------------------------------------------------
 
@@ -638,3 +660,45 @@ def _restore(
     for key, value, remaining in entries:
         data[key] = (value, now + (_INF if remaining is None else remaining)) if timed else value
     return new
+
+
+class Internals(NamedTuple):
+    """What a cached function uses of the ``LRUCache`` it owns: state and lock-held steps.
+
+    ``insert``, ``make_room``, ``take`` and ``empty`` expect the caller to hold
+    ``lock``; ``maxsize`` is ``sys.maxsize`` when unbounded.
+    """
+
+    data: OrderedDict[Any, Any]
+    lock: Mutex
+    counts: Counters
+    timed: bool
+    maxsize: int
+    ttl: float | None
+    timer: Callable[[], float] | None
+    insert: Callable[[Any, Any, float | None], None]
+    make_room: Callable[[float], None]
+    drop_expired: Callable[[Any, object], None]
+    peek_or_drop: Callable[[Any], Any]
+    take: Callable[[Any], Any]
+    empty: Callable[[], None]
+
+
+def internals(cache: LRUCache[Any, Any]) -> Internals:
+    """The ``Internals`` of ``cache`` (whose entries must not switch to deadlines later)."""
+    c = cache
+    return Internals(
+        data=c._data,  # noqa: SLF001 - this module's own class
+        lock=c._lock,  # noqa: SLF001
+        counts=c._counts,  # noqa: SLF001
+        timed=type(c._data) is _TimedDict,  # noqa: SLF001
+        maxsize=c._maxsize,  # noqa: SLF001
+        ttl=c._ttl,  # noqa: SLF001
+        timer=c._timer,  # noqa: SLF001
+        insert=c._insert,  # noqa: SLF001
+        make_room=c._make_room,  # noqa: SLF001
+        drop_expired=c._drop_expired,  # noqa: SLF001
+        peek_or_drop=c._peek_or_drop,  # noqa: SLF001
+        take=c._take,  # noqa: SLF001
+        empty=c._empty,  # noqa: SLF001
+    )
