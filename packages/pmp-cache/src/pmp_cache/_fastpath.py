@@ -93,14 +93,14 @@ _SYNC_MISS = """
         if _pmp_value is not _pmp_flight:
             return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
     _pmp_counts.misses += 1
-    _pmp_flight[4] = _pmp_token = _pmp_computing.set(_pmp_flight)  # see _reentry
+    _pmp_flight[4] = _pmp_token = _pmp_mark(_pmp_flight)  # see _reentry
     try:
         _pmp_value = _pmp_func({call})
     except BaseException as _pmp_exc:
-        _pmp_computing.reset(_pmp_token)
+        _pmp_unmark(_pmp_token)
         _pmp_fail(_pmp_key, _pmp_flight, _pmp_exc)
         raise
-    _pmp_computing.reset(_pmp_token)
+    _pmp_unmark(_pmp_token)
 {store_value}
     return _pmp_value
 """
@@ -138,7 +138,11 @@ _PLAIN_INSERT = """\
 
 _TIMED_INSERT = """\
                 if len(_pmp_data) >= {maxsize}:
-                    _pmp_make_room(_pmp_now)
+                    if _pmp_now < _pmp_counts.next_expiry:  # nothing has expired: evict the LRU
+                        _pmp_evicted = _pmp_popitem(False)
+                        _pmp_counts.evictions += 1
+                    else:
+                        _pmp_make_room(_pmp_now)
                 _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
 
 _ASYNC_MISS = """
@@ -319,7 +323,8 @@ def compile_wrapper(
             "fetch": core.fetch,
             "afetch": core.afetch,
             "MISSING": MISSING,
-            "computing": COMPUTING,
+            "mark": COMPUTING.set,
+            "unmark": COMPUTING.reset,
             "begin": core.begin,
             "fail": core.fail,
             "amiss": core.amiss,

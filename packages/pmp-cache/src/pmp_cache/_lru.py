@@ -55,10 +55,13 @@ class Counters:
     hits and misses are counted without one (see ``LRUCache.stats``).
     """
 
-    __slots__ = ("evictions", "expirations", "hits", "misses")
+    __slots__ = ("evictions", "expirations", "hits", "misses", "next_expiry")
 
     def __init__(self) -> None:
         self.hits = self.misses = self.evictions = self.expirations = 0
+        # No entry expires before this time: a lower bound, so a full cache knows when
+        # it must look for expired entries before evicting a live one (see _sweep).
+        self.next_expiry = -_INF
 
 
 class _TimedDict(OrderedDict[Any, Any]):
@@ -118,7 +121,6 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         "_data",
         "_lock",
         "_maxsize",
-        "_next_expiry",
         "_plain_limit",
         "_timer",
         "_ttl",
@@ -141,9 +143,6 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         self._set_data(OrderedDict() if self._ttl is None else _TimedDict())
         self._lock = new_mutex()
         self._counts = Counters()
-        # No entry expires before this time: a lower bound, so a full cache knows when
-        # it must look for expired entries before evicting a live one (see _sweep).
-        self._next_expiry = -_INF
 
     def _set_data(self, data: OrderedDict[Any, Any]) -> None:
         """Install the store; ``__setitem__`` inlines the plain bounded case only."""
@@ -408,7 +407,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             if ttl is None:
                 ttl = self._ttl
             deadline = _INF if ttl is None else now + ttl
-            self._next_expiry = min(self._next_expiry, deadline)
+            self._counts.next_expiry = min(self._counts.next_expiry, deadline)
             data[key] = (value, deadline)
         else:
             data[key] = value
@@ -421,7 +420,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         """
         data = self._data
         timed = type(data) is _TimedDict
-        if timed and now >= self._next_expiry:
+        if timed and now >= self._counts.next_expiry:
             self._sweep(now)
         while len(data) >= self._maxsize:
             entry = _od_popitem(data, False)[1]  # noqa: FBT003 - see __setitem__
@@ -433,7 +432,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     def _sweep(self, now: float) -> None:
         """Drop every expired entry, counted as expirations; the caller holds the lock.
 
-        Also resets ``_next_expiry``: entries stored later with the default TTL
+        Also resets ``Counters.next_expiry``: entries stored later with the default TTL
         expire at ``now + ttl`` or after (the clock is monotonic), and ``_insert``
         lowers it for shorter per-item TTLs.
         """
@@ -449,7 +448,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         for key in dead:
             del data[key]
         self._counts.expirations += len(dead)
-        self._next_expiry = soonest
+        self._counts.next_expiry = soonest
 
     def _make_timed(self) -> None:
         with holding(self._lock):
