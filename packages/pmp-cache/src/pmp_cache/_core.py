@@ -79,6 +79,7 @@ class Core:
         "store",
         "ttl",
         "typed",
+        "unless",
     )
 
     def __init__(
@@ -94,8 +95,10 @@ class Core:
         signature_of: Callable[..., Any] | None = None,
         skip: int = 0,
         namespace: str | None = None,
+        unless: Callable[[Any], object] | None = None,
     ) -> None:
         self.func = func
+        self.unless = unless  # results it returns true for are not stored
         self.signature_of = func if signature_of is None else signature_of
         self.skip = skip
         self.typed = typed
@@ -197,6 +200,11 @@ class Core:
                 mem.counts.hits += 1  # joined a computation: counted once, by its owner
                 return value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
+
+    def refuses(self, value: Any) -> bool:
+        """Whether ``unless=`` keeps ``value`` out of the cache (it still reaches the callers)."""
+        unless = self.unless
+        return unless is not None and bool(unless(value))
 
     def reentry_error(self) -> ReentrantCallError:
         """The error for a call waiting on a flight that its own caller is computing."""
@@ -311,7 +319,7 @@ class Core:
                     claimed = value is MISSING
                 if value is MISSING:
                     value = self.compute(flight, args, kwargs)
-                    if self.flights.get(key) is flight:  # no clear() or invalidate() since
+                    if self.flights.get(key) is flight and not self.refuses(value):
                         backend.set(key, value, self.ttl)
                         claimed = False  # set ends the claim
                         if self.flights.get(key) is not flight:
@@ -375,7 +383,7 @@ class Core:
             if value is MISSING:
                 awaitable: Awaitable[Any] = self.func(*args, **kwargs)
                 value = await awaitable
-                if generation == self.generation and not flight.stale:
+                if generation == self.generation and not flight.stale and not self.refuses(value):
                     await call(backend.set, key, value, self.ttl)
                     claimed = False  # set ends the claim
                     if generation != self.generation or flight.stale:
@@ -448,6 +456,8 @@ class Core:
         generation = self.generation
         awaitable: Awaitable[Any] = self.func(*args, **kwargs)
         value = await awaitable
+        if self.refuses(value):
+            return value
         mem = self.mem
         assert mem is not None
         with holding(self.lock):

@@ -67,6 +67,13 @@ class CachedFunction(Protocol[P, R_co]):
         """Drop the entry for these arguments (passed as to the function); report if one was."""
         ...
 
+    def cache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        """Drop the entry for these arguments, compute and store it anew, and return it.
+
+        ``f.__wrapped__(...)`` calls the function without the cache (a bypass).
+        """
+        ...
+
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
@@ -103,6 +110,10 @@ class AsyncCachedFunction(CachedFunction[P, R_co], Protocol[P, R_co]):
         """Drop the entry for these arguments (awaiting the backend); report if one was."""
         ...
 
+    def acache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        """``cache_refresh`` awaiting the backend (``cache_refresh`` is the same coroutine)."""
+        ...
+
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
@@ -129,6 +140,26 @@ def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: boo
     if is_async:
         wrapper.acache_clear = core.aclear
         wrapper.acache_invalidate = lambda *args, **kwargs: core.ainvalidate(args, kwargs)
+    if not core.skip:  # a cached method's refresh needs its instance: see CachedMethod
+        attach_refresh(wrapper, wrapper, is_async=is_async)
+
+
+def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> None:
+    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call."""
+    if is_async:
+
+        async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
+            await target.acache_invalidate(*args, **kwargs)
+            return await call(*args, **kwargs)
+
+        target.acache_refresh = target.cache_refresh = acache_refresh
+    else:
+
+        def cache_refresh(*args: Any, **kwargs: Any) -> Any:
+            target.cache_invalidate(*args, **kwargs)
+            return call(*args, **kwargs)
+
+        target.cache_refresh = cache_refresh
 
 
 # -- the decorators ---------------------------------------------------------------------
@@ -161,6 +192,7 @@ def _check(
     timer: object,
     backend: object,
     namespace: object,
+    unless: object,
 ) -> tuple[int | None, float | None]:
     checked_maxsize = check_maxsize(maxsize)
     checked_ttl = check_ttl(ttl)
@@ -173,6 +205,13 @@ def _check(
             f"key must be a callable taking the function's arguments or None, got {key!r}",
             field="key",
             value=key,
+        )
+    if unless is not None and not callable(unless):
+        raise ValidationError(
+            f"unless must be a callable taking a result (true: do not store it) or None, "
+            f"got {unless!r}",
+            field="unless",
+            value=unless,
         )
     if key is not None and typed:
         raise ValidationError(
@@ -228,6 +267,7 @@ def _decorator(
     timer: object,
     backend: object,
     namespace: object,
+    unless: object,
 ) -> Callable[[Callable[..., Any]], Any]:
     checked_maxsize, checked_ttl = _check(
         is_async=is_async,
@@ -238,6 +278,7 @@ def _decorator(
         timer=timer,
         backend=backend,
         namespace=namespace,
+        unless=unless,
     )
 
     def build(func: Callable[..., Any], *, method: bool = False) -> Any:
@@ -251,6 +292,7 @@ def _decorator(
             backend=cast("CacheBackend | AsyncCacheBackend | None", backend),
             skip=1 if method else 0,
             namespace=cast("str | None", namespace),
+            unless=cast("Callable[[Any], object] | None", unless),
         )
         wrapper = _make_wrapper(core, is_async=is_async)
         _attach(wrapper, core, func, is_async=is_async)
@@ -278,7 +320,11 @@ def _decorator(
                     "instances apart; cache a function of explicit arguments instead",
                     config_key="backend",
                 )
-            return CachedMethod(func, functools.partial(build, method=True))
+            return CachedMethod(
+                func,
+                functools.partial(build, method=True),
+                functools.partial(attach_refresh, is_async=is_async),
+            )
         if backend is not None and namespace is None:
             _check_identity(func)
         return build(func)
@@ -330,6 +376,7 @@ def cache(
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
     namespace: str | None = None,
+    unless: Callable[[Any], object] | None = None,
 ) -> CacheDecorator: ...
 def cache(
     maxsize: Any = 128,
@@ -340,6 +387,7 @@ def cache(
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
     namespace: str | None = None,
+    unless: Callable[[Any], object] | None = None,
 ) -> Any:
     """Cache a function's results in an LRU cache with optional TTL, computing each key once.
 
@@ -373,6 +421,7 @@ def cache(
         timer=timer,
         backend=backend,
         namespace=namespace,
+        unless=unless,
     )
 
 
@@ -394,6 +443,7 @@ def async_cache(
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
     namespace: str | None = None,
+    unless: Callable[[Any], object] | None = None,
 ) -> AsyncCacheDecorator: ...
 def async_cache(
     maxsize: Any = 128,
@@ -404,6 +454,7 @@ def async_cache(
     timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
     namespace: str | None = None,
+    unless: Callable[[Any], object] | None = None,
 ) -> Any:
     """Cache an async function's results; the same options and controls as ``cache``.
 
@@ -433,4 +484,5 @@ def async_cache(
         timer=timer,
         backend=backend,
         namespace=namespace,
+        unless=unless,
     )

@@ -96,14 +96,25 @@ _SYNC_MISS = """
     _pmp_flight[4] = _pmp_token = _pmp_mark(_pmp_flight)  # see _reentry
     try:
         _pmp_value = _pmp_func({call})
+{unless_call}
     except BaseException as _pmp_exc:
         _pmp_unmark(_pmp_token)
         _pmp_fail(_pmp_key, _pmp_flight, _pmp_exc)
         raise
     _pmp_unmark(_pmp_token)
+{unless_skip}
 {store_value}
     return _pmp_value
 """
+
+# With ``unless=``: a result it refuses goes to the waiters but is not stored.
+_UNLESS_CALL = """\
+        _pmp_refused = _pmp_unless(_pmp_value)"""
+
+_UNLESS_SKIP = """\
+    if _pmp_refused:
+        _pmp_finish(_pmp_key, _pmp_flight, _pmp_value, keep=False)
+        return _pmp_value"""
 
 # ``Core.finish`` inlined: the value goes to the waiters, and into the store if the
 # flight is still registered, before the flight is unregistered.
@@ -327,6 +338,8 @@ def compile_wrapper(
             "unmark": COMPUTING.reset,
             "begin": core.begin,
             "fail": core.fail,
+            "finish": core.finish,
+            "unless": core.unless,
             "amiss": core.amiss,
             "func": core.func,
             "make_key": core.make_key,
@@ -345,6 +358,9 @@ def compile_wrapper(
         hit = _TIMED_HIT.format(clock=_clock_source(mem)) if mem.timed else _PLAIN_HIT
         miss = _ASYNC_MISS if is_async else _SYNC_MISS
         parts["store_value"] = "" if is_async else _store_value(mem)
+    refusing = core.unless is not None
+    parts["unless_call"] = _UNLESS_CALL if refusing else ""
+    parts["unless_skip"] = _UNLESS_SKIP if refusing else ""
     source = (_TEMPLATE if data is not None else _REMOTE_TEMPLATE).format(
         kw="async " if is_async else "",
         signature=signature,

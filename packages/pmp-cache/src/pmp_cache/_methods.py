@@ -54,8 +54,14 @@ class CachedMethod:
     ``cache_*`` controls act on every live instance's cache.
     """
 
-    def __init__(self, func: Callable[..., Any], build: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        build: Callable[..., Any],
+        refresh: Callable[[Any, Callable[..., Any]], None],
+    ) -> None:
         functools.update_wrapper(self, func)
+        self._refresh = refresh
         if inspect.iscoroutinefunction(func):  # so that inspect sees a coroutine function
             self.__code__ = func.__code__
             self.__defaults__ = getattr(func, "__defaults__", None)
@@ -84,8 +90,14 @@ class CachedMethod:
             slot = self._bind(instance)
         return MethodType(slot.wrapper, instance)
 
-    def _new(self) -> Any:
+    def _new(self, instance: object) -> Any:
         wrapper = self._build(self._func)
+        ref = weakref.ref(instance)  # a strong one would keep the instance alive from its cache
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return wrapper(ref(), *args, **kwargs)
+
+        self._refresh(wrapper, call)
         self._live[id(wrapper)] = wrapper
         return wrapper
 
@@ -93,7 +105,7 @@ class CachedMethod:
         with self._lock:
             slot = instance.__dict__.get(self._attr)
             if slot is None or slot.owner != id(instance):
-                slot = _Slot(id(instance), self._new())
+                slot = _Slot(id(instance), self._new(instance))
                 instance.__dict__[self._attr] = slot
         return cast("_Slot", slot)
 
@@ -113,7 +125,7 @@ class CachedMethod:
         with self._lock:
             wrapper = slotted.get(key)
             if wrapper is None:  # pragma: no branch - else: another thread bound it first
-                wrapper = slotted[key] = self._new()
+                wrapper = slotted[key] = self._new(instance)
         return wrapper
 
     def __call__(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
@@ -158,6 +170,14 @@ class CachedMethod:
     def cache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
         """Drop one instance's entry for these arguments."""
         return bool(self.__get__(instance).cache_invalidate(*args, **kwargs))
+
+    def cache_refresh(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
+        """Recompute and store one instance's entry for these arguments; return the result."""
+        return self.__get__(instance).cache_refresh(*args, **kwargs)
+
+    async def acache_refresh(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
+        """``cache_refresh`` of an async cached method."""
+        return await self.__get__(instance).acache_refresh(*args, **kwargs)
 
     async def acache_clear(self) -> None:
         """``cache_clear`` as a coroutine, as async cached functions offer it."""
