@@ -135,3 +135,92 @@ async def test_acache_refresh_on_functions_and_methods():
     repo.version = 2
     assert await repo.aget.acache_refresh("a") == ("a", 2)
     assert await repo.aget("a") == ("a", 2)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_lru_cache_reports_evictions_and_expirations():
+    """LRUCache(on_event=...) hears of every entry leaving by size or age, with its key."""
+    events: list[tuple[str, object]] = []
+    clock = _Clock()
+    c: LRUCache[str, int] = LRUCache(
+        maxsize=2, ttl=10, timer=clock, on_event=lambda kind, key: events.append((kind, key))
+    )
+    c["a"], c["b"], c["c"] = 1, 2, 3
+    clock.now = 10.0
+    assert c.get("b") is None
+    c["d"] = 4  # room for it: "c" (expired) stays until its slot is needed
+    c["e"] = 5  # full: the expired "c" leaves, not the live "d"
+    plain: LRUCache[str, int] = LRUCache(
+        maxsize=1, on_event=lambda kind, key: events.append((kind, key))
+    )
+    plain["x"], plain["y"] = 1, 2
+    assert events == [
+        ("eviction", "a"),
+        ("expiration", "b"),
+        ("expiration", "c"),
+        ("eviction", "x"),
+    ]
+    stats = c.stats()
+    assert (stats["evictions"], stats["expirations"]) == (1, 2)
+
+
+@pytest.mark.parametrize("options", [{}, {"ttl": 60}, {"star": True}])
+def test_cached_function_reports_hits_misses_and_evictions(options: dict[str, Any]):
+    """cache(on_event=...) hears every hit, miss and eviction, matching the counters."""
+    options = dict(options)
+    star = options.pop("star", False)
+    events: list[tuple[str, object]] = []
+
+    def record(kind: str, key: object) -> None:
+        events.append((kind, key))
+
+    if star:
+
+        def f(*args: int) -> int:
+            return sum(args)
+    else:
+
+        def f(x: int) -> int:  # type: ignore[misc]
+            return x
+
+    cached = cache(maxsize=1, on_event=record, **options)(f)
+    cached(1)
+    cached(1)
+    cached(2)
+    assert events == [("miss", 1), ("hit", 1), ("miss", 2), ("eviction", 1)]
+    info = cached.cache_info()
+    assert (info.hits, info.misses) == (1, 2)
+
+
+@pytest.mark.asyncio
+async def test_async_cached_function_reports_joiners_as_hits():
+    """async_cache(on_event=...) reports one miss per computation and the joiners as hits."""
+    events: list[str] = []
+
+    @async_cache(on_event=lambda kind, _key: events.append(kind))
+    async def f(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    await asyncio.gather(f(1), f(1), f(1))
+    await f(1)
+    assert sorted(events) == ["hit", "hit", "hit", "miss"]
+
+
+def test_on_event_is_checked():
+    """on_event must be callable, and is refused with a backend (which has its own stats)."""
+    from pmp_errors import ConfigurationError
+
+    with pytest.raises(ValidationError, match="on_event"):
+        cache(on_event=1)  # type: ignore[call-overload]
+    with pytest.raises(ValidationError, match="on_event"):
+        LRUCache(on_event=1)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="on_event"):
+        cache(backend=LRUCache(), on_event=print)

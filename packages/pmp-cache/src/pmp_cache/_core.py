@@ -96,6 +96,7 @@ class Core:
         skip: int = 0,
         namespace: str | None = None,
         unless: Callable[[Any], object] | None = None,
+        on_event: Callable[[str, Any], object] | None = None,
     ) -> None:
         self.func = func
         self.unless = unless  # results it returns true for are not stored
@@ -106,7 +107,7 @@ class Core:
         self.ttl = ttl
         self.backend = backend
         self.store: LRUCache[Any, Any] | None = (
-            LRUCache(maxsize, ttl, timer=timer) if backend is None else None
+            LRUCache(maxsize, ttl, timer=timer, on_event=on_event) if backend is None else None
         )
         name = getattr(self.signature_of, "__qualname__", repr(self.signature_of))
         self.namespace = (
@@ -187,19 +188,31 @@ class Core:
                 if value is MISSING:  # the key is not stored, not even expired
                     return flight
                 self.finish(key, flight, value, keep=False)
-                mem.counts.hits += 1
+                self.tally(key, hit=True)
                 return value
             if current[OWNER] == flight[OWNER]:
                 raise self.reentry_error()
             try:
                 value = self._join(key, current, flight[OWNER])
             except Exception:
-                mem.counts.misses += 1  # the owner's exception: served by no cache
+                self.tally(key, hit=False)  # the owner's exception: served by no cache
                 raise
             if value is not MISSING:
-                mem.counts.hits += 1  # joined a computation: counted once, by its owner
+                self.tally(key, hit=True)  # joined a computation: counted once, by its owner
                 return value
             # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
+
+    def tally(self, key: Any, *, hit: bool) -> None:
+        """Count a hit or a miss of the in-memory store and report it to ``on_event``."""
+        mem = self.mem
+        if mem is None:  # a backend counts its own
+            return
+        if hit:
+            mem.counts.hits += 1
+        else:
+            mem.counts.misses += 1
+        if mem.hook is not None:
+            mem.hook("hit" if hit else "miss", key)
 
     def refuses(self, value: Any) -> bool:
         """Whether ``unless=`` keeps ``value`` out of the cache (it still reaches the callers)."""
@@ -422,21 +435,20 @@ class Core:
             raise self.reentry_error()
         else:
             joined = True
-        counts = None if self.mem is None else self.mem.counts
-        if counts is not None and not joined:
-            counts.misses += 1  # one miss per computation
+        if not joined:
+            self.tally(key, hit=False)  # one miss per computation
         shared = flight.task
         assert shared is not None
         flight.waiters += 1
         try:
             value = await asyncio.shield(shared)
         except Exception:
-            if counts is not None and joined:
-                counts.misses += 1  # the computation failed: no cache served it
+            if joined:
+                self.tally(key, hit=False)  # the computation failed: no cache served it
             raise
         else:
-            if counts is not None and joined:
-                counts.hits += 1  # served by a computation another caller started
+            if joined:
+                self.tally(key, hit=True)  # served by a computation another caller started
             return value
         finally:
             flight.waiters -= 1

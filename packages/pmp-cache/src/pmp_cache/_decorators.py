@@ -11,7 +11,7 @@ from pmp_cache._core import Core
 from pmp_cache._fastpath import compile_wrapper, fast_parameters
 from pmp_cache._lru import LRUCache
 from pmp_cache._methods import CachedMethod, is_method
-from pmp_cache._validate import check_maxsize, check_timer, check_ttl
+from pmp_cache._validate import check_hook, check_maxsize, check_timer, check_ttl
 from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -182,6 +182,35 @@ def _check_identity(func: Callable[..., Any]) -> None:
     )
 
 
+def _check_backend(backend: Any, *, is_async: bool) -> None:
+    """Raise unless ``backend`` is a store the decorator can use without blocking."""
+    if not isinstance(backend, CacheBackend):
+        raise ValidationError(
+            f"backend must provide get/set/delete/clear/stats (see CacheBackend), got {backend!r}",
+            field="backend",
+            value=backend,
+        )
+    if (
+        is_async
+        and not inspect.iscoroutinefunction(backend.get)
+        and not isinstance(backend, LRUCache)
+    ):
+        raise ValidationError(
+            f"backend {backend!r} is synchronous: async_cache would block the event loop "
+            "on every call to it; use an async backend such as AsyncRedisCache (or an "
+            "in-memory LRUCache)",
+            field="backend",
+            value=backend,
+        )
+    if not is_async and inspect.iscoroutinefunction(backend.get):
+        raise ValidationError(
+            f"backend {backend!r} is async (its get is a coroutine function): use it "
+            "with async_cache, or give cache a sync backend such as RedisCache",
+            field="backend",
+            value=backend,
+        )
+
+
 def _check(
     *,
     is_async: bool,
@@ -193,6 +222,7 @@ def _check(
     backend: object,
     namespace: object,
     unless: object,
+    on_event: object,
 ) -> tuple[int | None, float | None]:
     checked_maxsize = check_maxsize(maxsize)
     checked_ttl = check_ttl(ttl)
@@ -221,6 +251,13 @@ def _check(
             value=typed,
         )
     check_timer(timer)
+    check_hook(on_event)
+    if on_event is not None and backend is not None:
+        raise ConfigurationError(
+            "on_event reports the events of the in-memory store; a backend keeps its own "
+            "statistics: drop on_event, or read the backend's stats()",
+            config_key="on_event",
+        )
     if namespace is not None and (not isinstance(namespace, str) or not namespace):
         raise ValidationError(
             f"namespace must be a non-empty str or None, got {namespace!r}",
@@ -228,32 +265,7 @@ def _check(
             value=namespace,
         )
     if backend is not None:
-        if not isinstance(backend, CacheBackend):
-            raise ValidationError(
-                "backend must provide get/set/delete/clear/stats (see CacheBackend), "
-                f"got {backend!r}",
-                field="backend",
-                value=backend,
-            )
-        if (
-            is_async
-            and not inspect.iscoroutinefunction(backend.get)
-            and not isinstance(backend, LRUCache)
-        ):
-            raise ValidationError(
-                f"backend {backend!r} is synchronous: async_cache would block the event loop "
-                "on every call to it; use an async backend such as AsyncRedisCache (or an "
-                "in-memory LRUCache)",
-                field="backend",
-                value=backend,
-            )
-        if not is_async and inspect.iscoroutinefunction(backend.get):
-            raise ValidationError(
-                f"backend {backend!r} is async (its get is a coroutine function): use it "
-                "with async_cache, or give cache a sync backend such as RedisCache",
-                field="backend",
-                value=backend,
-            )
+        _check_backend(backend, is_async=is_async)
     return checked_maxsize, checked_ttl
 
 
@@ -268,6 +280,7 @@ def _decorator(
     backend: object,
     namespace: object,
     unless: object,
+    on_event: object,
 ) -> Callable[[Callable[..., Any]], Any]:
     checked_maxsize, checked_ttl = _check(
         is_async=is_async,
@@ -279,6 +292,7 @@ def _decorator(
         backend=backend,
         namespace=namespace,
         unless=unless,
+        on_event=on_event,
     )
 
     def build(func: Callable[..., Any], *, method: bool = False) -> Any:
@@ -293,6 +307,7 @@ def _decorator(
             skip=1 if method else 0,
             namespace=cast("str | None", namespace),
             unless=cast("Callable[[Any], object] | None", unless),
+            on_event=cast("Callable[[str, Any], object] | None", on_event),
         )
         wrapper = _make_wrapper(core, is_async=is_async)
         _attach(wrapper, core, func, is_async=is_async)
@@ -377,6 +392,7 @@ def cache(
     backend: CacheBackend | None = None,
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
+    on_event: Callable[[str, Any], object] | None = None,
 ) -> CacheDecorator: ...
 def cache(
     maxsize: Any = 128,
@@ -388,6 +404,7 @@ def cache(
     backend: CacheBackend | None = None,
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
+    on_event: Callable[[str, Any], object] | None = None,
 ) -> Any:
     """Cache a function's results in an LRU cache with optional TTL, computing each key once.
 
@@ -422,6 +439,7 @@ def cache(
         backend=backend,
         namespace=namespace,
         unless=unless,
+        on_event=on_event,
     )
 
 
@@ -444,6 +462,7 @@ def async_cache(
     backend: CacheBackend | AsyncCacheBackend | None = None,
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
+    on_event: Callable[[str, Any], object] | None = None,
 ) -> AsyncCacheDecorator: ...
 def async_cache(
     maxsize: Any = 128,
@@ -455,6 +474,7 @@ def async_cache(
     backend: CacheBackend | AsyncCacheBackend | None = None,
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
+    on_event: Callable[[str, Any], object] | None = None,
 ) -> Any:
     """Cache an async function's results; the same options and controls as ``cache``.
 
@@ -485,4 +505,5 @@ def async_cache(
         backend=backend,
         namespace=namespace,
         unless=unless,
+        on_event=on_event,
     )

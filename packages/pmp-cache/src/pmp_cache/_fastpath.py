@@ -92,7 +92,7 @@ _SYNC_MISS = """
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
             return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
-    _pmp_counts.misses += 1
+    _pmp_counts.misses += 1{miss_hook}
     _pmp_flight[4] = _pmp_token = _pmp_mark(_pmp_flight)  # see _reentry
     try:
         _pmp_value = _pmp_func({call})
@@ -144,14 +144,14 @@ _INSERT = """\
 _PLAIN_INSERT = """\
                 if len(_pmp_data) >= {maxsize}:
                     _pmp_evicted = _pmp_popitem(False)
-                    _pmp_counts.evictions += 1
+                    _pmp_counts.evictions += 1{evict_hook}
                 _pmp_data[_pmp_key] = _pmp_value"""
 
 _TIMED_INSERT = """\
                 if len(_pmp_data) >= {maxsize}:
                     if _pmp_now < _pmp_counts.next_expiry:  # nothing has expired: evict the LRU
                         _pmp_evicted = _pmp_popitem(False)
-                        _pmp_counts.evictions += 1
+                        _pmp_counts.evictions += 1{evict_hook}
                     else:
                         _pmp_make_room(_pmp_now)
                 _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
@@ -192,7 +192,7 @@ _PLAIN_HIT = """\
             _pmp_move(_pmp_key)
         except KeyError:
             pass
-        _pmp_counts.hits += 1
+        _pmp_counts.hits += 1{hit_hook}
         return _pmp_entry"""
 
 _TIMED_HIT = """\
@@ -201,7 +201,7 @@ _TIMED_HIT = """\
                 _pmp_move(_pmp_key)
             except KeyError:
                 pass
-            _pmp_counts.hits += 1
+            _pmp_counts.hits += 1{hit_hook}
             return _pmp_entry[0]
         _pmp_drop_expired(_pmp_key, _pmp_entry)"""
 
@@ -210,6 +210,10 @@ _TIER_HIT = """\
             _pmp_counts.hits += 1
             return _pmp_entry[0]
         _pmp_drop_expired(_pmp_key, _pmp_entry)"""
+
+# A call of ``on_event``, generated only when there is one, so none costs nothing.
+_HOOK = """
+{indent}_pmp_hook({kind!r}, {key})"""
 
 # Keys of a function taking ``*args``/``**kwargs``, by the shape of the call (see _keys);
 # the common case of one positional argument is inlined.
@@ -236,7 +240,16 @@ def _store_value(mem: Internals) -> str:
     maxsize, timed = mem.maxsize, mem.timed
     insert = _INSERT  # unbounded, or maxsize 0: rare enough for the general method
     if 0 < maxsize < sys.maxsize:
-        insert = (_TIMED_INSERT if timed else _PLAIN_INSERT).format(maxsize=maxsize)
+        evict_hook = (
+            ""
+            if mem.hook is None
+            else _HOOK.format(indent=" " * 20, kind="eviction", key="_pmp_evicted[0]")
+        )
+        if timed:
+            evict_hook = evict_hook.replace("\n" + " " * 20, "\n" + " " * 24)
+        insert = (_TIMED_INSERT if timed else _PLAIN_INSERT).format(
+            maxsize=maxsize, evict_hook=evict_hook
+        )
     now = f"    _pmp_now = {_clock_source(mem)}" if timed and insert is not _INSERT else ""
     return _STORE_VALUE.format(now=now, insert=insert)
 
@@ -347,6 +360,7 @@ def compile_wrapper(
             "timer": None if mem is None else mem.timer,
             "ttl": None if mem is None else mem.ttl,
             "monotonic": _time.monotonic,
+            "hook": None if mem is None else mem.hook,
         }.items()
     }
     namespace |= defaults
@@ -355,7 +369,16 @@ def compile_wrapper(
         miss = _ASYNC_FETCH if is_async else _SYNC_FETCH
     else:
         assert mem is not None
-        hit = _TIMED_HIT.format(clock=_clock_source(mem)) if mem.timed else _PLAIN_HIT
+        hooked = mem.hook is not None
+        hit_hook = _HOOK.format(indent=" " * (12 if mem.timed else 8), kind="hit", key="_pmp_key")
+        hit = (
+            _TIMED_HIT.format(clock=_clock_source(mem), hit_hook=hit_hook if hooked else "")
+            if mem.timed
+            else _PLAIN_HIT.format(hit_hook=hit_hook if hooked else "")
+        )
+        parts["miss_hook"] = (
+            _HOOK.format(indent="    ", kind="miss", key="_pmp_key") if hooked else ""
+        )
         miss = _ASYNC_MISS if is_async else _SYNC_MISS
         parts["store_value"] = "" if is_async else _store_value(mem)
     refusing = core.unless is not None

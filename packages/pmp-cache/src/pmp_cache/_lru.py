@@ -16,7 +16,7 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast, overload
 
 from pmp_cache._mutex import Mutex, holding, new_mutex
-from pmp_cache._validate import check_maxsize, check_timer, check_ttl
+from pmp_cache._validate import check_hook, check_maxsize, check_timer, check_ttl
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -102,6 +102,10 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     iteration. ``now`` comes from ``timer`` if given, else from
     ``time.monotonic`` looked up at each call (so it can be patched in tests).
 
+    ``on_event(kind, key)`` is told of every entry that leaves by size
+    (``"eviction"``) or age (``"expiration"``), with the cache's lock held: it
+    must not use the cache (count, log or queue the event).
+
     Reads take no lock; writes take one, so threads may share a cache.
     Iteration walks a snapshot, least recently used first.
 
@@ -119,6 +123,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         "__weakref__",
         "_counts",
         "_data",
+        "_hook",
         "_lock",
         "_maxsize",
         "_plain_limit",
@@ -134,8 +139,11 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         ttl: float | None = None,
         *,
         timer: Callable[[], float] | None = None,
+        on_event: Callable[[str, Any], object] | None = None,
     ) -> None:
         checked = check_maxsize(maxsize)
+        check_hook(on_event)
+        self._hook = on_event
         self._maxsize = sys.maxsize if checked is None else checked
         self._ttl = check_ttl(ttl)
         check_timer(timer)
@@ -290,6 +298,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                 return entry[0]
             del data[key]
             self._counts.expirations += 1
+            if self._hook is not None:
+                self._hook("expiration", key)
             return MISSING
         finally:
             lock.put(None)
@@ -379,8 +389,10 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             else:
                 if len(data) >= limit:
                     # Positional False: a keyword costs ~25 ns more per call.
-                    evicted = _od_popitem(data, False)  # noqa: F841, FBT003 - see above
+                    evicted = _od_popitem(data, False)  # noqa: FBT003 - see above
                     self._counts.evictions += 1
+                    if self._hook is not None:
+                        self._hook("eviction", evicted[0])
                 data[key] = value
         finally:
             lock.put(None)
@@ -401,6 +413,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         if len(data) >= maxsize and key not in data:
             if not maxsize:  # nothing fits: the new entry is evicted at once
                 self._counts.evictions += 1
+                if self._hook is not None:
+                    self._hook("eviction", key)
                 return
             self._make_room(now)
         if timed:
@@ -423,11 +437,14 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         if timed and now >= self._counts.next_expiry:
             self._sweep(now)
         while len(data) >= self._maxsize:
-            entry = _od_popitem(data, False)[1]  # noqa: FBT003 - see __setitem__
-            if timed and entry[1] <= now:
-                self._counts.expirations += 1
-            else:
+            key, entry = _od_popitem(data, False)  # noqa: FBT003 - see __setitem__
+            kind = "expiration" if timed and entry[1] <= now else "eviction"
+            if kind == "eviction":
                 self._counts.evictions += 1
+            else:
+                self._counts.expirations += 1
+            if self._hook is not None:
+                self._hook(kind, key)
 
     def _sweep(self, now: float) -> None:
         """Drop every expired entry, counted as expirations; the caller holds the lock.
@@ -447,6 +464,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                 soonest = deadline
         for key in dead:
             del data[key]
+            if self._hook is not None:
+                self._hook("expiration", key)
         self._counts.expirations += len(dead)
         self._counts.next_expiry = soonest
 
@@ -463,6 +482,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             if self._data.get(key, MISSING) is entry:  # pragma: no branch - else: a racing reader
                 del self._data[key]
                 self._counts.expirations += 1
+                if self._hook is not None:
+                    self._hook("expiration", key)
         finally:
             lock.put(None)
 
@@ -474,6 +495,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             return entry
         if entry[1] <= self._now():
             self._counts.expirations += 1
+            if self._hook is not None:
+                self._hook("expiration", key)
             return MISSING
         return entry[0]
 
@@ -529,6 +552,8 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                 if entry[1] > now:
                     return key, entry[0]
                 self._counts.expirations += 1
+                if self._hook is not None:
+                    self._hook("expiration", key)
         msg = f"popitem(): {type(self).__name__} is empty"
         raise KeyError(msg)
 
@@ -628,7 +653,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
 
     def _empty_like(self) -> Self:
         new = type(self).__new__(type(self))
-        LRUCache.__init__(new, self.maxsize, self._ttl, timer=self._timer)
+        LRUCache.__init__(new, self.maxsize, self._ttl, timer=self._timer, on_event=self._hook)
         return new
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -681,6 +706,7 @@ class Internals(NamedTuple):
     peek_or_drop: Callable[[Any], Any]
     take: Callable[[Any], Any]
     empty: Callable[[], None]
+    hook: Callable[[str, Any], object] | None
 
 
 def internals(cache: LRUCache[Any, Any]) -> Internals:
@@ -700,4 +726,5 @@ def internals(cache: LRUCache[Any, Any]) -> Internals:
         peek_or_drop=c._peek_or_drop,  # noqa: SLF001
         take=c._take,  # noqa: SLF001
         empty=c._empty,  # noqa: SLF001
+        hook=c._hook,  # noqa: SLF001
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from pmp_errors import ValidationError
 
-__all__ = ["check_maxsize", "check_timer", "check_ttl"]
+__all__ = ["check_hook", "check_maxsize", "check_timer", "check_ttl"]
 
 
 def check_maxsize(maxsize: object) -> int | None:
@@ -36,4 +36,14 @@ def check_timer(timer: Any) -> None:
             f"timer must be a zero-argument callable returning seconds or None, got {timer!r}",
             field="timer",
             value=timer,
+        )
+
+
+def check_hook(hook: Any) -> None:
+    """Raise naming ``on_event`` unless it is ``None`` or callable."""
+    if hook is not None and not callable(hook):
+        raise ValidationError(
+            f"on_event must be a callable taking (kind, key) or None, got {hook!r}",
+            field="on_event",
+            value=hook,
         )
