@@ -2,56 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import threading
 from typing import TYPE_CHECKING, Any
 
-from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
+from pmp_cache._errors import UnhashableArgumentError
+from pmp_cache._fetch import BackendFetch
 from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
 from pmp_cache._lru import MISSING, Internals, LRUCache, internals
 from pmp_cache._mutex import holding, new_mutex
-from pmp_cache._reentry import COMPUTING, TOKEN, waits_for_itself
 from pmp_cache._stats import CacheInfo, CacheStats
-from pmp_errors import ConfigurationError, ValidationError
+from pmp_cache._taskflight import TaskFlight, TaskFlights
+from pmp_cache._threadflight import ThreadFlights
+from pmp_errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Hashable
+    from collections.abc import Callable, Hashable
 
     from pmp_cache._backend import AsyncCacheBackend, CacheBackend
 
-__all__ = ["DONE", "ERROR", "OWNER", "VALUE", "Core", "new_flight"]
+__all__ = ["Core"]
 
 
-# A computation in progress in a thread (a "flight") is a list, the cheapest object
-# to make on every miss: [owner thread id, Event the waiters block on (made by the
-# first waiter, under the lock) or None, the value or MISSING, the exception or None,
-# the token of naming it in COMPUTING while it runs (see _reentry)].
-# A flight is fresh while it is registered in ``Core.flights``: only its owner,
-# ``clear()`` and ``invalidate()`` remove it, so an owner finding its flight gone
-# knows its result must not be stored.
-OWNER, DONE, VALUE, ERROR = range(4)
-
-
-def new_flight() -> list[Any]:
-    """A flight owned by the calling thread (see above)."""
-    return [threading.get_ident(), None, MISSING, None, None]
-
-
-class _AsyncFlight:
-    """One computation in progress on an event loop, shared by its waiters."""
-
-    __slots__ = ("loop", "parent", "stale", "task", "waiters")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.task: asyncio.Task[Any] | None = None
-        self.waiters = 0
-        self.stale = False
-        self.parent: object = None
-
-
-class Core:
+class Core(ThreadFlights, TaskFlights, BackendFetch):
     """State of one cached function (or of one instance's cached method).
 
     ``store`` is the in-memory ``LRUCache`` the fast wrappers read directly, or
@@ -163,326 +135,6 @@ class Core:
                     value=made,
                 ) from None
 
-    # -- sync miss path ---------------------------------------------------------------
-    # The generic wrappers call ``begin``, then the function itself, then ``finish`` or
-    # ``fail``; generated wrappers inline the common case of all three (see _fastpath)
-    # and call ``begin`` only when another flight holds the key or its value appeared.
-
-    def begin(self, key: Any, flight: list[Any] | None = None) -> Any:
-        """Own ``flight`` (a new one if ``None``) for ``key`` and return it, or return the value.
-
-        The value is one stored or computed meanwhile by another thread, whose
-        flight this call waits for. Registering takes no lock
-        (``dict.setdefault`` is atomic); the store is read after registering, and
-        finishing owners store before they unregister, so a value stored just
-        before cannot be missed.
-        """
-        if flight is None:
-            flight = new_flight()
-        mem = self.mem
-        assert mem is not None
-        while True:
-            current = self.flights.setdefault(key, flight)
-            if current is flight:
-                value = mem.peek_or_drop(key)
-                if value is MISSING:  # the key is not stored, not even expired
-                    return flight
-                self.finish(key, flight, value, keep=False)
-                self.tally(key, hit=True)
-                return value
-            if current[OWNER] == flight[OWNER]:
-                raise self.reentry_error()
-            try:
-                value = self._join(key, current, flight[OWNER])
-            except Exception:
-                self.tally(key, hit=False)  # the owner's exception: served by no cache
-                raise
-            if value is not MISSING:
-                self.tally(key, hit=True)  # joined a computation: counted once, by its owner
-                return value
-            # The owner was interrupted (KeyboardInterrupt, SystemExit...): try again.
-
-    def tally(self, key: Any, *, hit: bool) -> None:
-        """Count a hit or a miss of the in-memory store and report it to ``on_event``."""
-        mem = self.mem
-        if mem is None:  # a backend counts its own
-            return
-        if hit:
-            mem.counts.hits += 1
-        else:
-            mem.counts.misses += 1
-        if mem.hook is not None:
-            mem.hook("hit" if hit else "miss", key)
-
-    def refuses(self, value: Any) -> bool:
-        """Whether ``unless=`` keeps ``value`` out of the cache (it still reaches the callers)."""
-        unless = self.unless
-        return unless is not None and bool(unless(value))
-
-    def reentry_error(self) -> ReentrantCallError:
-        """The error for a call waiting on a flight that its own caller is computing."""
-        return ReentrantCallError(
-            f"{self.namespace}() called itself with the arguments it is computing "
-            "(directly, or from a task or thread it started and waits for); "
-            "this would wait for itself forever",
-            function=self.namespace,
-        )
-
-    def compute(self, flight: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Call the function with ``flight`` marked as computed by this context."""
-        flight[TOKEN] = COMPUTING.set(flight)
-        try:
-            return self.func(*args, **kwargs)
-        finally:
-            COMPUTING.reset(flight[TOKEN])
-
-    def _join(self, key: Any, current: list[Any], owner: int) -> Any:
-        """Wait for another thread's flight: its value, its exception, or ``MISSING``."""
-        if current[OWNER] == owner or waits_for_itself(current):
-            raise self.reentry_error()
-        done: threading.Event | None = None
-        with holding(self.lock):
-            if self.flights.get(key) is current:  # still running: wait for it
-                done = current[DONE]
-                if done is None:
-                    done = current[DONE] = threading.Event()
-        if done is not None:
-            done.wait()
-        error: Exception | None = current[ERROR]
-        if error is not None:
-            raise error
-        return current[VALUE]
-
-    def finish(self, key: Any, flight: list[Any], value: Any, *, keep: bool = True) -> None:
-        """Hand the owner's value to the waiters and, with ``keep``, store it.
-
-        It is stored only if the flight is still registered, that is if no
-        ``clear()`` or ``invalidate()`` came since it started; it is stored
-        before the flight is unregistered (see ``begin``).
-        """
-        lock = self.lock
-        lock.get()
-        try:
-            flight[VALUE] = value
-            if self.flights.get(key) is flight:
-                try:
-                    if keep:
-                        mem = self.mem
-                        assert mem is not None
-                        mem.insert(key, value, None)  # the lock is shared
-                finally:
-                    del self.flights[key]
-        finally:
-            lock.put(None)
-            if flight[DONE] is not None:
-                flight[DONE].set()
-
-    def fail(self, key: Any, flight: list[Any], error: BaseException) -> None:
-        """Hand the owner's exception to the waiters; nothing is stored."""
-        lock = self.lock
-        lock.get()
-        try:
-            if self.flights.get(key) is flight:
-                del self.flights[key]
-            if isinstance(error, Exception):
-                flight[ERROR] = error
-        finally:
-            lock.put(None)
-            if flight[DONE] is not None:
-                flight[DONE].set()
-
-    # -- backend miss path ------------------------------------------------------------
-    # The lock guards only the flights: reading, computing, storing and claiming run
-    # outside it, so a slow backend delays nobody but the callers of that key.
-
-    def fetch(  # noqa: C901, PLR0912 - one frame per recursion level, as ``begin`` keeps it
-        self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        """The backend's value for ``key``, or the function's, computed once per key.
-
-        Concurrent misses in this process share one flight; with a backend that
-        offers ``claim`` (``RedisCache(lock=True)``) the owner claims the key
-        first, so that other processes compute it once too.
-        """
-        backend: Any = self.backend
-        seen = self.finished
-        try:
-            value = backend.get(key, MISSING)
-        except (TypeError, ValidationError):
-            self.check_key(args, kwargs)
-            raise
-        if value is not MISSING:
-            return value
-        flight = new_flight()
-        while True:
-            current = self.flights.setdefault(key, flight)
-            if current is flight:
-                break
-            value = self._join(key, current, flight[OWNER])
-            if value is not MISSING:
-                return value
-            seen = -1  # the owner was interrupted: read the backend again below
-        try:
-            claimed = False
-            try:
-                if self.finished != seen:  # a flight finished since our read: read again
-                    value = backend.get(key, MISSING)
-                if value is MISSING and self.claim is not None:
-                    value = self.claim(key, MISSING)
-                    claimed = value is MISSING
-                if value is MISSING:
-                    value = self.compute(flight, args, kwargs)
-                    if self.flights.get(key) is flight and not self.refuses(value):
-                        backend.set(key, value, self.ttl)
-                        claimed = False  # set ends the claim
-                        if self.flights.get(key) is not flight:
-                            backend.delete(key)  # cleared while storing: clear wins
-            finally:
-                if claimed and self.release is not None:
-                    self.release(key)
-        except BaseException as exc:
-            self.fail(key, flight, exc)
-            raise
-        with holding(self.lock):
-            if self.flights.get(key) is flight:
-                del self.flights[key]
-            self.finished += 1
-            flight[VALUE] = value
-        if flight[DONE] is not None:
-            flight[DONE].set()
-        return value
-
-    async def afetch(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """``fetch`` for ``async_cache``: awaits an async backend; one flight per key and loop."""
-        backend: Any = self.backend
-        seen = self.finished
-        try:
-            value = backend.get(key, MISSING)
-            if self.async_backend:
-                value = await value
-        except (TypeError, ValidationError):
-            self.check_key(args, kwargs)
-            raise
-        if value is not MISSING:
-            return value
-        return await self.amiss(key, args, kwargs, seen)
-
-    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
-        """Call a backend method, awaiting it when the backend is async."""
-        result = method(*args)
-        return (await result) if self.async_backend else result
-
-    async def _abackend(
-        self,
-        flight: _AsyncFlight,
-        key: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        seen: int,
-    ) -> Any:
-        flight.parent = COMPUTING.get()  # in this task's own context (see _reentry)
-        COMPUTING.set(flight)
-        backend: Any = self.backend
-        call = self._call
-        generation = self.generation
-        value = MISSING
-        claimed = False
-        try:
-            if self.finished != seen:  # a flight finished since our read: read again
-                value = await call(backend.get, key, MISSING)
-            if value is MISSING and self.claim is not None:
-                value = await call(self.claim, key, MISSING)
-                claimed = value is MISSING
-            if value is MISSING:
-                awaitable: Awaitable[Any] = self.func(*args, **kwargs)
-                value = await awaitable
-                if generation == self.generation and not flight.stale and not self.refuses(value):
-                    await call(backend.set, key, value, self.ttl)
-                    claimed = False  # set ends the claim
-                    if generation != self.generation or flight.stale:
-                        await call(backend.delete, key)  # cleared while storing: clear wins
-        finally:
-            if claimed and self.release is not None:
-                await call(self.release, key)
-        self.finished += 1
-        return value
-
-    # -- async miss path --------------------------------------------------------------
-
-    async def amiss(
-        self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any], seen: int = -1
-    ) -> Any:
-        """Await a missing value computed once per key and event loop.
-
-        The work runs in its own task that every caller awaits through
-        ``asyncio.shield``: cancelling one caller leaves the others waiting;
-        when the last waiter is cancelled the work is cancelled too.
-        """
-        loop = asyncio.get_running_loop()
-        flight = self.flights.get(key)
-        if flight is None or flight.loop is not loop:
-            flight = _AsyncFlight(loop)
-            work = (
-                self._acompute(flight, key, args, kwargs)
-                if self.backend is None
-                else self._abackend(flight, key, args, kwargs, seen)
-            )
-            flight.task = task = loop.create_task(work)
-            self.flights[key] = flight
-            task.add_done_callback(lambda t: self._afinish(flight, key, t))
-            joined = False
-        elif waits_for_itself(flight):
-            raise self.reentry_error()
-        else:
-            joined = True
-        if not joined:
-            self.tally(key, hit=False)  # one miss per computation
-        shared = flight.task
-        assert shared is not None
-        flight.waiters += 1
-        try:
-            value = await asyncio.shield(shared)
-        except Exception:
-            if joined:
-                self.tally(key, hit=False)  # the computation failed: no cache served it
-            raise
-        else:
-            if joined:
-                self.tally(key, hit=True)  # served by a computation another caller started
-            return value
-        finally:
-            flight.waiters -= 1
-            if not flight.waiters and not shared.done():
-                # Nobody waits any more: cancel the work, and let a caller arriving
-                # before its done-callback runs start afresh rather than join it.
-                flight.stale = True
-                shared.cancel()
-                if self.flights.get(key) is flight:
-                    del self.flights[key]
-
-    async def _acompute(
-        self, flight: _AsyncFlight, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        flight.parent = COMPUTING.get()  # in this task's own context (see _reentry)
-        COMPUTING.set(flight)
-        generation = self.generation
-        awaitable: Awaitable[Any] = self.func(*args, **kwargs)
-        value = await awaitable
-        if self.refuses(value):
-            return value
-        mem = self.mem
-        assert mem is not None
-        with holding(self.lock):
-            if generation == self.generation and not flight.stale:
-                mem.insert(key, value, None)  # the lock is shared
-        return value
-
-    def _afinish(self, flight: _AsyncFlight, key: Any, task: asyncio.Task[Any]) -> None:
-        if self.flights.get(key) is flight:
-            del self.flights[key]
-        if not task.cancelled():
-            task.exception()  # retrieved here so an unawaited failure is not reported as lost
-
     # -- management -------------------------------------------------------------------
 
     def _async_only(self, name: str) -> ConfigurationError:
@@ -497,7 +149,7 @@ class Core:
         with holding(self.lock):
             self.generation += 1
             for flight in self.flights.values():
-                if type(flight) is _AsyncFlight:  # sync flights go stale by leaving flights
+                if type(flight) is TaskFlight:  # sync flights go stale by leaving flights
                     flight.stale = True
             self.flights.clear()
             if self.mem is not None:
@@ -538,7 +190,7 @@ class Core:
         with holding(self.lock):
             for key in keys:
                 flight = self.flights.pop(key, None)
-                if type(flight) is _AsyncFlight:  # sync flights go stale by leaving flights
+                if type(flight) is TaskFlight:  # sync flights go stale by leaving flights
                     flight.stale = True
                 if self.mem is not None:
                     removed = self.mem.take(key) is not MISSING or removed
