@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from pmp_cache._errors import UnhashableArgumentError
 from pmp_cache._fetch import BackendFetch
 from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
-from pmp_cache._lru import MISSING, Internals, LRUCache, internals
+from pmp_cache._lru import LRUCache
 from pmp_cache._mutex import holding, new_mutex
 from pmp_cache._stats import CacheInfo, CacheStats
+from pmp_cache._store import MISSING, Internals, internals
 from pmp_cache._taskflight import TaskFlight, TaskFlights
 from pmp_cache._threadflight import ThreadFlights
 from pmp_errors import ConfigurationError

@@ -25,8 +25,9 @@ import threading
 import time as _time
 from typing import TYPE_CHECKING, Any
 
-from pmp_cache._lru import MISSING, Internals, LRUCache, internals
+from pmp_cache._lru import LRUCache
 from pmp_cache._reentry import COMPUTING
+from pmp_cache._store import MISSING, Internals, internals
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pmp_cache._lru import MISSING
 from pmp_cache._mutex import holding
 from pmp_cache._reentry import COMPUTING
+from pmp_cache._store import MISSING
 from pmp_cache._threadflight import DONE, OWNER, VALUE, new_flight
 from pmp_errors import ValidationError
 

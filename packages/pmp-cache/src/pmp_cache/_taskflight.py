@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from pmp_cache._errors import ReentrantCallError
-    from pmp_cache._lru import Internals
     from pmp_cache._mutex import Mutex
+    from pmp_cache._store import Internals
 
 __all__ = ["TaskFlight", "TaskFlights"]
 

@@ -6,15 +6,16 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pmp_cache._errors import ReentrantCallError
-from pmp_cache._lru import MISSING
 from pmp_cache._mutex import holding
 from pmp_cache._reentry import COMPUTING, TOKEN, waits_for_itself
+from pmp_cache._store import MISSING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from pmp_cache._lru import Internals, LRUCache
+    from pmp_cache._lru import LRUCache
     from pmp_cache._mutex import Mutex
+    from pmp_cache._store import Internals
 
 __all__ = ["DONE", "ERROR", "OWNER", "VALUE", "ThreadFlights", "new_flight"]
 
