@@ -11,7 +11,13 @@ from pmp_cache._core import Core
 from pmp_cache._fastpath import compile_wrapper, fast_parameters
 from pmp_cache._lru import LRUCache
 from pmp_cache._methods import CachedMethod, is_method
-from pmp_cache._validate import check_hook, check_maxsize, check_timer, check_ttl
+from pmp_cache._validate import (
+    check_callable,
+    check_hook,
+    check_maxsize,
+    check_timer,
+    check_ttl,
+)
 from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -230,19 +236,8 @@ def _check(
         raise ValidationError(
             f"typed must be True or False, got {typed!r}", field="typed", value=typed
         )
-    if key is not None and not callable(key):
-        raise ValidationError(
-            f"key must be a callable taking the function's arguments or None, got {key!r}",
-            field="key",
-            value=key,
-        )
-    if unless is not None and not callable(unless):
-        raise ValidationError(
-            f"unless must be a callable taking a result (true: do not store it) or None, "
-            f"got {unless!r}",
-            field="unless",
-            value=unless,
-        )
+    check_callable(key, "key", "a callable taking the function's arguments")
+    check_callable(unless, "unless", "a callable taking a result (true: do not store it)")
     if key is not None and typed:
         raise ValidationError(
             "typed=True has no effect with key=: the key function alone makes the key; "
@@ -429,18 +424,7 @@ def cache(
     """
     if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return cache()(maxsize)
-    return _decorator(
-        is_async=False,
-        maxsize=maxsize,
-        ttl=ttl,
-        typed=typed,
-        key=key,
-        timer=timer,
-        backend=backend,
-        namespace=namespace,
-        unless=unless,
-        on_event=on_event,
-    )
+    return _decorator(is_async=False, **locals())  # every parameter, by name
 
 
 @overload
@@ -495,15 +479,4 @@ def async_cache(
     """
     if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return async_cache()(maxsize)
-    return _decorator(
-        is_async=True,
-        maxsize=maxsize,
-        ttl=ttl,
-        typed=typed,
-        key=key,
-        timer=timer,
-        backend=backend,
-        namespace=namespace,
-        unless=unless,
-        on_event=on_event,
-    )
+    return _decorator(is_async=True, **locals())  # every parameter, by name

@@ -11,7 +11,7 @@ from pmp_cache._threadflight import DONE, OWNER, VALUE, new_flight
 from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from pmp_cache._mutex import Mutex
     from pmp_cache._taskflight import TaskFlight
@@ -46,7 +46,11 @@ class BackendFetch:
         def fail(self, key: Any, flight: list[Any], error: BaseException) -> None: ...
         def _join(self, key: Any, current: list[Any], owner: int) -> Any: ...
         async def amiss(
-            self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any], seen: int = -1
+            self,
+            key: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+            load: Callable[[TaskFlight], Coroutine[Any, Any, Any]] | None = None,
         ) -> Any: ...
 
     # The lock guards only the flights: reading, computing, storing and claiming run
@@ -122,7 +126,9 @@ class BackendFetch:
             raise
         if value is not MISSING:
             return value
-        return await self.amiss(key, args, kwargs, seen)
+        return await self.amiss(
+            key, args, kwargs, lambda flight: self._abackend(flight, key, args, kwargs, seen)
+        )
 
     async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Call a backend method, awaiting it when the backend is async."""

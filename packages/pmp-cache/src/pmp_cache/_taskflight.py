@@ -9,7 +9,7 @@ from pmp_cache._mutex import holding
 from pmp_cache._reentry import COMPUTING, waits_for_itself
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from pmp_cache._errors import ReentrantCallError
     from pmp_cache._mutex import Mutex
@@ -48,17 +48,13 @@ class TaskFlights:
         def tally(self, key: Any, *, hit: bool) -> None: ...
         def refuses(self, value: Any) -> bool: ...
         def reentry_error(self) -> ReentrantCallError: ...
-        async def _abackend(
-            self,
-            flight: TaskFlight,
-            key: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-            seen: int,
-        ) -> Any: ...
 
     async def amiss(
-        self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any], seen: int = -1
+        self,
+        key: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        load: Callable[[TaskFlight], Coroutine[Any, Any, Any]] | None = None,
     ) -> Any:
         """Await a missing value computed once per key and event loop.
 
@@ -70,11 +66,7 @@ class TaskFlights:
         flight = self.flights.get(key)
         if flight is None or flight.loop is not loop:
             flight = TaskFlight(loop)
-            work = (
-                self._acompute(flight, key, args, kwargs)
-                if self.backend is None
-                else self._abackend(flight, key, args, kwargs, seen)
-            )
+            work = self._acompute(flight, key, args, kwargs) if load is None else load(flight)
             flight.task = task = loop.create_task(work)
             self.flights[key] = flight
             task.add_done_callback(lambda t: self._afinish(flight, key, t))
