@@ -224,3 +224,162 @@ def test_on_event_is_checked():
         LRUCache(on_event=1)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="on_event"):
         cache(backend=LRUCache(), on_event=print)
+
+
+async def _drained(core: Any) -> None:
+    """Let the event loop run until no computation is in flight."""
+    for _ in range(1000):  # pragma: no branch - a refresh needs a few turns at most
+        if not core.flights:
+            return
+        await asyncio.sleep(0)
+
+
+def _stale_events() -> tuple[list[tuple[str, object]], Any]:
+    events: list[tuple[str, object]] = []
+    return events, lambda kind, key: events.append((kind, key))
+
+
+@pytest.mark.parametrize("star", [False, True])
+def test_stale_entries_are_served_while_one_thread_refreshes(star: bool):
+    """After ttl, stale= serves the old value at once and one thread computes the new one."""
+    import threading
+
+    clock = _Clock()
+    version = [1]
+    gate = threading.Event()
+    calls: list[int] = []
+    events, record = _stale_events()
+
+    def body(x: int) -> tuple[int, int]:
+        calls.append(x)
+        if len(calls) > 1:
+            gate.wait(5)
+        return (x, version[0])
+
+    if star:
+
+        def f(*args: int) -> tuple[int, int]:
+            return body(*args)
+    else:
+
+        def f(x: int) -> tuple[int, int]:  # type: ignore[misc]
+            return body(x)
+
+    cached = cache(ttl=10, stale=5, timer=clock, on_event=record)(f)
+    assert cached(1) == (1, 1)
+    version[0] = 2
+    clock.now = 12.0  # past ttl, within stale
+    assert [cached(1) for _ in range(5)] == [(1, 1)] * 5  # served stale; one refresher
+    gate.set()
+    core = cached.cache_stats.__self__  # type: ignore[attr-defined]
+    while core.flights:
+        pass  # until the refresh is stored
+    assert cached(1) == (1, 2)
+    assert calls == [1, 1]
+    assert [kind for kind, _ in events].count("stale") == 5
+    clock.now = 40.0  # past ttl + stale: a plain miss
+    assert cached(1) == (1, 2)
+    assert calls == [1, 1, 1]
+
+
+def test_a_failing_refresh_keeps_the_stale_value_until_stale_runs_out():
+    """A refresh that fails leaves the stale entry (reported), until ttl + stale is over."""
+    clock = _Clock()
+    fail = [False]
+    events, record = _stale_events()
+
+    @cache(ttl=10, stale=5, timer=clock, on_event=record)
+    def f(x: int) -> int:
+        if fail[0]:
+            raise ValueError("down")
+        return x
+
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
+    assert f(1) == 1
+    fail[0] = True
+    clock.now = 11.0
+    assert f(1) == 1
+    while core.flights:
+        pass
+    assert ("refresh_error", 1) in events
+    assert f(1) == 1  # still stale, served again
+    while core.flights:
+        pass
+    clock.now = 16.0  # ttl + stale over: the failure reaches the caller
+    with pytest.raises(ValueError, match="down"):
+        f(1)
+
+
+@pytest.mark.asyncio
+async def test_async_stale_entries_are_served_while_one_task_refreshes():
+    """async_cache(stale=...) serves stale values and refreshes in one task."""
+    clock = _Clock()
+    version = [1]
+    calls: list[int] = []
+    events, record = _stale_events()
+
+    @async_cache(ttl=10, stale=5, timer=clock, on_event=record)
+    async def f(x: int) -> tuple[int, int]:
+        calls.append(x)
+        await asyncio.sleep(0)
+        return (x, version[0])
+
+    assert await f(1) == (1, 1)
+    version[0] = 2
+    clock.now = 12.0
+    assert [await f(1) for _ in range(3)] == [(1, 1)] * 3
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
+    await _drained(core)
+    assert await f(1) == (1, 2)
+    assert calls == [1, 1]
+    assert [kind for kind, _ in events].count("stale") == 3
+
+
+@pytest.mark.asyncio
+async def test_async_failing_refresh_is_reported_and_keeps_the_stale_value():
+    """A failing async refresh is reported; the stale value is served until stale runs out."""
+    clock = _Clock()
+    fail = [False]
+    events, record = _stale_events()
+
+    @async_cache(ttl=10, stale=5, timer=clock, on_event=record)
+    async def f(x: int) -> int:
+        if fail[0]:
+            raise ValueError("down")
+        return x
+
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
+    assert await f(1) == 1
+    fail[0] = True
+    clock.now = 11.0
+    assert await f(1) == 1
+    await _drained(core)
+    assert ("refresh_error", 1) in events
+    clock.now = 16.0
+    with pytest.raises(ValueError, match="down"):
+        await f(1)
+
+
+def test_stale_needs_a_ttl_and_the_in_memory_store():
+    """stale= without ttl, with a bad value or over a backend is refused."""
+    from pmp_errors import ConfigurationError
+
+    with pytest.raises(ValidationError, match="ttl"):
+        cache(stale=5)
+    with pytest.raises(ValidationError, match="stale"):
+        cache(ttl=5, stale=-1)
+    with pytest.raises(ConfigurationError, match="stale"):
+        cache(ttl=5, stale=5, backend=LRUCache())
+
+
+def test_stale_costs_nothing_on_a_fresh_hit_path():
+    """A fresh hit with stale= runs the same steps: one clock read, one comparison."""
+    clock = _Clock()
+
+    @cache(ttl=10, stale=5, timer=clock)
+    def f(x: int) -> int:
+        return x
+
+    f(1)
+    assert f(1) == 1
+    assert f.cache_info().hits == 1

@@ -10,6 +10,7 @@ from pmp_cache._fetch import BackendFetch
 from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
 from pmp_cache._lru import LRUCache
 from pmp_cache._mutex import holding, new_mutex
+from pmp_cache._stale import StaleRefresh
 from pmp_cache._stats import CacheInfo, CacheStats
 from pmp_cache._store import MISSING, Internals, internals
 from pmp_cache._taskflight import TaskFlight, TaskFlights
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Core"]
 
 
-class Core(ThreadFlights, TaskFlights, BackendFetch):
+class Core(ThreadFlights, TaskFlights, BackendFetch, StaleRefresh):
     """State of one cached function (or of one instance's cached method).
 
     ``store`` is the in-memory ``LRUCache`` the fast wrappers read directly, or
@@ -49,6 +50,7 @@ class Core(ThreadFlights, TaskFlights, BackendFetch):
         "release",
         "signature_of",
         "skip",
+        "stale",
         "store",
         "ttl",
         "typed",
@@ -70,9 +72,11 @@ class Core(ThreadFlights, TaskFlights, BackendFetch):
         namespace: str | None = None,
         unless: Callable[[Any], object] | None = None,
         on_event: Callable[[str, Any], object] | None = None,
+        stale: float | None = None,
     ) -> None:
         self.func = func
         self.unless = unless  # results it returns true for are not stored
+        self.stale = stale  # seconds an entry is served stale, after its ttl
         self.signature_of = func if signature_of is None else signature_of
         self.skip = skip
         self.typed = typed
@@ -80,7 +84,14 @@ class Core(ThreadFlights, TaskFlights, BackendFetch):
         self.ttl = ttl
         self.backend = backend
         self.store: LRUCache[Any, Any] | None = (
-            LRUCache(maxsize, ttl, timer=timer, on_event=on_event) if backend is None else None
+            LRUCache(
+                maxsize,
+                ttl if stale is None or ttl is None else ttl + stale,
+                timer=timer,
+                on_event=on_event,
+            )
+            if backend is None
+            else None
         )
         name = getattr(self.signature_of, "__qualname__", repr(self.signature_of))
         self.namespace = (

@@ -217,6 +217,23 @@ def _check_backend(backend: Any, *, is_async: bool) -> None:
         )
 
 
+def _check_stale(stale: object, *, ttl: object, backend: object) -> float | None:
+    """``stale`` as seconds, or ``None``; it needs a ``ttl`` and the in-memory store."""
+    checked = check_ttl(stale, "stale")
+    if checked is not None and ttl is None:
+        raise ValidationError(
+            "stale= serves entries after their ttl: give the decorator a ttl too",
+            field="stale",
+            value=stale,
+        )
+    if checked is not None and backend is not None:
+        raise ConfigurationError(
+            "stale= works with the in-memory store only: drop backend= or stale=",
+            config_key="stale",
+        )
+    return checked
+
+
 def _check(
     *,
     is_async: bool,
@@ -276,7 +293,9 @@ def _decorator(
     namespace: object,
     unless: object,
     on_event: object,
+    stale: object,
 ) -> Callable[[Callable[..., Any]], Any]:
+    checked_stale = _check_stale(stale, ttl=ttl, backend=backend)
     checked_maxsize, checked_ttl = _check(
         is_async=is_async,
         maxsize=maxsize,
@@ -303,6 +322,7 @@ def _decorator(
             namespace=cast("str | None", namespace),
             unless=cast("Callable[[Any], object] | None", unless),
             on_event=cast("Callable[[str, Any], object] | None", on_event),
+            stale=checked_stale,
         )
         wrapper = _make_wrapper(core, is_async=is_async)
         _attach(wrapper, core, func, is_async=is_async)
@@ -388,6 +408,7 @@ def cache(
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
     on_event: Callable[[str, Any], object] | None = None,
+    stale: float | None = None,
 ) -> CacheDecorator: ...
 def cache(
     maxsize: Any = 128,
@@ -400,6 +421,7 @@ def cache(
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
     on_event: Callable[[str, Any], object] | None = None,
+    stale: float | None = None,
 ) -> Any:
     """Cache a function's results in an LRU cache with optional TTL, computing each key once.
 
@@ -447,6 +469,7 @@ def async_cache(
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
     on_event: Callable[[str, Any], object] | None = None,
+    stale: float | None = None,
 ) -> AsyncCacheDecorator: ...
 def async_cache(
     maxsize: Any = 128,
@@ -459,6 +482,7 @@ def async_cache(
     namespace: str | None = None,
     unless: Callable[[Any], object] | None = None,
     on_event: Callable[[str, Any], object] | None = None,
+    stale: float | None = None,
 ) -> Any:
     """Cache an async function's results; the same options and controls as ``cache``.
 

@@ -206,6 +206,21 @@ _TIMED_HIT = """\
             return _pmp_entry[0]
         _pmp_drop_expired(_pmp_key, _pmp_entry)"""
 
+# With ``stale=``, the store keeps entries ``stale`` seconds past their ``ttl``: an entry is
+# fresh while its deadline is more than ``stale`` ahead, then served stale (see _stale).
+_STALE_HIT = """\
+        _pmp_now = {clock}
+        if _pmp_entry[1] > _pmp_now + {stale!r}:
+            try:
+                _pmp_move(_pmp_key)
+            except KeyError:
+                pass
+            _pmp_counts.hits += 1{hit_hook}
+            return _pmp_entry[0]
+        if _pmp_entry[1] > _pmp_now:
+            return _pmp_serve_stale(_pmp_key, _pmp_entry[0], {args}, {kwargs})
+        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
+
 _TIER_HIT = """\
         if _pmp_entry[1] > _pmp_monotonic():
             _pmp_counts.hits += 1
@@ -362,6 +377,7 @@ def compile_wrapper(
             "ttl": None if mem is None else mem.ttl,
             "monotonic": _time.monotonic,
             "hook": None if mem is None else mem.hook,
+            "serve_stale": core.aserve_stale if is_async else core.serve_stale,
         }.items()
     }
     namespace |= defaults
@@ -372,11 +388,15 @@ def compile_wrapper(
         assert mem is not None
         hooked = mem.hook is not None
         hit_hook = _HOOK.format(indent=" " * (12 if mem.timed else 8), kind="hit", key="_pmp_key")
-        hit = (
-            _TIMED_HIT.format(clock=_clock_source(mem), hit_hook=hit_hook if hooked else "")
-            if mem.timed
-            else _PLAIN_HIT.format(hit_hook=hit_hook if hooked else "")
-        )
+        hit_hook = hit_hook if hooked else ""
+        if core.stale is not None:
+            hit = _STALE_HIT.format(
+                clock=_clock_source(mem), hit_hook=hit_hook, stale=core.stale, **parts
+            )
+        elif mem.timed:
+            hit = _TIMED_HIT.format(clock=_clock_source(mem), hit_hook=hit_hook)
+        else:
+            hit = _PLAIN_HIT.format(hit_hook=hit_hook)
         parts["miss_hook"] = (
             _HOOK.format(indent="    ", kind="miss", key="_pmp_key") if hooked else ""
         )
