@@ -217,3 +217,23 @@ def test_a_thread_with_a_context_copied_before_the_computation_waits_for_it():
     owner.join()
     waiter.join()
     assert got == [1]
+
+
+class _Base:
+    @cache
+    def m(self, x: int) -> tuple[str, object]:
+        return ("base", x)
+
+
+class _Derived(_Base):
+    @cache
+    def m(self, x: int) -> tuple[str, object]:
+        return ("derived", super().m(x))
+
+
+def test_an_overriding_cached_method_calling_super_has_its_own_cache():
+    """A subclass's cached method calling super() reaches the base's cache, not its own."""
+    d = _Derived()
+    assert d.m(1) == ("derived", ("base", 1))
+    assert d.m(1) == ("derived", ("base", 1))
+    assert _Base.m.cache_info().misses == 1

@@ -76,7 +76,9 @@ class CachedMethod:
         self._slotted: dict[int, Any] = {}  # instances without __dict__: id -> wrapper
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
-        self._attr = f"__pmp_cache_{name}"
+        # One name per class and method: a subclass overriding the method (and calling
+        # ``super()``) has a cache of its own on the same instance.
+        self._attr = f"__pmp_cache_{owner.__module__}.{owner.__qualname__}.{name}"
 
     def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
         if instance is None:
