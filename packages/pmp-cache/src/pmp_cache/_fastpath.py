@@ -188,44 +188,46 @@ _TEMPLATE = """
 {miss}
 """
 
-_PLAIN_HIT = """\
-        try:
-            _pmp_move(_pmp_key)
-        except KeyError:
-            pass
-        _pmp_counts.hits += 1{hit_hook}
-        return _pmp_entry"""
+# The one hit: recency (unless reading a backend's tier, see above), the counter, the value.
+_HIT = """\
+{i}try:
+{i}    _pmp_move(_pmp_key)
+{i}except KeyError:
+{i}    pass
+{i}_pmp_counts.hits += 1{hook}
+{i}return {value}"""
 
-_TIMED_HIT = """\
-        if _pmp_entry[1] > {clock}:
-            try:
-                _pmp_move(_pmp_key)
-            except KeyError:
-                pass
-            _pmp_counts.hits += 1{hit_hook}
-            return _pmp_entry[0]
-        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
+# Entries with deadlines are hits while fresh, else dropped (then a miss). With ``stale=``,
+# the store keeps entries ``stale`` seconds past their ``ttl``: an entry is fresh while its
+# deadline is more than ``stale`` ahead, then served stale (see _stale).
+_FRESH = """\
+        if _pmp_entry[1] > {now}:
+{hit}
+{stale}        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
 
-# With ``stale=``, the store keeps entries ``stale`` seconds past their ``ttl``: an entry is
-# fresh while its deadline is more than ``stale`` ahead, then served stale (see _stale).
-_STALE_HIT = """\
-        _pmp_now = {clock}
-        if _pmp_entry[1] > _pmp_now + {stale!r}:
-            try:
-                _pmp_move(_pmp_key)
-            except KeyError:
-                pass
-            _pmp_counts.hits += 1{hit_hook}
-            return _pmp_entry[0]
+_STALE = """\
         if _pmp_entry[1] > _pmp_now:
             return _pmp_serve_stale(_pmp_key, _pmp_entry[0], {args}, {kwargs})
-        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
+"""
 
-_TIER_HIT = """\
-        if _pmp_entry[1] > _pmp_monotonic():
-            _pmp_counts.hits += 1
-            return _pmp_entry[0]
-        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
+
+def _hit_source(
+    core: Core, mem: Internals, *, tier: bool, hook: bool, parts: dict[str, str]
+) -> str:
+    """The hit branch for this store, from the one ``_HIT`` (see the templates above)."""
+    hit_hook = _HOOK.format(indent=" " * 12, kind="hit", key="_pmp_key") if hook else ""
+    if not mem.timed:
+        return _HIT.format(i=" " * 8, hook=hit_hook.replace(" " * 12, " " * 8), value="_pmp_entry")
+    hit = _HIT.format(i=" " * 12, hook=hit_hook, value="_pmp_entry[0]")
+    if tier:  # no recency: see the module docstring
+        hit = hit.split("\n", 4)[4]
+        return _FRESH.format(now="_pmp_monotonic()", hit=hit, stale="")
+    if core.stale is None:
+        return _FRESH.format(now=_clock_source(mem), hit=hit, stale="")
+    return f"        _pmp_now = {_clock_source(mem)}\n" + _FRESH.format(
+        now=f"_pmp_now + {core.stale!r}", hit=hit, stale=_STALE.format(**parts)
+    )
+
 
 # A call of ``on_event``, generated only when there is one, so none costs nothing.
 _HOOK = """
@@ -382,21 +384,12 @@ def compile_wrapper(
     }
     namespace |= defaults
     if remote:
-        hit = _TIER_HIT
+        hit = "" if mem is None else _hit_source(core, mem, tier=True, hook=False, parts=parts)
         miss = _ASYNC_FETCH if is_async else _SYNC_FETCH
     else:
         assert mem is not None
         hooked = mem.hook is not None
-        hit_hook = _HOOK.format(indent=" " * (12 if mem.timed else 8), kind="hit", key="_pmp_key")
-        hit_hook = hit_hook if hooked else ""
-        if core.stale is not None:
-            hit = _STALE_HIT.format(
-                clock=_clock_source(mem), hit_hook=hit_hook, stale=core.stale, **parts
-            )
-        elif mem.timed:
-            hit = _TIMED_HIT.format(clock=_clock_source(mem), hit_hook=hit_hook)
-        else:
-            hit = _PLAIN_HIT.format(hit_hook=hit_hook)
+        hit = _hit_source(core, mem, tier=False, hook=hooked, parts=parts)
         parts["miss_hook"] = (
             _HOOK.format(indent="    ", kind="miss", key="_pmp_key") if hooked else ""
         )

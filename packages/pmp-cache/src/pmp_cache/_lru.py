@@ -131,9 +131,9 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
         >>> LRUCache[str, int]().get("nope", 0)
         0
         """
-        # Same steps as _lookup, inlined: this is the hot path. The methods are called
-        # through the class (see od_get) because CPython 3.11 cannot specialise
-        # ``data.get`` on an OrderedDict, whose instances may have a ``__dict__``.
+        # The one hand-written hit path (the decorators generate theirs, see _fastpath).
+        # Methods are called through the class (see od_get): CPython 3.11 cannot
+        # specialise ``data.get`` on an OrderedDict, whose instances may have a __dict__.
         data = self._data
         entry = od_get(data, key, MISSING)
         if entry is MISSING:
@@ -154,7 +154,7 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
         return entry
 
     def __getitem__(self, key: K) -> V:
-        value = self._lookup(key)
+        value = LRUCache.get(self, key, MISSING)  # not self.get: a subclass's may differ
         if value is MISSING:
             return self.__missing__(key)
         return cast("V", value)

@@ -147,26 +147,6 @@ class Store:
         timer = self._timer
         return _time.monotonic() if timer is None else timer()
 
-    def _lookup(self, key: Any) -> Any:
-        """Return the live value (touching recency, counting a hit) or ``MISSING``."""
-        data = self._data
-        entry = data.get(key, MISSING)
-        if entry is not MISSING:
-            if type(data) is TimedDict:
-                if entry[1] <= self._now():
-                    self._drop_expired(key, entry)
-                    self._counts.misses += 1
-                    return MISSING
-                entry = entry[0]
-            try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
-                data.move_to_end(key)
-            except KeyError:  # pragma: no cover - another thread evicted it since the read
-                pass
-            self._counts.hits += 1
-            return entry
-        self._counts.misses += 1
-        return MISSING
-
     def _peek_or_drop(self, key: Any) -> Any:
         """The live value for ``key`` like ``peek``; else ``MISSING``, with no entry left.
 
