@@ -45,13 +45,8 @@ class BackendFetch:
         def refuses(self, value: Any) -> bool: ...
         def fail(self, key: Any, flight: list[Any], error: BaseException) -> None: ...
         def _join(self, key: Any, current: list[Any], owner: int) -> Any: ...
-        async def amiss(
-            self,
-            key: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-            load: Callable[[TaskFlight], Coroutine[Any, Any, Any]] | None = None,
-        ) -> Any: ...
+
+        amiss: Callable[..., Coroutine[Any, Any, Any]]  # TaskFlights.amiss
 
     # The lock guards only the flights: reading, computing, storing and claiming run
     # outside it, so a slow backend delays nobody but the callers of that key.
