@@ -237,3 +237,19 @@ def test_an_overriding_cached_method_calling_super_has_its_own_cache():
     assert d.m(1) == ("derived", ("base", 1))
     assert d.m(1) == ("derived", ("base", 1))
     assert _Base.m.cache_info().misses == 1
+
+
+class _DictOnly:
+    __slots__ = ("__dict__",)
+
+    @cache
+    def m(self, x: int) -> int:
+        return x
+
+
+def test_a_class_with_a_dict_but_no_weak_references_gets_cached_methods():
+    """Instances with __dict__ but no __weakref__ get their cache, refresh included."""
+    obj = _DictOnly()
+    assert obj.m(1) == 1
+    assert obj.m.cache_refresh(1) == 1
+    assert obj.m.cache_info().misses == 2

@@ -94,7 +94,13 @@ class CachedMethod:
 
     def _new(self, instance: object) -> Any:
         wrapper = self._build(self._func)
-        ref = weakref.ref(instance)  # a strong one would keep the instance alive from its cache
+        ref: Callable[[], object]
+        try:
+            ref = weakref.ref(instance)  # a strong one would keep the instance alive from its cache
+        except TypeError:  # __slots__ with __dict__ but no __weakref__: a cycle the GC frees
+
+            def ref() -> object:
+                return instance
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return wrapper(ref(), *args, **kwargs)
