@@ -383,3 +383,11 @@ def test_stale_costs_nothing_on_a_fresh_hit_path():
     f(1)
     assert f(1) == 1
     assert f.cache_info().hits == 1
+
+
+def test_an_unknown_option_is_named():
+    """cache(...) and async_cache(...) name an option they do not take."""
+    with pytest.raises(TypeError, match="'tll'"):
+        cache(tll=5)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="async_cache"):
+        async_cache(stael=5)  # type: ignore[call-overload]

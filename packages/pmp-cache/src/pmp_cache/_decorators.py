@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypedDict, TypeVar, cast, overload
 
 from pmp_cache._backend import AsyncCacheBackend, CacheBackend
 from pmp_cache._core import Core
@@ -23,7 +23,7 @@ from pmp_errors import ConfigurationError, ValidationError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine, Hashable
 
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
 
     from pmp_cache._stats import CacheInfo, CacheStats
 
@@ -170,6 +170,34 @@ def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> 
 
 # -- the decorators ---------------------------------------------------------------------
 
+
+class CacheOptions(TypedDict, total=False):
+    """The keyword options ``cache`` and ``async_cache`` share (see ``cache``)."""
+
+    typed: bool
+    key: Callable[..., Hashable] | None
+    timer: Callable[[], float] | None
+    namespace: str | None
+    unless: Callable[[Any], object] | None
+    on_event: Callable[[str, Any], object] | None
+    stale: float | None
+
+
+_DEFAULTS: dict[str, Any] = dict.fromkeys(CacheOptions.__annotations__) | {"typed": False}
+
+
+def _options(decorator: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Every option, defaults filled in; an unknown name raises ``TypeError`` naming it."""
+    unknown = sorted(set(given) - set(_DEFAULTS))
+    if unknown:
+        msg = (
+            f"{decorator}() got an unexpected keyword argument {unknown[0]!r}; it takes "
+            f"maxsize, ttl, backend and {', '.join(_DEFAULTS)}"
+        )
+        raise TypeError(msg)
+    return _DEFAULTS | given
+
+
 # Method wrappers that are not callable themselves but are cached through their function.
 _WRAPPERS = (classmethod, staticmethod, functools.partialmethod)
 
@@ -235,18 +263,10 @@ def _check_stale(stale: object, *, ttl: object, backend: object) -> float | None
 
 
 def _check(
-    *,
-    is_async: bool,
-    maxsize: object,
-    ttl: object,
-    typed: object,
-    key: object,
-    timer: object,
-    backend: object,
-    namespace: object,
-    unless: object,
-    on_event: object,
+    *, is_async: bool, maxsize: object, ttl: object, backend: object, options: dict[str, Any]
 ) -> tuple[int | None, float | None]:
+    typed, key, timer = options["typed"], options["key"], options["timer"]
+    unless, on_event, namespace = options["unless"], options["on_event"], options["namespace"]
     checked_maxsize = check_maxsize(maxsize)
     checked_ttl = check_ttl(ttl)
     if not isinstance(typed, bool):
@@ -282,32 +302,14 @@ def _check(
 
 
 def _decorator(
-    *,
-    is_async: bool,
-    maxsize: object,
-    ttl: object,
-    typed: object,
-    key: object,
-    timer: object,
-    backend: object,
-    namespace: object,
-    unless: object,
-    on_event: object,
-    stale: object,
+    *, is_async: bool, maxsize: object, ttl: object, backend: object, options: dict[str, Any]
 ) -> Callable[[Callable[..., Any]], Any]:
-    checked_stale = _check_stale(stale, ttl=ttl, backend=backend)
+    checked_stale = _check_stale(options["stale"], ttl=ttl, backend=backend)
     checked_maxsize, checked_ttl = _check(
-        is_async=is_async,
-        maxsize=maxsize,
-        ttl=ttl,
-        typed=typed,
-        key=key,
-        timer=timer,
-        backend=backend,
-        namespace=namespace,
-        unless=unless,
-        on_event=on_event,
+        is_async=is_async, maxsize=maxsize, ttl=ttl, backend=backend, options=options
     )
+    typed, key, timer = options["typed"], options["key"], options["timer"]
+    unless, on_event, namespace = options["unless"], options["on_event"], options["namespace"]
 
     def build(func: Callable[..., Any], *, method: bool = False) -> Any:
         core = Core(
@@ -401,27 +403,15 @@ def cache(
     maxsize: int | None = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
-    namespace: str | None = None,
-    unless: Callable[[Any], object] | None = None,
-    on_event: Callable[[str, Any], object] | None = None,
-    stale: float | None = None,
+    **options: Unpack[CacheOptions],
 ) -> CacheDecorator: ...
 def cache(
     maxsize: Any = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
-    namespace: str | None = None,
-    unless: Callable[[Any], object] | None = None,
-    on_event: Callable[[str, Any], object] | None = None,
-    stale: float | None = None,
+    **options: Any,
 ) -> Any:
     """Cache a function's results in an LRU cache with optional TTL, computing each key once.
 
@@ -446,7 +436,13 @@ def cache(
     """
     if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return cache()(maxsize)
-    return _decorator(is_async=False, **locals())  # every parameter, by name
+    return _decorator(
+        is_async=False,
+        maxsize=maxsize,
+        ttl=ttl,
+        backend=backend,
+        options=_options("cache", options),
+    )
 
 
 @overload
@@ -462,27 +458,15 @@ def async_cache(
     maxsize: int | None = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
-    namespace: str | None = None,
-    unless: Callable[[Any], object] | None = None,
-    on_event: Callable[[str, Any], object] | None = None,
-    stale: float | None = None,
+    **options: Unpack[CacheOptions],
 ) -> AsyncCacheDecorator: ...
 def async_cache(
     maxsize: Any = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
-    namespace: str | None = None,
-    unless: Callable[[Any], object] | None = None,
-    on_event: Callable[[str, Any], object] | None = None,
-    stale: float | None = None,
+    **options: Any,
 ) -> Any:
     """Cache an async function's results; the same options and controls as ``cache``.
 
@@ -503,4 +487,10 @@ def async_cache(
     """
     if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return async_cache()(maxsize)
-    return _decorator(is_async=True, **locals())  # every parameter, by name
+    return _decorator(
+        is_async=True,
+        maxsize=maxsize,
+        ttl=ttl,
+        backend=backend,
+        options=_options("async_cache", options),
+    )
