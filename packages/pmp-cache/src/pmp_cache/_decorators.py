@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from pmp_cache._stats import CacheInfo, CacheStats
 
-__all__ = ["AsyncCachedFunction", "CachedFunction", "async_cache", "cache"]
+__all__ = ["AsyncCachedFunction", "CacheOptions", "CachedFunction", "async_cache", "cache"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -172,7 +172,11 @@ def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> 
 
 
 class CacheOptions(TypedDict, total=False):
-    """The keyword options ``cache`` and ``async_cache`` share (see ``cache``)."""
+    """The keyword options ``cache`` and ``async_cache`` share (see ``cache``).
+
+    >>> sorted(CacheOptions.__annotations__)[:3]
+    ['key', 'namespace', 'on_event']
+    """
 
     typed: bool
     key: Callable[..., Hashable] | None
@@ -423,8 +427,11 @@ def cache(
     (keys are prefixed with ``namespace``, by default the function's
     ``module.qualname``; a lambda, closure or ``<locals>`` function has no
     unique name, so with a backend it needs ``namespace=``; ``cache_clear``
-    clears the whole backend). On a method, each instance gets its own cache and is not
-    kept alive by it. Usable bare (``@cache``) or configured.
+    clears the whole backend). ``unless`` keeps results it returns true for out
+    of the cache; ``stale`` (seconds, with ``ttl``) serves an expired entry
+    while one refresher computes it; ``on_event(kind, key)`` hears hits,
+    misses, evictions and expirations. On a method, each instance gets its own
+    cache and is not kept alive by it. Usable bare (``@cache``) or configured.
 
     >>> @cache(maxsize=256, ttl=3600)
     ... def expensive_computation(x: int) -> int:
