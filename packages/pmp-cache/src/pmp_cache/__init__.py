@@ -15,13 +15,7 @@
 from __future__ import annotations
 
 from pmp_cache._backend import AsyncCacheBackend, CacheBackend
-from pmp_cache._decorators import (
-    AsyncCachedFunction,
-    CachedFunction,
-    CacheOptions,
-    async_cache,
-    cache,
-)
+from pmp_cache._decorators import AsyncCachedFunction, CachedFunction, async_cache, cache
 from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
 from pmp_cache._lru import LRUCache
 from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache, RedisCacheStats
@@ -39,7 +33,6 @@ __all__ = [
     "AsyncRedisCache",
     "CacheBackend",
     "CacheInfo",
-    "CacheOptions",
     "CacheStats",
     "CacheUnavailableError",
     "CachedFunction",
