@@ -84,14 +84,7 @@ class Core(ThreadFlights, TaskFlights, BackendFetch, StaleRefresh):
         self.ttl = ttl
         self.backend = backend
         self.store: LRUCache[Any, Any] | None = (
-            LRUCache(
-                maxsize,
-                ttl if stale is None or ttl is None else ttl + stale,
-                timer=timer,
-                on_event=on_event,
-            )
-            if backend is None
-            else None
+            LRUCache(maxsize, ttl, timer=timer, on_event=on_event) if backend is None else None
         )
         name = getattr(self.signature_of, "__qualname__", repr(self.signature_of))
         self.namespace = (

@@ -198,15 +198,15 @@ _HIT = """\
 {i}return {value}"""
 
 # Entries with deadlines are hits while fresh, else dropped (then a miss). With ``stale=``,
-# the store keeps entries ``stale`` seconds past their ``ttl``: an entry is fresh while its
-# deadline is more than ``stale`` ahead, then served stale (see _stale).
+# an expired entry is served stale for ``stale`` more seconds (see _stale): the fresh hit
+# is the same as without it, and the clock is read again only past the deadline.
 _FRESH = """\
         if _pmp_entry[1] > {now}:
 {hit}
 {stale}        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
 
 _STALE = """\
-        if _pmp_entry[1] > _pmp_now:
+        if _pmp_entry[1] + {stale!r} > {now}:
             return _pmp_serve_stale(_pmp_key, _pmp_entry[0], {args}, {kwargs})
 """
 
@@ -222,11 +222,12 @@ def _hit_source(
     if tier:  # no recency: see the module docstring
         hit = hit.split("\n", 4)[4]
         return _FRESH.format(now="_pmp_monotonic()", hit=hit, stale="")
-    if core.stale is None:
-        return _FRESH.format(now=_clock_source(mem), hit=hit, stale="")
-    return f"        _pmp_now = {_clock_source(mem)}\n" + _FRESH.format(
-        now=f"_pmp_now + {core.stale!r}", hit=hit, stale=_STALE.format(**parts)
+    stale = (
+        ""
+        if core.stale is None
+        else _STALE.format(stale=core.stale, now=_clock_source(mem), **parts)
     )
+    return _FRESH.format(now=_clock_source(mem), hit=hit, stale=stale)
 
 
 # A call of ``on_event``, generated only when there is one, so none costs nothing.

@@ -1,7 +1,8 @@
 """Stale-while-revalidate: serve an expired entry while one refresher computes it anew.
 
-With ``stale=`` seconds, the store keeps an entry ``ttl + stale`` seconds; for
-the last ``stale`` of them the entry is stale. A call finding it stale gets it
+With ``stale=`` seconds, an entry past its ``ttl`` is stale for ``stale`` more
+seconds, as long as the store keeps it (a full store drops expired entries
+first, stale ones included). A call finding it stale gets it
 at once (a hit, reported as ``"stale"`` to ``on_event``) and, unless a
 computation of the key is already running, starts exactly one: in a daemon
 thread for ``cache``, in a task for ``async_cache``. The refresh stores its
