@@ -3,6 +3,7 @@
 import asyncio
 import random
 import sys
+from typing import Any
 
 import pytest
 
@@ -228,3 +229,21 @@ def test_a_broken_predicate_or_hook_shows_the_failure_it_judged():
         with pytest.raises(ZeroDivisionError) as info, set_retry_testing():
             retry(**kwargs)(func)()  # type: ignore[arg-type]
         assert info.value.__context__ is original
+
+
+@pytest.mark.parametrize("hook", ["on_retry", "on_give_up"])
+def test_a_broken_retry_or_give_up_hook_shows_the_failure_it_was_told_about(hook):
+    """on_retry and on_give_up raising keep the call's exception as context, sync and async."""
+    original = ConnectionError("down")
+    hooks: dict[str, Any] = {hook: lambda _state: 1 / 0}
+    func, _ = failing_with(original, original)
+    with pytest.raises(ZeroDivisionError) as info, set_retry_testing():
+        retry(max_attempts=2, delay=0.0, **hooks)(func)()
+    assert info.value.__context__ is original
+
+    async def fail() -> None:
+        raise original
+
+    with pytest.raises(ZeroDivisionError) as info, set_retry_testing():
+        asyncio.run(async_retry(max_attempts=2, delay=0.0, **hooks)(fail)())
+    assert info.value.__context__ is original

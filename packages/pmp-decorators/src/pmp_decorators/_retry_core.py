@@ -85,7 +85,10 @@ def next_pause(  # noqa: PLR0917 - the loop's whole state, positional for speed
         wait = policy.wait(attempt, previous, exc)
         if wait < math.inf and (not policy.timed or policy.now() + wait - start < policy.deadline):
             if policy.on_retry is not None:
-                policy.on_retry(RetryState(policy.name, attempt, limit, wait, waited, exc, result))
+                _tell(
+                    policy.on_retry,
+                    RetryState(policy.name, attempt, limit, wait, waited, exc, result),
+                )
             return wait
     # out of attempts, an endless pause, or one that would end past the deadline
     give_up(policy, attempt, limit, waited, exc, result)
@@ -119,9 +122,19 @@ def give_up(  # noqa: PLR0917 - private
 ) -> None:
     """Run the give-up hook and note the attempts on the exception about to be raised."""
     if policy.on_give_up is not None:
-        policy.on_give_up(RetryState(policy.name, attempt, limit, None, waited, exc, result))
+        _tell(policy.on_give_up, RetryState(policy.name, attempt, limit, None, waited, exc, result))
     if exc is not None:
         _note_once(exc, f"{policy.name}: gave up after ", f"{attempt} attempt(s)")
+
+
+def _tell(hook: Callable[[RetryState], object], state: RetryState) -> None:
+    """Run a hook; an error it raises shows the failure it was told about as context."""
+    try:
+        hook(state)
+    except Exception as broken:
+        if broken.__context__ is None:  # the drivers call hooks outside their except blocks
+            broken.__context__ = state.exception
+        raise
 
 
 def _note_once(exc: BaseException, prefix: str, rest: str) -> None:
