@@ -174,6 +174,33 @@ def test_recursive_typeddict_is_checked_at_every_level():
     assert info.value.path == "t['children'][0]['children'][0]['value']"
 
 
+class Options(typing_extensions.TypedDict):
+    name: str
+    size: typing_extensions.NotRequired[int]
+
+
+class Patch(typing_extensions.TypedDict, total=False):
+    id: typing_extensions.Required[int]
+    name: str
+
+
+def test_required_and_not_required_keys_hold_under_string_annotations():
+    """NotRequired and Required decide the keys even where the class sees only strings."""
+
+    @validate_types()
+    def apply(options: Options, patch: Patch) -> str:
+        return options["name"]
+
+    assert apply({"name": "a"}, {"id": 1}) == "a"
+    assert apply({"name": "a", "size": 2}, {"id": 1, "name": "b"}) == "a"
+    with pytest.raises(TypeValidationError) as info:
+        apply({"name": "a"}, {"name": "b"})  # type: ignore[typeddict-item]
+    assert info.value.path == "patch['id']"
+    with pytest.raises(TypeValidationError) as info:
+        apply({"size": 2}, {"id": 1})  # type: ignore[typeddict-item]
+    assert info.value.path == "options['name']"
+
+
 class Builder:
     class Part:
         """A name that only the class scope defines."""

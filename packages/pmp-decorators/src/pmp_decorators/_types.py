@@ -188,7 +188,7 @@ class _Compiler:
             fields = {key: self.compile(value, depth + 1) for key, value in hints.items()}
         finally:
             del self.building[tp]
-        node = TypedDictNode(tp, fields, frozenset(getattr(tp, "__required_keys__", ())))
+        node = TypedDictNode(tp, fields, _required_keys(tp, hints))
         ref.target = node
         return node
 
@@ -246,6 +246,29 @@ class _Compiler:
         if not all(map(_supports_issubclass, bases)):
             raise _unsupported(tp, "issubclass() cannot check a protocol with data members")
         return SubclassNode(bases, expected)
+
+
+def _required_keys(tp: type, hints: dict[str, Any]) -> frozenset[str]:
+    """The keys a ``TypedDict`` requires, reading ``Required`` / ``NotRequired`` from ``hints``.
+
+    ``__required_keys__`` misses them when the class sees its annotations as strings
+    (``from __future__ import annotations``), so the resolved hints decide.
+    """
+    required = set(getattr(tp, "__required_keys__", ()))
+    for key, hint in hints.items():
+        form = hint
+        while True:
+            origin = typing.get_origin(form)
+            marker = _form_name(origin)
+            if origin is typing.Annotated or marker == "ReadOnly":
+                form = typing.get_args(form)[0]
+                continue
+            if marker == "Required":
+                required.add(key)
+            elif marker == "NotRequired":
+                required.discard(key)
+            break
+    return frozenset(required)
 
 
 def _is_typeddict(tp: type) -> bool:
