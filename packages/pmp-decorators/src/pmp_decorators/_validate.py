@@ -19,7 +19,7 @@ from pmp_decorators._containers import ContainerNode
 from pmp_decorators._errors import TypeValidationError
 from pmp_decorators._nodes import AnyNode, Failure, Generator, Node, safe_repr
 from pmp_decorators._settings import Restorer
-from pmp_decorators._types import compile_type
+from pmp_decorators._types import compile_type, unpacked
 from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
@@ -255,8 +255,11 @@ class _Validated:
         for name, param in self.signature.parameters.items():
             if name not in hints:
                 continue
-            node = self._compile_one(name, hints[name])
-            if isinstance(node, AnyNode):
+            # *args: Unpack[tuple[...]] and **kw: Unpack[TypedDict] describe the whole
+            whole = unpacked(hints[name])
+            node = self._compile_one(name, hints[name] if whole is None else whole)
+            if whole is not None or isinstance(node, AnyNode):
+                nodes.append((name, node))
                 continue
             if param.kind is kind.VAR_POSITIONAL:
                 node = ContainerNode(tuple, node, None, f"tuple[{node.expected}, ...]")
