@@ -950,3 +950,17 @@ def test_missing_parentheses_are_explained(factory):
     assert info.value.field == "max_attempts"
     assert f"@{factory.__name__}()" in str(info.value)
     assert "fetch" in str(info.value)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is new in 3.11")
+def test_exception_groups_carrying_a_programming_error_are_not_retried_by_default():
+    """A task group's ExceptionGroup with a TypeError inside is a bug: one attempt."""
+    group_cls: Any = vars(builtins)["ExceptionGroup"]  # a builtin only from Python 3.11
+    for inner in ([TypeError("bug")], [OSError("down"), AttributeError("bug")]):
+        func, calls = failing(2, group_cls("g", inner))
+        with pytest.raises(group_cls):
+            retry(delay=0)(func)()
+        assert len(calls) == 1
+    func, calls = failing(2, group_cls("g", [OSError("down")]))
+    assert retry(delay=0)(func)()[0] == "ok"
+    assert len(calls) == 3

@@ -221,11 +221,12 @@ def retry(
     What is retried: by default every ``Exception`` except programming errors
     (``TypeError``, ``AttributeError``, ``NameError``, ``AssertionError`` and
     ``pmp_errors.ValidationError``, which includes ``TypeValidationError``), which
-    pass straight through; ``exceptions`` names the classes to retry instead
-    (``exceptions=Exception`` retries everything), or is a predicate called with the
-    exception (``lambda e: getattr(e, "status", 0) >= 500``). ``KeyboardInterrupt``,
-    ``SystemExit``, ``GeneratorExit`` and ``asyncio.CancelledError`` are never retried,
-    even when ``BaseException`` is listed, nor is an exception group carrying one.
+    pass straight through, also inside an exception group; ``exceptions`` names
+    the classes to retry instead (``exceptions=Exception`` retries everything), or is
+    a predicate called with the exception (``lambda e: getattr(e, "status", 0) >= 500``).
+    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and
+    ``asyncio.CancelledError`` are never retried, even when ``BaseException`` is
+    listed, nor is an exception group carrying one.
 
     How long to wait: the pause before retry *n* is based on ``delay * backoff **
     (n - 1)`` seconds, capped at ``max_delay``. ``jitter`` spreads the pauses of many
