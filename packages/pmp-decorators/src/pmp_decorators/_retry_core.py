@@ -16,13 +16,22 @@ from typing import TYPE_CHECKING
 
 from pmp_decorators._retry_policy import RetryState, check_attempts
 from pmp_decorators._settings import Restorer
+from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pmp_decorators._retry_policy import Policy
 
-__all__ = ["TESTING", "give_up", "next_pause", "overran", "pause_async", "set_retry_testing"]
+__all__ = [
+    "TESTING",
+    "give_up",
+    "next_pause",
+    "overran",
+    "pause_async",
+    "pause_sync",
+    "set_retry_testing",
+]
 
 
 class _Testing:
@@ -150,6 +159,22 @@ def _note_once(exc: BaseException, prefix: str, rest: str) -> None:
         exc.add_note(prefix + rest)
     else:  # pragma: no cover - exercised on Python 3.10 only
         exc.__notes__ = [prefix + rest]  # type: ignore[attr-defined]
+
+
+def pause_sync(sleep: Callable[[float], object], wait: float) -> None:
+    """Sleep ``wait`` seconds with a blocking ``sleep``; refuse one that returns an awaitable."""
+    pending = sleep(wait)
+    if hasattr(pending, "__await__"):
+        close = getattr(pending, "close", None)
+        if close is not None:
+            close()  # a coroutine never awaited: close it so it does not warn
+        raise ValidationError(
+            f"sleep={sleep!r} returned an awaitable where nothing awaits it, so the "
+            f"retries would not pause; pass a blocking sleep such as time.sleep",
+            field="sleep",
+            value=sleep,
+            expected="a blocking sleep for plain functions and `for` loops",
+        )
 
 
 async def pause_async(sleep: Callable[[float], object] | None, wait: float) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async
+from pmp_decorators._callables import refuse_async_sleep
+from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async, pause_sync
 from pmp_decorators._retry_policy import Policy
 from pmp_errors import ValidationError
 
@@ -121,6 +122,7 @@ class Retrying:
         self._policy = policy
 
     def __iter__(self) -> Iterator[Attempt]:
+        refuse_async_sleep(self._policy.sleep, "this is a plain `for` loop (use `async for`)")
         loop = _Loop(self._policy)
         try:
             while True:
@@ -129,7 +131,7 @@ class Retrying:
                 if wait is None:  # the block succeeded (or was left without an exception)
                     return
                 if not TESTING.active:
-                    (self._policy.sleep or time.sleep)(wait)
+                    pause_sync(self._policy.sleep or time.sleep, wait)
                 loop.go_on()
         finally:  # also on `break` and on an exception leaving the loop
             loop.done = True
