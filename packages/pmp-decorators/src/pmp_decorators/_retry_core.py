@@ -86,6 +86,8 @@ def next_pause(  # noqa: PLR0917 - the loop's whole state, positional for speed
     judge = policy.judge
     if judge is not None and exc is not None and not judge(exc):
         return None  # not a failure to retry: through at once, unchanged
+    if exc is not None and exc.__context__ is not None and _cancel_swallowed(exc):
+        return None  # the task is being cancelled: retrying would defeat the cancellation
     limit = policy.max_attempts
     cap = TESTING.attempts
     if cap is not None and cap < limit:
@@ -119,6 +121,32 @@ def overran(  # noqa: PLR0917 - the loop's whole state, positional for speed
     limit = policy.max_attempts if cap is None else min(cap, policy.max_attempts)
     give_up(policy, attempt, limit, waited, exc, result)
     return True
+
+
+def _cancel_swallowed(exc: BaseException) -> bool:
+    """Whether ``exc`` replaced a cancellation of the running task that is still pending.
+
+    A library may turn ``CancelledError`` into its own error (a closed connection);
+    retrying that would run on as if ``task.cancel()`` or ``asyncio.timeout`` had never
+    fired. Python 3.11+ counts pending cancellations (``Task.cancelling()``).
+    """
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None or sys.version_info < (3, 11):
+        return False
+    cause: BaseException | None = exc.__context__
+    for _ in range(32):  # a chain is short; a cycle must not hang the failure path
+        if cause is None:
+            return False
+        if isinstance(cause, asyncio.CancelledError):
+            break
+        cause = cause.__context__
+    else:
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop in this thread
+        return False
+    return task is not None and task.cancelling() > 0
 
 
 def give_up(  # noqa: PLR0917 - private
