@@ -177,6 +177,7 @@ def test_recursive_typeddict_is_checked_at_every_level():
 class Options(typing_extensions.TypedDict):
     name: str
     size: typing_extensions.NotRequired[int]
+    tag: typing_extensions.Annotated[typing_extensions.NotRequired[str], "label"]
 
 
 class Patch(typing_extensions.TypedDict, total=False):
