@@ -1037,3 +1037,14 @@ def test_a_cancellation_in_a_plain_failure_chain_does_not_stop_the_retries():
         func, calls = failing(2, error)
         assert retry(delay=0.0)(func)()[0] == "ok"
         assert len(calls) == 3
+
+
+def test_an_exception_whose_notes_are_not_a_list_is_raised_unchanged():
+    """Giving up never replaces the failure, even when its __notes__ cannot take a note."""
+    frozen: Any = type("Frozen", (OSError,), {"__notes__": ("frozen",)})
+
+    func, calls = failing(5, frozen("down"))
+    with pytest.raises(frozen) as info:
+        retry(max_attempts=2, delay=0.0)(func)()
+    assert info.value.__notes__ == ("frozen",)
+    assert len(calls) == 2

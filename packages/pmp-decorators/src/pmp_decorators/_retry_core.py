@@ -183,6 +183,8 @@ def _note_once(exc: BaseException, prefix: str, rest: str) -> None:
     if isinstance(notes, list):
         notes[:] = [n for n in notes if not (isinstance(n, str) and n.startswith(prefix))]
         notes.append(prefix + rest)
+    elif notes is not None:  # not a list: no note fits, and the failure must not change
+        return
     elif sys.version_info >= (3, 11):
         exc.add_note(prefix + rest)
     else:  # pragma: no cover - exercised on Python 3.10 only
