@@ -182,6 +182,22 @@ def test_non_callable_is_refused():
     assert "got int 42" in str(info.value)
 
 
+def test_a_class_is_refused_instead_of_becoming_a_function():
+    """A class would turn into a function (isinstance breaks): refused, pointing at __init__."""
+
+    class Point:
+        def __init__(self, x: int) -> None:
+            self.x = x
+
+    with pytest.raises(ValidationError, match="__init__") as info:
+        validate_types()(Point)
+    assert info.value.field == "func"
+    Point.__init__ = validate_types()(Point.__init__)  # type: ignore[method-assign]
+    assert isinstance(Point(1), Point)
+    with pytest.raises(TypeValidationError):
+        Point("1")  # type: ignore[arg-type]
+
+
 def test_star_args_and_kwargs_items_are_checked():
     """*args items and **kwargs values are checked against their annotation."""
 

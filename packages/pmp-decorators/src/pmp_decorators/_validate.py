@@ -387,6 +387,15 @@ def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 value=func,
                 expected="a function",
             )
+        if isinstance(func, type):
+            raise ValidationError(
+                f"validate_types cannot wrap the class {func.__qualname__}: the wrapper is a "
+                f"function, so isinstance() and subclassing would break; decorate its "
+                f"__init__ (or a factory function) instead",
+                field="func",
+                value=func,
+                expected="a function or method",
+            )
         validated = _Validated(func, explicit, inspect.iscoroutinefunction(func))
         wrapper = functools.update_wrapper(validated.wrapper, func)
         if explicit is not None and not any(
