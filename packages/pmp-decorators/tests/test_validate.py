@@ -198,6 +198,25 @@ def test_a_class_is_refused_instead_of_becoming_a_function():
         Point("1")  # type: ignore[arg-type]
 
 
+def test_a_dataclass_init_with_a_default_factory_is_validated():
+    """The __init__ a dataclass generates passes a sentinel for default_factory fields."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Order:
+        id: int
+        items: list[str] = dataclasses.field(default_factory=list)
+
+    Order.__init__ = validate_types()(Order.__init__)  # type: ignore[method-assign]
+    assert Order(1).items == []
+    assert Order(1, ["a"]).items == ["a"]
+    with pytest.raises(TypeValidationError) as info:
+        Order(1, [2])  # type: ignore[list-item]
+    assert info.value.path == "items[0]"
+    with pytest.raises(TypeValidationError):
+        Order("1")  # type: ignore[arg-type]
+
+
 def test_star_args_and_kwargs_items_are_checked():
     """*args items and **kwargs values are checked against their annotation."""
 

@@ -142,6 +142,9 @@ class _Validated:
         self.lock = threading.Lock()
         self.built = False
         self.error: ValidationError | None = None
+        self.sentinels: dict[
+            str, str
+        ] = {}  # parameter -> the name its sentinel default is bound to
         names = list(self.signature.parameters)
         for name in names:
             if name.startswith(_RESERVED):
@@ -290,7 +293,10 @@ class _Validated:
             if name == "return":
                 returns = f"    if not ({node.expr('_pmp_r', gen)}): _pmp_fail({index}, _pmp_r)"
                 continue
-            checks.append(f"        if not ({node.expr(name, gen)}): _pmp_fail({index}, {name})")
+            check = node.expr(name, gen)
+            if name in self.sentinels:
+                check = f"{name} is {self.sentinels[name]} or ({check})"
+            checks.append(f"        if not ({check}): _pmp_fail({index}, {name})")
         lines = [self._def()]
         if returns is None:
             if checks:
@@ -328,7 +334,11 @@ class _Validated:
             if param is None or param.default is param.empty:  # "return", or no default
                 continue
             failure = node.find(param.default, name)
-            if failure is not None:
+            if failure is not None and type(param.default).__module__ == "dataclasses":
+                # the sentinel of a default_factory in a dataclass's __init__: let it through
+                bound = self.sentinels[name] = f"_pmp_s{len(self.sentinels)}"
+                self.namespace[bound] = param.default
+            elif failure is not None:
                 raise _make_error(self.label, name, failure, default=True)
 
     def fail(self, index: int, value: object) -> typing.NoReturn:
