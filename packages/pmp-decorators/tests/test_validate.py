@@ -217,6 +217,29 @@ def test_a_dataclass_init_with_a_default_factory_is_validated():
         Order("1")  # type: ignore[arg-type]
 
 
+def test_callable_objects_and_partials_are_checked_from_their_functions():
+    """A callable instance is checked against its __call__, a partial against its function."""
+    import functools
+
+    class Scale:
+        def __call__(self, value: int) -> int:
+            return value * 2
+
+    def area(width: int, height: int) -> int:
+        return width * height
+
+    scale = validate_types()(Scale())
+    assert scale(2) == 4
+    with pytest.raises(TypeValidationError) as info:
+        scale("2")  # type: ignore[arg-type]
+    assert info.value.field == "value"
+    column = validate_types()(functools.partial(area, 3))
+    assert column(2) == 6
+    with pytest.raises(TypeValidationError) as info:
+        column("2")
+    assert info.value.field == "height"
+
+
 def test_star_args_and_kwargs_items_are_checked():
     """*args items and **kwargs values are checked against their annotation."""
 
