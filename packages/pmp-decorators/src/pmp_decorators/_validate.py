@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from pmp_decorators._annotations import (
     UnresolvedAnnotationWarning,
+    annotated_function,
     raw_annotations,
     resolve_annotations,
 )
@@ -134,7 +135,7 @@ class _Validated:
         import inspect
 
         self.func = func
-        self.source = _annotated(func)  # where the annotations are written
+        self.source = annotated_function(func)  # where the annotations are written
         self.explicit = explicit
         self.is_async = is_async
         self.label = f"{getattr(func, '__qualname__', repr(func))}()"
@@ -347,24 +348,6 @@ class _Validated:
         failure = node.find(value, name)
         assert failure is not None
         raise _make_error(self.label, name, failure)
-
-
-def _annotated(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The function whose annotations describe calls of ``func``.
-
-    A ``functools.partial`` is described by its function (the bound parameters are
-    not in its signature), a callable object by its class's ``__call__``.
-    """
-    import functools
-    import inspect
-
-    while isinstance(func, functools.partial):
-        func = func.func
-    own = getattr(func, "__dict__", {})
-    if inspect.isroutine(func) or "__annotations__" in own or "__wrapped__" in own:
-        return func  # a function, or a wrapper (lru_cache) carrying its function's annotations
-    call: Callable[..., Any] | None = getattr(type(func), "__call__", None)  # noqa: B004
-    return func if call is None else call
 
 
 def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
