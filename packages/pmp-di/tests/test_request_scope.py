@@ -75,13 +75,26 @@ def test_context_value_not_given_says_how_to_supply_it() -> None:
         container.resolve(Handler)
 
 
-def test_context_values_are_declared_on_first_use() -> None:
-    """A type first seen in context= becomes resolvable without registering it."""
-    container = DIContainer()
+def test_context_value_of_an_undeclared_type_is_refused_and_changes_nothing() -> None:
+    """A request's context= must not rebind the container: other services default that type.
+
+    Declaring it on first use made every service with an ``int = 3`` default depend on the
+    request (a singleton among them became a captive dependency, a transient unresolvable
+    outside a scope).
+    """
+
+    class Settings:
+        def __init__(self, retries: int = 3) -> None:
+            self.retries = retries
+
+    container = DIContainer().register(Settings, scope=LifecycleScope.SINGLETON)
+    with pytest.raises(RegistrationError, match=r"register\(int, from_context=True\)"):
+        container.scope(context={int: 5})
+    assert not container.is_registered(int)
+    assert container.resolve(Settings).retries == 3
     user = User("ada")
-    with container.scope(context={User: user}) as scope:
+    with container.register(User, from_context=True).scope(context={User: user}) as scope:
         assert scope.resolve(User) is user
-    assert container.is_registered(User)
 
 
 def test_nested_scope_context_shadows_the_parent() -> None:
@@ -189,6 +202,7 @@ async def test_async_finalizers_run_when_the_endpoint_raises() -> None:
             log.append("safe closed")
 
     container = DIContainer().register(Session, factory=safe_session, scope=LifecycleScope.SCOPED)
+    container.register(Request, from_context=True)
 
     async def endpoint() -> None:
         await container.aresolve(Session)

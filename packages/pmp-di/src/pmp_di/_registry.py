@@ -6,7 +6,6 @@ import contextvars
 import threading
 from typing import TYPE_CHECKING, Any
 
-from pmp_di._binding import make_registration
 from pmp_di._compiler import Emitter
 from pmp_di._errors import MissingDependencyError, RegistrationError, ScopeError
 from pmp_di._finalizers import Finalizers
@@ -232,9 +231,13 @@ class Registry:
             except TypeError:
                 msg = f"context keys must be types, e.g. context={{Request: request}}, got {key!r}"
                 raise RegistrationError(msg, argument="context", value=repr(key)) from None
-            if reg is None:
-                self._declare_context(key)
-                reg = self.regs[key]
+            if reg is None:  # declaring it here would rebind every parameter of that type
+                name = display(key)
+                msg = (
+                    f"{name} is not declared as a value supplied per scope; declare it once, "
+                    f"before opening scopes: container.register({name}, from_context=True)"
+                )
+                raise RegistrationError(msg, argument="context", value=name)
             if not reg.from_context:
                 name = display(key)
                 msg = (
@@ -248,11 +251,3 @@ class Registry:
                 raise RegistrationError(msg, argument="context", value=value)
             cache[reg.state] = value
         return cache
-
-    def _declare_context(self, key: Any) -> None:
-        with self.lock:
-            if key not in self.regs:
-                reg = make_registration(
-                    key, None, LifecycleScope.SCOPED, None, None, from_context=True
-                )
-                self.install(reg)
