@@ -190,6 +190,30 @@ def test_closing_from_another_context_leaves_that_context_alone() -> None:
     assert container.current_scope() is None
 
 
+def test_a_scope_closed_from_another_context_is_no_longer_current_where_it_was_activated() -> None:
+    """The activating context sees no current scope once another context closed it.
+
+    Otherwise every later resolve and injected call there failed with "this scope is closed"
+    instead of opening its own scope.
+    """
+    container = DIContainer().register(Session, scope=LifecycleScope.SCOPED)
+    provider = ServiceProvider(container)
+
+    @provider.inject(Session)
+    def handle(session: Session) -> Session:
+        return session
+
+    scope = container.scope().activate()
+    contextvars.copy_context().run(scope.close)  # an after-request hook in another context
+    assert container.current_scope() is None
+    assert isinstance(handle(), Session)  # a scope of its own for the call
+    with pytest.raises(ScopeError, match="inside a scope"):
+        container.resolve(Session)
+    with container.scope() as fresh:
+        assert container.current_scope() is fresh
+    assert container.current_scope() is None
+
+
 @pytest.mark.asyncio
 async def test_async_finalizers_run_when_the_endpoint_raises() -> None:
     """An integration's pattern: open, activate, resolve, aclose(exc) even on failure."""

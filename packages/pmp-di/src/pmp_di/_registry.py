@@ -169,7 +169,7 @@ class Registry:
 
             async def aplan() -> Any:
                 scope = current.get()
-                if scope is None:
+                if scope is None or scope.closed:  # closed from another context
                     raise outside()
                 return await scope.aresolve(service)
 
@@ -177,7 +177,7 @@ class Registry:
 
         def plan() -> Any:
             scope = current.get()
-            if scope is None:
+            if scope is None or scope.closed:
                 raise outside()
             return scope.resolve(service)
 
