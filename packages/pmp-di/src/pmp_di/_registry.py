@@ -10,7 +10,7 @@ from pmp_di._compiler import Emitter
 from pmp_di._errors import MissingDependencyError, RegistrationError, ScopeError
 from pmp_di._finalizers import Finalizers
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._needs import Need, base_of, mentions, need_of, normalize
+from pmp_di._needs import Need, base_of, how_to_register, mentions, need_of
 from pmp_di._registration import Registration, display, is_instance_of
 
 if TYPE_CHECKING:
@@ -141,11 +141,7 @@ class Registry:
         need, _, _ = need_of(self.regs, service)
         if need is Need.NONE or need is Need.ONE:
             name = display(service)
-            base, qualifier = base_of(service), ""
-            if base is not service:  # a named key
-                qualifier = f", name={normalize(service).__metadata__[0].name!r}"
-            how = f"container.register({display(base)}, ...{qualifier})"
-            msg = f"{name} is not registered; register it with {how}"
+            msg = f"{name} is not registered; register it with {how_to_register(service)}"
             raise MissingDependencyError(msg, service=name, path=[name])
 
         def gather(gathered: Any) -> Any:
