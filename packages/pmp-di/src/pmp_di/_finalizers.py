@@ -24,6 +24,13 @@ def _exit_args(
     return type(exc), exc, exc.__traceback__
 
 
+def _name(finalizer: Any) -> str:
+    """The factory behind a finalizer (the generator of a generator's context manager)."""
+    manager = getattr(finalizer, "__self__", finalizer)
+    name = getattr(getattr(manager, "gen", None), "__qualname__", None)
+    return name if isinstance(name, str) else display(manager)
+
+
 class _Outcome:
     """The failures gathered while finalizers run; an interruption takes precedence."""
 
@@ -86,7 +93,7 @@ class Finalizers:
         """Refuse a synchronous close while an async finalizer is pending (nothing runs)."""
         pending = [finalizer for is_async, finalizer in self.exits if is_async]
         if pending:
-            names = ", ".join(display(getattr(f, "__self__", f)) for f in pending)
+            names = ", ".join(_name(f) for f in pending)
             msg = (
                 f"the {self.where} has {len(pending)} async finalizer(s) pending ({names}); "
                 f"a synchronous close cannot run them: use `async with` or "
