@@ -225,6 +225,16 @@ def test_missing_named_binding_shows_how_to_register_it() -> None:
         repos().resolve(Repo, name="x")
 
 
+def test_a_scope_resolves_a_named_binding() -> None:
+    """scope.resolve / aresolve take name= as the container's do (integrations hold the scope)."""
+    container = DIContainer().register(Repo, SqlRepo, name="primary", scope=LifecycleScope.SCOPED)
+    scope = container.scope()  # not made current: only the scope itself can resolve
+    repo = scope.resolve(Repo, name="primary")
+    assert isinstance(repo, SqlRepo)
+    assert asyncio.run(scope.aresolve(Repo, name="primary")) is repo
+    scope.close()
+
+
 class NeedsMissing:
     def __init__(self, missing: Annotated[Repo, Named("x")]) -> None:
         self.missing = missing

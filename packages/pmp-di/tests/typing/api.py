@@ -141,6 +141,8 @@ with container.scope(context={Request: Request()}) as request_scope:
     assert_type(request_scope.resolve(Request), Request)
     assert_type(container.current_scope(), Scope | None)
     assert_type(request_scope.scope(context={Request: Request()}), Scope)
+    assert_type(request_scope.resolve(Database, name="primary"), Database)
+    request_scope.resolve(Database, name=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 assert_type(container.scope().activate(), Scope)
 container.scope(context=[Request])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # a mapping of values
 
