@@ -14,6 +14,7 @@ from pmp_di._registration import UNSET
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
+    from contextlib import AbstractAsyncContextManager, AbstractContextManager
     from contextvars import Token
     from types import TracebackType
 
@@ -169,7 +170,7 @@ class Scope:
         self._check_open()
         return Scope(self._registry, self, context)
 
-    def enter_context(self, manager: Any) -> Any:
+    def enter_context(self, manager: AbstractContextManager[T]) -> T:
         """Enter a context manager now; its exit runs when this scope closes.
 
         >>> import contextlib
@@ -178,11 +179,13 @@ class Scope:
         ...     scope.enter_context(contextlib.nullcontext(5))
         5
         """
-        return self._exits().enter(manager)
+        value: T = self._exits().enter(manager)
+        return value
 
-    async def enter_async_context(self, manager: Any) -> Any:
+    async def enter_async_context(self, manager: AbstractAsyncContextManager[T]) -> T:
         """Enter an async context manager now; its exit is awaited when this scope closes."""
-        return await self._exits().aenter(manager)
+        value: T = await self._exits().aenter(manager)
+        return value
 
     def _exits(self) -> Finalizers:
         finalizers = self._finalizers
