@@ -215,6 +215,67 @@ def test_a_scope_closed_from_another_context_is_no_longer_current_where_it_was_a
 
 
 @pytest.mark.asyncio
+async def test_a_build_finishing_after_its_scope_closed_is_cleaned_up_at_once() -> None:
+    """A build still running when the request's scope closes is exited right away.
+
+    The task building it gets an error, and what it entered is exited now instead of never.
+    """
+    log: list[str] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def connect() -> AsyncIterator[Session]:
+        started.set()
+        await release.wait()
+        try:
+            yield Session()
+        finally:
+            log.append("closed")
+
+    container = DIContainer().register(Session, factory=connect, scope=LifecycleScope.SCOPED)
+    scope = container.scope()
+    build = asyncio.ensure_future(scope.aresolve(Session))  # a task the request started
+    await started.wait()
+    await scope.aclose()  # the request ends first
+    release.set()
+    with pytest.raises(ScopeError, match="closed"):
+        await build
+    assert log == ["closed"]
+
+
+def test_a_sync_build_finishing_after_its_scope_closed_is_cleaned_up_at_once() -> None:
+    """The same for a thread building in a scope that another thread closes."""
+    log: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def connect() -> Iterator[Session]:
+        started.set()
+        release.wait(5)
+        try:
+            yield Session()
+        finally:
+            log.append("closed")
+
+    container = DIContainer().register(Session, factory=connect, scope=LifecycleScope.SCOPED)
+    scope = container.scope()
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            scope.resolve(Session)
+        except ScopeError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    assert started.wait(5)
+    scope.close()
+    release.set()
+    thread.join(5)
+    assert len(errors) == 1
+    assert log == ["closed"]
+
+
+@pytest.mark.asyncio
 async def test_async_finalizers_run_when_the_endpoint_raises() -> None:
     """An integration's pattern: open, activate, resolve, aclose(exc) even on failure."""
     log: list[str] = []

@@ -179,12 +179,20 @@ class Scope:
         ...     scope.enter_context(contextlib.nullcontext(5))
         5
         """
-        value: T = self._exits().enter(manager)
+        finalizers = self._exits()
+        value: T = finalizers.enter(manager)
+        if self._closed:  # closed by another thread while this was built: exit it now
+            finalizers.close()
+            self._check_open()
         return value
 
     async def enter_async_context(self, manager: AbstractAsyncContextManager[T]) -> T:
         """Enter an async context manager now; its exit is awaited when this scope closes."""
-        value: T = await self._exits().aenter(manager)
+        finalizers = self._exits()
+        value: T = await finalizers.aenter(manager)
+        if self._closed:  # closed (by the request's task) while this was built: exit it now
+            await finalizers.aclose()
+            self._check_open()
         return value
 
     def _exits(self) -> Finalizers:
