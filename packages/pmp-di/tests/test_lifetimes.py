@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,14 @@ from pmp_di import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+    from collections.abc import (
+        AsyncGenerator,
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Generator,
+        Iterator,
+    )
     from decimal import Decimal as Engine  # a name that exists only for type checkers
     from random import Random
 
@@ -152,6 +160,36 @@ async def test_injected_async_generator_awaits_its_services_and_keeps_its_scope_
     assert await stopped.__anext__()
     await stopped.aclose()
     assert log == ["closed", "closed"]
+
+
+@pytest.mark.asyncio
+async def test_injected_plain_function_returning_a_coroutine_keeps_its_scope_until_awaited() -> (
+    None
+):
+    """A plain function returning a coroutine keeps its call's scope until the coroutine ends.
+
+    A decorator below inject hides an async def (functools.wraps-style): the scope used to
+    close when the coroutine was returned, so its body saw closed connections.
+    """
+    tracker = Tracker()
+    container = DIContainer().register(Connection, factory=tracker.factory)
+
+    def hide(func: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
+        @functools.wraps(func)
+        def plain(*args: Any, **kwargs: Any) -> Awaitable[bool]:
+            return func(*args, **kwargs)
+
+        return plain
+
+    @ServiceProvider(container).inject(Connection)
+    @hide
+    async def handler(connection: Connection) -> bool:
+        await asyncio.sleep(0)
+        return connection.open
+
+    assert await handler()
+    assert tracker.opened == tracker.closed == 1
+    assert container.current_scope() is None
 
 
 class Pool:

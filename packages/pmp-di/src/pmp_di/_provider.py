@@ -137,10 +137,29 @@ def _sync_wrapper(
                 break
         else:  # nothing needs a scope: no scope is opened for this call
             return call(container.resolve, call_args, kwargs, todo)
-        with container.scope() as scope:  # one scope per call owns what the call needed
-            return call(scope.resolve, call_args, kwargs, todo)
+        scope = container.scope().activate()  # one scope per call owns what the call needed
+        try:
+            result = call(scope.resolve, call_args, kwargs, todo)
+        except BaseException as exc:
+            scope.close(exc)
+            raise
+        if inspect.isawaitable(result):  # an async def hidden by a decorator: close after it
+            return _closing(scope, result)
+        scope.close()
+        return result
 
     return wrapper
+
+
+async def _closing(scope: Scope, awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable``, then close the scope that owns what it was given."""
+    try:
+        result = await awaitable
+    except BaseException as exc:
+        await scope.aclose(exc)
+        raise
+    await scope.aclose()
+    return result
 
 
 def _async_wrapper(
