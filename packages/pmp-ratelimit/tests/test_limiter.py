@@ -145,3 +145,19 @@ def test_default_store_and_real_clock():
         limiter.acquire("k")
     assert 3599 < (info.value.retry_after or 0) <= 3600
     assert asyncio.run(AsyncRateLimiter("1/hour").try_acquire("k")).allowed
+
+
+def test_a_subclass_overriding_acquire_is_called(clock):
+    """The inlined common call never hides a subclass's own acquire."""
+    calls = []
+
+    class Logged(RateLimiter):
+        def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
+            calls.append(key)
+            super().acquire(key, cost, wait=wait)
+
+    limiter = Logged("1/minute", store=MemoryStore(clock=clock))
+    limiter.acquire("alice")
+    with pytest.raises(RateLimitError):
+        limiter.acquire("alice")
+    assert calls == ["alice", "alice"]

@@ -146,7 +146,8 @@ class RateLimiter(_Limiter):
             )
             raise ConfigurationError(msg, config_key="store")
         self._sleep = sleep
-        if isinstance(self.store, MemoryStore):  # the common call inlined, as the same method
+        own = type(self).acquire is RateLimiter.acquire  # never inline over a subclass's acquire
+        if own and isinstance(self.store, MemoryStore):  # the common call inlined, same method
             general = functools.partial(RateLimiter.acquire, self)
             fast = self.store.fast_acquire(self._policy, general)
             fast.__name__, fast.__doc__ = "acquire", RateLimiter.acquire.__doc__
