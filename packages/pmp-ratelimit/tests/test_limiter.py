@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from pmp_errors import RateLimitError, ValidationError
+from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 from pmp_ratelimit import AsyncRateLimiter, Decision, MemoryStore, RateLimiter
 
 
@@ -161,3 +161,12 @@ def test_a_subclass_overriding_acquire_is_called(clock):
     with pytest.raises(RateLimitError):
         limiter.acquire("alice")
     assert calls == ["alice", "alice"]
+
+
+@pytest.mark.parametrize("store", ["redis://127.0.0.1:6379/0", object(), MemoryStore])
+def test_a_store_that_is_not_a_store_is_refused(store):
+    """A URL or any other object as the store gets a clear error, from both limiters."""
+    for kind in (RateLimiter, AsyncRateLimiter):
+        with pytest.raises(ConfigurationError, match="RedisStore") as info:
+            kind("1/second", store=store)
+        assert info.value.config_key == "store"

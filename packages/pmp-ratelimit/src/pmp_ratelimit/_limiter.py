@@ -69,6 +69,13 @@ def _check_wait(wait: float) -> None:
         raise ValidationError(msg, field="wait", value=wait)
 
 
+def _check_store(store: object, example: str) -> None:
+    """Refuse anything but a store instance (a URL, a class, ...) with a clear error."""
+    if isinstance(store, type) or not isinstance(store, Store):
+        msg = f"store must be a store such as MemoryStore() or {example}(url), got {store!r}"
+        raise ConfigurationError(msg, config_key="store")
+
+
 def check_key(key: object) -> str:
     """Return *key* if it is a string, else raise ValidationError saying so."""
     if type(key) is str or isinstance(key, str):
@@ -136,6 +143,8 @@ class RateLimiter(_Limiter):
         store: Store | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
+        if store is not None:
+            _check_store(store, "RedisStore")
         self.store: Store = MemoryStore() if store is None else store
         super().__init__(rates, self.store.ticks_per_second)
         self._admit, self._decide = self.store.bind(self._policy)
@@ -194,6 +203,8 @@ class AsyncRateLimiter(_Limiter):
         store: AsyncStore | MemoryStore | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        if store is not None:
+            _check_store(store, "AsyncRedisStore")
         self.store: AsyncStore | MemoryStore = MemoryStore() if store is None else store
         super().__init__(rates, self.store.ticks_per_second)
         self._sleep = sleep
