@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 
 import pytest
 
@@ -169,3 +170,11 @@ def test_making_limiters_while_another_thread_sweeps():
     finally:
         sys.setswitchinterval(switch)
     assert errors == []
+
+
+@pytest.mark.parametrize("clock", [time.monotonic, lambda: 1.5, lambda: True, lambda: None])
+def test_a_clock_not_in_integer_nanoseconds_is_refused(clock):
+    """time.monotonic (float seconds) in place of time.monotonic_ns would limit nothing right."""
+    with pytest.raises(ValidationError, match="monotonic_ns") as info:
+        MemoryStore(clock=clock)
+    assert info.value.context["field"] == "clock"

@@ -48,8 +48,13 @@ class MemoryStore:
         if not is_count(max_keys):
             msg = f"max_keys must be a positive int, got {max_keys!r}"
             raise ValidationError(msg, field="max_keys", value=max_keys)
-        if not callable(clock):
-            msg = f"clock must be a callable returning nanoseconds, got {clock!r}"
+        checked: object = clock  # whatever the caller passed, whatever it returns
+        sample: object = clock() if callable(checked) else None
+        if not isinstance(sample, int) or isinstance(sample, bool):
+            msg = (
+                "clock must be a callable returning integer nanoseconds such as "
+                f"time.monotonic_ns, got {clock!r} (which returned {sample!r})"
+            )
             raise ValidationError(msg, field="clock", value=clock)
         self.max_keys = max_keys
         self.clock = clock
