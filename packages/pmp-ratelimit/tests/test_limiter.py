@@ -170,3 +170,16 @@ def test_a_store_that_is_not_a_store_is_refused(store):
         with pytest.raises(ConfigurationError, match="RedisStore") as info:
             kind("1/second", store=store)
         assert info.value.config_key == "store"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("wait", [None, "", [], False])
+async def test_a_wait_that_is_not_seconds_is_refused_allowed_or_not(limiter, alimiter, wait):
+    """wait=None and other falsy non-numbers get the same ValidationError on every path."""
+    for _ in range(3):  # a new key, a known key (the inlined path), then a refusal
+        with pytest.raises(ValidationError, match="wait must be a finite number"):
+            limiter.acquire("k", wait=wait)
+        with pytest.raises(ValidationError, match="wait must be a finite number"):
+            await alimiter.acquire("k", wait=wait)
+        limiter.try_acquire("k")
+        await alimiter.try_acquire("k")

@@ -89,14 +89,15 @@ def compile_admit(
 
     As ``admit(key, cost)``, anything else (a new key, a refusal) goes to
     ``fallback(key, cost, now)`` with the time already read. As ``acquire(key, cost=1, *,
-    wait=0.0)`` (``acquire=True``), a call with another cost or a wait, and anything the fast
+    wait=0.0)`` (``acquire=True``), a call with another cost or wait, and anything the fast
     path does not settle, goes to ``fallback(key, cost, wait=wait)``, which checks the input:
     only str keys are ever stored, so any other key finds no state here and goes there too.
     """
     if acquire:
         head = [
-            "def run(key, cost=ONE, *, wait=0.0):",
-            "    if cost is not ONE or wait:",
+            "def run(key, cost=ONE, *, wait=ZERO):",
+            # the default wait passes at once; another 0.0 too; None, "" ... go to be refused
+            "    if cost is not ONE or wait is not ZERO and (wait or type(wait) is not float):",
             "        return fallback(key, cost, wait=wait)",
         ]
         tail = "    return fallback(key, cost, wait=wait)"
@@ -125,6 +126,7 @@ def compile_admit(
     names = _constants(intervals, windows)
     names.update(
         ONE=1,
+        ZERO=0.0,
         clock=clock,
         lock_get=lock.get,
         lock_put=lock.put,

@@ -113,7 +113,7 @@ class _Limiter:
         check_key(key)
         if type(cost) is not int or cost != 1:
             self._policy.check_cost(cost)
-        if wait:
+        if type(wait) is not float or wait:
             _check_wait(wait)
 
     def __repr__(self) -> str:
@@ -168,7 +168,13 @@ class RateLimiter(_Limiter):
 
         With ``wait=`` seconds, sleep for the turn while the total sleep stays within it.
         """
-        if type(key) is not str or type(cost) is not int or cost != 1 or wait:
+        if (
+            type(key) is not str
+            or type(cost) is not int
+            or cost != 1
+            or type(wait) is not float
+            or wait
+        ):
             self.check_request(key, cost, wait=wait)
         refusal = self._admit(key, cost)
         spent = 0.0
@@ -225,7 +231,13 @@ class AsyncRateLimiter(_Limiter):
         With ``wait=`` seconds, sleep (without blocking the loop) for the turn while the total
         sleep stays within it.
         """
-        if type(key) is not str or type(cost) is not int or cost != 1 or wait:
+        if (
+            type(key) is not str
+            or type(cost) is not int
+            or cost != 1
+            or type(wait) is not float
+            or wait
+        ):
             self.check_request(key, cost, wait=wait)
         refusal = self._admit(key, cost)
         if refusal is not None and not isinstance(refusal, Decision):
