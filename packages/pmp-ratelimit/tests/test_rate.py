@@ -65,3 +65,10 @@ def test_str_and_repr():
     assert str(Rate(100, per=60)) == "100/60s"
     assert str(Rate(1, per=0.5)) == "1/0.5s"
     assert repr(RateLimiter("100/minute", Rate(5, 1))) == "RateLimiter('100/60s', '5/1s')"
+
+
+def test_a_period_too_long_for_the_clock_is_refused():
+    """A finite period whose ticks overflow gets a ValidationError, not an OverflowError."""
+    with pytest.raises(ValidationError, match="too long") as info:
+        RateLimiter(Rate(1, per=1e300))
+    assert info.value.context["field"] == "rate"

@@ -211,6 +211,13 @@ def test_rates_finer_than_a_microsecond_are_refused_in_redis(redis_url):
         RateLimiter(Rate(10, per=1e-6), store=RedisStore(redis_url))
 
 
+def test_periods_too_long_for_exact_arithmetic_in_redis_are_refused(redis_url):
+    """Lua counts in doubles: a window past 2**52 microseconds would round, so it is refused."""
+    RateLimiter(Rate(1, per=100 * 365 * 86400), store=RedisStore(redis_url))  # a century is fine
+    with pytest.raises(ValidationError, match="too long for Redis"):
+        RateLimiter(Rate(1, per=1e10), store=RedisStore(redis_url))
+
+
 def test_a_client_decoding_responses_works_too(redis_url):
     """A client made with decode_responses=True (replies as str) decides the same."""
     import redis

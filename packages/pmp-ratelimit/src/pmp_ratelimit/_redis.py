@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pmp_errors import ConfigurationError
+from pmp_errors import ConfigurationError, ValidationError
 from pmp_ratelimit._script import OutagePolicy, ScriptProtocol, script_for
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRedisStore", "RedisStore"]
 
 _PREFIX = "pmp-ratelimit:"
+_LONGEST = 2**52  # microseconds: with the server's time added, Lua's doubles stay exact
 
 
 def _redis_errors() -> tuple[type[Exception], type[Exception], tuple[type[Exception], ...]]:
@@ -52,6 +53,13 @@ class _RedisStoreBase:
 
     def _script(self, policy: Policy) -> tuple[str, tuple[bytes, ...], str, str]:
         """The key prefix, the ARGV of cost 1, the Lua source and its SHA1 for *policy*."""
+        for rate, window in zip(policy.rates, policy.windows, strict=True):
+            if window > _LONGEST:
+                msg = (
+                    f"rate {rate} is too long for Redis, whose scripts count in doubles: "
+                    f"at most {_LONGEST // 1_000_000 // 86400 // 365} years per period"
+                )
+                raise ValidationError(msg, field="rate", value=str(rate))
         lua, sha = script_for(policy)
         return self._protocol.key_prefix(policy), self._protocol.args(1), lua, sha
 
