@@ -305,3 +305,32 @@ def test_server_killed_and_restarted_mid_run(redis_server, redis_url, policy):
     assert outcomes("down") == {policy == "open"}
     assert outcomes("back") == {True, False}  # and decides again after the restart
     assert store.errors >= sum(1 for current, _ in seen if current == "down")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("value", ["hash", "hello", "-5", "1.5e20", "12 34", ""])
+async def test_a_key_holding_what_the_limiter_did_not_write_is_a_clear_error(redis_url, raw, value):
+    """A hash, text or a number not written by the limiter is reported, never counted over."""
+    key = "foreign:5/1s:k"
+    if value == "hash":
+        raw.hset(key, "field", "1")
+    else:
+        raw.set(key, value)
+    store, astore = (
+        RedisStore(redis_url, prefix="foreign:"),
+        AsyncRedisStore(redis_url, prefix="foreign:"),
+    )
+    for attempt in (
+        lambda: RateLimiter("5/second", store=store).acquire("k"),
+        lambda: RateLimiter("5/second", store=store).try_acquire("k"),
+    ):
+        with pytest.raises(ConfigurationError, match=f"Redis key '{key}' holds a value") as info:
+            attempt()
+        assert info.value.config_key == "prefix"
+    with pytest.raises(ConfigurationError, match=f"Redis key '{key}' holds a value"):
+        await AsyncRateLimiter("5/second", store=astore).acquire("k")
+    assert raw.type(key) == (b"hash" if value == "hash" else b"string")
+    assert value == "hash" or raw.get(key) == value.encode()  # left as it was
+    raw.delete(key)
+    await astore.aclose()
+    store.close()

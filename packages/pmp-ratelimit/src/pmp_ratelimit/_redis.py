@@ -36,14 +36,14 @@ def _redis_errors() -> tuple[type[Exception], type[Exception], tuple[type[Except
 
 
 class _RedisStoreBase:
-    __slots__ = ("_no_script", "_outages", "_protocol", "client")
+    __slots__ = ("_no_script", "_outages", "_protocol", "_refused", "client")
 
     ticks_per_second = 1_000_000  # the script works in the server's microseconds
 
     def __init__(
         self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
     ) -> None:
-        self._no_script, _, self._outages = _redis_errors()
+        self._no_script, self._refused, self._outages = _redis_errors()
         self._protocol = ScriptProtocol(prefix, on_outage)
         self.client = self._connect(client) if isinstance(client, str) else client
 
@@ -104,8 +104,8 @@ class RedisStore(_RedisStoreBase):
         self, policy: Policy
     ) -> tuple[Callable[[str, int], Decision | None], Callable[[str, int], Decision]]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each."""
-        protocol, client, no_script, outages = (
-            self._protocol, self.client, self._no_script, self._outages
+        protocol, client, no_script, refused, outages = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages
         )  # fmt: skip
         prefix, args_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
@@ -119,6 +119,8 @@ class RedisStore(_RedisStoreBase):
                     return client.eval(lua, 1, prefix + key, *args)
             except outages as error:
                 return outage(policy, error)
+            except refused as error:
+                raise protocol.server_error(prefix + key, error) from None
 
         def decide(key: str, cost: int) -> Decision:
             return protocol.decision(policy, run(key, cost))
@@ -155,8 +157,8 @@ class AsyncRedisStore(_RedisStoreBase):
         Callable[[str, int], Awaitable[Decision | None]], Callable[[str, int], Awaitable[Decision]]
     ]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each, awaited."""
-        protocol, client, no_script, outages = (
-            self._protocol, self.client, self._no_script, self._outages
+        protocol, client, no_script, refused, outages = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages
         )  # fmt: skip
         prefix, args_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
@@ -170,6 +172,8 @@ class AsyncRedisStore(_RedisStoreBase):
                     return await client.eval(lua, 1, prefix + key, *args)
             except outages as error:
                 return outage(policy, error)
+            except refused as error:
+                raise protocol.server_error(prefix + key, error) from None
 
         async def decide(key: str, cost: int) -> Decision:
             return protocol.decision(policy, await run(key, cost))
