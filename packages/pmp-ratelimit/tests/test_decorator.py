@@ -179,3 +179,11 @@ async def test_an_async_generator_wrapper_passes_values_and_errors_on():
     assert await gen.athrow(KeyError("k")) == 11
     await gen.aclose()
     assert repr(seen) == repr([KeyError("k"), "closed"])
+
+
+@pytest.mark.parametrize("wrapper", [classmethod, staticmethod, property])
+def test_decorating_what_is_not_a_function_is_refused(wrapper):
+    """@rate_limited above @classmethod (and the like) says where to put it instead."""
+    with pytest.raises(ConfigurationError, match="under @classmethod") as info:
+        rate_limited(RateLimiter("5/second"))(wrapper(lambda cls: cls))
+    assert info.value.config_key == "func"

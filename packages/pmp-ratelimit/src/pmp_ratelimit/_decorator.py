@@ -89,6 +89,12 @@ def rate_limited(
     limiter.check_request("", cost, wait=wait)
 
     def decorate(func: Callable[P, Any]) -> Callable[P, Any]:
+        if isinstance(func, classmethod | staticmethod | property) or not callable(func):
+            msg = (
+                f"rate_limited decorates a function, got {func!r}; put @rate_limited "
+                "under @classmethod, @staticmethod or @property, next to the function"
+            )
+            raise ConfigurationError(msg, config_key="func")
         name = key if isinstance(key, str) else getattr(func, "__qualname__", repr(func))
         key_of = key if callable(key) else None
 
