@@ -334,3 +334,19 @@ async def test_a_key_holding_what_the_limiter_did_not_write_is_a_clear_error(red
     raw.delete(key)
     await astore.aclose()
     store.close()
+
+
+@pytest.mark.asyncio
+async def test_keys_that_are_not_utf8_text_are_limited_in_redis_as_in_process(redis_url):
+    """A str key with lone surrogates (say from surrogateescape) is limited, not a crash."""
+    store, astore = RedisStore(redis_url, prefix="sur:"), AsyncRedisStore(redis_url, prefix="sur:")
+    limiter = RateLimiter("1/minute", store=store)
+    alimiter = AsyncRateLimiter("1/minute", store=astore)
+    limiter.acquire("caf\udce9")
+    with pytest.raises(RateLimitError):
+        await alimiter.acquire("caf\udce9")
+    assert (await alimiter.try_acquire("caf\udce8")).allowed
+    assert not limiter.try_acquire("caf\udce8").allowed
+    assert limiter.try_acquire("café").allowed  # text keys are as before
+    await astore.aclose()
+    store.close()

@@ -112,11 +112,12 @@ class RedisStore(_RedisStoreBase):
 
         def run(key: str, cost: int) -> Any:
             args = args_one if cost == 1 else protocol.args(cost)
+            name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
-                    return evalsha(sha, 1, prefix + key, *args)
+                    return evalsha(sha, 1, name, *args)
                 except no_script:
-                    return client.eval(lua, 1, prefix + key, *args)
+                    return client.eval(lua, 1, name, *args)
             except outages as error:
                 return outage(policy, error)
             except refused as error:
@@ -165,11 +166,12 @@ class AsyncRedisStore(_RedisStoreBase):
 
         async def run(key: str, cost: int) -> Any:
             args = args_one if cost == 1 else protocol.args(cost)
+            name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
-                    return await evalsha(sha, 1, prefix + key, *args)
+                    return await evalsha(sha, 1, name, *args)
                 except no_script:
-                    return await client.eval(lua, 1, prefix + key, *args)
+                    return await client.eval(lua, 1, name, *args)
             except outages as error:
                 return outage(policy, error)
             except refused as error:

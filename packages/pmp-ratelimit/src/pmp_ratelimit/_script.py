@@ -117,6 +117,11 @@ class ScriptProtocol:
         return f"{self.prefix}{policy.signature}:"
 
     @staticmethod
+    def name(text: str) -> bytes:
+        """A Redis key name in UTF-8, lone surrogates too: any str key works, as in process."""
+        return text.encode("utf-8", "surrogatepass")
+
+    @staticmethod
     def args(cost: int, now: int | None = None) -> tuple[bytes, ...]:
         """ARGV for the script: the cost, and a time only where tests fix it (else the server's)."""
         return (str(cost).encode(),) if now is None else (str(cost).encode(), str(now).encode())
