@@ -116,17 +116,17 @@ def compile_admit(
         "    now = clock()",
         "    lock_get()",
         "    try:",
-        "        state = get(key)",
-        "        if state is not None:",
+        "        state = table[key]",
         *rule_lines(
             intervals,
             windows,
             ["table[key] = new", "return None"],
-            "            ",
+            "        ",
             scalar=len(intervals) == 1,
             unit=acquire,  # the inlined acquire settles cost 1 only
         ),
-        "    except TypeError:",  # an unhashable key: the fallback says what is wrong with it
+        # a new key, or an unhashable one: the fallback stores it or says what is wrong
+        "    except (KeyError, TypeError):",
         "        pass",
         "    finally:",
         "        lock_put(None)",
@@ -138,7 +138,6 @@ def compile_admit(
         "clock": clock,
         "lock_get": lock.get,
         "lock_put": lock.put,
-        "get": table.get,
         "table": table,
         "fallback": fallback,
     }
