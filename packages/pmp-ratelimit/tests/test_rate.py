@@ -22,6 +22,9 @@ from pmp_ratelimit import Rate, RateLimiter
         (" 7 / MIN ", Rate(7, per=60)),
         ("2/1.5h", Rate(2, per=5400)),
         ("20/hr", Rate(20, per=3600)),
+        ("20/hrs", Rate(20, per=3600)),
+        ("9/3 mins", Rate(9, per=180)),
+        ("9/2 secs", Rate(9, per=2)),
     ],
 )
 def test_rate_strings_are_read(text, rate):
@@ -29,7 +32,13 @@ def test_rate_strings_are_read(text, rate):
     assert Rate.parse(text) == rate
 
 
-@pytest.mark.parametrize("text", ["", "100", "100/", "100/fortnight", "-5/second", "1.5/s", "a/s"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("", "100", "100/", "100/fortnight", "-5/second", "1.5/s", "a/s"),
+        *("5/ss", "1/hs", "3/ds", "2/nss", "2/mss"),  # a plural of a one-letter unit, of ns, of ms
+    ],
+)
 def test_unparsable_rate_strings_name_the_expected_form(text):
     """An unreadable rate string raises ValidationError showing the expected form."""
     with pytest.raises(ValidationError, match="expected '<count>/<unit>'") as info:
