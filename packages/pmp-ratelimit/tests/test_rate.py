@@ -81,3 +81,10 @@ def test_a_period_too_long_for_the_clock_is_refused():
     with pytest.raises(ValidationError, match="too long") as info:
         RateLimiter(Rate(1, per=1e300))
     assert info.value.context["field"] == "rate"
+
+
+@pytest.mark.parametrize("per", [1e-7, 2.5e-5, 1 / 3, 0.1 + 0.2, 60, 1e17])
+def test_a_rate_reads_back_from_its_str(per):
+    """str(rate) (as a limiter's repr shows it) parses back to the same rate."""
+    rate = Rate(3, per=per)
+    assert Rate.parse(str(rate)) == rate

@@ -32,7 +32,7 @@ _UNITS = {
 }
 _PLURALS = frozenset({"sec", "second", "min", "minute", "hr", "hour", "day"})
 _FORMAT = re.compile(
-    r"\s*(?P<limit>\d+)\s*(?:/|per\s)\s*(?P<count>\d+(?:\.\d+)?)?\s*(?P<unit>[a-z]+)\s*\Z",
+    r"\s*(?P<limit>\d+)\s*(?:/|per\s)\s*(?P<count>\d+(?:\.\d+)?(?:e[-+]?\d+)?)?\s*(?P<unit>[a-z]+)\s*\Z",
     re.IGNORECASE,
 )
 _EXPECTED = "'<count>/<unit>' such as '100/minute', '5/second', '10/5s' or '1000 per hour'"
