@@ -253,3 +253,32 @@ def test_a_class_with_a_dict_but_no_weak_references_gets_cached_methods():
     assert obj.m(1) == 1
     assert obj.m.cache_refresh(1) == 1
     assert obj.m.cache_info().misses == 2
+
+
+def _call_in_thread(func: Any, *args: Any) -> list[Any]:
+    """Call ``func`` in another thread; its result, or nothing if it is still blocked after 5 s."""
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(func(*args)), daemon=True)
+    worker.start()
+    worker.join(5)
+    return result
+
+
+@pytest.mark.parametrize("ttl", [None, 5])
+def test_a_miss_hook_that_raises_leaves_the_key_usable(ttl: float | None):
+    """The caller gets the hook's error; later calls, from any thread, compute the key."""
+    raised: list[str] = []
+
+    def hook(kind: str, key: object) -> None:
+        if kind == "miss" and not raised:
+            raised.append(kind)
+            raise RuntimeError(kind)
+
+    @cache(maxsize=4, ttl=ttl, on_event=hook)
+    def double(x: int) -> int:
+        return 2 * x
+
+    with pytest.raises(RuntimeError):
+        double(1)
+    assert _call_in_thread(double, 1) == [2]
+    assert double(1) == 2

@@ -93,9 +93,9 @@ _SYNC_MISS = """
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
             return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
-    _pmp_counts.misses += 1{miss_hook}
+    _pmp_counts.misses += 1
     _pmp_flight[4] = _pmp_token = _pmp_mark(_pmp_flight)  # see _reentry
-    try:
+    try:{miss_hook}
         _pmp_value = _pmp_func({call})
 {unless_call}
     except BaseException as _pmp_exc:
@@ -392,7 +392,7 @@ def compile_wrapper(
         hooked = mem.hook is not None
         hit = _hit_source(core, mem, tier=False, hook=hooked, parts=parts)
         parts["miss_hook"] = (
-            _HOOK.format(indent="    ", kind="miss", key="_pmp_key") if hooked else ""
+            _HOOK.format(indent=" " * 8, kind="miss", key="_pmp_key") if hooked else ""
         )
         miss = _ASYNC_MISS if is_async else _SYNC_MISS
         parts["store_value"] = "" if is_async else _store_value(mem)
