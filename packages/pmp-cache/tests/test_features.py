@@ -391,3 +391,39 @@ def test_an_unknown_option_is_named():
         cache(tll=5)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="async_cache"):
         async_cache(stael=5)  # type: ignore[call-overload]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_refresh_error_hook_that_raises_leaves_the_key_usable():
+    """The failed refresh still ends its flight: the next miss computes instead of hanging."""
+    import threading
+    import time
+
+    clock = _Clock()
+    fail = [False]
+
+    def hook(kind: str, key: object) -> None:
+        if kind == "refresh_error":
+            raise RuntimeError(kind)
+
+    @cache(ttl=10, stale=5, timer=clock, on_event=hook)
+    def f(x: int) -> int:
+        if fail[0]:
+            raise ValueError("down")
+        return x
+
+    core = f.cache_stats.__self__  # type: ignore[attr-defined]
+    assert f(1) == 1
+    fail[0] = True
+    clock.now = 11.0
+    assert f(1) == 1  # stale; the refresh fails and its hook raises
+    deadline = time.monotonic() + 5
+    while core.flights and time.monotonic() < deadline:
+        time.sleep(0.001)
+    fail[0] = False
+    clock.now = 16.0  # past stale: a plain miss
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(f(1)), daemon=True)
+    worker.start()
+    worker.join(5)
+    assert result == [1]

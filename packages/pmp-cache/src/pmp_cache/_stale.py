@@ -80,8 +80,8 @@ class StaleRefresh:
             value = self.compute(flight, args, kwargs)
             refused = self.refuses(value)
         except BaseException as exc:  # noqa: BLE001 - reported; the stale entry stays
+            self.fail(key, flight, exc)  # first: a hook that raises must not leave it running
             self._report("refresh_error", key)
-            self.fail(key, flight, exc)
             return
         self.finish(key, flight, value, keep=not refused)
 
