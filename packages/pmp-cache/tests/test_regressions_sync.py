@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pmp_cache import LRUCache, ReentrantCallError, cache
+from pmp_errors import ValidationError
 
 
 @pytest.mark.parametrize("options", [{}, {"ttl": 5}, {"backend": "lru"}])
@@ -282,3 +283,13 @@ def test_a_miss_hook_that_raises_leaves_the_key_usable(ttl: float | None):
         double(1)
     assert _call_in_thread(double, 1) == [2]
     assert double(1) == 2
+
+
+@pytest.mark.parametrize("make", [property, functools.cached_property])
+@pytest.mark.parametrize("configured", [False, True])
+def test_cache_above_a_property_says_to_put_property_above(make: Any, configured: bool):
+    """``@cache`` over ``@property`` names the property and the order to use, not ``maxsize``."""
+    prop = make(lambda _self: 1)
+    with pytest.raises(ValidationError, match=r"@property above @cache") as info:
+        cache(maxsize=3)(prop) if configured else cache(prop)
+    assert info.value.field == "func"
