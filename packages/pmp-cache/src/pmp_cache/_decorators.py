@@ -7,9 +7,10 @@ import inspect
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from pmp_cache._core import Core
-from pmp_cache._fastpath import compile_wrapper, fast_parameters
+from pmp_cache._fastpath import compile_wrapper
 from pmp_cache._methods import CachedMethod, is_method
 from pmp_cache._options import check_identity, check_options, check_stale, fill_options
+from pmp_cache._signature import fast_parameters
 from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
