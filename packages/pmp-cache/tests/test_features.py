@@ -425,3 +425,32 @@ def test_a_refresh_error_hook_that_raises_leaves_the_key_usable():
     worker.start()
     worker.join(5)
     assert result == [1]
+
+
+def test_a_refresh_thread_that_cannot_start_leaves_the_key_usable(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """No thread for the refresh (as at interpreter shutdown): the stale value, then a miss."""
+    import threading
+
+    clock = _Clock()
+
+    @cache(ttl=10, stale=5, timer=clock)
+    def f(x: int) -> float:
+        return clock.now
+
+    assert f(1) == 0.0
+    clock.now = 11.0
+    with monkeypatch.context() as patched:
+
+        def no_thread(self: threading.Thread) -> None:
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+
+        patched.setattr(threading.Thread, "start", no_thread)
+        assert f(1) == 0.0  # served stale; no refresher could start
+    clock.now = 16.0  # past stale: a plain miss computes instead of waiting
+    result: list[float] = []
+    worker = threading.Thread(target=lambda: result.append(f(1)), daemon=True)
+    worker.start()
+    worker.join(5)
+    assert result == [16.0]
