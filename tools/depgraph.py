@@ -47,6 +47,9 @@ ALLOWED: Mapping[str, frozenset[str]] = {
 _WEB_EXTRAS: Mapping[str, frozenset[str]] = {
     "flask": frozenset({"flask", "werkzeug"}),
     "django": frozenset({"django", "asgiref"}),
+    "fastapi": frozenset({"fastapi"}),
+    "starlette": frozenset({"starlette"}),
+    "litestar": frozenset({"litestar"}),
 }
 THIRD_PARTY_EXTRAS: Mapping[str, Mapping[str, frozenset[str]]] = {
     "pmp-cache": {"redis": frozenset({"redis"})},
