@@ -14,6 +14,7 @@ from pmp_errors.integrations import (
     PROBLEM_JSON,
     FieldError,
     render,
+    render_status,
     render_validation,
     requires_extra,
 )
@@ -118,3 +119,31 @@ def test_requires_extra_passes_other_import_errors() -> None:
     with pytest.raises(ModuleNotFoundError) as info, requires_extra("x[y]", "framework"):
         import something_else_missing  # type: ignore[import-not-found]  # noqa: F401
     assert info.value.name == "something_else_missing"
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "code", "shown"),
+    [
+        (404, "Not Found", "not_found", "Not Found"),
+        (405, None, "method_not_allowed", "Method Not Allowed"),
+        (499, "", "client_error", "Client error"),
+        (503, "db at 10.0.0.1 down", "service_unavailable", PortfolioError.server_detail),
+        (200, "fine", "internal_server_error", PortfolioError.server_detail),
+    ],
+)
+def test_render_status(status: int, detail: str | None, code: str, shown: str) -> None:
+    """A framework's HTTP error renders with its phrase as code; a 5xx hides its detail."""
+    answer = render_status(status, detail, headers={"Allow": "GET"}, instance="/p")
+    assert answer.problem["code"] == code
+    assert answer.problem["detail"] == shown
+    assert answer.status == answer.problem["status"]
+    assert answer.headers == {"Allow": "GET", "Content-Type": PROBLEM_JSON}
+
+
+def test_render_status_checks_base() -> None:
+    """A base that is not an https URL is refused."""
+    with pytest.raises(ValidationError, match="base"):
+        render_status(404, base="http://insecure/")
+    assert render_status(404, base="https://e.x/errors/").problem["type"] == (
+        "https://e.x/errors/not_found"
+    )

@@ -17,20 +17,24 @@ from __future__ import annotations
 
 from pmp_errors.integrations._imports import requires_extra
 from pmp_errors.integrations._render import (
+    EXCEPTION_KEY,
     LOGGER_NAME,
     PROBLEM_JSON,
     FieldError,
     ProblemResponse,
     render,
+    render_status,
     render_validation,
 )
 
 __all__ = [
+    "EXCEPTION_KEY",
     "LOGGER_NAME",
     "PROBLEM_JSON",
     "FieldError",
     "ProblemResponse",
     "render",
+    "render_status",
     "render_validation",
     "requires_extra",
 ]

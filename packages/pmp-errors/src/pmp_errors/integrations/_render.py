@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import http
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pmp_errors._chain import exception_to_dict
 from pmp_errors._core import PortfolioError, ValidationError
+from pmp_errors._problem import ABOUT_BLANK, check_base, is_error_status, render_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -17,11 +20,13 @@ if TYPE_CHECKING:
     from pmp_errors._json import JSONValue
 
 __all__ = [
+    "EXCEPTION_KEY",
     "LOGGER_NAME",
     "PROBLEM_JSON",
     "FieldError",
     "ProblemResponse",
     "render",
+    "render_status",
     "render_validation",
 ]
 
@@ -30,6 +35,13 @@ PROBLEM_JSON = "application/problem+json"
 
 LOGGER_NAME = "pmp_errors.integrations"
 """The logger server errors are written to, each with its full ``to_dict()`` record."""
+
+EXCEPTION_KEY = "pmp_errors.exception"
+"""Where a handler records the exception it answered, in the ASGI scope or WSGI environ.
+
+Whatever closes the request afterwards (a ``pmp_di`` request scope) reads it to learn
+that the request failed, although the exception never reached it.
+"""
 
 _logger = logging.getLogger(LOGGER_NAME)
 
@@ -100,6 +112,53 @@ def render_validation(
     return render(error.expose("errors"), instance=instance, base=base)
 
 
+def render_status(
+    status: int,
+    detail: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    instance: str | None = None,
+    base: str | None = None,
+) -> ProblemResponse:
+    """Return the problem response for a framework's own HTTP error (404, 405, ...).
+
+    The ``code`` is the status's reason phrase in snake case; *detail* is shown for a
+    4xx (the framework's text is meant for clients), a 5xx gets the generic one.
+    *headers* (e.g. ``Allow``) are kept. A *status* that is not an error gives a 500.
+
+    >>> answer = render_status(404, "Not Found", instance="/nowhere")
+    >>> answer.status, answer.problem["code"], answer.problem["instance"]
+    (404, 'not_found', '/nowhere')
+
+    Raises:
+        pmp_errors.ValidationError: *base* is not ``about:blank`` or an https:// URL.
+    """
+    if not is_error_status(status):
+        status = 500
+    phrase = _phrase(status)
+    problem = render_problem(
+        base=ABOUT_BLANK if base is None else check_base(base, field="base"),
+        code=_snake(phrase),
+        title=phrase,
+        status=status,
+        detail=(detail or phrase) if status < 500 else PortfolioError.server_detail,  # noqa: PLR2004
+        instance=instance,
+        extensions={},
+    )
+    return _answer(status, {**(headers or {}), "Content-Type": PROBLEM_JSON}, problem)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Client error" if status < 500 else "Server error"  # noqa: PLR2004
+
+
+def _snake(phrase: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_") or "http_error"
+
+
 def _respond(
     exc: BaseException,
     shown: PortfolioError,
@@ -110,9 +169,13 @@ def _respond(
     status = problem["status"]
     assert isinstance(status, int)  # to_problem() always sets an int status
     headers = {**shown.http_headers, "Content-Type": PROBLEM_JSON}
-    body = json.dumps(problem, ensure_ascii=False, allow_nan=False).encode()
     if status >= 500:  # noqa: PLR2004
         _log(exc, instance)
+    return _answer(status, headers, problem)
+
+
+def _answer(status: int, headers: dict[str, str], problem: dict[str, JSONValue]) -> ProblemResponse:
+    body = json.dumps(problem, ensure_ascii=False, allow_nan=False).encode()
     return ProblemResponse(status=status, headers=headers, problem=problem, body=body)
 
 
