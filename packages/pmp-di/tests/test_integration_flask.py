@@ -225,11 +225,14 @@ def test_a_streamed_response_keeps_its_scope_until_it_is_closed(
     assert recorder.closed == [(recorder.opened[0], None)]
 
 
-def test_flask_errors_outside_pmp_keep_flasks_answer(app: Flask) -> None:
-    """A 404 stays Flask's own response."""
-    response = app.test_client().get("/missing")
-    assert response.status_code == 404
-    assert response.content_type.startswith("text/html")
+def test_flasks_own_http_errors_are_problems_too(
+    app: Flask, recorder: Recorder, check_problem: CheckProblem
+) -> None:
+    """A 404 is a problem document; its scope is closed as well."""
+    assert check_problem(app.test_client().get("/missing"), 404)["code"] == "not_found"
+    assert recorder.closed == []  # no scoped service was built
+    with pytest.raises(RuntimeError, match="no request scope"):
+        request_scope()  # and the request's scope is no longer current
 
 
 def test_the_halves_install_alone() -> None:
@@ -249,8 +252,9 @@ def test_the_halves_install_alone() -> None:
 
     errors_only.testing = False
     response = errors_only.test_client().get("/")
-    assert response.status_code == 500
-    assert response.content_type.startswith("text/html")
+    assert response.status_code == 500  # Flask's own 500, rendered as its HTTPException
+    assert b"secret" not in response.data
+    assert Exception not in errors_only.error_handler_spec[None][None]
 
 
 def test_request_scope_outside_a_request_says_what_to_do(app: Flask) -> None:
