@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import socket
 import threading
 import time
@@ -12,6 +13,41 @@ from typing import Any
 import pytest
 
 Serve = Callable[[Any], str]
+
+
+class Recorder:
+    """What a served app saw: scoped sessions opened, and how each scope ended (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.opened: list[int] = []
+        self.closed: list[tuple[int, str | None]] = []
+        self._done = threading.Condition(self.lock)
+        self._ids = itertools.count()
+
+    def open(self) -> int:
+        """Record a new session; return its id."""
+        with self.lock:
+            self.opened.append(next(self._ids))
+            return self.opened[-1]
+
+    def close(self, session: int, outcome: str | None) -> None:
+        """Record that *session*'s scope ended (*outcome*: the exception's name, if any)."""
+        with self._done:
+            self.closed.append((session, outcome))
+            self._done.notify_all()
+
+    def wait_closed(self, count: int) -> list[tuple[int, str | None]]:
+        """Wait (up to 10 s) until *count* sessions were closed; return all closings."""
+        with self._done:
+            assert self._done.wait_for(lambda: len(self.closed) >= count, timeout=10)
+            return list(self.closed)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    """A fresh record of sessions opened and closed."""
+    return Recorder()
 
 
 @contextlib.contextmanager

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import doctest
 import importlib
-import itertools
 import logging
 import socket
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,19 +21,16 @@ from pmp_di.integrations.flask import request_scope, setup, stream_with_scope
 from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
-    Serve = Callable[[Any], str]  # the conftest's server fixtures: app -> base URL
-    CheckProblem = Callable[[Any, int], dict[str, Any]]
-
-_ids = itertools.count()
+    from conftest import CheckProblem, Recorder, Serve
 
 
 class Session:
-    """A scoped service that records how its scope ended."""
+    """A scoped service; the recorder learns how its scope ended."""
 
-    def __init__(self, path: str) -> None:
-        self.id = next(_ids)
+    def __init__(self, id_: int, path: str) -> None:
+        self.id = id_
         self.path = path
 
 
@@ -47,26 +42,9 @@ class Fragile:
     """A service whose cleanup fails."""
 
 
-class Recorder:
-    """What the server saw: sessions opened, and how each was closed (thread-safe)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.opened: list[int] = []
-        self.closed: list[tuple[int, str | None]] = []
-        self.done = threading.Condition(self.lock)
-
-    def wait_closed(self, count: int) -> list[tuple[int, str | None]]:
-        with self.done:
-            assert self.done.wait_for(lambda: len(self.closed) >= count, timeout=10)
-            return list(self.closed)
-
-
 def make_app(recorder: Recorder) -> Flask:  # noqa: C901 - one route per case
     def session(request: Request) -> Iterator[Session]:
-        created = Session(request.path)
-        with recorder.lock:
-            recorder.opened.append(created.id)
+        created = Session(recorder.open(), request.path)
         outcome: str | None = None
         try:
             yield created
@@ -74,9 +52,7 @@ def make_app(recorder: Recorder) -> Flask:  # noqa: C901 - one route per case
             outcome = type(exc).__name__
             raise
         finally:
-            with recorder.done:
-                recorder.closed.append((created.id, outcome))
-                recorder.done.notify_all()
+            recorder.close(created.id, outcome)
 
     def broken() -> Broken:
         raise ConfigurationError("cannot log in with hunter2", config_key="DB_PASSWORD")
@@ -138,11 +114,6 @@ def make_app(recorder: Recorder) -> Flask:  # noqa: C901 - one route per case
         return Response(stream_with_scope(body()), mimetype="text/plain")
 
     return app
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture
