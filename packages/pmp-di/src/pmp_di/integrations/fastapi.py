@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pmp_di.integrations._asgi import SCOPE_KEY, RequestScopes
+from pmp_di.integrations._asgi import SCOPE_KEY, RequestScopes, request_scope
 from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[fastapi]", "fastapi", "starlette"):
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
     from pmp_di._container import DIContainer
 
-__all__ = ["Injected", "provide", "setup"]
+__all__ = ["Injected", "RequestScopes", "provide", "request_scope", "setup"]
 
 T = TypeVar("T")
 

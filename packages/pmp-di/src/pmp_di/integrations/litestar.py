@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from pmp_di.integrations._asgi import SCOPE_KEY, RequestScopes
+from pmp_di.integrations._asgi import SCOPE_KEY, RequestScopes, request_scope
 from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[litestar]", "litestar"):
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from pmp_di._container import DIContainer
 
-__all__ = ["DIPlugin", "connection_context", "provide"]
+__all__ = ["DIPlugin", "RequestScopes", "connection_context", "provide", "request_scope"]
 
 _provided: dict[Any, Provide] = {}
 

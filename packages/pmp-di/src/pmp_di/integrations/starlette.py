@@ -48,9 +48,8 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from pmp_di._container import DIContainer
-    from pmp_di._scope import Scope as ContainerScope
 
-__all__ = ["connection_context", "request_scope_of", "resolve", "setup"]
+__all__ = ["RequestScopes", "connection_context", "request_scope", "resolve", "setup"]
 
 T = TypeVar("T")
 
@@ -60,15 +59,6 @@ def connection_context(scope: Scope, receive: Receive, send: Send) -> Mapping[An
     if scope["type"] == "http":
         return {Request: Request(scope, receive, send)}
     return {WebSocket: WebSocket(scope, receive, send)}
-
-
-def request_scope_of(connection: HTTPConnection) -> ContainerScope:
-    """The container scope of *connection* (a ``Request`` or ``WebSocket``).
-
-    Raises:
-        LookupError: ``setup`` was not called for this app.
-    """
-    return request_scope(connection.scope)
 
 
 async def resolve(connection: HTTPConnection, service: type[T]) -> T:
