@@ -7,8 +7,9 @@ Checks, for every ``packages/*/pyproject.toml``:
   sibling's current version, and form no cycle;
 - every ``import pmp_*`` in a package's source names itself or a declared sibling;
 - third-party runtime requirements are only the ones the design allows (``redis`` in the
-  ``pmp-cache[redis]`` extra, a web framework in the extra named after it);
-- the meta-package depends on exactly the five members (those present in the workspace).
+  ``pmp-cache[redis]`` and ``pmp-ratelimit[redis]`` extras, a web framework in the extra named
+  after it);
+- the meta-package depends on exactly the six members (those present in the workspace).
 
 Usage: ``python tools/depgraph.py [ROOT]`` prints the build order or the problems (exit 1).
 """
@@ -35,13 +36,14 @@ __all__ = [
 ]
 
 META = "python-mastery-portfolio"
-MEMBERS = ("pmp-errors", "pmp-typing", "pmp-decorators", "pmp-cache", "pmp-di")
+MEMBERS = ("pmp-errors", "pmp-typing", "pmp-decorators", "pmp-cache", "pmp-di", "pmp-ratelimit")
 ALLOWED: Mapping[str, frozenset[str]] = {
     "pmp-errors": frozenset(),
     "pmp-typing": frozenset({"pmp-errors"}),
     "pmp-decorators": frozenset({"pmp-errors"}),
     "pmp-cache": frozenset({"pmp-errors"}),
     "pmp-di": frozenset({"pmp-errors"}),
+    "pmp-ratelimit": frozenset({"pmp-errors"}),
     META: frozenset(MEMBERS),
 }
 _WEB_EXTRAS: Mapping[str, frozenset[str]] = {
@@ -53,6 +55,7 @@ _WEB_EXTRAS: Mapping[str, frozenset[str]] = {
 }
 THIRD_PARTY_EXTRAS: Mapping[str, Mapping[str, frozenset[str]]] = {
     "pmp-cache": {"redis": frozenset({"redis"})},
+    "pmp-ratelimit": {"redis": frozenset({"redis"})},
     "pmp-errors": _WEB_EXTRAS,
     "pmp-di": _WEB_EXTRAS,
 }
