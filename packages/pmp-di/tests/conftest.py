@@ -53,6 +53,7 @@ def recorder() -> Recorder:
 @contextlib.contextmanager
 def _waitress(app: Any) -> Iterator[str]:
     import waitress.server
+    from waitress import wasyncore
 
     server: Any = waitress.server.create_server(
         app, host="127.0.0.1", port=0, threads=8, connection_limit=400
@@ -62,8 +63,9 @@ def _waitress(app: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
-        server.task_dispatcher.shutdown()
+        server.task_dispatcher.shutdown()  # lets the running requests finish
+        # close every connection from the server's own loop, which then ends
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(10)
 
 
