@@ -23,7 +23,7 @@ from django.urls import path
 
 from pmp_di import DIContainer, LifecycleScope
 from pmp_di.integrations import django as django_integration
-from pmp_di.integrations.django import MIDDLEWARE, RequestScopeMiddleware, setup
+from pmp_di.integrations.django import MIDDLEWARE, RequestScopeMiddleware, request_scope, setup
 from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
     @inject(Session)
     def show(session: Session, request: HttpRequest) -> JsonResponse:
         time.sleep(0.005)  # let concurrent requests overlap
-        same = container.resolve(Session) is session
+        same = container.resolve(Session) is request_scope(request).resolve(Session) is session
         return JsonResponse({"id": session.id, "path": request.path, "same": same})
 
     @inject(Session)
@@ -213,6 +213,12 @@ def test_a_failing_finalizer_answers_a_500_problem(
     response = Client(raise_request_exception=False).get("/finalizer-fails")
     check_problem(response, 500)
     assert recorder.closed == [(recorder.opened[0], None)]
+
+
+def test_request_scope_outside_the_middleware_says_what_to_do() -> None:
+    """request_scope() of a request no middleware saw names the settings to add."""
+    with pytest.raises(LookupError, match="MIDDLEWARE"):
+        request_scope(HttpRequest())
 
 
 def test_the_middleware_needs_setup(monkeypatch: pytest.MonkeyPatch) -> None:

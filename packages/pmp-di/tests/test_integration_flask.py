@@ -202,7 +202,7 @@ def test_flasks_own_http_errors_are_problems_too(
     """A 404 is a problem document; its scope is closed as well."""
     assert check_problem(app.test_client().get("/missing"), 404)["code"] == "not_found"
     assert recorder.closed == []  # no scoped service was built
-    with pytest.raises(RuntimeError, match="no request scope"):
+    with pytest.raises(LookupError, match="no request scope"):
         request_scope()  # and the request's scope is no longer current
 
 
@@ -229,9 +229,11 @@ def test_the_halves_install_alone() -> None:
 
 
 def test_request_scope_outside_a_request_says_what_to_do(app: Flask) -> None:
-    """request_scope() outside a request names the setup call."""
-    with app.app_context(), pytest.raises(RuntimeError, match="setup"):
+    """request_scope() and stream_with_scope() outside a request name the setup call."""
+    with app.app_context(), pytest.raises(LookupError, match="setup"):
         request_scope()
+    with pytest.raises(LookupError, match="setup"):
+        stream_with_scope(["body"])
 
 
 @pytest.mark.parametrize("module", ["pmp_di.integrations.flask", "pmp_errors.integrations.flask"])

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from pmp_di._container import DIContainer
+    from pmp_di._scope import Scope
 
-__all__ = ["MIDDLEWARE", "RequestScopeMiddleware", "setup"]
+__all__ = ["MIDDLEWARE", "RequestScopeMiddleware", "request_scope", "setup"]
 
 MIDDLEWARE = [
     "pmp_errors.integrations.django.ProblemMiddleware",
@@ -41,6 +42,23 @@ MIDDLEWARE = [
 """The entries to add to ``settings.MIDDLEWARE``, in this order."""
 
 _ERROR = "_pmp_di_error"
+_SCOPE = "_pmp_di_scope"
+
+
+def request_scope(request: HttpRequest) -> Scope:
+    """The container scope of *request* (use it in code that is not injected).
+
+    Raises:
+        LookupError: no :class:`RequestScopeMiddleware` opened one for *request*.
+    """
+    scope: Scope | None = getattr(request, _SCOPE, None)
+    if scope is None:
+        msg = (
+            "no container scope for this request: add pmp_di.integrations.django.MIDDLEWARE "
+            "to settings.MIDDLEWARE and call pmp_di.integrations.django.setup(container)"
+        )
+        raise LookupError(msg)
+    return scope
 
 
 def _error(request: HttpRequest) -> BaseException | None:
@@ -92,7 +110,7 @@ class RequestScopeMiddleware:
         """Answer *request* inside its own scope."""
         if self.is_async:
             return self._acall(request)
-        scope = self.container.scope(context={HttpRequest: request}).activate()
+        scope = self._open(request)
         try:
             response: HttpResponseBase = self.get_response(request)
         except BaseException as exc:
@@ -102,7 +120,7 @@ class RequestScopeMiddleware:
         return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        scope = self.container.scope(context={HttpRequest: request}).activate()
+        scope = self._open(request)
         try:
             response: HttpResponseBase = await self.get_response(request)
         except BaseException as exc:
@@ -110,6 +128,11 @@ class RequestScopeMiddleware:
             raise
         await scope.aclose(_error(request))
         return response
+
+    def _open(self, request: HttpRequest) -> Scope:
+        scope = self.container.scope(context={HttpRequest: request}).activate()
+        setattr(request, _SCOPE, scope)
+        return scope
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         """Remember the view's exception for the scope's factories; let others answer it."""

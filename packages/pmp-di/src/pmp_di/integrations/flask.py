@@ -131,10 +131,13 @@ def stream_with_scope(body: Iterable[T]) -> Iterator[T]:
     >>> with app.test_client().get("/numbers") as response:
     ...     response.text
     '012'
+
+    Raises:
+        LookupError: outside a request of an app set up with :func:`setup_scope`.
     """
     state = _current.get()
     if state is None:
-        raise RuntimeError(_NO_REQUEST)
+        raise LookupError(_NO_REQUEST)
     state.on_close = True
     return _ScopedBody(state, body)
 
@@ -142,12 +145,14 @@ def stream_with_scope(body: Iterable[T]) -> Iterator[T]:
 def request_scope() -> Scope:
     """The scope of the request being handled (use it in code that is not injected).
 
-    Also while a streamed response's body is made. Raises ``RuntimeError`` outside a
-    request of an app set up with :func:`setup_scope`.
+    Also while a streamed response's body is made.
+
+    Raises:
+        LookupError: outside a request of an app set up with :func:`setup_scope`.
     """
     state = _current.get()
     if state is None:
-        raise RuntimeError(_NO_REQUEST)
+        raise LookupError(_NO_REQUEST)
     return state.scope
 
 
