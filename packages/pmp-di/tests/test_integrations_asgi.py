@@ -204,7 +204,7 @@ def litestar_app(recorder: Recorder) -> litestar.Litestar:
     ) -> dict[str, Any]:
         return await behave(name, request_scope(request.scope).aresolve, recorder)
 
-    container = make_container(recorder, litestar.Request)
+    container = make_container(recorder, litestar.Request[Any, Any, Any])
     return litestar.Litestar(
         [ok, other],
         plugins=[litestar_di.DIPlugin(container)],

@@ -3,8 +3,9 @@
 ``DIPlugin(container)`` opens a scope per HTTP request and WebSocket connection and (unless
 ``errors=False``) installs the ``pmp_errors`` problem-document handlers. Handlers receive
 services as Litestar dependencies: ``dependencies={"greeter": provide(Greeter)}`` and a
-``greeter: Greeter`` parameter. Factories receive the request as ``litestar.Request`` (a
-WebSocket connection as ``litestar.WebSocket``).
+``greeter: NamedDependency[Greeter]`` parameter. Factories receive the request as
+``litestar.Request`` or ``Request[Any, Any, Any]`` (a WebSocket connection as
+``litestar.WebSocket``, or with ``[Any, Any, Any]``).
 
 >>> from litestar import Litestar
 >>> from pmp_di import DIContainer, LifecycleScope
@@ -46,11 +47,20 @@ __all__ = ["DIPlugin", "RequestScopes", "connection_context", "provide", "reques
 _provided: dict[Any, Provide] = {}
 
 
+_ANY_REQUEST = Request[Any, Any, Any]
+_ANY_WEBSOCKET = WebSocket[Any, Any, Any]
+
+
 def connection_context(scope: Scope, receive: Receive, send: Send) -> Mapping[Any, Any]:
-    """The values a request's container scope is given: its ``Request`` or ``WebSocket``."""
+    """The values a request's container scope is given: its ``Request`` or ``WebSocket``.
+
+    Each under the bare class and as ``[Any, Any, Any]``, the two ways a factory annotates it.
+    """
     if scope["type"] == ScopeType.HTTP:
-        return {Request: Request(scope, receive, send)}
-    return {WebSocket: WebSocket(scope, receive, send)}
+        request = Request[Any, Any, Any](scope, receive, send)
+        return {Request: request, _ANY_REQUEST: request}
+    websocket = WebSocket[Any, Any, Any](scope, receive, send)
+    return {WebSocket: websocket, _ANY_WEBSOCKET: websocket}
 
 
 def provide(service: Any) -> Provide:
