@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import doctest
 import importlib
+import re
 import socket
+import subprocess
 import sys
 import time
 import types
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import django
@@ -324,3 +327,16 @@ def test_a_client_leaving_cancels_the_async_view_and_closes_its_scope(
             assert time.monotonic() < deadline
             time.sleep(0.01)
     assert recorder.wait_closed(1) == [(recorder.opened[0], "CancelledError")]
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "integrations" / "django.md"
+
+
+@pytest.mark.skipif(not DOCS.is_file(), reason="the docs are beside the tests in a checkout only")
+def test_the_docs_example_runs() -> None:
+    """The docs page's example runs as written, as a script of its own."""
+    text = DOCS.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    assert blocks
+    for code in blocks:
+        subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=120)  # noqa: S603

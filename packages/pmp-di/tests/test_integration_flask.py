@@ -6,9 +6,12 @@ import asyncio
 import doctest
 import importlib
 import logging
+import re
 import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -308,3 +311,16 @@ def test_docstring_examples_pass() -> None:
     result = doctest.testmod(flask_integration, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "integrations" / "flask.md"
+
+
+@pytest.mark.skipif(not DOCS.is_file(), reason="the docs are beside the tests in a checkout only")
+def test_the_docs_example_runs() -> None:
+    """The docs page's example runs as written, as a script of its own."""
+    text = DOCS.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    assert blocks
+    for code in blocks:
+        subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=120)  # noqa: S603
