@@ -358,6 +358,25 @@ async def _never(*_: Any) -> Any:
     raise AssertionError
 
 
+def test_injection_without_setup_names_it() -> None:
+    """An injected endpoint of an app without setup() fails saying what to call."""
+    app = FastAPI()
+
+    @app.get("/")
+    async def endpoint(tx: fastapi_di.Injected[Tx]) -> None: ...
+
+    async def call_raising() -> None:
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            await client.get("/")
+
+    with pytest.raises(LookupError, match=r"setup\(app, container\)"):
+        asyncio.run(call_raising())
+    resolver = litestar_di.provide(Tx).dependency
+    with pytest.raises(LookupError, match=r"setup\(app, container\)"):
+        asyncio.run(resolver(scope={"type": "http"}))
+
+
 def test_lifespan_passes_through() -> None:
     """A lifespan call gets no scope."""
     seen: list[str] = []

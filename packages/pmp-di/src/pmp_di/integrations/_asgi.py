@@ -41,6 +41,7 @@ def request_scope(asgi_scope: Mapping[str, Any]) -> Scope:
         msg = (
             "no container scope for this request: install the middleware with"
             " pmp_di.integrations.<framework>.setup(app, container)"
+            " (Litestar: plugins=[DIPlugin(container)])"
         )
         raise LookupError(msg) from None
 

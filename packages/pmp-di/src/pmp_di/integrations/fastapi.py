@@ -74,7 +74,11 @@ def provide(service: Any) -> Any:
         pass
 
     async def resolve(connection: HTTPConnection) -> Any:
-        return await connection.scope[SCOPE_KEY].aresolve(service)
+        try:
+            scope = connection.scope[SCOPE_KEY]
+        except KeyError:  # setup() was not called: say so
+            scope = request_scope(connection.scope)
+        return await scope.aresolve(service)
 
     resolve.__qualname__ = resolve.__name__ = f"provide({getattr(service, '__name__', service)})"
     dependency = Depends(resolve)

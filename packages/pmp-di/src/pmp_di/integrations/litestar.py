@@ -73,7 +73,11 @@ def provide(service: Any) -> Provide:
     if found is None:
 
         async def resolve(scope: Scope) -> Any:
-            return await scope[SCOPE_KEY].aresolve(service)  # type: ignore[literal-required]
+            try:
+                request = scope[SCOPE_KEY]  # type: ignore[literal-required]
+            except KeyError:  # the plugin is not installed: say so
+                request = request_scope(scope)
+            return await request.aresolve(service)
 
         found = _provided[service] = Provide(resolve)
     return found
