@@ -30,7 +30,7 @@ from pmp_di.integrations.django import MIDDLEWARE, RequestScopeMiddleware, reque
 from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
 
     from conftest import CheckProblem, Recorder, Serve
 
@@ -53,6 +53,10 @@ class Fragile:
     """A service whose cleanup fails."""
 
 
+class Pool:
+    """A service with an async finalizer."""
+
+
 def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view per case
     def session(request: HttpRequest) -> Iterator[Session]:
         created = Session(recorder.open(), request.path)
@@ -72,8 +76,12 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         yield Fragile()
         raise ConfigurationError("commit failed for hunter2")
 
+    async def pool() -> AsyncIterator[Pool]:
+        yield Pool()
+
     container = (
         DIContainer()
+        .register(Pool, factory=pool, scope=LifecycleScope.SCOPED)
         .register(Session, factory=session, scope=LifecycleScope.SCOPED)
         .register(Broken, factory=broken, scope=LifecycleScope.SCOPED)
         .register(Fragile, factory=fragile, scope=LifecycleScope.SCOPED)
@@ -91,6 +99,10 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         await asyncio.sleep(0.005)
         same = await container.aresolve(Session) is session
         return JsonResponse({"id": session.id, "path": request.path, "same": same})
+
+    @inject(Session, Pool)
+    async def mixed(session: Session, pool: Pool, request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"id": session.id})
 
     @inject(Session)
     def invalid(session: Session, request: HttpRequest) -> JsonResponse:
@@ -121,6 +133,7 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         path("session", show),
         path("asession", ashow),
         path("invalid", invalid),
+        path("mixed", mixed),
         path("limited", limited),
         path("crash", crash),
         path("factory-fails", factory_fails),
@@ -216,6 +229,14 @@ def test_a_failing_finalizer_answers_a_500_problem(
     response = Client(raise_request_exception=False).get("/finalizer-fails")
     check_problem(response, 500)
     assert recorder.closed == [(recorder.opened[0], None)]
+
+
+@pytest.mark.usefixtures("urls")
+def test_an_async_view_under_wsgi_still_closes_its_scope(recorder: Recorder) -> None:
+    """An async view served by the sync handler leaves async finalizers: all of them run."""
+    response = Client().get("/mixed")
+    assert response.status_code == 200
+    assert recorder.closed == [(response.json()["id"], None)]
 
 
 def test_request_scope_outside_the_middleware_says_what_to_do() -> None:

@@ -24,7 +24,7 @@ from pmp_di.integrations.flask import request_scope, setup, stream_with_scope
 from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
 
     from conftest import CheckProblem, Recorder, Serve
 
@@ -324,3 +324,32 @@ def test_the_docs_example_runs() -> None:
     assert blocks
     for code in blocks:
         subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=120)  # noqa: S603
+
+
+def test_an_async_view_with_async_finalizers_still_closes_the_scope(recorder: Recorder) -> None:
+    """An async view leaving async finalizers: the scope's sync and async finalizers all run."""
+    closed: list[str] = []
+
+    async def connect() -> AsyncIterator[Broken]:
+        try:
+            yield Broken()
+        finally:
+            closed.append("async")
+
+    def session() -> Iterator[Session]:
+        yield Session(recorder.open(), "/")
+        closed.append("sync")
+
+    container = DIContainer()
+    container.register(Session, factory=session, scope=LifecycleScope.SCOPED)
+    container.register(Broken, factory=connect, scope=LifecycleScope.SCOPED)
+    app = Flask("async_view")
+    inject = setup(app, container).inject
+
+    @app.get("/")
+    @inject(Session, Broken)
+    async def view(session: Session, connection: Broken) -> str:
+        return "ok"
+
+    assert app.test_client().get("/").text == "ok"
+    assert sorted(closed) == ["async", "sync"]

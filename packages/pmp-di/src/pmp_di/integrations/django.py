@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pmp_di._provider import ServiceProvider
+from pmp_di.integrations._wsgi import close_scope
 from pmp_errors.integrations import EXCEPTION_KEY, requires_extra
 
 with requires_extra("pmp-di[django]", "django", "asgiref"):
@@ -114,9 +115,9 @@ class RequestScopeMiddleware:
         try:
             response: HttpResponseBase = self.get_response(request)
         except BaseException as exc:
-            scope.close(exc)
+            close_scope(scope, exc)
             raise
-        scope.close(_error(request))
+        close_scope(scope, _error(request))
         return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:

@@ -32,6 +32,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pmp_di._provider import ServiceProvider
+from pmp_di.integrations._wsgi import close_scope
 from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[flask]", "flask", "werkzeug"):
@@ -68,7 +69,7 @@ class _Request:
         if _current.get() is self:
             _current.set(None)
         try:
-            self.scope.close(exc or self.error)
+            close_scope(self.scope, exc or self.error)
         except Exception:  # the response is already on its way: log, never mask it
             _logger.exception("closing the request scope of %s failed", self.scope)
 
