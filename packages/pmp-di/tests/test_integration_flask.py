@@ -18,7 +18,7 @@ import httpx
 import pytest
 from flask import Flask, Request, Response
 
-from pmp_di import DIContainer, LifecycleScope
+from pmp_di import DIContainer, LifecycleScope, RegistrationError
 from pmp_di.integrations import flask as flask_integration
 from pmp_di.integrations.flask import request_scope, setup, stream_with_scope
 from pmp_errors import ConfigurationError, RateLimitError, ValidationError
@@ -353,3 +353,9 @@ def test_an_async_view_with_async_finalizers_still_closes_the_scope(recorder: Re
 
     assert app.test_client().get("/").text == "ok"
     assert sorted(closed) == ["async", "sync"]
+
+
+def test_setting_up_an_app_twice_is_refused(app: Flask) -> None:
+    """A second setup on the same app would nest scopes and leak the outer one: refused."""
+    with pytest.raises(RegistrationError, match="already set up"):
+        setup(app, DIContainer())

@@ -31,6 +31,7 @@ import logging
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from pmp_di._errors import RegistrationError
 from pmp_di._provider import ServiceProvider
 from pmp_di.integrations._wsgi import close_scope
 from pmp_errors.integrations import requires_extra
@@ -75,6 +76,7 @@ class _Request:
 
 
 _current: ContextVar[_Request | None] = ContextVar("pmp_di_flask_request", default=None)
+_EXTENSION = "pmp_di"
 _NO_REQUEST = (
     "no request scope: call this while handling a request of an app set up with "
     "pmp_di.integrations.flask.setup(app, container)"
@@ -192,7 +194,14 @@ def setup_scope(app: Flask, container: DIContainer) -> ServiceProvider:
     ``flask.Request`` (and ``app.request_class``) is registered as a value of the scope's
     context. A view's exception, handled by an error handler or not, reaches the
     factories' context managers when the scope closes, so a session can roll back.
+
+    Raises:
+        pmp_di.RegistrationError: *app* already has request scopes.
     """
+    if _EXTENSION in app.extensions:
+        msg = f"request scopes are already set up on {app!r}; call setup once per app"
+        raise RegistrationError(msg, argument="app", value=repr(app))
+    app.extensions[_EXTENSION] = container
     hooks = _Hooks(app, container)
     for key in hooks.keys:
         container.register(key, from_context=True)
