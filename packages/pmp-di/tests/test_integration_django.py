@@ -214,6 +214,14 @@ async def test_faults_answer_problems_and_the_scope_sees_the_error(
 
 
 @pytest.mark.usefixtures("urls")
+def test_the_scope_sees_the_error_whatever_the_middleware_order(recorder: Recorder) -> None:
+    """With the scope middleware outside the problem middleware, factories still see the error."""
+    with override_settings(MIDDLEWARE=list(reversed(MIDDLEWARE))):
+        assert Client().get("/invalid").status_code == 422
+    assert recorder.closed == [(recorder.opened[0], "ValidationError")]
+
+
+@pytest.mark.usefixtures("urls")
 def test_a_rate_limit_error_answers_429_with_retry_after(check_problem: CheckProblem) -> None:
     """RateLimitError answers 429 with Retry-After in whole seconds."""
     response = Client().get("/limited")
