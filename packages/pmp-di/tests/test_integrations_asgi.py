@@ -3,8 +3,10 @@
 import asyncio
 import contextlib
 import doctest
+import importlib
 import itertools
 import logging
+import sys
 import threading
 import types
 import warnings
@@ -462,3 +464,15 @@ def test_docstring_examples_pass(module: types.ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "starlette", "litestar"])
+def test_missing_framework_names_the_extra(framework: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing an integration without its framework says which extra to install."""
+    monkeypatch.setitem(sys.modules, framework, None)
+    for name in [n for n in sys.modules if n.startswith(f"{framework}.")]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in [n for n in sys.modules if n.startswith("pmp_di.integrations.")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError, match=rf"pip install 'pmp-di\[{framework}\]'"):
+        importlib.import_module(f"pmp_di.integrations.{framework}")

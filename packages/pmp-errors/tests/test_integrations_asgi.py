@@ -2,7 +2,9 @@
 
 import asyncio
 import doctest
+import importlib
 import logging
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -179,3 +181,21 @@ def test_docstring_examples_pass(module: types.ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("module", "framework"),
+    [("fastapi", "fastapi"), ("starlette", "starlette"), ("litestar", "litestar")],
+)
+def test_missing_framework_names_the_extra(
+    module: str, framework: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing an integration without its framework says which extra to install."""
+    monkeypatch.setitem(sys.modules, framework, None)
+    for name in [n for n in sys.modules if n.startswith(f"{framework}.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delitem(sys.modules, f"pmp_errors.integrations.{module}", raising=False)
+    if module == "fastapi":
+        monkeypatch.delitem(sys.modules, "pmp_errors.integrations.starlette", raising=False)
+    with pytest.raises(ImportError, match=rf"pip install 'pmp-errors\[{module}\]'"):
+        importlib.import_module(f"pmp_errors.integrations.{module}")
