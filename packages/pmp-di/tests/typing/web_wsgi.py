@@ -30,7 +30,7 @@ def flask_view(users: Users, user_id: int) -> list[str]:
 
 
 assert_type(flask_view(7), list[str])
-flask_view(Users(), 7)  # type: ignore[arg-type, call-arg]  # the injected parameter is gone
+flask_view(Users(), 7)  # type: ignore[arg-type, call-arg]  # pyright: ignore[reportCallIssue]  # the injected parameter is gone
 assert_type(pmp_flask.request_scope(), Scope)
 assert_type(pmp_flask.stream_with_scope(["a", "b"]), Iterator[str])
 
@@ -43,5 +43,5 @@ def django_view(users: Users, request: HttpRequest) -> JsonResponse:
 
 
 assert_type(django_view(HttpRequest()), JsonResponse)
-django_view(Users(), HttpRequest())  # type: ignore[arg-type, call-arg]  # the injected parameter is gone
+django_view(Users(), HttpRequest())  # type: ignore[arg-type, call-arg]  # pyright: ignore[reportCallIssue]  # the injected parameter is gone
 assert_type(pmp_django.request_scope(HttpRequest()), Scope)

@@ -18,15 +18,22 @@ receive the request as ``django.http.HttpRequest``.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from pmp_di._provider import ServiceProvider
 from pmp_di.integrations._wsgi import close_scope
 from pmp_errors.integrations import EXCEPTION_KEY, requires_extra
 
-with requires_extra("pmp-di[django]", "django", "asgiref"):
-    from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+_EXTRA = "pmp-di[django]"
+with requires_extra(_EXTRA, "django"):
     from django.http import HttpRequest, HttpResponseBase
+
+if sys.version_info >= (3, 12):  # asgiref's own are deprecated in favour of these
+    from inspect import iscoroutinefunction, markcoroutinefunction
+else:
+    with requires_extra(_EXTRA, "asgiref"):
+        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pmp_di._errors import RegistrationError
 from pmp_di._provider import ServiceProvider
@@ -159,6 +159,13 @@ def request_scope() -> Scope:
     return state.scope
 
 
+def _current_request() -> Request:
+    """The request object itself, not Flask's proxy to whichever request is current."""
+    proxy: Any = request
+    current: Request = proxy._get_current_object()  # noqa: SLF001 - werkzeug's documented API
+    return current
+
+
 class _Hooks:
     """The request hooks of one app: open the scope, remember the error, close the scope."""
 
@@ -172,7 +179,7 @@ class _Hooks:
         self.handle_user_exception = app.handle_user_exception
 
     def open_scope(self) -> None:
-        current = request._get_current_object()  # type: ignore[attr-defined]  # noqa: SLF001
+        current: Request = _current_request()
         scope = self.container.scope(context=dict.fromkeys(self.keys, current))
         _current.set(_Request(scope.activate()))
 
@@ -181,11 +188,11 @@ class _Hooks:
         if state is not None and not state.on_close:
             state.close(exc)
 
-    def record_error(self, exc: Exception) -> HTTPException | ResponseReturnValue:
+    def record_error(self, e: Exception) -> HTTPException | ResponseReturnValue:
         state = _current.get()
         if state is not None:
-            state.error = exc
-        return self.handle_user_exception(exc)
+            state.error = e
+        return self.handle_user_exception(e)
 
 
 def setup_scope(app: Flask, container: DIContainer) -> ServiceProvider:
@@ -207,7 +214,7 @@ def setup_scope(app: Flask, container: DIContainer) -> ServiceProvider:
         container.register(key, from_context=True)
     app.before_request_funcs.setdefault(None, []).insert(0, hooks.open_scope)
     app.teardown_request(hooks.close_on_teardown)
-    app.handle_user_exception = hooks.record_error  # type: ignore[assignment]
+    app.handle_user_exception = hooks.record_error  # type: ignore[method-assign]
     return ServiceProvider(container)
 
 

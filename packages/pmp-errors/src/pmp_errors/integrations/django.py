@@ -24,11 +24,17 @@ from pmp_errors._core import PortfolioError
 from pmp_errors.integrations._imports import requires_extra
 from pmp_errors.integrations._render import EXCEPTION_KEY, render
 
-with requires_extra("pmp-errors[django]", "django", "asgiref"):
-    from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+_EXTRA = "pmp-errors[django]"
+with requires_extra(_EXTRA, "django"):
     from django.conf import settings
     from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
     from django.http import Http404, HttpRequest, HttpResponse
+
+if sys.version_info >= (3, 12):  # asgiref's own are deprecated in favour of these
+    from inspect import iscoroutinefunction, markcoroutinefunction
+else:
+    with requires_extra(_EXTRA, "asgiref"):
+        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
