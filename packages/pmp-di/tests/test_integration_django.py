@@ -124,6 +124,11 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         return JsonResponse({})
 
     @inject(Session)
+    def slow_sync(session: Session, request: HttpRequest) -> JsonResponse:
+        time.sleep(0.3)  # the client leaves meanwhile
+        return JsonResponse({"id": session.id})
+
+    @inject(Session)
     async def slow(session: Session, request: HttpRequest) -> JsonResponse:
         await asyncio.sleep(10)
         return JsonResponse({})
@@ -139,6 +144,7 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         path("factory-fails", factory_fails),
         path("finalizer-fails", finalizer_fails),
         path("slow", slow),
+        path("slow-sync", slow_sync),
     ]
     module.handler500 = "pmp_errors.integrations.django.server_error"  # type: ignore[attr-defined]
     return module
@@ -340,6 +346,20 @@ def test_faults_over_real_servers_answer_problems_and_close_the_scope(
         url = asgi_server(get_asgi_application())
     check_problem(httpx.get(url + path_), status)
     assert recorder.wait_closed(1) == [(recorder.opened[0], outcome)]
+
+
+@pytest.mark.usefixtures("urls")
+def test_a_client_leaving_a_wsgi_request_still_closes_its_scope(
+    wsgi_server: Serve, recorder: Recorder
+) -> None:
+    """Over waitress, a client that disconnects while the view runs: the scope closes once."""
+    url = wsgi_server(get_wsgi_application())
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"GET /slow-sync HTTP/1.1\r\nHost: test\r\n\r\n")
+    assert recorder.wait_closed(1) == [(recorder.opened[0], None)]
+    time.sleep(0.1)
+    assert len(recorder.closed) == 1
 
 
 @pytest.mark.usefixtures("urls")

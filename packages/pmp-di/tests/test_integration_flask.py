@@ -104,6 +104,12 @@ def make_app(recorder: Recorder) -> Flask:  # noqa: C901 - one route per case
     def finalizer_fails(session: Session, fragile: Fragile) -> str:
         return "done"
 
+    @app.get("/slow")
+    @inject(Session)
+    def slow(session: Session) -> str:
+        time.sleep(0.3)  # the client leaves meanwhile
+        return str(session.id)
+
     @app.get("/stream")
     @inject(Session)
     def stream(session: Session) -> Response:
@@ -291,6 +297,19 @@ def test_faults_over_a_real_server_answer_problems_and_close_the_scope(
     url = wsgi_server(make_app(recorder))
     check_problem(httpx.get(url + path), status)
     assert recorder.wait_closed(1) == [(recorder.opened[0], outcome)]
+
+
+def test_a_client_leaving_mid_request_still_closes_the_scope(
+    wsgi_server: Serve, recorder: Recorder
+) -> None:
+    """A client that disconnects while the view runs: the view ends, the scope closes once."""
+    url = wsgi_server(make_app(recorder))
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+    assert recorder.wait_closed(1) == [(recorder.opened[0], None)]
+    time.sleep(0.1)
+    assert len(recorder.closed) == 1
 
 
 def test_a_client_leaving_mid_stream_still_closes_the_scope(
