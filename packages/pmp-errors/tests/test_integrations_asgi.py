@@ -175,6 +175,24 @@ def test_unhandled_false_leaves_other_errors_alone() -> None:
     assert response.headers["Content-Type"] != PROBLEM_JSON
 
 
+def test_bad_base_refused_at_setup() -> None:
+    """A problem base that is not an https URL is refused when installing, not per request."""
+    with pytest.raises(ValidationError, match="base"):
+        starlette_errors.setup(Starlette(), base="http://insecure/")
+    with pytest.raises(ValidationError, match="base"):
+        fastapi_errors.setup(FastAPI(), base="docs/errors")
+    with pytest.raises(ValidationError, match="base"):
+        litestar_errors.ProblemPlugin(base="ftp://x/")
+
+
+def test_base_sets_problem_type() -> None:
+    """A valid base gives every problem a type under it."""
+    app = Starlette(routes=[Route("/rate", lambda _: _raise("/rate"))])
+    starlette_errors.setup(app, base="https://docs.example.com/errors/")
+    problem = call(app, "/rate").json()
+    assert problem["type"] == "https://docs.example.com/errors/rate_limit_error"
+
+
 @pytest.mark.parametrize("module", [starlette_errors, fastapi_errors, litestar_errors])
 def test_docstring_examples_pass(module: types.ModuleType) -> None:
     """The integration modules' examples run."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pmp_errors._core import PortfolioError
+from pmp_errors._problem import check_base
 from pmp_errors.integrations._imports import requires_extra
 from pmp_errors.integrations._render import (
     FieldError,
@@ -56,7 +57,12 @@ def setup(app: FastAPI, *, unhandled: bool = True, base: str | None = None) -> N
 
     With *unhandled* (the default) any other exception answers a generic 500 and is
     logged with ``to_dict()``. *base* is the problem type's base URL.
+
+    Raises:
+        pmp_errors.ValidationError: *base* is not ``about:blank`` or an https:// URL.
     """
+    if base is not None:
+        check_base(base, field="base")
 
     def answer(exc: Exception, path: str) -> ProblemResponse:
         if isinstance(exc, (RequestValidationError, WebSocketRequestValidationError)):

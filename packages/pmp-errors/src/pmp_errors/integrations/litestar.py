@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pmp_errors._core import PortfolioError
+from pmp_errors._problem import check_base
 from pmp_errors.integrations._imports import requires_extra
 from pmp_errors.integrations._render import (
     EXCEPTION_KEY,
@@ -89,7 +90,12 @@ def exception_handlers(*, unhandled: bool = True, base: str | None = None) -> Ex
 
     >>> sorted(kind.__name__ for kind in exception_handlers())
     ['Exception', 'HTTPException', 'PortfolioError', 'ValidationException']
+
+    Raises:
+        pmp_errors.ValidationError: *base* is not ``about:blank`` or an https:// URL.
     """
+    if base is not None:
+        check_base(base, field="base")
 
     def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
         request.scope[EXCEPTION_KEY] = exc  # type: ignore[literal-required]

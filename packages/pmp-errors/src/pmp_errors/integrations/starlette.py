@@ -16,6 +16,7 @@ import contextlib
 from typing import TYPE_CHECKING, cast
 
 from pmp_errors._core import PortfolioError
+from pmp_errors._problem import check_base
 from pmp_errors.integrations._imports import requires_extra
 from pmp_errors.integrations._render import (
     EXCEPTION_KEY,
@@ -61,7 +62,12 @@ def problem_handler(
     ``HTTPException``); *base* is the problem type's base URL.
 
     >>> handler = problem_handler(base="https://docs.example.com/errors/")
+
+    Raises:
+        pmp_errors.ValidationError: *base* is not ``about:blank`` or an https:// URL.
     """
+    if base is not None:
+        check_base(base, field="base")
 
     def default(exc: Exception, path: str) -> ProblemResponse:
         if isinstance(exc, HTTPException):
