@@ -31,9 +31,19 @@ with requires_extra(_EXTRA, "django"):
 
 if sys.version_info >= (3, 12):  # asgiref's own are deprecated in favour of these
     from inspect import iscoroutinefunction, markcoroutinefunction
-else:
+else:  # where Django marks async callables with asgiref's shim of the same
+    import asyncio.coroutines
+    import inspect
+
     with requires_extra(_EXTRA, "asgiref"):
-        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+        from asgiref.sync import markcoroutinefunction
+
+    _MARK = getattr(asyncio.coroutines, "_is_coroutine", None)
+
+    def iscoroutinefunction(func: object) -> bool:
+        """A coroutine function, or a callable asgiref's ``markcoroutinefunction`` marked."""
+        return inspect.iscoroutinefunction(func) or getattr(func, "_is_coroutine", None) is _MARK
+
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -32,9 +32,11 @@ with requires_extra(_EXTRA, "django"):
 
 if sys.version_info >= (3, 12):  # asgiref's own are deprecated in favour of these
     from inspect import iscoroutinefunction, markcoroutinefunction
-else:
+else:  # where Django marks async callables with asgiref's shim of the same
+    from asyncio import iscoroutinefunction
+
     with requires_extra(_EXTRA, "asgiref"):
-        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+        from asgiref.sync import markcoroutinefunction
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
