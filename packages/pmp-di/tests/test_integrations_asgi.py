@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import httpx
 import litestar
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.responses import StreamingResponse
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from starlette.applications import Starlette
@@ -341,6 +342,32 @@ def test_fastapi_sync_endpoint_uses_current_scope() -> None:
     fastapi_di.setup(app, container)
     made = call(app, "/sync").json()
     assert recorder.wait_closed(1) == [(made, None)]
+
+
+def test_scope_outlives_streamed_body_and_background_tasks() -> None:
+    """The scope closes after a streamed body and after the background tasks."""
+    recorder = Recorder()
+    app = FastAPI()
+
+    @app.get("/stream")
+    async def stream(tx: fastapi_di.Injected[Tx]) -> StreamingResponse:
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(3):
+                assert recorder.closed == []
+                yield f"{tx.id},".encode()
+
+        return StreamingResponse(body())
+
+    @app.get("/later")
+    async def later(tx: fastapi_di.Injected[Tx], tasks: BackgroundTasks) -> None:
+        tasks.add_task(lambda: recorder.opened.append(len(recorder.closed)))
+
+    fastapi_di.setup(app, make_container(recorder, Request))
+    made = int(call(app, "/stream").text.split(",")[0])
+    assert recorder.closed == [(made, None)]
+    call(app, "/later")
+    assert recorder.opened[-1] == 1  # the task ran before the second Tx was closed
+    assert len(recorder.closed) == 2
 
 
 def test_errors_false_leaves_error_handling_alone() -> None:
