@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 
@@ -124,6 +124,15 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         return JsonResponse({})
 
     @inject(Session)
+    def stream(session: Session, request: HttpRequest) -> StreamingHttpResponse:
+        def body() -> Iterator[str]:
+            for i in range(3):
+                assert container.resolve(Session) is session  # the scope is still open
+                yield f"{session.id}:{i}\n"
+
+        return StreamingHttpResponse(body())
+
+    @inject(Session)
     def slow_sync(session: Session, request: HttpRequest) -> JsonResponse:
         time.sleep(0.3)  # the client leaves meanwhile
         return JsonResponse({"id": session.id})
@@ -145,6 +154,7 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         path("finalizer-fails", finalizer_fails),
         path("slow", slow),
         path("slow-sync", slow_sync),
+        path("stream", stream),
     ]
     module.handler500 = "pmp_errors.integrations.django.server_error"  # type: ignore[attr-defined]
     return module
@@ -243,6 +253,28 @@ def test_a_failing_finalizer_answers_a_500_problem(
     response = Client(raise_request_exception=False).get("/finalizer-fails")
     check_problem(response, 500)
     assert recorder.closed == [(recorder.opened[0], None)]
+
+
+@pytest.mark.usefixtures("urls")
+def test_a_streamed_body_keeps_its_scope_until_it_was_sent(recorder: Recorder) -> None:
+    """A StreamingHttpResponse's scope closes after its body, not when the view returns."""
+    response: Any = Client().get("/stream")
+    assert recorder.closed == []
+    assert b"".join(response.streaming_content).count(b"\n") == 3
+    response.close()
+    assert recorder.closed == [(recorder.opened[0], None)]
+
+
+@pytest.mark.usefixtures("urls")
+def test_a_streamed_body_over_waitress_closes_its_scope_once(
+    wsgi_server: Serve, recorder: Recorder
+) -> None:
+    """Over waitress, the scope of a streamed body closes once, after the body was sent."""
+    url = wsgi_server(get_wsgi_application())
+    assert httpx.get(url + "/stream").text.count("\n") == 3
+    assert recorder.wait_closed(1) == [(recorder.opened[0], None)]
+    time.sleep(0.1)
+    assert len(recorder.closed) == 1
 
 
 @pytest.mark.usefixtures("urls")

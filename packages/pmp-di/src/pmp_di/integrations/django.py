@@ -12,22 +12,24 @@ outside, the request scope inside, so the scope's factories see the view's excep
 The scope opens before the view, is current while it runs (so ``container.resolve`` and
 functions decorated with ``ServiceProvider(container).inject`` use it, in sync and async
 views) and closes, its finalizers run, when the view's response is ready, also when the
-view raised or (under ASGI) the client went away and the view was cancelled. Factories
+view raised or (under ASGI) the client went away and the view was cancelled; a streamed
+synchronous body keeps it open until the server closes the response. Factories
 receive the request as ``django.http.HttpRequest``.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pmp_di._provider import ServiceProvider
-from pmp_di.integrations._wsgi import close_scope
+from pmp_di.integrations._wsgi import ClosingBody, close_scope
 from pmp_errors.integrations import EXCEPTION_KEY, requires_extra
 
 _EXTRA = "pmp-di[django]"
 with requires_extra(_EXTRA, "django"):
-    from django.http import HttpRequest, HttpResponseBase
+    from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 if sys.version_info >= (3, 12):  # asgiref's own are deprecated in favour of these
     from inspect import iscoroutinefunction, markcoroutinefunction
@@ -85,6 +87,21 @@ def _error(request: HttpRequest) -> BaseException | None:
     return error if error is not None else request.META.get(EXCEPTION_KEY)
 
 
+def _close_after_body(response: HttpResponseBase, scope: Scope, request: HttpRequest) -> bool:
+    """For a streamed (synchronous) body: close *scope* when the body ends, not now."""
+    if not isinstance(response, StreamingHttpResponse):
+        return False
+    content = response.streaming_content
+    if not isinstance(content, Iterator):  # an async body: closed with the response
+        return False
+
+    def close(exc: BaseException | None) -> None:
+        close_scope(scope, exc or _error(request))
+
+    response.streaming_content = ClosingBody(content, close)
+    return True
+
+
 class _Installed:
     container: DIContainer | None = None
 
@@ -134,6 +151,8 @@ class RequestScopeMiddleware:
         except BaseException as exc:
             close_scope(scope, exc)
             raise
+        if _close_after_body(response, scope, request):
+            return response
         close_scope(scope, _error(request))
         return response
 
@@ -144,6 +163,8 @@ class RequestScopeMiddleware:
         except BaseException as exc:
             await scope.aclose(exc)
             raise
+        if _close_after_body(response, scope, request):
+            return response
         await scope.aclose(_error(request))
         return response
 

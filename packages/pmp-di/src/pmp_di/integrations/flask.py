@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pmp_di._errors import RegistrationError
 from pmp_di._provider import ServiceProvider
-from pmp_di.integrations._wsgi import close_scope
+from pmp_di.integrations._wsgi import ClosingBody, close_scope
 from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[flask]", "flask", "werkzeug"):
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from flask.typing import ResponseReturnValue
-    from typing_extensions import Self
     from werkzeug.exceptions import HTTPException
 
     from pmp_di._container import DIContainer
@@ -83,40 +82,6 @@ _NO_REQUEST = (
 )
 
 
-class _ScopedBody(Generic[T]):
-    """A response body that closes the request scope once it was sent or abandoned."""
-
-    __slots__ = ("_body", "_state")
-
-    def __init__(self, state: _Request, body: Iterable[T]) -> None:
-        self._state: _Request | None = state
-        self._body = iter(body)
-
-    def __iter__(self) -> Self:
-        return self
-
-    def __next__(self) -> T:
-        try:
-            return next(self._body)
-        except StopIteration:
-            self.close()
-            raise
-        except BaseException as exc:
-            self.close(exc)
-            raise
-
-    def close(self, exc: BaseException | None = None) -> None:
-        """Close the body, then the request scope (once); the server calls this."""
-        state, self._state = self._state, None
-        if state is not None:
-            try:
-                close = getattr(self._body, "close", None)
-                if close is not None:
-                    close()
-            finally:
-                state.close(exc)
-
-
 def stream_with_scope(body: Iterable[T]) -> Iterator[T]:
     """Keep the request scope open until the streamed *body* was sent (or the client left).
 
@@ -142,7 +107,7 @@ def stream_with_scope(body: Iterable[T]) -> Iterator[T]:
     if state is None:
         raise LookupError(_NO_REQUEST)
     state.on_close = True
-    return _ScopedBody(state, body)
+    return ClosingBody(body, state.close)
 
 
 def request_scope() -> Scope:
