@@ -419,41 +419,63 @@ def test_lifespan_passes_through() -> None:
     assert seen == ["lifespan"]
 
 
-@pytest.mark.parametrize("framework", ["starlette", "litestar"])
+def _starlette_ws(recorder: Recorder) -> Any:
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    async def talk(websocket: WebSocket) -> None:
+        await websocket.accept()
+        for _ in range(2):
+            await websocket.receive_text()
+            tx = await starlette_di.resolve(websocket, Tx)
+            await websocket.send_text(str(tx.id))
+        await websocket.close()
+
+    app = Starlette(routes=[WebSocketRoute("/ws", talk)])
+    starlette_di.setup(app, make_container(recorder, Request))
+    return app
+
+
+def _fastapi_ws(recorder: Recorder) -> Any:
+    from fastapi import WebSocket
+
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def talk(websocket: WebSocket, tx: fastapi_di.Injected[Tx]) -> None:
+        await websocket.accept()
+        for _ in range(2):
+            await websocket.receive_text()
+            again = await fastapi_di.request_scope(websocket.scope).aresolve(Tx)
+            assert again is tx
+            await websocket.send_text(str(tx.id))
+        await websocket.close()
+
+    fastapi_di.setup(app, make_container(recorder, Request))
+    return app
+
+
+def _litestar_ws(recorder: Recorder) -> Any:
+    @litestar.websocket("/ws")
+    async def talk(socket: litestar.WebSocket[Any, Any, Any]) -> None:
+        await socket.accept()
+        for _ in range(2):
+            await socket.receive_text()
+            tx = await request_scope(socket.scope).aresolve(Tx)
+            await socket.send_text(str(tx.id))
+        await socket.close()
+
+    container = make_container(recorder, litestar.Request)
+    return litestar.Litestar([talk], plugins=[litestar_di.DIPlugin(container)])
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi", "litestar"])
 def test_websocket_connection_has_one_scope(framework: str) -> None:
     """One scope per WebSocket connection, closed when the connection ends."""
     recorder = Recorder()
-    if framework == "starlette":
-        from starlette.websockets import WebSocket
-
-        async def talk(websocket: WebSocket) -> None:
-            await websocket.accept()
-            for _ in range(2):
-                await websocket.receive_text()
-                tx = await starlette_di.resolve(websocket, Tx)
-                await websocket.send_text(str(tx.id))
-            await websocket.close()
-
-        from starlette.routing import WebSocketRoute
-
-        app: Any = Starlette(routes=[WebSocketRoute("/ws", talk)])
-        starlette_di.setup(app, make_container(recorder, Request))
-        client_type: Any = _starlette_client
-    else:
-
-        @litestar.websocket("/ws")
-        async def talk_ls(socket: litestar.WebSocket[Any, Any, Any]) -> None:
-            await socket.accept()
-            for _ in range(2):
-                await socket.receive_text()
-                tx = await request_scope(socket.scope).aresolve(Tx)
-                await socket.send_text(str(tx.id))
-            await socket.close()
-
-        app = litestar.Litestar(
-            [talk_ls], plugins=[litestar_di.DIPlugin(make_container(recorder, litestar.Request))]
-        )
-        client_type = _litestar_client
+    build = {"starlette": _starlette_ws, "fastapi": _fastapi_ws, "litestar": _litestar_ws}
+    app = build[framework](recorder)
+    client_type = _litestar_client if framework == "litestar" else _starlette_client
     ids = []
     for _ in range(2):
         with client_type(app) as client, client.websocket_connect("/ws") as ws:
