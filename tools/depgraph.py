@@ -7,7 +7,8 @@ Checks, for every ``packages/*/pyproject.toml``:
   sibling's current version, and form no cycle;
 - every ``import pmp_*`` in a package's source names itself or a declared sibling;
 - third-party runtime requirements are only the ones the design allows (``redis`` in the
-  ``pmp-cache[redis]`` and ``pmp-ratelimit[redis]`` extras);
+  ``pmp-cache[redis]`` and ``pmp-ratelimit[redis]`` extras, a web framework in the extra named
+  after it);
 - the meta-package depends on exactly the six members (those present in the workspace).
 
 Usage: ``python tools/depgraph.py [ROOT]`` prints the build order or the problems (exit 1).
@@ -45,9 +46,18 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "pmp-ratelimit": frozenset({"pmp-errors"}),
     META: frozenset(MEMBERS),
 }
+_WEB_EXTRAS: Mapping[str, frozenset[str]] = {
+    "flask": frozenset({"flask", "werkzeug"}),
+    "django": frozenset({"django", "asgiref"}),
+    "fastapi": frozenset({"fastapi"}),
+    "starlette": frozenset({"starlette"}),
+    "litestar": frozenset({"litestar"}),
+}
 THIRD_PARTY_EXTRAS: Mapping[str, Mapping[str, frozenset[str]]] = {
     "pmp-cache": {"redis": frozenset({"redis"})},
     "pmp-ratelimit": {"redis": frozenset({"redis"})},
+    "pmp-errors": _WEB_EXTRAS,
+    "pmp-di": _WEB_EXTRAS,
 }
 _OWN_IMPORTS = re.compile(r"(pmp_[a-z_]+|python_mastery_portfolio)\Z")
 _CLAUSE = re.compile(r"(>=|<)\s*([0-9][0-9.]*)")
