@@ -7,6 +7,7 @@ import pytest
 from pmp_decorators import (
     Instrument,
     RetryState,
+    TimingStats,
     async_retry,
     measure_block,
     retry,
@@ -139,8 +140,9 @@ def test_timed_and_measure_block_report_start_and_end(recorder, monkeypatch):
     ticks = iter(range(0, 10**9, 1000))
     monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
     error = ValueError("bad")
+    stats = TimingStats(unit="ns")
 
-    @timed()
+    @timed(stats=stats)
     def work(fail):
         if fail:
             raise error
@@ -159,6 +161,7 @@ def test_timed_and_measure_block_report_start_and_end(recorder, monkeypatch):
         ("started", name),
         ("ended", name, f"token:{name}", 1000, error),
     ]
+    assert (stats.count, stats.total) == (2, 4000)
 
 
 @pytest.mark.asyncio
