@@ -25,12 +25,15 @@ from pmp_di import (
     RegistrationError,
     ServiceProvider,
 )
+from pmp_di._registry import Registry
 from pmp_errors import ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from typing_extensions import Self
+
+    from pmp_di._registration import Registration
 
 
 class Config:
@@ -365,13 +368,13 @@ def test_registering_before_any_resolve_does_not_scan_for_dependents(
 ) -> None:
     """Building a container is linear: nothing can be stale before a graph was walked."""
     scans: list[object] = []
-    original = DIContainer._depends_on
+    original = Registry._depends_on
 
-    def counting(self: DIContainer, reg: object, key: object) -> bool:
+    def counting(self: Registry, reg: Registration, key: object) -> bool:
         scans.append(key)
-        return original(self, reg, key)  # type: ignore[arg-type]
+        return original(self, reg, key)
 
-    monkeypatch.setattr(DIContainer, "_depends_on", counting)
+    monkeypatch.setattr(Registry, "_depends_on", counting)
     container = DIContainer()
     for index in range(50):
         container.register(type(f"S{index}", (), {}))

@@ -153,15 +153,26 @@ class DefinedAfterDecoration:
 
 
 def test_unresolvable_annotation_is_reported_at_call() -> None:
-    """An annotation that never resolves raises RegistrationError at the first call."""
+    """A service whose parameter's annotation never resolves is reported at the first call."""
     provider = ServiceProvider(DIContainer().register(Database))
 
     @provider.inject(Database)
-    def use(db: Database, ghost: Ghost) -> None:  # type: ignore[name-defined]  # noqa: F821 - never defined, on purpose
+    def use(db: Ghost) -> None:  # type: ignore[name-defined]  # noqa: F821 - never defined, on purpose
         """Unreachable."""
 
     with pytest.raises(RegistrationError, match="Ghost"):
-        use(ghost=None)
+        use()
+
+
+def test_unresolvable_annotation_of_a_callers_parameter_is_ignored() -> None:
+    """The caller's own parameters need no readable annotation."""
+    provider = ServiceProvider(DIContainer().register(Database))
+
+    @provider.inject(Database)
+    def use(db: Database, ghost: Ghost) -> object:  # type: ignore[name-defined]  # noqa: F821 - never defined, on purpose
+        return ghost
+
+    assert use(ghost=None) is None
 
 
 @pytest.mark.parametrize("services", [(), (Mailer,)])

@@ -148,8 +148,8 @@ def test_failing_finalizer_does_not_skip_the_others() -> None:
     assert len(info.value.errors) == 1
 
 
-def test_singleton_and_root_transient_cleanup_at_container_close() -> None:
-    """Singletons' and root-level transients' finalizers run when the container closes."""
+def test_singleton_and_scoped_transient_cleanup() -> None:
+    """Singletons' finalizers run when the container closes, transients' with their scope."""
     log: list[str] = []
     factories = _tracking_factories(log)
     container = DIContainer()
@@ -157,23 +157,10 @@ def test_singleton_and_root_transient_cleanup_at_container_close() -> None:
     container.register(Resource, factory=factories["gen"])  # type: ignore[arg-type]
     with container:
         first = container.resolve(Session)
-        container.resolve(Resource)
+        with container.scope():
+            container.resolve(Resource)
     assert log == ["open session", "open resource", "close resource", "close session"]
     assert container.resolve(Session) is not first
-
-
-def test_async_finalizer_in_sync_close_is_reported() -> None:
-    """A sync close cannot await an async finalizer and says so."""
-    container = DIContainer()
-
-    async def factory() -> Session:  # pragma: no cover - never awaited
-        return Session()
-
-    scope = container.scope()
-    scope._exits.append((True, factory))
-    with pytest.raises(CleanupError, match="async with"):
-        scope.close()
-    scope.close()  # a second close is a no-op
 
 
 def test_interrupted_finalizer_does_not_skip_the_others() -> None:

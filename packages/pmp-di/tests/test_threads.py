@@ -106,7 +106,7 @@ def test_built_singleton_is_reached_without_its_lock() -> None:
     """Once built, resolving a singleton (or a consumer of it) never takes its lock."""
     container = DIContainer().register(Slow, scope=LifecycleScope.SINGLETON).register(Consumer)
     slow = container.resolve(Slow)
-    container._regs[Slow].state.lock = _NoLock()  # type: ignore[assignment]
+    container._registry.regs[Slow].state.lock = _NoLock()  # type: ignore[assignment]
     assert container.resolve(Consumer).slow is slow
     assert container.resolve(Slow) is slow
     with container.scope() as scope:

@@ -2,12 +2,15 @@ import asyncio
 import functools
 import inspect
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator
+import types
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, cast
 
 import pytest
 
 from pmp_errors import ValidationError
 from pmp_typing import Failure, Success, as_result
+from pmp_typing._catch import _returns_plain_value
 
 
 @as_result(ValueError)
@@ -309,3 +312,143 @@ async def test_objects_with_async_call_get_a_coroutine_wrapper() -> None:
     assert inspect.iscoroutinefunction(wrapped)
     assert await wrapped("3") == Success(3)
     assert isinstance((await wrapped("x")).error, ValueError)
+
+
+async def _maybe(text: str) -> int:
+    await asyncio.sleep(0)
+    return int(text)
+
+
+def _returns_coroutine(text: str) -> Coroutine[Any, Any, int]:
+    return _maybe(text)
+
+
+class _SyncCallReturningCoroutine:
+    def __call__(self, text: str) -> Coroutine[Any, Any, int]:
+        return _maybe(text)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda text: _maybe(text),  # noqa: PLW0108 - a plain function is the case under test
+        _returns_coroutine,
+        functools.partial(_returns_coroutine),
+        _SyncCallReturningCoroutine(),
+    ],
+    ids=["lambda", "annotated", "partial", "callable-object"],
+)
+@pytest.mark.asyncio
+async def test_plain_function_returning_a_coroutine_is_awaited(
+    fn: Callable[[str], Coroutine[Any, Any, int]],
+) -> None:
+    """A sync callable returning a coroutine gives a coroutine of Success or Failure."""
+    wrapped = as_result(ValueError)(fn)
+    assert await wrapped("42") == Success(42)
+    failed = await wrapped("x")
+    assert isinstance(failed, Failure)
+    assert isinstance(failed.error, ValueError)
+    with pytest.raises(ZeroDivisionError):
+        await as_result(ValueError)(lambda: _divide_later())()  # noqa: PLW0108 - plain, as above
+
+
+async def _divide_later() -> float:
+    await asyncio.sleep(0)
+    return 1 / 0
+
+
+@pytest.mark.asyncio
+async def test_coroutine_returned_by_a_plain_function_propagates_cancellation() -> None:
+    """Cancelling the awaited coroutine of a plain function is never a Failure."""
+    started = asyncio.Event()
+
+    async def forever() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    plain = lambda: forever()  # noqa: PLW0108 - a plain function returning a coroutine
+    task = asyncio.ensure_future(as_result(Exception)(plain)())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+@pytest.mark.asyncio
+async def test_other_awaitables_are_values() -> None:
+    """A future returned by a plain function is a value, as its type says."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    future.set_result(1)
+    result = as_result(ValueError)(lambda: future)()
+    assert result == Success(future)
+
+
+def _annotated_int() -> int:
+    return 1
+
+
+def _annotated_none() -> None:
+    return None
+
+
+def _annotated_generic() -> list[int]:
+    return [1]
+
+
+def _annotated_any() -> Any:
+    return 1
+
+
+def _annotated_object() -> object:
+    return 1
+
+
+def _annotated_union() -> int | None:
+    return 1
+
+
+def _annotated_awaitable_union() -> int | Coroutine[Any, Any, int]:
+    return 1
+
+
+def _annotated_unresolvable() -> "NoSuchName":  # type: ignore[name-defined]  # noqa: F821
+    return 1
+
+
+def _unannotated():
+    return 1
+
+
+@pytest.mark.parametrize(
+    ("fn", "plain"),
+    [
+        (_annotated_int, True),
+        (_annotated_none, True),
+        (_annotated_generic, True),
+        (_annotated_any, False),
+        (_annotated_object, False),
+        (_annotated_union, True),
+        (_annotated_awaitable_union, False),
+        (_annotated_unresolvable, False),
+        (_unannotated, False),
+    ],
+)
+def test_only_a_proving_annotation_skips_the_coroutine_check(
+    fn: Callable[[], object], *, plain: bool
+) -> None:
+    """The per-call check is left out only where the return annotation rules out a coroutine."""
+    assert _returns_plain_value(cast("types.FunctionType", fn)) is plain
+    assert as_result(ValueError)(fn)() == Success(fn())
+    assert not _returns_plain_value(cast("types.FunctionType", _returns_coroutine))
+
+
+def test_resolving_an_annotation_leaves_the_function_globals_alone() -> None:
+    """A string return annotation is resolved without adding names to the function's globals."""
+
+    def f():
+        return 1
+
+    bare = types.FunctionType(f.__code__, {"int": int}, "f")
+    bare.__annotations__ = {"return": "int"}
+    assert _returns_plain_value(bare)
+    assert bare.__globals__ == {"int": int}

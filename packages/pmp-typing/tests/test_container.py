@@ -1,10 +1,12 @@
+import copy
+import pickle
 from typing import cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmp_typing import Container
+from pmp_typing import Container, Success
 
 
 def test_seed_example() -> None:
@@ -70,3 +72,34 @@ def test_functor_laws(x: int) -> None:
     box = Container(x)
     assert box.map(lambda v: v) == box
     assert box.map(str).map(len) == box.map(lambda v: len(str(v)))
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_pickle_round_trip(protocol: int) -> None:
+    """A Container survives pickle with every protocol, equal and still immutable."""
+    box = Container({"k": [1, 2]})
+    clone = pickle.loads(pickle.dumps(box, protocol=protocol))
+    assert clone == box
+    assert type(clone) is Container
+    with pytest.raises(AttributeError, match="immutable"):
+        clone._value = 3
+
+
+def test_copy_and_deepcopy() -> None:
+    """A shallow copy shares the value, a deep copy copies it, as for Result."""
+    value = [1, [2]]
+    box = Container(value)
+    shallow = copy.copy(box)
+    deep = copy.deepcopy(box)
+    assert shallow == box == deep
+    assert shallow.value is value
+    assert deep.value is not value
+    assert deep.value[1] is not value[1]
+    nested = Container(Container(value))
+    assert copy.deepcopy(nested).value.value == value
+
+
+def test_container_of_result_round_trips() -> None:
+    """A Container holding a Result (and the other way round) pickles whole."""
+    box = Container(Success(Container(3)))
+    assert pickle.loads(pickle.dumps(box)) == box

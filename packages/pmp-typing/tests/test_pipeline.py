@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmp_errors import DataProcessingError, ValidationError
+from pmp_errors import APIError, DataProcessingError, RateLimitError, ValidationError
 from pmp_typing import Failure, Pipeline, Success
 
 
@@ -84,6 +84,7 @@ def test_execute_result() -> None:
     assert Pipeline(4).add(lambda x: x // 2).execute_result() == Success(2)
     result = Pipeline(0).add(lambda x: 1 // x, name="invert").execute_result()
     assert isinstance(result, Failure)
+    assert isinstance(result.error, DataProcessingError)
     assert result.error.step == "invert"
     assert Pipeline(0).add(lambda x: 10 // x).run_result(5) == Success(2)
 
@@ -311,3 +312,133 @@ def test_sync_run_names_a_step_that_returned_a_coroutine() -> None:
         pipeline.execute()
     with pytest.raises(DataProcessingError, match=r"step 0 returned an awaitable"):
         Pipeline(1).add(fetch).add(str.upper).run(2)  # type: ignore[arg-type]
+
+
+def _reject(n: int) -> int:
+    raise ValidationError("must be positive", field="n", value=n)
+
+
+def _limited(n: int) -> int:
+    raise RateLimitError("slow down", retry_after=n)
+
+
+@pytest.mark.parametrize(
+    ("run", "label"),
+    [
+        (lambda p: p.execute(), "check"),
+        (lambda p: p.run(-1), "check"),
+        (lambda p: p.execute_result().get_or_raise(), "check"),
+        (lambda p: asyncio.run(p.execute_async()), "check"),
+    ],
+    ids=["execute", "run", "execute_result", "execute_async"],
+)
+def test_a_step_raising_a_pmp_error_keeps_its_class_and_status(
+    run: Callable[[Pipeline[int, int]], object], label: str
+) -> None:
+    """A step's own pmp error propagates as itself, with the step added to its context."""
+    pipeline = Pipeline(1).add(abs).add(_reject, name=label)
+    with pytest.raises(ValidationError) as info:
+        run(pipeline)
+    error = info.value
+    assert not isinstance(error, DataProcessingError)
+    assert error.http_status == 422
+    assert error.context == {"field": "n", "value": 1, "step": label}
+    assert error.__cause__ is None
+    assert error.to_problem()["status"] == 422
+
+
+def test_a_pmp_error_keeps_headers_and_index_label() -> None:
+    """An unnamed step is labelled by index; a RateLimitError keeps its Retry-After."""
+    result = Pipeline(3).add(abs).add(_limited).execute_result()
+    assert isinstance(result, Failure)
+    error = result.error
+    assert isinstance(error, RateLimitError)
+    assert error.context["step"] == 1
+    assert error.http_headers == {"Retry-After": "3"}
+
+
+def test_a_nested_pipeline_keeps_the_inner_step() -> None:
+    """An error that already names a step (from an inner pipeline) keeps that step."""
+    inner = Pipeline("0").add(int, name="parse")
+    outer = Pipeline("x").add(inner.run, name="inner")
+    with pytest.raises(DataProcessingError) as info:
+        outer.execute()
+    assert info.value.step == "parse"
+    error = APIError("upstream", step="fetch")
+    with pytest.raises(APIError) as api:
+        Pipeline(1).add(lambda _: (_ for _ in ()).throw(error), name="outer").execute()
+    assert api.value.context["step"] == "fetch"
+
+
+@pytest.mark.asyncio
+async def test_execute_async_awaits_a_coroutine_function_added_with_add() -> None:
+    """An async def step added with add() is awaited by execute_async and run_async."""
+
+    async def double(n: int) -> int:
+        await asyncio.sleep(0)
+        return n * 2
+
+    pipeline = Pipeline(5).add(double).add(lambda n: n + 1)  # type: ignore[operator]
+    assert await pipeline.execute_async() == 11
+    assert await pipeline.run_async(1) == 3
+    assert await Pipeline(5).add(double).execute_async() == 10  # type: ignore[comparison-overlap]
+
+
+@pytest.mark.asyncio
+async def test_execute_async_awaits_any_awaitable_result() -> None:
+    """A step returning a future (not a coroutine) has it awaited too."""
+    loop = asyncio.get_running_loop()
+
+    def later(n: int) -> asyncio.Future[int]:
+        future: asyncio.Future[int] = loop.create_future()
+        loop.call_soon(future.set_result, n + 1)
+        return future
+
+    assert await Pipeline(1).add(later).add(str).execute_async() == "2"
+
+
+@pytest.mark.asyncio
+async def test_execute_async_failure_in_an_awaited_add_step_names_it() -> None:
+    """An async def step added with add() that raises is labelled like any step."""
+
+    async def broken(_: int) -> int:
+        raise KeyError("gone")
+
+    with pytest.raises(DataProcessingError) as info:
+        await Pipeline(1).add(broken, name="lookup").execute_async()  # type: ignore[unused-coroutine]
+    assert info.value.step == "lookup"
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+def test_a_pmp_error_without_context_propagates_as_itself() -> None:
+    """A pmp error without a context (its __init__ skipped the base's) still propagates."""
+
+    class BareError(ValidationError):
+        def __init__(self) -> None:
+            pass
+
+    def fail(_: int) -> int:
+        raise BareError
+
+    with pytest.raises(BareError) as info:
+        Pipeline(1).add(fail, name="bare").execute()
+    assert "context" not in vars(info.value)
+
+
+@pytest.mark.asyncio
+async def test_cancelling_an_awaited_step_propagates() -> None:
+    """Cancelling execute_async while a step is awaited raises CancelledError, not a step error."""
+    started = asyncio.Event()
+
+    async def forever(n: int) -> int:
+        started.set()
+        await asyncio.Event().wait()
+        return n
+
+    for pipeline in (Pipeline(1).add(forever), Pipeline(1).add_async(forever)):
+        started.clear()
+        task = asyncio.ensure_future(pipeline.execute_async())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

@@ -6,7 +6,8 @@
 - Pages fetched from upstream are cached (``pmp_cache``): in memory, or in Redis when the
   ``REDIS_URL`` environment variable is set (``pip install "pmp-cache[redis]"``).
 - A ``Pipeline`` (``pmp_typing``) turns raw rows into records checked by ``validate_types``.
-- Failures come back as ``Result`` values and are rendered as RFC 9457 problem details.
+- Failures come back as ``Result`` values and are rendered as RFC 9457 problem details,
+  which show clients only what is public (the full record, with the step, goes to the log).
 
 Run it with ``python examples/orders_app.py``; it needs no network and no server.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from pmp_cache import cache
 from pmp_decorators import RetryState, retry, validate_types
 from pmp_di import DIContainer, LifecycleScope
-from pmp_errors import DataProcessingError, PortfolioError, RateLimitError, ValidationError
+from pmp_errors import PortfolioError, RateLimitError, ValidationError
 from pmp_typing import Failure, Outcome, Pipeline, Success
 
 Row = dict[str, Any]
@@ -118,8 +119,12 @@ def build(row: Row) -> Order:
     return make_order(**row)
 
 
-def row_to_order(row: Row) -> Outcome[Order, DataProcessingError]:
-    """Run one row through the pipeline; a failing step becomes a ``Failure``."""
+def row_to_order(row: Row) -> Outcome[Order, PortfolioError]:
+    """Run one row through the pipeline; a failing step becomes a ``Failure``.
+
+    A ``ValidationError`` keeps its class (422); any other exception becomes a
+    ``DataProcessingError`` (500). Either names the step in its context.
+    """
     pipeline = Pipeline(row).add(normalise, name="normalise").add(convert, name="convert")
     return pipeline.add(build, name="validate").execute_result()
 
@@ -130,6 +135,7 @@ class OrderImporter:
     def __init__(self, client: UpstreamClient, repository: OrderRepository) -> None:
         self.repository = repository
         self.load_page = cache(maxsize=64, ttl=300, backend=_backend())(client.fetch)
+        self.log: list[dict[str, Any]] = []  # the full records, for the operators
 
     def import_page(self, page: int) -> list[dict[str, Any]]:
         """Import one page; return the RFC 9457 problems of the rows that failed."""
@@ -140,18 +146,9 @@ class OrderImporter:
                 case Success(order):
                     self.repository.save(order)
                 case Failure(error):
-                    problems.append(_problem(error, page, index))
+                    problems.append(error.to_problem(instance=f"/pages/{page}/rows/{index}"))
+                    self.log.append(dict(error.to_dict()))
         return problems
-
-
-def _problem(error: PortfolioError, page: int, index: int) -> dict[str, Any]:
-    problem = error.to_problem(instance=f"/pages/{page}/rows/{index}")
-    cause = error.__cause__
-    if isinstance(cause, PortfolioError):
-        problem["reason"] = cause.to_problem()
-    elif cause is not None:
-        problem["reason"] = f"{type(cause).__name__}: {cause}"
-    return problem
 
 
 def _backend() -> Any:

@@ -47,10 +47,24 @@ def test_example_app_imports_orders(app: ModuleType, capsys: pytest.CaptureFixtu
     assert "imported 3 orders; upstream called 4 times" in out
     assert "page cache: 1 hit(s), 2 miss(es)" in out
     problems = json.loads(out[out.index("[\n") :])
-    assert [p["step"] for p in problems] == ["validate", "convert"]
-    assert problems[0]["reason"]["field"] == "customer"
+    assert [(p["code"], p["status"]) for p in problems] == [
+        ("validation_error", 422),
+        ("data_processing_error", 500),
+    ]
+    assert problems[0]["field"] == "customer"
     assert problems[0]["instance"] == "/pages/2/rows/0"
-    assert all(p["status"] == 500 for p in problems)
+    assert "step" not in problems[0]
+    assert "invalid literal" not in json.dumps(problems)  # a 5xx detail stays generic
+
+
+def test_example_app_logs_the_full_records(app: ModuleType) -> None:
+    """The operators' log keeps what clients never see: the step and the cause."""
+    importer = app.make_container().resolve(app.OrderImporter)
+    with set_retry_testing():
+        importer.import_page(2)
+    steps = [record["context"]["step"] for record in importer.log]
+    assert steps == ["validate", "convert"]
+    assert importer.log[1]["cause"]["type"] == "ValueError"
 
 
 def test_example_app_explains_its_graph(app: ModuleType) -> None:

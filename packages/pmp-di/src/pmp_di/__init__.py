@@ -12,7 +12,7 @@ True
 
 from __future__ import annotations
 
-from pmp_di._container import DIContainer, Scope
+from pmp_di._container import DIContainer
 from pmp_di._errors import (
     AsyncDependencyError,
     CaptiveDependencyError,
@@ -24,7 +24,9 @@ from pmp_di._errors import (
     ScopeError,
 )
 from pmp_di._lifecycle import LifecycleScope
+from pmp_di._needs import Named, Provider
 from pmp_di._provider import Inject, ServiceProvider
+from pmp_di._scope import Scope
 
 __all__ = [
     "AsyncDependencyError",
@@ -36,6 +38,8 @@ __all__ = [
     "Inject",
     "LifecycleScope",
     "MissingDependencyError",
+    "Named",
+    "Provider",
     "RegistrationError",
     "Scope",
     "ScopeError",

@@ -18,59 +18,27 @@ the depth of the graph.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import inspect
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from pmp_di._errors import (
-    AsyncDependencyError,
-    CaptiveDependencyError,
-    CircularDependencyError,
-    ScopeError,
-)
-from pmp_di._graph import cycle_error, lookup, missing_error
+from pmp_di._errors import AsyncDependencyError, CaptiveDependencyError, ScopeError
+from pmp_di._graph import cycle_error, missing_error
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._registration import UNSET, Kind, Registration, State, display
+from pmp_di._needs import Need, lazy_resolver, need_of
+from pmp_di._registration import UNSET, Kind, Registration, display
+from pmp_di._singletons import async_singleton_getter, singleton_getter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Emitter", "FinalizerOwner", "aenter", "enter", "needs_async"]
+    from pmp_di._registration import State
+    from pmp_di._registry import Registry
+
+__all__ = ["Emitter", "needs_async"]
 
 _POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
 _KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
 _INLINE_DEPTH = 24  # levels per generated function: ~5 frames and <= 3 brackets per level
-
-
-class FinalizerOwner(Protocol):
-    """Something that runs finalizers when it closes (a container or a scope)."""
-
-    _exits: list[tuple[bool, Any]]
-
-
-class ScopeLike(FinalizerOwner, Protocol):
-    """What a scoped getter needs from a scope."""
-
-    _cache: dict[State, Any]
-    _parent: ScopeLike | None
-    _pending: dict[State, tuple[asyncio.Future[Any], asyncio.Task[Any] | None]]
-    _building: set[State] | None
-    _lock: Any
-
-
-def enter(owner: FinalizerOwner, manager: Any) -> Any:
-    """Enter a context manager and leave its exit with ``owner``."""
-    value = manager.__enter__()
-    owner._exits.append((False, manager.__exit__))  # noqa: SLF001 - the owner's own list
-    return value
-
-
-async def aenter(owner: FinalizerOwner, manager: Any) -> Any:
-    """Enter an async context manager and leave its exit with ``owner``."""
-    value = await manager.__aenter__()
-    owner._exits.append((True, manager.__aexit__))  # noqa: SLF001 - the owner's own list
-    return value
 
 
 def needs_async(regs: dict[Any, Registration], reg: Registration) -> bool:
@@ -86,151 +54,10 @@ def needs_async(regs: dict[Any, Registration], reg: Registration) -> bool:
             return True
         seen.add(id(current))
         for param in current.params([display(current.service)]):
-            target, _ = lookup(regs, param.annotation)
-            if target is not None:
-                todo.append(target)
+            need, targets, _ = need_of(regs, param.annotation)
+            if need is Need.ONE or need is Need.MANY:
+                todo.extend(targets)
     return False
-
-
-def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if isinstance(exc, asyncio.CancelledError):
-        future.cancel()
-    else:
-        future.set_exception(exc)
-        future.exception()  # waiters re-raise it; nobody else needs to be told
-
-
-def _reentered(name: str) -> CircularDependencyError:
-    msg = (
-        f"Circular dependency: {name} -> {name}: building {name} asked for {name} again "
-        "(does its factory resolve its own service?)"
-    )
-    return CircularDependencyError(msg, path=[name, name], cycle=[name, name])
-
-
-def _singleton_getter(state: State, builder: Callable[[], Any], name: str) -> Callable[[], Any]:
-    def get() -> Any:
-        value = state.value
-        if value is UNSET:
-            with state.lock:
-                value = state.value
-                if value is UNSET:
-                    if state.building is not None:  # this thread, inside its own build
-                        raise _reentered(name)
-                    state.building = True
-                    try:
-                        value = builder()
-                    finally:
-                        state.building = None
-                    state.value = value
-        return value
-
-    return get
-
-
-def _async_singleton_getter(
-    state: State, builder: Callable[[], Any], name: str
-) -> Callable[[], Any]:
-    async def aget() -> Any:
-        while True:
-            value = state.value
-            if value is not UNSET:
-                return value
-            task = asyncio.current_task()
-            with state.lock:  # one builder across tasks, threads and event loops
-                value, pending = state.value, state.pending
-                if value is not UNSET:
-                    return value
-                if pending is None:
-                    pending = state.pending = concurrent.futures.Future()
-                    state.building = task
-                    break
-                if state.building is task:  # awaiting its own build would never end
-                    raise _reentered(name)
-            await asyncio.wait((asyncio.wrap_future(pending),))
-            if not pending.cancelled():  # a cancelled builder lets a waiter build instead
-                return pending.result()
-        try:
-            value = await builder()
-        except BaseException as exc:
-            with state.lock:
-                state.pending = state.building = None
-            if isinstance(exc, asyncio.CancelledError):
-                pending.cancel()
-            else:
-                pending.set_exception(exc)
-            raise
-        with state.lock:
-            state.value, state.pending, state.building = value, None, None
-        pending.set_result(value)
-        return value
-
-    return aget
-
-
-def _scoped_getter(state: State, builder: Callable[[Any], Any], name: str) -> Callable[[Any], Any]:
-    def get(scope: ScopeLike) -> Any:
-        current: ScopeLike | None = scope
-        while current is not None:
-            value = current._cache.get(state, UNSET)  # noqa: SLF001 - the scope's cache
-            if value is not UNSET:
-                return value
-            current = current._parent  # noqa: SLF001
-        with scope._lock:  # noqa: SLF001
-            value = scope._cache.get(state, UNSET)  # noqa: SLF001
-            if value is UNSET:
-                building = scope._building  # noqa: SLF001
-                if building is None:
-                    building = scope._building = set()  # noqa: SLF001
-                if state in building:  # this thread, inside its own build
-                    raise _reentered(name)
-                building.add(state)
-                try:
-                    value = builder(scope)
-                finally:
-                    building.discard(state)
-                scope._cache[state] = value  # noqa: SLF001
-        return value
-
-    return get
-
-
-def _async_scoped_getter(
-    state: State, builder: Callable[[Any], Any], name: str
-) -> Callable[[Any], Any]:
-    async def aget(scope: ScopeLike) -> Any:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        while True:
-            current: ScopeLike | None = scope
-            while current is not None:
-                value = current._cache.get(state, UNSET)  # noqa: SLF001 - the scope's cache
-                if value is not UNSET:
-                    return value
-                current = current._parent  # noqa: SLF001
-            entry = scope._pending.get(state)  # noqa: SLF001
-            if entry is None or entry[0].get_loop() is not loop:
-                break
-            pending, owner = entry
-            if owner is task:  # awaiting its own build would never end
-                raise _reentered(name)
-            await asyncio.wait((pending,))
-            if not pending.cancelled():
-                return pending.result()
-        future = loop.create_future()
-        scope._pending[state] = (future, task)  # noqa: SLF001
-        try:
-            value = await builder(scope)
-        except BaseException as exc:
-            scope._pending.pop(state, None)  # noqa: SLF001
-            _fail(future, exc)
-            raise
-        scope._cache[state] = value  # noqa: SLF001
-        scope._pending.pop(state, None)  # noqa: SLF001
-        future.set_result(value)
-        return value
-
-    return aget
 
 
 class _Job:
@@ -254,16 +81,15 @@ class Emitter:
 
     def __init__(
         self,
-        regs: dict[Any, Registration],
-        owner: FinalizerOwner,
+        registry: Registry,
         *,
         scoped: bool,
         is_async: bool,
         parent: Emitter | None = None,
         captor: str | None = None,
     ) -> None:
-        self.regs = regs
-        self.owner = owner
+        self.registry = registry
+        self.regs = registry.regs
         self.scoped = scoped
         self.is_async = is_async
         self.captor = captor
@@ -271,7 +97,7 @@ class Emitter:
         self.stack: list[Any] = parent.stack if parent else []
         self.base: int = parent.base if parent else 0
         self.job: _Job = parent.job if parent else _Job()
-        self.namespace: dict[str, Any] = {"_enter": enter, "_aenter": aenter}
+        self.namespace: dict[str, Any] = {}
         self._bound: dict[int, str] = {}
 
     def _resume(self) -> Emitter:
@@ -297,14 +123,15 @@ class Emitter:
             expr = self.node(reg)
             while job.deferred:  # the subtrees cut from deep graphs, each from its own path
                 resumed, target, name = job.deferred.pop()
-                resumed._compile(resumed.node(target), display(target.service), name)  # noqa: SLF001 - an emitter of the same job
+                resumed.emit_function(resumed.node(target), display(target.service), name)
         except BaseException:
             for state in job.built:  # builders may name subtrees that were never emitted
                 state.builder = state.abuilder = None
             raise
-        return self._compile(expr, display(reg.service)), job.folded
+        return self.emit_function(expr, display(reg.service)), job.folded
 
-    def _compile(self, expr: str, label: str, name: str = "_plan") -> Callable[..., Any]:
+    def emit_function(self, expr: str, label: str, name: str = "_plan") -> Callable[..., Any]:
+        """Compile ``expr`` into the function ``name`` (taking ``scope`` if scoped)."""
         head = "async def" if self.is_async else "def"
         source = f"{head} {name}({'scope' if self.scoped else ''}):\n    return {expr}\n"
         exec(compile(source, f"<pmp_di plan for {label}>", "exec"), self.namespace)  # noqa: S102 - source is generated from registered objects bound as globals, never from text
@@ -351,17 +178,19 @@ class Emitter:
         name = display(reg.service)
         if self.is_async and needs_async(self.regs, reg):
             if state.abuilder is None:
-                sub = Emitter(self.regs, self.owner, scoped=False, is_async=True, parent=self)
+                sub = Emitter(self.registry, scoped=False, is_async=True, parent=self)
                 sub.captor = name
-                state.abuilder = _async_singleton_getter(
-                    state, sub._compile(sub.construct(reg), name), name
+                state.abuilder = async_singleton_getter(
+                    state, sub.emit_function(sub.construct(reg), name), name
                 )
                 self.job.built.append(state)
             return f"(await {self.const(state.abuilder)}())"
         if state.builder is None:
-            sub = Emitter(self.regs, self.owner, scoped=False, is_async=False, parent=self)
+            sub = Emitter(self.registry, scoped=False, is_async=False, parent=self)
             sub.captor = name
-            state.builder = _singleton_getter(state, sub._compile(sub.construct(reg), name), name)
+            state.builder = singleton_getter(
+                state, sub.emit_function(sub.construct(reg), name), name
+            )
             self.job.built.append(state)
         return f"{self.const(state.builder)}()"
 
@@ -379,21 +208,25 @@ class Emitter:
                 f"{name} is scoped and can only be resolved inside a scope ({chain}); use "
                 f"`with container.scope() as scope: scope.resolve({self.names[0]})`"
             )
-            raise ScopeError(msg, path=list(self.names), service=name)
+            raise ScopeError(msg, path=list(self.names), service=name, needs_scope=True)
         state = reg.state
         if self.is_async and needs_async(self.regs, reg):
             if state.abuilder is None:
-                sub = Emitter(self.regs, self.owner, scoped=True, is_async=True, parent=self)
-                state.abuilder = _async_scoped_getter(
-                    state, sub._compile(sub.construct(reg), name), name
-                )
+                sub = Emitter(self.registry, scoped=True, is_async=True, parent=self)
+                state.abuilder = sub.emit_function(sub.construct(reg), name)
                 self.job.built.append(state)
-            return f"(await {self.const(state.abuilder)}(scope))"
+            args = f"{self.const(state)}, {self.const(state.abuilder)}, {self.const(name)}"
+            return f"(await scope.aprovide({args}))"
+        plain = reg.kind is Kind.CALL and not reg.params(self.names)  # built by provider()
         if state.builder is None:
-            sub = Emitter(self.regs, self.owner, scoped=True, is_async=False, parent=self)
-            state.builder = _scoped_getter(state, sub._compile(sub.construct(reg), name), name)
+            if plain:
+                state.builder = reg.provider
+            else:
+                sub = Emitter(self.registry, scoped=True, is_async=False, parent=self)
+                state.builder = sub.emit_function(sub.construct(reg), name)
             self.job.built.append(state)
-        return f"{self.const(state.builder)}(scope)"
+        args = f"{self.const(state)}, {self.const(state.builder)}, {self.const(name)}"
+        return f"scope.provide({args}, False)" if plain else f"scope.provide({args})"
 
     def construct(self, reg: Registration) -> str:
         """An expression calling ``reg``'s provider with its dependencies."""
@@ -409,31 +242,58 @@ class Emitter:
                 "`await scope.aresolve(...)`)"
             )
             raise AsyncDependencyError(msg, path=list(self.names), factory=display(reg.origin))
-        owner = "scope" if self.scoped else self.const(self.owner)
-        if kind is Kind.CONTEXT:
-            return f"_enter({owner}, {call})"
         if kind is Kind.ASYNC:
             return f"(await {call})"
-        return f"(await _aenter({owner}, {call}))"
+        if self.scoped:
+            enter = "scope.enter_context" if kind is Kind.CONTEXT else "scope.enter_async_context"
+        elif self.captor is None:  # nothing would own its cleanup but the container: a leak
+            chain = " -> ".join(self.names)
+            msg = (
+                f"{self.names[-1]} is built by {display(reg.origin)}, whose cleanup needs an "
+                f"owner ({chain}); resolve it inside a scope: `with container.scope() as "
+                f"scope: scope.resolve({self.names[0]})`, or make it a singleton"
+            )
+            raise ScopeError(msg, path=list(self.names), service=self.names[-1], needs_scope=True)
+        else:  # part of a singleton: cleaned up with it, when the container closes
+            finalizers = self.registry.finalizers
+            enter = self.const(finalizers.enter if kind is Kind.CONTEXT else finalizers.aenter)
+        if kind is Kind.CONTEXT:
+            return f"{enter}({call})"
+        return f"(await {enter}({call}))"
 
     def _arguments(self, reg: Registration) -> str:
         parts: list[str] = []
         skipped = False
         for param in reg.params(self.names):
-            target, nullable = lookup(self.regs, param.annotation)
-            if target is not None:
-                expr = self.node(target)
-            elif param.has_default:
-                if param.kind is not _POSITIONAL_ONLY:
-                    skipped = True
-                    continue
-                expr = self.const(param.default)
-            elif nullable:
-                expr = "None"
+            need, targets, nullable = need_of(self.regs, param.annotation)
+            if need is Need.NONE:
+                if param.has_default:
+                    if param.kind is not _POSITIONAL_ONLY:
+                        skipped = True
+                        continue
+                    expr = self.const(param.default)
+                elif nullable:
+                    expr = "None"
+                else:
+                    raise missing_error(self.names, reg, param, self.regs)
             else:
-                raise missing_error(self.names, reg, param, self.regs)
+                expr = self._need(need, targets)
             if param.kind is _KEYWORD_ONLY or (skipped and param.kind is not _POSITIONAL_ONLY):
                 parts.append(f"{param.name}={expr}")
             else:
                 parts.append(expr)
         return ", ".join(parts)
+
+    def _need(self, need: Need, targets: tuple[Registration, ...]) -> str:
+        """The expression for a dependency on one, every or a lazily built service."""
+        if need is Need.ONE:
+            return self.node(targets[0])
+        if need is Need.MANY:
+            return "[" + ", ".join(self.node(target) for target in targets) + "]"
+        key = targets[0].service
+        is_async = need is Need.ALAZY
+        if self.scoped:
+            resolve = "scope.aresolve" if is_async else "scope.resolve"
+            return f"{self.const(lazy_resolver)}({resolve}, {self.const(key)})"
+        registry = self.registry
+        return self.const(lazy_resolver(registry.aresolve if is_async else registry.resolve, key))

@@ -1,10 +1,11 @@
-"""Walking the registration graph: lookups, ``validate`` and ``explain``."""
+"""Walking the registration graph: ``validate`` and ``explain``."""
 
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
+from pmp_di._annotations import Unresolved
 from pmp_di._errors import (
     CaptiveDependencyError,
     CircularDependencyError,
@@ -12,28 +13,10 @@ from pmp_di._errors import (
     MissingDependencyError,
 )
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._registration import UNSET, Kind, Param, Registration, display, optional_inner
+from pmp_di._needs import Need, describe_need, need_of, normalize
+from pmp_di._registration import UNSET, Kind, Param, Registration, display
 
-__all__ = ["cycle_error", "explain_tree", "lookup", "missing_error", "validate_graph"]
-
-_SHORT_LIVED = (LifecycleScope.SCOPED, LifecycleScope.TRANSIENT)
-
-
-def lookup(regs: dict[Any, Registration], annotation: object) -> tuple[Registration | None, bool]:
-    """The registration for a parameter annotation, and whether ``None`` is acceptable."""
-    try:
-        reg = regs.get(annotation)
-    except TypeError:  # an unhashable annotation can never be registered
-        return None, False
-    if reg is not None:
-        return reg, False
-    inner = optional_inner(annotation)
-    if inner is UNSET:
-        return None, False
-    try:
-        return regs.get(inner), True
-    except TypeError:
-        return None, True
+__all__ = ["cycle_error", "explain_tree", "missing_error", "validate_graph"]
 
 
 def cycle_error(names: list[str], start: int, again: str) -> CircularDependencyError:
@@ -68,6 +51,13 @@ def missing_error(
         f"{wanted}, which is not registered{note}; register it with "
         f"container.register({wanted}, ...) or give the parameter a default"
     )
+    if isinstance(param.annotation, Unresolved):
+        msg = (
+            f"Missing dependency {chain}: parameter {param.name!r} of {display(reg.origin)} is "
+            f"annotated {wanted!r}, which cannot be evaluated here ({param.annotation.reason}); "
+            f"import {wanted} at runtime (not only under TYPE_CHECKING) or give the "
+            "parameter a default"
+        )
     return MissingDependencyError(
         msg,
         service=wanted,
@@ -107,32 +97,67 @@ def _check(
         except DependencyInjectionError as exc:
             problems.append(exc)
             continue
-        below: list[Registration] = []
+        if reg.lifetime is LifecycleScope.SINGLETON:
+            _captive(regs, reg, list(names), problems)
+        todo.extend(reversed(_below(regs, reg, params, names, problems)))
+
+
+def _below(
+    regs: dict[Any, Registration],
+    reg: Registration,
+    params: tuple[Param, ...],
+    names: list[str],
+    problems: list[DependencyInjectionError],
+) -> list[Registration]:
+    """The registrations ``reg`` builds now; missing ones are added to ``problems``."""
+    below: list[Registration] = []
+    for param in params:
+        need, targets, nullable = need_of(regs, param.annotation)
+        if need is Need.NONE:
+            if not (param.has_default or nullable):
+                problems.append(missing_error(names, reg, param, regs))
+        elif need is Need.ONE or need is Need.MANY:  # a lazy one is built later, on call
+            below.extend(targets)
+    return below
+
+
+def _captive(
+    regs: dict[Any, Registration],
+    singleton: Registration,
+    names: list[str],
+    problems: list[DependencyInjectionError],
+) -> None:
+    """Report the scoped services a singleton would hold (directly or through transients)."""
+    todo: list[tuple[Registration, list[str]]] = [(singleton, names)]
+    seen: set[int] = set()
+    while todo:
+        reg, path = todo.pop()
+        if id(reg) in seen:
+            continue
+        seen.add(id(reg))
+        try:
+            params = reg.params(path)
+        except DependencyInjectionError:
+            continue  # reported by the main walk
         for param in params:
-            target, nullable = lookup(regs, param.annotation)
-            if target is None:
-                if not (param.has_default or nullable):
-                    problems.append(missing_error(names, reg, param, regs))
+            need, targets, _ = need_of(regs, param.annotation)
+            if need is not Need.ONE and need is not Need.MANY:
                 continue
-            if (
-                reg.lifetime is LifecycleScope.SINGLETON
-                and target.lifetime in _SHORT_LIVED
-                and target.kind is not Kind.INSTANCE
-            ):
-                chain = " -> ".join([*names, display(target.service)])
-                msg = (
-                    f"Captive dependency {chain}: singleton {display(reg.service)} would keep "
-                    f"one {target.lifetime.name.lower()} {display(target.service)} alive for "
-                    "the container's lifetime; make the dependency a singleton or shorten the "
-                    "consumer's lifetime"
-                )
-                problems.append(
-                    CaptiveDependencyError(
-                        msg, path=[*names, display(target.service)], parameter=param.name
+            for target in targets:
+                below = [*path, display(target.service)]
+                if target.lifetime is LifecycleScope.SCOPED:
+                    chain = " -> ".join(below)
+                    msg = (
+                        f"Captive dependency {chain}: singleton {display(singleton.service)} "
+                        f"cannot depend on scoped {display(target.service)}; make "
+                        f"{display(target.service)} a singleton or "
+                        f"{display(singleton.service)} scoped"
                     )
-                )
-            below.append(target)
-        todo.extend(reversed(below))
+                    problems.append(CaptiveDependencyError(msg, path=below, parameter=param.name))
+                elif (
+                    target.lifetime is LifecycleScope.TRANSIENT and target.kind is not Kind.INSTANCE
+                ):
+                    todo.append((target, below))
 
 
 def validate_graph(regs: dict[Any, Registration]) -> None:
@@ -154,6 +179,8 @@ def validate_graph(regs: dict[Any, Registration]) -> None:
 def _describe(reg: Registration) -> str:
     if reg.kind is Kind.INSTANCE:
         return "instance"
+    if reg.from_context:
+        return "scoped <- the scope's context"
     lifetime = reg.lifetime.name.lower()
     if reg.lifetime is LifecycleScope.SINGLETON and reg.state.value is not UNSET:
         lifetime += ", built"
@@ -177,14 +204,21 @@ def _explain_params(
     below: list[_Line] = []
     for i, param in enumerate(params):
         sub_lead, sub_indent = ("└─ ", "   ") if i == len(params) - 1 else ("├─ ", "│  ")
-        target, nullable = lookup(regs, param.annotation)
+        need, targets, nullable = need_of(regs, param.annotation)
         name = param.name
         if param.annotation is not inspect.Parameter.empty:
             name += f": {display(param.annotation)}"
-        if target is not None:
-            below.append((target, name, indent + sub_lead, indent + sub_indent, path))
+        if need is Need.ONE:
+            below.append((targets[0], name, indent + sub_lead, indent + sub_indent, path))
+            continue
+        if need is not Need.NONE:
+            below.append(f"{indent}{sub_lead}{name}  ({describe_need(need, targets)})")
+            if need is Need.MANY:
+                below.extend(_members_lines(targets, indent + sub_indent, path))
             continue
         note = "MISSING: not registered"
+        if isinstance(param.annotation, Unresolved):
+            note = f"MISSING: cannot evaluate the annotation ({param.annotation.reason})"
         if param.has_default:
             note = f"not registered, default {param.default!r}"
         elif nullable:
@@ -193,14 +227,34 @@ def _explain_params(
     return below
 
 
+def _members_lines(
+    targets: tuple[Registration, ...], indent: str, path: tuple[Any, ...]
+) -> list[_Line]:
+    lines: list[_Line] = []
+    for j, target in enumerate(targets):
+        lead, more = ("└─ ", "   ") if j == len(targets) - 1 else ("├─ ", "│  ")
+        lines.append(
+            (target, f"[{j}] {display(target.service)}", indent + lead, indent + more, path)
+        )
+    return lines
+
+
 def explain_tree(regs: dict[Any, Registration], service: object) -> str:
     """A text tree showing how ``service`` would be built."""
-    root, _ = lookup(regs, service)
-    if root is None:
-        return f"{display(service)}  (MISSING: not registered)"
-    lines: list[str] = []
+    try:
+        root = regs.get(normalize(service))
+    except TypeError:
+        root = None
     # (registration, label, lead, indent, services above it), or a finished line
-    todo: list[_Line] = [(root, display(service), "", "", ())]
+    todo: list[_Line] = [(root, display(service), "", "", ())] if root is not None else []
+    if root is None:
+        need, targets, _ = need_of(regs, service)
+        if need is Need.NONE or need is Need.ONE:
+            return f"{display(service)}  (MISSING: not registered)"
+        todo.append(f"{display(service)}  ({describe_need(need, targets)})")
+        if need is Need.MANY:
+            todo = [*reversed(_members_lines(targets, "", ())), *todo]
+    lines: list[str] = []
     while todo:
         item = todo.pop()
         if isinstance(item, str):

@@ -7,13 +7,17 @@ import functools
 import inspect
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+from pmp_di._annotations import Unresolved, read_hints, signature
 from pmp_di._errors import RegistrationError
-from pmp_di._registration import display, read_hints
+from pmp_di._needs import base_of, normalize
+from pmp_di._registration import display
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from pmp_di._container import DIContainer
+
+    _Todo = list[tuple[int, "_Slot"]]
 
 __all__ = ["Inject", "ServiceProvider"]
 
@@ -39,25 +43,32 @@ class _Slot:
 
 def _layout(func: Callable[..., Any], services: tuple[object, ...]) -> list[_Slot]:
     """Match each service to the parameter annotated with it, in signature order."""
-    signature = inspect.signature(func)
-    hints = read_hints(func, signature)  # NameError: a forward reference not defined yet
+    sig = signature(func)
+    hints = read_hints(func, sig)
     by_service: dict[object, str] = {}
-    for name in signature.parameters:
-        hint = hints.get(name)
-        if hint in services and hint not in by_service:
-            by_service[hint] = name
+    keys: dict[str, object] = {}
+    unread = [hint for hint in hints.values() if isinstance(hint, Unresolved)]
+    for name in sig.parameters:
+        key = normalize(hints.get(name))
+        for service in services:
+            if (key == service or base_of(key) == service) and service not in by_service:
+                by_service[service], keys[name] = name, key
+                break
     for service in services:
-        if service not in by_service:
-            msg = (
-                f"{display(func)} has no parameter annotated {display(service)} to inject; "
-                f"annotate one, e.g. `def {getattr(func, '__name__', 'f')}(x: "
-                f"{display(service)})`"
-            )
-            raise RegistrationError(msg, argument="services", value=display(service))
-    injected = {name: service for service, name in by_service.items()}
+        if service in by_service:
+            continue
+        if unread:  # perhaps the unread annotation names it: read again at the first call
+            msg = f"{unread[0].text!r} ({unread[0].reason})"
+            raise NameError(msg)
+        msg = (
+            f"{display(func)} has no parameter annotated {display(service)} to inject; "
+            f"annotate one, e.g. `def {getattr(func, '__name__', 'f')}(x: "
+            f"{display(service)})`"
+        )
+        raise RegistrationError(msg, argument="services", value=display(service))
     return [
-        _Slot(name, param.kind in _POSITIONAL, injected.get(name))
-        for name, param in signature.parameters.items()
+        _Slot(name, param.kind in _POSITIONAL, keys.get(name))
+        for name, param in sig.parameters.items()
         if param.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     ]
 
@@ -92,36 +103,93 @@ class Inject(Generic[T1, T2, T3]):
     @overload
     def __call__(self, func: Callable[..., R]) -> Callable[..., R]: ...
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        container = self._container
         layout = _Layout(func, self._services)
-
         if inspect.iscoroutinefunction(func):
+            return _async_wrapper(self._container, layout, func)
+        return _sync_wrapper(self._container, layout, func)
 
-            @functools.wraps(func)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                call_args, todo = layout.arrange(args, kwargs)
-                for index, slot in todo:
-                    value = await container.aresolve(slot.service)
-                    if index < 0:
-                        kwargs[slot.name] = value
-                    else:
-                        call_args[index] = value
-                return await func(*call_args, **kwargs)
 
-            return async_wrapper
+def _sync_wrapper(
+    container: DIContainer, layout: _Layout, func: Callable[..., Any]
+) -> Callable[..., Any]:
+    def call(
+        resolve: Callable[[Any], Any], call_args: list[Any], kwargs: dict[str, Any], todo: _Todo
+    ) -> Any:
+        for index, slot in todo:
+            _fill(call_args, kwargs, index, slot, resolve(slot.service))
+        return func(*call_args, **kwargs)
 
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            call_args, todo = layout.arrange(args, kwargs)
-            for index, slot in todo:
-                value = container.resolve(slot.service)
-                if index < 0:
-                    kwargs[slot.name] = value
-                else:
-                    call_args[index] = value
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call_args, todo = layout.arrange(args, kwargs)
+        if not todo:
             return func(*call_args, **kwargs)
+        scope = container.current_scope()
+        if scope is not None:
+            return call(scope.resolve, call_args, kwargs, todo)
+        for _, slot in todo:
+            if container.needs_scope(slot.service):
+                break
+        else:  # nothing needs a scope: no scope is opened for this call
+            return call(container.resolve, call_args, kwargs, todo)
+        with container.scope() as scope:  # one scope per call owns what the call needed
+            return call(scope.resolve, call_args, kwargs, todo)
 
-        return wrapper
+    return wrapper
+
+
+def _async_wrapper(
+    container: DIContainer, layout: _Layout, func: Callable[..., Any]
+) -> Callable[..., Any]:
+    async def call(
+        aresolve: Callable[[Any], Awaitable[Any]],
+        call_args: list[Any],
+        kwargs: dict[str, Any],
+        todo: _Todo,
+    ) -> Any:
+        for index, slot in todo:
+            _fill(call_args, kwargs, index, slot, await aresolve(slot.service))
+        return await func(*call_args, **kwargs)
+
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call_args, todo = layout.arrange(args, kwargs)
+        if not todo:
+            return await func(*call_args, **kwargs)
+        scope = container.current_scope()
+        if scope is not None:
+            return await call(scope.aresolve, call_args, kwargs, todo)
+        for _, slot in todo:
+            if container.needs_scope(slot.service, is_async=True):
+                break
+        else:  # nothing needs a scope: no scope is opened for this call
+            return await call(container.aresolve, call_args, kwargs, todo)
+        async with container.scope() as scope:  # one scope per call owns what the call needed
+            return await call(scope.aresolve, call_args, kwargs, todo)
+
+    return wrapper
+
+
+def _fill(
+    call_args: list[Any], kwargs: dict[str, Any], index: int, slot: _Slot, value: Any
+) -> None:
+    if index < 0:
+        kwargs[slot.name] = value
+    else:
+        call_args[index] = value
+
+
+class _InjectMany:
+    """The decorator of ``inject`` with four or more services: typed ``Callable[..., R]``."""
+
+    __slots__ = ("_inject",)
+
+    def __init__(self, inject: Inject[Any, Any, Any]) -> None:
+        self._inject = inject
+
+    def __call__(self, func: Callable[..., R]) -> Callable[..., R]:
+        """Inject the services into ``func`` (see :class:`Inject`)."""
+        return self._inject(func)
 
 
 class _Layout:
@@ -205,8 +273,10 @@ class ServiceProvider:
     @overload
     def inject(self, s1: type[T1], s2: type[T2], s3: type[T3], /) -> Inject[T1, T2, T3]: ...
     @overload
-    def inject(self, *services: type[Any]) -> Inject[Any, Any, Any]: ...
-    def inject(self, *services: type[Any]) -> Inject[Any, Any, Any]:
+    def inject(
+        self, s1: type[Any], s2: type[Any], s3: type[Any], s4: type[Any], /, *more: type[Any]
+    ) -> _InjectMany: ...
+    def inject(self, *services: type[Any]) -> Inject[Any, Any, Any] | _InjectMany:
         """Decorate a function so that ``services`` are resolved per call.
 
         Each service fills the parameter annotated with it, unless the caller
@@ -217,4 +287,5 @@ class ServiceProvider:
         if not services:
             msg = "inject() needs at least one service type, e.g. provider.inject(Database)"
             raise RegistrationError(msg, argument="services", value=())
-        return Inject(self.container, services)
+        inject: Inject[Any, Any, Any] = Inject(self.container, services)
+        return _InjectMany(inject) if len(services) > 3 else inject  # noqa: PLR2004

@@ -13,7 +13,8 @@ import typing
 from keyword import iskeyword
 from typing import TYPE_CHECKING, Any, Union
 
-from pmp_di._errors import MissingDependencyError, RegistrationError
+from pmp_di._annotations import Unresolved, read_hints, signature
+from pmp_di._errors import RegistrationError
 
 if TYPE_CHECKING:
     from pmp_di._lifecycle import LifecycleScope
@@ -25,13 +26,18 @@ __all__ = [
     "Registration",
     "State",
     "display",
+    "is_function",
     "is_instance_of",
     "is_subclass_of",
     "optional_inner",
-    "read_hints",
 ]
 
-UNSET: Any = type("_Unset", (), {"__repr__": lambda _: "<unset>", "__slots__": ()})()
+
+def _unset_repr(_: object) -> str:
+    return "<unset>"
+
+
+UNSET: Any = type("_Unset", (), {"__repr__": _unset_repr, "__slots__": ()})()
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
@@ -45,7 +51,8 @@ def display(obj: object) -> str:
     if isinstance(obj, type) or inspect.isroutine(obj):
         return str(getattr(obj, "__qualname__", obj))
     if isinstance(obj, list):  # the parameter list of Callable[[A, B], R]
-        return "[" + ", ".join(display(arg) for arg in obj) + "]"
+        items: list[object] = obj  # pyright: ignore[reportUnknownVariableType]
+        return "[" + ", ".join(display(arg) for arg in items) + "]"
     return "..." if obj is Ellipsis else repr(obj).replace("typing.", "")
 
 
@@ -137,9 +144,7 @@ class Param:
 
     __slots__ = ("annotation", "default", "has_default", "kind", "name")
 
-    def __init__(
-        self, name: str, kind: inspect._ParameterKind, annotation: object, default: object
-    ) -> None:
+    def __init__(self, name: str, kind: Any, annotation: object, default: object) -> None:
         self.name = name
         self.kind = kind
         self.annotation = annotation
@@ -161,9 +166,14 @@ class State:
         self.building: Any = None  # who is building it: True (a thread) or an asyncio task
 
 
+def is_function(obj: object) -> bool:
+    """Whether ``obj`` is a function, method or ``functools.partial`` (not a class)."""
+    return inspect.isroutine(obj) or isinstance(obj, functools.partial)
+
+
 def _kind_of(factory: Any) -> tuple[Kind, Any]:
-    code = factory
-    if not isinstance(factory, (type, functools.partial)) and not inspect.isroutine(factory):
+    code: Any = factory
+    if not (isinstance(code, type) or is_function(code)):
         code = type(factory).__call__  # a callable object (inspect sees through partials)
     if inspect.isasyncgenfunction(code):
         return Kind.ASYNC_CONTEXT, contextlib.asynccontextmanager(factory)
@@ -185,6 +195,7 @@ class Registration:
     __slots__ = (
         "_params",
         "_signature",
+        "from_context",
         "kind",
         "lifetime",
         "origin",
@@ -200,10 +211,12 @@ class Registration:
         *,
         origin: Any,
         instance: object = UNSET,
+        from_context: bool = False,
     ) -> None:
         self.service = service
         self.lifetime = lifetime
         self.origin = origin
+        self.from_context = from_context
         self._params: tuple[Param, ...] | None = None
         if instance is not UNSET:
             self.kind, self.provider = Kind.INSTANCE, None
@@ -231,15 +244,24 @@ class Registration:
     def fresh(self) -> Registration:
         """A copy with nothing built or compiled (for a dependency that changed)."""
         copy = object.__new__(Registration)
-        for name in ("_params", "_signature", "kind", "lifetime", "origin", "provider", "service"):
-            setattr(copy, name, getattr(self, name))
+        for name in Registration.__slots__:
+            if name != "state":
+                setattr(copy, name, getattr(self, name))
         copy.state = State(self.state.value if self.kind is Kind.INSTANCE else UNSET)
         return copy
 
     def params(self, path: list[str]) -> tuple[Param, ...]:
         """The provider's parameters with annotations resolved (cached)."""
-        if self._params is None:
-            self._params = _resolve_params(self, path)
+        params = self._params
+        if params is None:
+            params = _resolve_params(self, self._signature, path)
+            if not any(isinstance(p.annotation, Unresolved) for p in params):
+                self._params = params  # else read again: the names may be defined later
+        return params
+
+    @property
+    def read(self) -> tuple[Param, ...] | None:
+        """The parameters if they were read already (``None`` before the first read)."""
         return self._params
 
 
@@ -256,7 +278,7 @@ def _signature_of(origin: Any) -> inspect.Signature:
     if isinstance(origin, type) and _constructor(origin) is None:
         return inspect.Signature()
     try:
-        return inspect.signature(origin)
+        return signature(origin)
     except (ValueError, TypeError):  # builtins without a signature take no arguments
         return inspect.Signature()
 
@@ -279,46 +301,15 @@ def _code_target(origin: Any) -> Any:
     return origin
 
 
-def read_hints(target: Any, signature: inspect.Signature) -> dict[str, Any]:
-    """Parameter annotations, evaluated one by one if the whole set cannot be.
-
-    A return annotation naming a type imported only under ``TYPE_CHECKING`` must
-    not stop the parameters from being read.
-    """
-    try:
-        return typing.get_type_hints(target)
-    except NameError:
-        pass
-    namespace = getattr(inspect.unwrap(target), "__globals__", {})
-    hints: dict[str, Any] = {}
-    for name, param in signature.parameters.items():
-        annotation = param.annotation
-        if isinstance(annotation, str):
-            annotation = eval(annotation, namespace)  # noqa: S307 - a source annotation, as typing.get_type_hints does
-        hints[name] = annotation
-    return hints
-
-
-def _resolve_params(reg: Registration, path: list[str]) -> tuple[Param, ...]:
-    signature = reg._signature  # noqa: SLF001 - a sibling's state
-    assert signature is not None
-    try:
-        hints = read_hints(_code_target(reg.origin), signature)
-    except NameError as exc:
-        where = " -> ".join(path) or display(reg.service)
-        msg = (
-            f"cannot read the annotations of {display(reg.origin)} ({exc}); define the "
-            f"forward-referenced type before resolving (path: {where})"
-        )
-        raise MissingDependencyError(
-            msg, service=display(reg.service), consumer=display(reg.origin), path=list(path)
-        ) from exc
-    except TypeError:
-        hints = {}
+def _resolve_params(
+    reg: Registration, sig: inspect.Signature | None, path: list[str]
+) -> tuple[Param, ...]:
+    assert sig is not None
+    hints = read_hints(_code_target(reg.origin), sig)
     _check_return(reg, hints.get("return", UNSET), path)
     return tuple(
         Param(p.name, p.kind, hints.get(p.name, p.annotation), p.default)
-        for p in signature.parameters.values()
+        for p in sig.parameters.values()
         if p.kind not in _SKIPPED_KINDS
     )
 

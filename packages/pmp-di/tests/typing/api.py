@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import Annotated, TypeAlias
 
 from typing_extensions import assert_type
 
-from pmp_di import DIContainer, LifecycleScope, Scope, ServiceProvider
+from pmp_di import DIContainer, LifecycleScope, Named, Provider, Scope, ServiceProvider
 
 
 class Database:
@@ -36,11 +37,11 @@ assert_type(container.resolve(Database), Database)
 assert_type(container.register(Database).register(Mailer).register(Service), DIContainer)
 
 # negative checks: each ignore must be needed (warn_unused_ignores), so the error is real
-wrong: Mailer = container.resolve(Database)  # type: ignore[assignment]
-no_attribute = container.resolve(Database).missing  # type: ignore[attr-defined]
-not_chained = container.register(Database).missing  # type: ignore[attr-defined]
+wrong: Mailer = container.resolve(Database)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+no_attribute = container.resolve(Database).missing  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownVariableType, reportUnknownMemberType]
+not_chained = container.register(Database).missing  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownVariableType, reportUnknownMemberType]
 container.register(Database, Mailer)  # type: ignore[arg-type]
-container.register(Database, scope="singleton")  # type: ignore[arg-type]
+container.register(Database, scope="singleton")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 with container.scope() as scope:
     assert_type(scope, Scope)
@@ -60,7 +61,7 @@ def process_data(db: Database) -> str:
 
 assert_type(process_data, Callable[[], str])
 assert_type(process_data(), str)
-process_data(Database())  # type: ignore[call-arg]  # the injected parameter is gone
+process_data(Database())  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]  # the injected parameter is gone
 
 
 @provider.inject(Database, Mailer)
@@ -70,8 +71,8 @@ def send(db: Database, mailer: Mailer, to: str, *, urgent: bool = False) -> int:
 
 assert_type(send("a@b.c"), int)
 assert_type(send("a@b.c", urgent=True), int)
-send(42)  # type: ignore[arg-type]  # the rest of the signature is still checked
-send()  # type: ignore[call-arg]
+send(42)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # the rest of the signature is still checked
+send()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
 @provider.inject(Database)
@@ -91,7 +92,7 @@ assert_type(trailing, Callable[..., bool])
 async def main() -> None:
     assert_type(await container.aresolve(Service), Service)
     assert_type(await fetch("k"), str)
-    await fetch(1)  # type: ignore[arg-type]
+    await fetch(1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     await fetch(key="k")
     async with container.scope() as async_scope:
         assert_type(await async_scope.aresolve(Database), Database)
@@ -110,3 +111,58 @@ class SqlRepository(Repository):
 # abstract service keys: mypy's type-abstract check applies to every type[T] API
 container.register(Repository, SqlRepository)  # type: ignore[type-abstract]
 assert_type(container.resolve(Repository), Repository)  # type: ignore[type-abstract]
+
+
+class Clock:
+    pass
+
+
+class Audit:
+    pass
+
+
+@provider.inject(Database, Mailer, Clock, Audit)
+def four(db: Database, mailer: Mailer, clock: Clock, audit: Audit, to: str) -> int:
+    return len(to)
+
+
+# four or more services: honestly untyped parameters, never a wrong signature
+assert_type(four, Callable[..., int])
+assert_type(four("a@b.c"), int)
+
+
+# request scopes: context values, the current scope, separate activate/close hooks
+class Request:
+    pass
+
+
+container.register(Request, from_context=True)
+with container.scope(context={Request: Request()}) as request_scope:
+    assert_type(request_scope.resolve(Request), Request)
+    assert_type(container.current_scope(), Scope | None)
+    assert_type(request_scope.scope(context={Request: Request()}), Scope)
+assert_type(container.scope().activate(), Scope)
+container.scope(context=[Request])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # a mapping of values
+
+# named bindings
+assert_type(container.register(Database, name="primary"), DIContainer)
+assert_type(container.resolve(Database, name="primary"), Database)
+container.resolve(Database, name=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+PrimaryDatabase: TypeAlias = Annotated[Database, Named("primary")]
+
+
+class UsesBindings:
+    def __init__(
+        self,
+        db: PrimaryDatabase,
+        plugins: list[Mailer],
+        lazy: Provider[Service],
+        factory: Callable[[], Service],
+    ) -> None:
+        assert_type(db, Database)
+        assert_type(lazy(), Service)
+        assert_type(factory(), Service)
+        self.plugins = plugins
+
+
+assert_type(Named("primary").name, str)

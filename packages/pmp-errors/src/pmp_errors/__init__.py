@@ -20,6 +20,7 @@ from pmp_errors._core import (
     ValidationError,
 )
 from pmp_errors._json import JSONValue, to_jsonable
+from pmp_errors._rebuild import ProblemError, from_problem
 
 __all__ = [
     "APIError",
@@ -28,9 +29,11 @@ __all__ = [
     "ErrorDict",
     "JSONValue",
     "PortfolioError",
+    "ProblemError",
     "RateLimitError",
     "ValidationError",
     "exception_to_dict",
+    "from_problem",
     "to_jsonable",
 ]
 

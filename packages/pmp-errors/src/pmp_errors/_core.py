@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any, ClassVar
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
-from pmp_errors._json import JSONValue, safe_repr, safe_str, to_jsonable
+from pmp_errors._json import JSONValue, safe_repr, safe_str
+from pmp_errors._pickling import restore, slot_values
+from pmp_errors._problem import (
+    ABOUT_BLANK,
+    check_base,
+    check_names,
+    is_error_status,
+    render_problem,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "APIError",
@@ -15,12 +28,16 @@ __all__ = [
     "PortfolioError",
     "RateLimitError",
     "ValidationError",
+    "find_class",
 ]
 
-# RFC 9457's members, plus "context", where the entries that cannot be members go
-_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "context"})
-_EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}\Z")
 _UNSET: Any = object()
+_REGISTRY: weakref.WeakValueDictionary[str, type[PortfolioError]] = weakref.WeakValueDictionary()
+
+
+def find_class(code: str) -> type[PortfolioError] | None:
+    """Return the most recently defined error class whose ``code`` is *code*, if any."""
+    return _REGISTRY.get(code)
 
 
 def _snake(name: str) -> str:
@@ -32,19 +49,14 @@ def _as_text(message: object) -> str:
     return message if isinstance(message, str) else safe_repr(message)
 
 
-def _restore(cls: type[PortfolioError], args: tuple[object, ...]) -> PortfolioError:
-    """Rebuild an exception without re-running ``__init__`` (state follows)."""
-    exc = BaseException.__new__(cls)
-    exc.args = args
-    return exc
-
-
 class PortfolioError(Exception):
     """Base class of every pmp exception: a message plus a JSON-safe context.
 
     ``code`` is a stable snake_case identifier per class, ``status`` the HTTP
     status used by :meth:`to_problem`. Subclasses get both automatically from
-    their name; set them in the class body to choose your own.
+    their name; set them in the class body to choose your own. ``public`` names
+    the context entries that :meth:`to_problem` may show to clients; the raiser
+    can add more with :meth:`expose`.
 
     >>> e = PortfolioError("Payment failed", order_id=42)
     >>> e.message, e.context, e.code
@@ -56,6 +68,9 @@ class PortfolioError(Exception):
     code: ClassVar[str] = "portfolio_error"
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
+    public: ClassVar[frozenset[str]] = frozenset()
+    problem_base: ClassVar[str] = ABOUT_BLANK
+    server_detail: ClassVar[str] = "The server could not complete the request."
     message: str
     context: dict[str, Any]
 
@@ -65,11 +80,40 @@ class PortfolioError(Exception):
             cls.code = _snake(cls.__name__)
         if "title" not in cls.__dict__:
             cls.title = cls.code.replace("_", " ").capitalize()
+        if "status" in cls.__dict__ and not is_error_status(cls.status):
+            msg = f"{cls.__name__}.status must be an HTTP error status (an int 400-599), got"
+            msg += f" {safe_repr(cls.status)}"
+            raise ValidationError(msg, field=f"{cls.__name__}.status", value=cls.status)
+        if "public" in cls.__dict__:
+            cls.public = check_names(cls.__dict__["public"], field=f"{cls.__name__}.public")
+        if "problem_base" in cls.__dict__:
+            cls.problem_base = check_base(cls.problem_base, field=f"{cls.__name__}.problem_base")
+        _REGISTRY[cls.code] = cls
 
     def __init__(self, message: str, /, **context: Any) -> None:
         super().__init__(message)
         self.message = _as_text(message)
         self.context = context
+
+    def expose(self, *names: str) -> Self:
+        """Mark the context entries *names* as public for this error, and return it.
+
+        >>> e = ValidationError("Unknown colour", field="colour", value="purpl").expose("value")
+        >>> e.to_problem()["value"], sorted(e.exposed)
+        ('purpl', ['field', 'value'])
+
+        Raises:
+            ValidationError: a name is not a ``str``.
+        """
+        extra = check_names(names, field="expose()")
+        self._public: frozenset[str] = vars(self).get("_public", frozenset()) | extra
+        return self
+
+    @property
+    def exposed(self) -> frozenset[str]:
+        """The context keys :meth:`to_problem` shows: the class's ``public``, and any exposed."""
+        extra: frozenset[str] = vars(self).get("_public", frozenset())
+        return self.public | extra
 
     def __str__(self) -> str:
         # vars(): a subclass whose __init__ skipped ours still has a readable str()
@@ -85,17 +129,19 @@ class PortfolioError(Exception):
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = dict(self.__dict__)
+        # BaseException.__setstate__ sets every entry as an attribute: slots included
+        state = {**slot_values(self), **self.__dict__}
         if isinstance(state.get("context"), dict):
             state["context"] = dict(state["context"])
-        return (_restore, (type(self), self.args), state)
+        return (restore, (type(self), self.args), state)
 
     def to_dict(self) -> ErrorDict:
-        """Return the error as JSON-safe data; never raises.
+        """Return the error as JSON-safe data for logs; never raises.
 
-        Holds ``type``, ``code``, ``message`` (``str(self)``), ``context``, ``notes`` and, when the
-        error was raised from another, ``cause`` in the same shape. No traceback
-        and no local variables are ever included.
+        The full internal record: ``type``, ``code``, ``message`` (``str(self)``), the whole
+        ``context`` (public or not), ``notes`` and, when the error was raised from
+        another, ``cause`` in the same shape. No traceback and no local variables are
+        ever included. Send :meth:`to_problem` to clients, never this.
 
         >>> import json
         >>> json.dumps(ValidationError("bad", field="age", value=float("nan")).to_dict())
@@ -103,58 +149,90 @@ class PortfolioError(Exception):
         """  # noqa: E501
         return exception_to_dict(self)
 
-    def to_problem(self, *, instance: str | None = None) -> dict[str, JSONValue]:
-        """Return RFC 9457 problem details (``application/problem+json``).
+    def to_problem(
+        self, *, instance: str | None = None, base: str | None = None
+    ) -> dict[str, JSONValue]:
+        """Return RFC 9457 problem details (``application/problem+json``), safe to send.
 
-        ``type`` is a URN naming the class's ``code``, ``title`` is per class,
-        ``detail`` is ``str(self)`` (the message), context entries become extension members (those
-        whose names RFC 9457 would not allow are kept under ``context``).
+        Only the context entries named by the class's ``public`` or by
+        :meth:`expose` become extension members (those whose names RFC 9457 would not
+        allow go under ``context``). A 5xx problem's ``detail`` is the class's generic
+        ``server_detail``, never the message. ``type`` is ``about:blank`` (and the
+        ``title`` the status's reason phrase) unless ``base`` or the class's
+        ``problem_base`` gives the https:// URL of your documentation: the type is
+        then that URL followed by ``code``. ``code`` is always a member.
 
-        >>> RateLimitError("Slow down", retry_after=30.0, limit=100).to_problem()
-        {'type': 'urn:pmp:error:rate_limit_error', 'title': 'Rate limit exceeded', 'status': 429, 'detail': 'Slow down', 'code': 'rate_limit_error', 'retry_after': 30.0, 'limit': 100}
-        """  # noqa: E501
-        problem: dict[str, JSONValue] = {
-            "type": f"urn:pmp:error:{self.code}",
-            "title": self.title,
-            "status": self._problem_status(),
-            "detail": safe_str(self),
-        }
-        if instance is not None:
-            problem["instance"] = instance
-        problem["code"] = self.code
-        leftovers: dict[str, JSONValue] = {}
-        converted = to_jsonable(vars(self).get("context", {}))
-        for key, value in (converted if isinstance(converted, dict) else {}).items():
-            if key in _PROBLEM_MEMBERS or key in problem or not _EXTENSION_NAME.match(key):
-                leftovers[key] = value
-            else:
-                problem[key] = value
-        if leftovers:
-            problem["context"] = leftovers
-        return problem
+        >>> p = ValidationError("Too short", field="password", value="hunter2").to_problem()
+        >>> p["type"], p["status"], p["detail"], p["code"], p["field"], "value" in p
+        ('about:blank', 422, 'Too short', 'validation_error', 'password', False)
+        >>> RateLimitError("Slow down", retry_after=30.0).to_problem(
+        ...     base="https://example.com/errors/"
+        ... )["type"]
+        'https://example.com/errors/rate_limit_error'
+
+        Raises:
+            ValidationError: ``base`` is not ``about:blank`` or an https:// URL, or
+                ``instance`` is not a ``str``.
+        """
+        if instance is not None and not isinstance(instance, str):
+            msg = f"instance must be a URI reference (a str) or None, got {safe_repr(instance)}"
+            raise ValidationError(msg, field="instance", value=instance)
+        status = self._problem_status()
+        context = vars(self).get("context")
+        exposed = self.exposed
+        return render_problem(
+            base=self.problem_base if base is None else check_base(base, field="base"),
+            code=self.code,
+            title=self.title,
+            status=status,
+            detail=self.server_detail if status >= 500 else safe_str(self),  # noqa: PLR2004
+            instance=instance,
+            extensions={
+                key: value
+                for key, value in (context.items() if isinstance(context, dict) else ())
+                if key in exposed
+            },
+        )
 
     @property
     def http_status(self) -> int:
-        """The HTTP status this occurrence maps to (the class's ``status``)."""
+        """The HTTP status a response to this error carries (the class's ``status``)."""
         return self.status
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """The HTTP headers a response to this error carries (none by default).
+
+        >>> RateLimitError("Slow down", retry_after=2.5).http_headers
+        {'Retry-After': '3'}
+        """
+        return {}
 
     def _problem_status(self) -> int:
         try:
-            return self.http_status
+            status = self.http_status
         except Exception:  # noqa: BLE001 - e.g. a subclass that skipped __init__: the class's
             return self.status
+        return status if is_error_status(status) else self.status
+
+
+_REGISTRY[PortfolioError.code] = PortfolioError
 
 
 class ValidationError(PortfolioError):
     """Input failed validation; names the field and the offending value.
 
+    ``field`` is public (shown by :meth:`to_problem`); ``value`` is not, since it
+    may be a password or a token: call ``.expose("value")`` to show it.
+
     >>> e = ValidationError("Age cannot be negative", field="age", value=-1)
-    >>> e.field, e.value, e.to_problem()["status"]
-    ('age', -1, 422)
+    >>> e.field, e.value, e.to_problem()["status"], "value" in e.to_problem()
+    ('age', -1, 422, False)
     """
 
     status = 422
     title = "Validation failed"
+    public = frozenset({"field"})
 
     def __init__(
         self, message: str, /, *, field: str | None = None, value: Any = _UNSET, **context: Any
@@ -179,7 +257,9 @@ class ValidationError(PortfolioError):
 class RateLimitError(PortfolioError):
     """A rate limit was hit; ``retry_after`` says how many seconds to wait.
 
-    ``pmp_decorators.retry`` waits at least ``retry_after`` before the next attempt.
+    ``pmp_decorators.retry`` waits at least ``retry_after`` before the next attempt;
+    a response to it carries ``Retry-After`` (see :attr:`http_headers`). Both
+    ``retry_after`` and ``limit`` are public.
 
     >>> RateLimitError("Too many requests", retry_after=60.0, limit=100).retry_after
     60.0
@@ -187,6 +267,7 @@ class RateLimitError(PortfolioError):
 
     status = 429
     title = "Rate limit exceeded"
+    public = frozenset({"retry_after", "limit"})
 
     def __init__(
         self,
@@ -212,6 +293,18 @@ class RateLimitError(PortfolioError):
     def limit(self) -> int | None:
         """The limit that was exceeded, if known."""
         return self.context.get("limit")
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """``Retry-After`` in whole seconds (rounded up) when ``retry_after`` is known.
+
+        >>> RateLimitError("Slow down", retry_after=0.2).http_headers
+        {'Retry-After': '1'}
+        """
+        wait = vars(self).get("context", {}).get("retry_after")
+        if isinstance(wait, int | float) and not isinstance(wait, bool) and math.isfinite(wait):
+            return {"Retry-After": str(max(0, math.ceil(wait)))}
+        return {}
 
 
 class ConfigurationError(PortfolioError):
@@ -270,17 +363,20 @@ class DataProcessingError(PortfolioError):
 
 
 class APIError(PortfolioError):
-    """A call to an API failed; carries the ``status_code`` and ``endpoint``.
+    """A call to another service failed; carries its ``status_code`` and the ``endpoint``.
 
-    ``to_problem()`` uses ``status_code`` as its status when it is an HTTP error
-    code (400-599), and 502 otherwise.
+    The upstream's answer is not ours: the problem's status is the class's
+    ``status`` (502 Bad Gateway; set another in a subclass, e.g. 504 for
+    timeouts), never ``status_code``, and neither ``status_code`` nor ``endpoint``
+    is shown to clients.
 
-    >>> APIError("Upstream failed", status_code=503, endpoint="/users").to_problem()["status"]
-    503
+    >>> APIError("Upstream said 401", status_code=401, endpoint="/users").to_problem()["status"]
+    502
     """
 
     status = 502
     title = "Upstream API error"
+    server_detail = "An upstream service failed; try again later."
 
     def __init__(
         self,
@@ -306,11 +402,3 @@ class APIError(PortfolioError):
     def endpoint(self) -> str | None:
         """The endpoint that was called, if known."""
         return self.context.get("endpoint")
-
-    @property
-    def http_status(self) -> int:
-        """``status_code`` when it is an HTTP error code, else 502."""
-        code = self.status_code
-        if isinstance(code, int) and 400 <= code <= 599:  # noqa: PLR2004
-            return code
-        return self.status

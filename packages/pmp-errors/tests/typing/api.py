@@ -11,9 +11,11 @@ from pmp_errors import (
     ErrorDict,
     JSONValue,
     PortfolioError,
+    ProblemError,
     RateLimitError,
     ValidationError,
     exception_to_dict,
+    from_problem,
     to_jsonable,
 )
 
@@ -32,6 +34,15 @@ assert_type(DataProcessingError("x", row_index=1).row_index, int | None)
 assert_type(APIError("x", status_code=500).status_code, int | None)
 assert_type(APIError("x", endpoint="/").endpoint, str | None)
 assert_type(APIError("x").http_status, int)
+assert_type(RateLimitError("x", retry_after=1.0).http_headers, dict[str, str])
+assert_type(e.to_problem(instance="/r/1", base="https://example.com/errors/"), dict[str, JSONValue])
+assert_type(e.exposed, frozenset[str])
+assert_type(e.expose("value"), ValidationError)
+assert_type(ValidationError.public, frozenset[str])
+assert_type(from_problem({"type": "about:blank"}), PortfolioError)
+assert_type(ProblemError("x").problem_type, str)
+counts: dict[str, int] = {"n": 1}
+assert_type(PortfolioError("m", **counts), PortfolioError)
 assert_type(exception_to_dict(ValueError("x")), ErrorDict)
 assert_type(to_jsonable(object()), JSONValue)
 

@@ -7,6 +7,8 @@ import inspect
 import keyword
 import sys
 import types
+import typing
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from pmp_typing._errors import ArgumentTypeError, safe_repr
@@ -74,6 +76,23 @@ def as_result(*exceptions: type[Exception]) -> ResultDecorator[Exception]:
     Placed above ``@staticmethod`` or ``@classmethod``, it wraps the function and
     keeps the method's kind. An object whose ``__call__`` is ``async def`` is
     wrapped by a coroutine function too.
+
+    A plain function that *returns* a coroutine (a ``lambda`` calling an ``async
+    def`` one, a sync wrapper around one) gives a coroutine too: the wrapper
+    awaits the function's coroutine and turns the listed exceptions into
+    ``Failure``, as for ``async def``. Other awaitables (futures, tasks) are
+    values like any other. Each call checks for a coroutine (one type test) unless
+    the function's return annotation proves it returns none (``-> int``,
+    ``-> list[str] | None``; not ``Any``, ``object``, type variables or awaitables).
+
+    >>> import asyncio
+    >>> async def fetch(n: int) -> int:
+    ...     if n < 0:
+    ...         raise ValueError("negative")
+    ...     return n
+    >>> safe_fetch = as_result(ValueError)(lambda n: fetch(n))
+    >>> asyncio.run(safe_fetch(-1))
+    Failure(ValueError('negative'))
 
     Raises:
         pmp_errors.ValidationError: (also a ``TypeError``) no exception type is
@@ -149,25 +168,78 @@ def _generic_wrapper(
 
         return async_wrapper
 
-    def wrapper(*args: Any, **kwargs: Any) -> Outcome[Any, Exception]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return Success(fn(*args, **kwargs))
+            value = fn(*args, **kwargs)
         except catch as exc:
             return Failure(exc)
+        if type(value) is types.CoroutineType:
+            return _settle(cast("Coroutine[Any, Any, Any]", value), catch)
+        return Success(value)
 
     return wrapper
 
 
+async def _settle(
+    coroutine: Coroutine[Any, Any, Any], catch: type[Exception] | tuple[type[Exception], ...]
+) -> Outcome[Any, Exception]:
+    """Await the coroutine a plain function returned, as an ``async def`` one's wrapper does."""
+    try:
+        return Success(await coroutine)
+    except catch as exc:
+        return Failure(exc)
+
+
+def _returns_plain_value(fn: types.FunctionType) -> bool:
+    """Whether ``fn``'s return annotation proves it never returns a coroutine.
+
+    Such functions get a wrapper without the per-call check for a coroutine.
+    """
+    try:
+        annotation = fn.__annotations__.get("return", _UNANNOTATED)
+        if isinstance(annotation, str):  # from __future__ import annotations
+            scope = fn.__globals__
+            if "__builtins__" not in scope:  # eval would add it to the function's globals
+                scope = {**scope}
+            annotation = eval(annotation, scope)  # noqa: S307 - what get_type_hints does
+    except Exception:  # noqa: BLE001 - an annotation that cannot be resolved proves nothing
+        return False
+    return _plain(annotation)
+
+
+def _plain(annotation: object) -> bool:
+    """Whether values of type ``annotation`` are never awaitable (``None``, classes, unions)."""
+    if annotation is None or annotation is type(None):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return all(_plain(arg) for arg in typing.get_args(annotation))
+    cls = origin or annotation
+    return (
+        isinstance(cls, type) and cls not in {object, typing.Any} and not issubclass(cls, Awaitable)
+    )
+
+
+_UNANNOTATED: Any = object()
 _RESERVED = "_pmp_"
 _TEMPLATE = """\
-def _pmp_make(_pmp_fn, _pmp_catch, _pmp_success, _pmp_failure):
+def _pmp_make(_pmp_fn, _pmp_catch, _pmp_success, _pmp_failure, _pmp_settle, _pmp_coroutine):
     {prefix}def _pmp_wrapper({params}):
         try:
-            return _pmp_success({awaited}_pmp_fn({arguments}))
+            {call}
         except _pmp_catch as _pmp_exc:
             return _pmp_failure(_pmp_exc)
+        {after}
     return _pmp_wrapper
 """
+# a wrapper whose function may return a coroutine checks each result (one type test)
+_UNCHECKED = ("return _pmp_success({awaited}_pmp_fn({arguments}))", "")
+_CHECKED = (
+    "_pmp_value = _pmp_fn({arguments})",
+    """if type(_pmp_value) is _pmp_coroutine:  # a plain function returned a coroutine
+            return _pmp_settle(_pmp_value, _pmp_catch)
+        return _pmp_success(_pmp_value)""",
+)
 
 
 def _exact_wrapper(
@@ -188,8 +260,11 @@ def _exact_wrapper(
     shape = _shape(code)
     if shape is None:
         return None
-    make = _factory(*shape, is_async=is_async)
-    wrapper = cast("types.FunctionType", make(fn, catch, Success, Failure))
+    checked = not is_async and not _returns_plain_value(fn)
+    make = _factory(*shape, is_async=is_async, checked=checked)
+    wrapper = cast(
+        "types.FunctionType", make(fn, catch, Success, Failure, _settle, types.CoroutineType)
+    )
     wrapper.__defaults__ = fn.__defaults__
     wrapper.__kwdefaults__ = fn.__kwdefaults__
     # tracebacks through the wrapper show the function's name, not "_pmp_wrapper"
@@ -234,13 +309,14 @@ def _shape(code: types.CodeType) -> tuple[str, str] | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _factory(params: str, arguments: str, *, is_async: bool) -> Callable[..., Any]:
-    """Compile (once per parameter shape) a function that builds exact wrappers."""
+def _factory(params: str, arguments: str, *, is_async: bool, checked: bool) -> Callable[..., Any]:
+    """Compile (once per parameter shape and kind) a function that builds exact wrappers."""
+    call, after = _CHECKED if checked else _UNCHECKED
     source = _TEMPLATE.format(
         prefix="async " if is_async else "",
         params=params,
-        awaited="await " if is_async else "",
-        arguments=arguments,
+        call=call.format(awaited="await " if is_async else "", arguments=arguments),
+        after=after,
     )
     namespace: dict[str, Any] = {}
     exec(compile(source, "<pmp_typing.as_result wrapper>", "exec"), namespace)  # noqa: S102 - the source is built from validated identifiers only

@@ -24,6 +24,8 @@ class Container(Generic[T_co]):
     Container(84)
     >>> int_container.map(str).value
     '42'
+
+    It pickles and copies like ``Result`` (``copy.deepcopy`` copies the value).
     """
 
     __slots__ = ("_value",)
@@ -43,6 +45,10 @@ class Container(Generic[T_co]):
 
     def __repr__(self) -> str:
         return f"Container({safe_repr(self._value)})"
+
+    def __reduce__(self) -> tuple[type[Container[T_co]], tuple[T_co]]:
+        # the default would restore the slot through __setattr__, which refuses it
+        return (Container, (self._value,))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Container):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Coroutine
+from inspect import isawaitable
 from operator import length_hint
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, final
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast, final
 
-from pmp_errors import DataProcessingError
+from pmp_errors import DataProcessingError, PortfolioError
 from pmp_typing._errors import ArgumentTypeError, safe_repr
 from pmp_typing._result import Failure, Outcome, Success
 
@@ -166,12 +167,23 @@ class Pipeline(Generic[I, O_co]):
         meta = self._meta
         return meta[0].get(index, index) if meta else index
 
-    def _failed(self, index: int, exc: Exception, given: object = None) -> DataProcessingError:
+    def _failed(self, index: int, exc: Exception, given: object = None) -> PortfolioError:
+        """Return what to raise for ``exc``: itself if a pmp error, else a DataProcessingError.
+
+        A pmp error keeps its class and status; the step goes into its context
+        (unless it names a step already, as one from a nested pipeline does).
+        """
         label = self._step_label(index)
+        awaitable = index and isinstance(given, Awaitable)  # an async step run synchronously
+        if awaitable and isinstance(given, Coroutine):
+            given.close()  # never awaited: no "coroutine was never awaited" warning
+        if isinstance(exc, PortfolioError):
+            context: object = vars(exc).get("context")  # absent if __init__ was skipped
+            if isinstance(context, dict):
+                cast("dict[str, object]", context).setdefault("step", label)
+            return exc
         msg = f"pipeline step {label!r} failed: {type(exc).__name__}: {exc}"
-        if index and isinstance(given, Awaitable):  # the step before is async, run synchronously
-            if isinstance(given, Coroutine):
-                given.close()  # never awaited: no "coroutine was never awaited" warning
+        if awaitable:
             before = self._step_label(index - 1)
             msg += (
                 f" (step {before!r} returned an awaitable: add it with add_async() and run the"
@@ -191,6 +203,20 @@ class Pipeline(Generic[I, O_co]):
         Raises:
             DataProcessingError: a step raised; ``step`` is its name or index and
                 the original exception is the ``__cause__``.
+            pmp_errors.PortfolioError: a step raised one (a ``ValidationError``,
+                say): it propagates with its own class and status, and ``step`` is
+                added to its context.
+
+        >>> from pmp_errors import ValidationError
+        >>> def positive(n: int) -> int:
+        ...     if n < 0:
+        ...         raise ValidationError("must be positive", field="n")
+        ...     return n
+        >>> try:
+        ...     Pipeline(-1).add(positive, name="check").execute()
+        ... except ValidationError as e:
+        ...     (e.http_status, e.context)
+        (422, {'field': 'n', 'step': 'check'})
         """
         meta = self._meta
         if meta is not None and meta[1]:
@@ -203,7 +229,10 @@ class Pipeline(Generic[I, O_co]):
                 current = fn(current)
         except Exception as exc:
             # the iterator knows how far it got: no counting on the fast path
-            raise self._failed(len(fns) - length_hint(steps) - 1, exc, current) from exc
+            error = self._failed(len(fns) - length_hint(steps) - 1, exc, current)
+            if error is exc:
+                raise
+            raise error from exc
         return current  # type: ignore[no-any-return]
 
     def execute(self) -> O_co:
@@ -219,36 +248,55 @@ class Pipeline(Generic[I, O_co]):
             for fn in steps:
                 current = fn(current)
         except Exception as exc:
-            raise self._failed(len(fns) - length_hint(steps) - 1, exc, current) from exc
+            error = self._failed(len(fns) - length_hint(steps) - 1, exc, current)
+            if error is exc:
+                raise
+            raise error from exc
         return current  # type: ignore[no-any-return]
 
-    def run_result(self, value: I, /) -> Outcome[O_co, DataProcessingError]:
-        """Like :meth:`run`, but return ``Failure(DataProcessingError)`` instead of raising.
+    def run_result(self, value: I, /) -> Outcome[O_co, PortfolioError]:
+        """Like :meth:`run`, but return ``Failure(error)`` instead of raising.
 
-        >>> Pipeline(0).add(lambda x: 1 / x, name="invert").execute_result().error.step
-        'invert'
+        The error is the ``DataProcessingError`` or the step's own pmp error that
+        :meth:`run` would raise.
+
+        >>> Pipeline(0).add(lambda x: 1 / x, name="invert").execute_result().error.context
+        {'step': 'invert'}
         """
         try:
             return Success(self.run(value))
-        except DataProcessingError as exc:
+        except PortfolioError as exc:
             return Failure(exc)
 
-    def execute_result(self) -> Outcome[O_co, DataProcessingError]:
+    def execute_result(self) -> Outcome[O_co, PortfolioError]:
         """Like :meth:`execute`, but return a ``Result`` instead of raising."""
         return self.run_result(self._source)
 
     async def run_async(self, value: I, /) -> O_co:
-        """Run the steps on ``value``, awaiting those added with :meth:`add_async`."""
-        awaited = self._meta[1] if self._meta else _NO_ASYNC
+        """Run the steps on ``value``, awaiting what a step returns when it is awaitable.
+
+        Steps added with :meth:`add_async` are awaited; so is the coroutine (or other
+        awaitable) that a step added with :meth:`add` returns, e.g. an ``async def``
+        function. Errors are raised as by :meth:`run`.
+
+        >>> import asyncio
+        >>> async def double(n: int) -> int:
+        ...     return n * 2
+        >>> asyncio.run(Pipeline(5).add(double).add(lambda n: n + 1).execute_async())
+        11
+        """
         current: Any = value
         index = 0
         try:
-            for index, fn in enumerate(self._fns):
+            for index, fn in enumerate(self._fns):  # noqa: B007 - the except clause reads it
                 current = fn(current)
-                if index in awaited:
+                if isawaitable(current):
                     current = await current
         except Exception as exc:
-            raise self._failed(index, exc) from exc
+            error = self._failed(index, exc)
+            if error is exc:
+                raise
+            raise error from exc
         return current  # type: ignore[no-any-return]
 
     async def execute_async(self) -> O_co:

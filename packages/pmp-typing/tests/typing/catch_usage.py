@@ -40,3 +40,16 @@ pending.close()
 
 async def use() -> None:
     assert_type(await parse_async("1"), Outcome[int, ValueError])
+
+
+async def _parse_text(text: str) -> int:
+    return int(text)
+
+
+def parse_via_plain(text: str) -> Coroutine[Any, Any, int]:
+    return _parse_text(text)
+
+
+async def use_plain() -> None:
+    wrapped = as_result(ValueError)(parse_via_plain)
+    assert_type(await wrapped("1"), Outcome[int, ValueError])

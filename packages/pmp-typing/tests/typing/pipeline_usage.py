@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import assert_type
 
-from pmp_errors import DataProcessingError
+from pmp_errors import PortfolioError
 from pmp_typing import Outcome, Pipeline
 
 result = Pipeline(5).add(lambda x: x * 2).add(lambda x: x + 3).add(lambda x: x**2).execute()
@@ -18,8 +18,8 @@ p2 = p1.add(lambda n: [n] * n)
 assert_type(p2, Pipeline[str, list[int]])
 assert_type(p2.execute(), list[int])
 assert_type(p2.run("3"), list[int])
-assert_type(p2.execute_result(), Outcome[list[int], DataProcessingError])
-assert_type(p2.run_result("3"), Outcome[list[int], DataProcessingError])
+assert_type(p2.execute_result(), Outcome[list[int], PortfolioError])
+assert_type(p2.run_result("3"), Outcome[list[int], PortfolioError])
 
 
 async def fetch(n: int) -> str:

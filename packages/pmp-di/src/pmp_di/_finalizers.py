@@ -1,0 +1,118 @@
+"""Finalizers: the exits of entered context managers, run newest first on close."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pmp_di._errors import CleanupError, ScopeError
+from pmp_di._registration import display
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["Finalizers"]
+
+
+def _exit_args(
+    exc: BaseException | None,
+) -> tuple[type[BaseException] | None, BaseException | None, TracebackType | None]:
+    if exc is None:
+        return None, None, None
+    return type(exc), exc, exc.__traceback__
+
+
+class _Outcome:
+    """The failures gathered while finalizers run; an interruption takes precedence."""
+
+    __slots__ = ("errors", "exc", "interrupt")
+
+    def __init__(self, exc: BaseException | None) -> None:
+        self.exc = exc
+        self.errors: list[BaseException] = []
+        self.interrupt: BaseException | None = None
+
+    def failed(self, failure: BaseException) -> None:
+        if failure is self.exc:
+            return
+        if isinstance(failure, Exception):
+            self.errors.append(failure)
+        elif self.interrupt is None:
+            self.interrupt = failure
+
+    def raise_(self, where: str) -> None:
+        errors = self.errors
+        failures = None
+        if errors:
+            msg = f"{len(errors)} finalizer(s) of the {where} failed: " + "; ".join(
+                f"{type(e).__name__}: {e}" for e in errors
+            )
+            failures = CleanupError(msg, errors=tuple(errors))
+            failures.__cause__ = errors[0]
+        if self.interrupt is not None:
+            raise self.interrupt from failures
+        if failures is not None:
+            raise failures
+
+
+class Finalizers:
+    """The exits of a container's or a scope's entered context managers.
+
+    ``close`` refuses (and keeps everything) while an async exit is pending, so
+    nothing is dropped: ``aclose`` runs them all.
+    """
+
+    __slots__ = ("exits", "where")
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.exits: list[tuple[bool, Any]] = []
+
+    def enter(self, manager: Any) -> Any:
+        """Enter a context manager; its exit runs when this closes."""
+        value = manager.__enter__()
+        self.exits.append((False, manager.__exit__))
+        return value
+
+    async def aenter(self, manager: Any) -> Any:
+        """Enter an async context manager; its exit is awaited when this closes."""
+        value = await manager.__aenter__()
+        self.exits.append((True, manager.__aexit__))
+        return value
+
+    def check_sync(self) -> None:
+        """Refuse a synchronous close while an async finalizer is pending (nothing runs)."""
+        pending = [finalizer for is_async, finalizer in self.exits if is_async]
+        if pending:
+            names = ", ".join(display(getattr(f, "__self__", f)) for f in pending)
+            msg = (
+                f"the {self.where} has {len(pending)} async finalizer(s) pending ({names}); "
+                f"a synchronous close cannot run them: use `async with` or "
+                f"`await ....aclose()` (nothing was closed)"
+            )
+            raise ScopeError(msg, pending=len(pending))
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """Run every exit, newest first; gather failures into one ``CleanupError``."""
+        self.check_sync()
+        exits, outcome = self.exits, _Outcome(exc)
+        while exits:
+            _, finalizer = exits.pop()
+            try:
+                finalizer(*_exit_args(exc))
+            except BaseException as failure:  # noqa: BLE001 - every finalizer runs; re-raised below
+                outcome.failed(failure)
+        outcome.raise_(self.where)
+
+    async def aclose(self, exc: BaseException | None = None) -> None:
+        """Like :meth:`close`, also awaiting async exits."""
+        exits, outcome = self.exits, _Outcome(exc)
+        while exits:
+            is_async, finalizer = exits.pop()
+            try:
+                if is_async:
+                    await finalizer(*_exit_args(exc))
+                else:
+                    finalizer(*_exit_args(exc))
+            except BaseException as failure:  # noqa: BLE001 - every finalizer runs; re-raised below
+                outcome.failed(failure)
+        outcome.raise_(self.where)

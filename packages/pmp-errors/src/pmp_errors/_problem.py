@@ -1,0 +1,122 @@
+"""RFC 9457 problem documents: the ``type`` base URI and the safe rendering of an error."""
+
+from __future__ import annotations
+
+import http
+import re
+from typing import TYPE_CHECKING, cast
+
+from pmp_errors._json import JSONValue, safe_repr, to_jsonable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "ABOUT_BLANK",
+    "STANDARD_MEMBERS",
+    "check_base",
+    "check_names",
+    "is_error_status",
+    "render_problem",
+]
+
+ABOUT_BLANK = "about:blank"
+"""RFC 9457's default ``type``: no semantics beyond the HTTP status code."""
+
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code"})
+"""The members every problem document of ours may carry; ``code`` names the error's class."""
+
+# where public context entries that cannot be members of their own go
+_NESTED = "context"
+_EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}\Z")
+
+
+def is_error_status(status: object) -> bool:
+    """Whether *status* is an HTTP error status: an ``int`` (not a ``bool``) from 400 to 599."""
+    return type(status) is int and 400 <= status <= 599  # noqa: PLR2004
+
+
+def check_names(names: object, *, field: str) -> frozenset[str]:
+    """Return *names* (context keys) as a frozenset, or raise naming *field*.
+
+    Raises:
+        pmp_errors.ValidationError: *names* is a ``str`` or not a collection of ``str``.
+    """
+    if not isinstance(names, str):
+        try:
+            result = frozenset(cast("Iterable[object]", names))
+        except TypeError:
+            pass
+        else:
+            if all(isinstance(name, str) for name in result):
+                return cast("frozenset[str]", result)
+    msg = (
+        f"{field} takes the names of context entries that may be shown to clients,"
+        f" e.g. 'field', got {safe_repr(names)}"
+    )
+    raise _invalid(msg, field, names)
+
+
+def _invalid(msg: str, field: str, value: object) -> Exception:
+    from pmp_errors._core import ValidationError
+
+    return ValidationError(msg, field=field, value=value)
+
+
+def check_base(base: object, *, field: str) -> str:
+    """Return *base* if it is ``"about:blank"`` or an ``https://`` URL, else raise.
+
+    Raises:
+        pmp_errors.ValidationError: *base* is anything else; ``field`` names the setting.
+    """
+    if isinstance(base, str) and (
+        base == ABOUT_BLANK or (base.startswith("https://") and len(base) > len("https://"))
+    ):
+        return base
+    msg = (
+        f"{field} must be 'about:blank' or the https:// URL of your error documentation"
+        f" (the type becomes that URL followed by the error's code), got {safe_repr(base)}"
+    )
+    raise _invalid(msg, field, base)
+
+
+def render_problem(
+    *,
+    base: str,
+    code: str,
+    title: str,
+    status: int,
+    detail: str,
+    instance: str | None,
+    extensions: Mapping[str, object],
+) -> dict[str, JSONValue]:
+    """Build the problem document; *extensions* holds only what may be shown to clients.
+
+    With ``about:blank`` the title is the status's reason phrase, as RFC 9457 asks.
+    """
+    if base == ABOUT_BLANK:
+        problem: dict[str, JSONValue] = {"type": ABOUT_BLANK, "title": _phrase(status, title)}
+    else:
+        problem = {"type": base + code, "title": title}
+    problem["status"] = status
+    problem["detail"] = detail
+    if instance is not None:
+        problem["instance"] = instance
+    problem["code"] = code
+    nested: dict[str, JSONValue] = {}
+    converted = to_jsonable(dict(extensions))
+    for key, value in (converted if isinstance(converted, dict) else {}).items():
+        if key == _NESTED or key in STANDARD_MEMBERS or not _EXTENSION_NAME.match(key):
+            nested[key] = value
+        else:
+            problem[key] = value
+    if nested:
+        problem[_NESTED] = nested
+    return problem
+
+
+def _phrase(status: int, fallback: str) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return fallback
