@@ -40,7 +40,8 @@ class PrometheusInstrument(Instrument):
     ``rejected_result`` for a result that ``retry_if_result`` rejected.
 
     >>> from prometheus_client import CollectorRegistry
-    >>> from pmp_decorators import measure_block, set_instrumentation
+    >>> from pmp_decorators import measure_block
+    >>> from pmp_decorators.instrumentation import set_instrumentation
     >>> registry = CollectorRegistry()
     >>> with set_instrumentation(PrometheusInstrument(registry=registry)):
     ...     with measure_block("load"):
@@ -51,7 +52,7 @@ class PrometheusInstrument(Instrument):
     1.0
     """
 
-    __slots__ = ("_duration", "_give_ups", "_retries", "_waits")
+    __slots__ = ("_duration", "_give_ups", "_retries", "_timers", "_waits")
 
     def __init__(
         self, *, registry: CollectorRegistry, buckets: Sequence[float] | None = None
@@ -88,6 +89,7 @@ class PrometheusInstrument(Instrument):
             registry=registry,
             buckets=Histogram.DEFAULT_BUCKETS if buckets is None else tuple(buckets),
         )
+        self._timers: dict[tuple[str, str], Histogram] = {}  # labels() is slower than a dict
 
     def retry_scheduled(self, state: RetryState) -> None:
         """Count the retry and its pause."""
@@ -103,5 +105,8 @@ class PrometheusInstrument(Instrument):
     ) -> None:
         """Observe the duration, in seconds."""
         del token
-        outcome = "ok" if error is None else "error"
-        self._duration.labels(name, outcome).observe(elapsed_ns / 1e9)
+        labels = (name, "ok" if error is None else "error")
+        timer = self._timers.get(labels)
+        if timer is None:  # labels() returns the same child for the same labels, in any thread
+            timer = self._timers[labels] = self._duration.labels(*labels)
+        timer.observe(elapsed_ns / 1e9)
