@@ -5,17 +5,16 @@ import threading
 import pytest
 
 from pmp_decorators import (
-    Instrument,
     RetryState,
     TimingStats,
     async_retry,
     measure_block,
     retry,
     retrying,
-    set_instrumentation,
     timed,
 )
 from pmp_decorators._instrument import error_type
+from pmp_decorators.instrumentation import Instrument, set_instrumentation
 from pmp_errors import ValidationError
 
 

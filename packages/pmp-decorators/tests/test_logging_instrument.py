@@ -4,7 +4,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from pmp_decorators import retry, set_instrumentation
+from pmp_decorators import retry
+from pmp_decorators.instrumentation import set_instrumentation
 from pmp_decorators.integrations.logging import LoggingInstrument
 from pmp_errors import ValidationError
 

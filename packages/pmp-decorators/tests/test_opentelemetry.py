@@ -13,7 +13,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from pmp_decorators import async_retry, measure_block, retry, set_instrumentation, timed
+from pmp_decorators import async_retry, measure_block, retry, timed
+from pmp_decorators.instrumentation import set_instrumentation
 from pmp_decorators.integrations.opentelemetry import OpenTelemetryInstrument
 from pmp_errors import ConfigurationError
 

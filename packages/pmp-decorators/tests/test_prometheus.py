@@ -6,7 +6,8 @@ import threading
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from pmp_decorators import async_retry, measure_block, retry, set_instrumentation, timed
+from pmp_decorators import async_retry, measure_block, retry, timed
+from pmp_decorators.instrumentation import set_instrumentation
 from pmp_decorators.integrations.prometheus import PrometheusInstrument
 from pmp_errors import ConfigurationError, ValidationError
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pmp_decorators._annotations import UnresolvedAnnotationWarning
 from pmp_decorators._cached import CachedProperty
 from pmp_decorators._errors import TypeValidationError
-from pmp_decorators._instrument import Instrument, set_instrumentation
 from pmp_decorators._retry import async_retry, retry
 from pmp_decorators._retry_core import set_retry_testing
 from pmp_decorators._retry_policy import RetryState
@@ -28,7 +27,6 @@ __all__ = [
     "Attempt",
     "BlockTimer",
     "CachedProperty",
-    "Instrument",
     "Restorer",
     "RetryState",
     "Retrying",
@@ -40,7 +38,6 @@ __all__ = [
     "measure_block",
     "retry",
     "retrying",
-    "set_instrumentation",
     "set_retry_testing",
     "set_validation_enabled",
     "timed",

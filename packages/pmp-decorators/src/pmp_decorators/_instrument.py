@@ -39,7 +39,8 @@ class Instrument:
     Ready-made instruments live in ``pmp_decorators.integrations``: ``opentelemetry``,
     ``prometheus`` and ``logging``.
 
-    >>> from pmp_decorators import Instrument, retry, set_instrumentation
+    >>> from pmp_decorators import retry
+    >>> from pmp_decorators.instrumentation import Instrument, set_instrumentation
     >>> class Count(Instrument):
     ...     retries = 0
     ...
@@ -187,7 +188,7 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
     change applies at once, also to functions decorated earlier; used in a ``with``
     statement it is undone on exit.
 
-    >>> from pmp_decorators import Instrument, set_instrumentation
+    >>> from pmp_decorators.instrumentation import Instrument, set_instrumentation
     >>> with set_instrumentation(Instrument()):
     ...     pass  # retries and timings are reported to the instrument here
     """
@@ -195,7 +196,7 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
         if not isinstance(instrument, Instrument):
             raise ValidationError(
                 f"set_instrumentation takes Instrument objects (subclass "
-                f"pmp_decorators.Instrument), got {instrument!r}",
+                f"pmp_decorators.instrumentation.Instrument), got {instrument!r}",
                 field="instruments",
                 value=instrument,
                 expected="Instrument",

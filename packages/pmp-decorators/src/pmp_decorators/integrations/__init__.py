@@ -1,4 +1,4 @@
-"""Ready instruments for :func:`pmp_decorators.set_instrumentation`, one module per library.
+"""Ready instruments for ``pmp_decorators.instrumentation``, one module per library.
 
 ``opentelemetry`` (extra ``pmp-decorators[opentelemetry]``), ``prometheus`` (extra
 ``pmp-decorators[prometheus]``) and ``logging`` (stdlib ``logging`` or structlog). Each is

@@ -31,7 +31,8 @@ class LoggingInstrument(Instrument):
     disabled.
 
     >>> import logging
-    >>> from pmp_decorators import retry, set_instrumentation
+    >>> from pmp_decorators import retry
+    >>> from pmp_decorators.instrumentation import set_instrumentation
     >>> records = []
     >>> class Keep(logging.Handler):
     ...     def emit(self, record):

@@ -49,7 +49,8 @@ class OpenTelemetryInstrument(Instrument):
     >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     ...     InMemorySpanExporter,
     ... )
-    >>> from pmp_decorators import set_instrumentation, timed
+    >>> from pmp_decorators import timed
+    >>> from pmp_decorators.instrumentation import set_instrumentation
     >>> exporter = InMemorySpanExporter()
     >>> provider = TracerProvider()
     >>> provider.add_span_processor(SimpleSpanProcessor(exporter))
