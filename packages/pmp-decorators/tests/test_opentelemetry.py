@@ -16,7 +16,7 @@ from opentelemetry.trace import StatusCode
 from pmp_decorators import async_retry, measure_block, retry, timed
 from pmp_decorators.instrumentation import set_instrumentation
 from pmp_decorators.integrations.opentelemetry import OpenTelemetryInstrument
-from pmp_errors import ConfigurationError
+from pmp_errors import ConfigurationError, ValidationError
 
 
 @dataclass
@@ -346,3 +346,11 @@ def test_package_import_does_not_import_the_library():
     import subprocess
 
     subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our interpreter
+
+
+@pytest.mark.parametrize("argument", ["tracer_provider", "meter_provider"])
+def test_a_provider_of_the_wrong_kind_is_refused_naming_the_argument(argument):
+    """Passing something that is not a provider raises a ValidationError naming it."""
+    with pytest.raises(ValidationError, match=argument) as caught:
+        OpenTelemetryInstrument(**{argument: "global"})  # type: ignore[arg-type]
+    assert caught.value.context["field"] == argument

@@ -169,3 +169,11 @@ def test_missing_library_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "pmp_decorators.integrations.prometheus")
     with pytest.raises(ConfigurationError, match=r"pmp-decorators\[prometheus\]"):
         importlib.import_module("pmp_decorators.integrations.prometheus")
+
+
+@pytest.mark.parametrize("buckets", [[], [2.0, 1.0], [1.0, 1.0], ["a"], [float("nan")], 0.5])
+def test_bad_buckets_are_refused_naming_the_argument(buckets):
+    """Buckets must be increasing numbers; anything else raises a ValidationError on buckets."""
+    with pytest.raises(ValidationError, match="buckets") as caught:
+        PrometheusInstrument(registry=CollectorRegistry(), buckets=buckets)
+    assert caught.value.context["field"] == "buckets"

@@ -10,6 +10,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, cast
 
 from pmp_decorators._instrument import Instrument, error_type, missing_extra
+from pmp_errors import ValidationError
 
 try:
     from opentelemetry import context, metrics, trace
@@ -72,6 +73,8 @@ class OpenTelemetryInstrument(Instrument):
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
+        _check_provider(tracer_provider, "tracer_provider", "get_tracer")
+        _check_provider(meter_provider, "meter_provider", "get_meter")
         release = version("pmp-decorators")
         self._tracer = trace.get_tracer("pmp_decorators", release, tracer_provider)
         meter = metrics.get_meter("pmp_decorators", release, meter_provider)
@@ -138,3 +141,14 @@ def _event_attributes(state: RetryState) -> dict[str, str | int | float]:
     if state.exception is not None:
         attributes["exception.message"] = str(state.exception)
     return attributes
+
+
+def _check_provider(provider: object, name: str, method: str) -> None:
+    if provider is not None and not callable(getattr(provider, method, None)):
+        raise ValidationError(
+            f"{name} must be an OpenTelemetry provider (with {method}()) or None for the "
+            f"global one, got {provider!r}",
+            field=name,
+            value=provider,
+            expected=f"an object with {method}() or None",
+        )

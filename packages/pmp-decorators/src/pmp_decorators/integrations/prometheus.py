@@ -5,6 +5,8 @@ Install with ``set_instrumentation(PrometheusInstrument(registry=registry))``.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import TYPE_CHECKING
 
 from pmp_decorators._instrument import Instrument, error_type, missing_extra
@@ -87,7 +89,7 @@ class PrometheusInstrument(Instrument):
             "Duration of timed calls and measured blocks, in seconds.",
             ("name", "outcome"),
             registry=registry,
-            buckets=Histogram.DEFAULT_BUCKETS if buckets is None else tuple(buckets),
+            buckets=Histogram.DEFAULT_BUCKETS if buckets is None else _checked(buckets),
         )
         self._timers: dict[tuple[str, str], Histogram] = {}  # labels() is slower than a dict
 
@@ -110,3 +112,24 @@ class PrometheusInstrument(Instrument):
         if timer is None:  # labels() returns the same child for the same labels, in any thread
             timer = self._timers[labels] = self._duration.labels(*labels)
         timer.observe(elapsed_ns / 1e9)
+
+
+def _checked(buckets: object) -> tuple[float, ...]:
+    """``buckets`` as a tuple of increasing finite numbers, or a ValidationError naming it."""
+    values = tuple(buckets) if isinstance(buckets, list | tuple) else None
+    if (
+        not values
+        or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        )
+        or any(a >= b for a, b in itertools.pairwise(values))
+    ):
+        raise ValidationError(
+            f"buckets must be a non-empty list of increasing finite numbers (upper bounds "
+            f"in seconds), got {buckets!r}",
+            field="buckets",
+            value=buckets,
+            expected="increasing finite numbers",
+        )
+    return values
