@@ -227,6 +227,12 @@ def test_opentelemetry_event_and_counter():
     ] == [({"pmp.di.service": "Service", "error.type": "MissingDependencyError"}, 10)]
 
 
+def test_a_meter_provider_of_the_wrong_kind_is_refused():
+    """Something that is not a meter provider raises a ValidationError naming it."""
+    with pytest.raises(ValidationError, match="meter_provider"):
+        OpenTelemetryInstrument(meter_provider="global")  # type: ignore[arg-type]
+
+
 def test_prometheus_exposition():
     """The counter appears in the text exposition with its labels."""
     registry = CollectorRegistry()

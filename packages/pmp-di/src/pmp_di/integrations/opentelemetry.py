@@ -10,6 +10,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from pmp_di._instrument import Instrument, missing_extra
+from pmp_errors import ValidationError
 
 try:
     from opentelemetry import metrics, trace
@@ -53,6 +54,14 @@ class OpenTelemetryInstrument(Instrument):
     __slots__ = ("_failures",)
 
     def __init__(self, *, meter_provider: MeterProvider | None = None) -> None:
+        if meter_provider is not None and not callable(getattr(meter_provider, "get_meter", None)):
+            raise ValidationError(
+                f"meter_provider must be an OpenTelemetry MeterProvider or None for the "
+                f"global one, got {meter_provider!r}",
+                field="meter_provider",
+                value=meter_provider,
+                expected="an object with get_meter() or None",
+            )
         meter = metrics.get_meter("pmp_di", version("pmp-di"), meter_provider)
         self._failures = meter.create_counter(
             "pmp.di.resolution_failures",
