@@ -4,7 +4,6 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from pmp_decorators import retry
 from pmp_decorators.instrumentation import set_instrumentation
 from pmp_decorators.integrations.logging import LoggingInstrument
 from pmp_errors import ValidationError
@@ -30,33 +29,15 @@ def kept():
     logger.removeHandler(handler)
 
 
-def flaky(failures: int):
-    calls = []
-
-    def fetch():
-        calls.append(1)
-        if len(calls) <= failures:
-            raise OSError(f"down {len(calls)}")
-        return "ok"
-
-    return fetch
-
-
-def exact(max_attempts: int = 3):
-    return retry(
-        max_attempts=max_attempts, delay=0.1, backoff=2.0, jitter=None, sleep=lambda _: None
-    )
-
-
 FIELDS = ("function", "attempt", "max_attempts", "wait", "waited", "error_type", "error")
 
 
-def test_stdlib_records_carry_extra_fields(kept):
+def test_stdlib_records_carry_extra_fields(kept, flaky, exact):
     """Each retry and the give-up is one record with the fields as extra attributes."""
     logger, records = kept
     with set_instrumentation(LoggingInstrument(logger)), pytest.raises(OSError):
         exact()(flaky(5))()
-    name = "flaky.<locals>.fetch"
+    name = "make_flaky.<locals>.fetch"
     assert [(r.levelno, r.getMessage()) for r in records] == [
         (logging.WARNING, f"{name}: attempt 1 of 3 failed (OSError), retrying in 0.100 s"),
         (logging.WARNING, f"{name}: attempt 2 of 3 failed (OSError), retrying in 0.200 s"),
@@ -69,7 +50,7 @@ def test_stdlib_records_carry_extra_fields(kept):
     ]
 
 
-def test_default_logger_and_levels(caplog):
+def test_default_logger_and_levels(caplog, flaky, exact):
     """By default records go to pmp_decorators.retry at WARNING, give-ups at ERROR."""
     with (
         caplog.at_level(logging.DEBUG, "pmp_decorators.retry"),
@@ -80,7 +61,7 @@ def test_default_logger_and_levels(caplog):
     assert (record.name, record.levelno) == ("pmp_decorators.retry", logging.WARNING)
 
 
-def test_disabled_levels_log_nothing(kept):
+def test_disabled_levels_log_nothing(kept, exact):
     """A logger above the levels gets nothing, and the field values are never built."""
     logger, records = kept
     logger.setLevel(logging.CRITICAL)
@@ -97,7 +78,7 @@ def test_disabled_levels_log_nothing(kept):
     assert records == []
 
 
-def test_structlog_logger_gets_the_fields_as_keywords():
+def test_structlog_logger_gets_the_fields_as_keywords(flaky, exact):
     """A structlog logger gets one event per retry with the fields as key-values."""
     with capture_logs() as events:
         log = structlog.get_logger("pmp").bind(service="api")
@@ -105,10 +86,10 @@ def test_structlog_logger_gets_the_fields_as_keywords():
             exact()(flaky(1))()
     (event,) = events
     assert event == {
-        "event": "flaky.<locals>.fetch: attempt 1 of 3 failed (OSError), retrying in 0.100 s",
+        "event": "make_flaky.<locals>.fetch: attempt 1 of 3 failed (OSError), retrying in 0.100 s",
         "log_level": "warning",
         "service": "api",
-        "function": "flaky.<locals>.fetch",
+        "function": "make_flaky.<locals>.fetch",
         "attempt": 1,
         "max_attempts": 3,
         "wait": 0.1,
@@ -118,7 +99,7 @@ def test_structlog_logger_gets_the_fields_as_keywords():
     }
 
 
-def test_logger_adapter_extra_is_merged(kept):
+def test_logger_adapter_extra_is_merged(kept, flaky, exact):
     """A LoggerAdapter's own extra is kept alongside the retry fields."""
     logger, records = kept
     adapter = logging.LoggerAdapter(logger, {"request_id": "r-1"})

@@ -62,26 +62,7 @@ def key(**attributes: object) -> frozenset[tuple[str, object]]:
     return frozenset(attributes.items())
 
 
-def flaky(failures: int):
-    """A function failing ``failures`` times with OSError("down n"), then returning "ok"."""
-    calls = []
-
-    def fetch():
-        calls.append(1)
-        if len(calls) <= failures:
-            raise OSError(f"down {len(calls)}")
-        return "ok"
-
-    return fetch
-
-
-def exact(max_attempts: int = 3):
-    return retry(
-        max_attempts=max_attempts, delay=0.1, backoff=2.0, jitter=None, sleep=lambda _: None
-    )
-
-
-def test_retries_are_events_on_the_current_span_and_counters(otel):
+def test_retries_are_events_on_the_current_span_and_counters(otel, flaky, exact):
     """3 attempts, 2 waits: two pmp.retry events with the exception and the wait; counters."""
     fetch = exact()(flaky(2))
     tracer = otel.provider.get_tracer("app")
@@ -89,7 +70,7 @@ def test_retries_are_events_on_the_current_span_and_counters(otel):
         assert fetch() == "ok"
     request = otel.spans()["request"]
     events = [(event.name, dict(event.attributes or {})) for event in request.events]
-    common = {"pmp.function": "flaky.<locals>.fetch", "pmp.retry.max_attempts": 3}
+    common = {"pmp.function": "make_flaky.<locals>.fetch", "pmp.retry.max_attempts": 3}
     assert events == [
         (
             "pmp.retry",
@@ -116,13 +97,13 @@ def test_retries_are_events_on_the_current_span_and_counters(otel):
     ]
     assert otel.metrics() == {
         "pmp.retry.retries": {
-            key(**{"pmp.function": "flaky.<locals>.fetch", "error.type": "OSError"}): 2
+            key(**{"pmp.function": "make_flaky.<locals>.fetch", "error.type": "OSError"}): 2
         },
-        "pmp.retry.wait": {key(**{"pmp.function": "flaky.<locals>.fetch"}): 0.1 + 0.2},
+        "pmp.retry.wait": {key(**{"pmp.function": "make_flaky.<locals>.fetch"}): 0.1 + 0.2},
     }
 
 
-def test_giving_up_is_an_event_and_a_counter(otel):
+def test_giving_up_is_an_event_and_a_counter(otel, flaky, exact):
     """Running out of attempts adds pmp.retry.give_up and counts one give-up."""
     fetch = exact(max_attempts=2)(flaky(5))
     with otel.provider.get_tracer("app").start_as_current_span("request"), pytest.raises(OSError):
@@ -130,7 +111,7 @@ def test_giving_up_is_an_event_and_a_counter(otel):
     request = otel.spans()["request"]
     assert [event.name for event in request.events] == ["pmp.retry", "pmp.retry.give_up"]
     assert dict(request.events[1].attributes or {}) == {
-        "pmp.function": "flaky.<locals>.fetch",
+        "pmp.function": "make_flaky.<locals>.fetch",
         "pmp.retry.attempt": 2,
         "pmp.retry.max_attempts": 2,
         "pmp.retry.waited": 0.1,
@@ -138,7 +119,7 @@ def test_giving_up_is_an_event_and_a_counter(otel):
         "exception.message": "down 2",
     }
     assert otel.metrics()["pmp.retry.give_ups"] == {
-        key(**{"pmp.function": "flaky.<locals>.fetch", "error.type": "OSError"}): 1
+        key(**{"pmp.function": "make_flaky.<locals>.fetch", "error.type": "OSError"}): 1
     }
 
 
@@ -165,14 +146,14 @@ def test_a_rejected_result_is_named_so():
     assert all("exception.message" not in (event.attributes or {}) for event in span.events)
 
 
-def test_retries_without_a_span_are_still_counted(otel):
+def test_retries_without_a_span_are_still_counted(otel, flaky, exact):
     """With no current span nothing is attached, and the counters still count."""
     assert exact()(flaky(1))() == "ok"
     with pytest.raises(OSError):
         exact(max_attempts=1)(flaky(1))()
     assert otel.spans() == {}
     metrics = otel.metrics()
-    attributes = key(**{"pmp.function": "flaky.<locals>.fetch", "error.type": "OSError"})
+    attributes = key(**{"pmp.function": "make_flaky.<locals>.fetch", "error.type": "OSError"})
     assert metrics["pmp.retry.retries"] == {attributes: 1}
     assert metrics["pmp.retry.give_ups"] == {attributes: 1}
 

@@ -28,25 +28,7 @@ def samples(registry: CollectorRegistry) -> list[str]:
     ]
 
 
-def flaky(failures: int):
-    calls = []
-
-    def fetch():
-        calls.append(1)
-        if len(calls) <= failures:
-            raise OSError(f"down {len(calls)}")
-        return "ok"
-
-    return fetch
-
-
-def exact(max_attempts: int = 3):
-    return retry(
-        max_attempts=max_attempts, delay=0.1, backoff=2.0, jitter=None, sleep=lambda _: None
-    )
-
-
-def test_scripted_workload_exposes_exact_metrics(registry, monkeypatch):
+def test_scripted_workload_exposes_exact_metrics(registry, monkeypatch, flaky, exact):
     """3 attempts with 2 waits, one give-up, two timings: the exact exposition."""
     ticks = iter(range(0, 10**12, 750_000_000))
     monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
@@ -61,7 +43,7 @@ def test_scripted_workload_exposes_exact_metrics(registry, monkeypatch):
     handle()
     with pytest.raises(KeyError), measure_block("load"):
         raise KeyError
-    fn = 'function="flaky.<locals>.fetch"'
+    fn = 'function="make_flaky.<locals>.fetch"'
     assert samples(registry) == [
         f'pmp_retry_retries_total{{error="OSError",{fn}}} 3.0',
         f'pmp_retry_give_ups_total{{error="OSError",{fn}}} 1.0',
