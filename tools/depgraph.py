@@ -7,9 +7,10 @@ Checks, for every ``packages/*/pyproject.toml``:
   sibling's current version, and form no cycle;
 - every ``import pmp_*`` in a package's source names itself or a declared sibling;
 - third-party runtime requirements are only the ones the design allows: ``redis`` in the
-  ``pmp-cache[redis]`` extra, and for pmp-decorators, pmp-cache and pmp-di ``opentelemetry-api``
-  in their ``[opentelemetry]`` extra and ``prometheus-client`` in their ``[prometheus]`` extra;
-- the meta-package depends on exactly the five members (those present in the workspace).
+  ``pmp-cache[redis]`` and ``pmp-ratelimit[redis]`` extras, and for pmp-decorators, pmp-cache
+  and pmp-di ``opentelemetry-api`` in their ``[opentelemetry]`` extra and ``prometheus-client``
+  in their ``[prometheus]`` extra;
+- the meta-package depends on exactly the six members (those present in the workspace).
 
 Usage: ``python tools/depgraph.py [ROOT]`` prints the build order or the problems (exit 1).
 """
@@ -36,13 +37,14 @@ __all__ = [
 ]
 
 META = "python-mastery-portfolio"
-MEMBERS = ("pmp-errors", "pmp-typing", "pmp-decorators", "pmp-cache", "pmp-di")
+MEMBERS = ("pmp-errors", "pmp-typing", "pmp-decorators", "pmp-cache", "pmp-di", "pmp-ratelimit")
 ALLOWED: Mapping[str, frozenset[str]] = {
     "pmp-errors": frozenset(),
     "pmp-typing": frozenset({"pmp-errors"}),
     "pmp-decorators": frozenset({"pmp-errors"}),
     "pmp-cache": frozenset({"pmp-errors"}),
     "pmp-di": frozenset({"pmp-errors"}),
+    "pmp-ratelimit": frozenset({"pmp-errors"}),
     META: frozenset(MEMBERS),
 }
 _OBSERVABILITY: Mapping[str, frozenset[str]] = {
@@ -53,6 +55,7 @@ THIRD_PARTY_EXTRAS: Mapping[str, Mapping[str, frozenset[str]]] = {
     "pmp-decorators": _OBSERVABILITY,
     "pmp-cache": {"redis": frozenset({"redis"}), **_OBSERVABILITY},
     "pmp-di": _OBSERVABILITY,
+    "pmp-ratelimit": {"redis": frozenset({"redis"})},
 }
 _OWN_IMPORTS = re.compile(r"(pmp_[a-z_]+|python_mastery_portfolio)\Z")
 _CLAUSE = re.compile(r"(>=|<)\s*([0-9][0-9.]*)")

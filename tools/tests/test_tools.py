@@ -11,13 +11,14 @@ import depgraph
 import release
 
 REPO = Path(__file__).resolve().parent.parent.parent
-MEMBERS = ["pmp-errors", "pmp-typing", "pmp-decorators", "pmp-cache", "pmp-di"]
+MEMBERS = ["pmp-errors", "pmp-typing", "pmp-decorators", "pmp-cache", "pmp-di", "pmp-ratelimit"]
 DEPS = {
     "pmp-errors": [],
     "pmp-typing": ["pmp-errors>=0.1,<0.2"],
     "pmp-decorators": ["pmp-errors>=0.1,<0.2"],
     "pmp-cache": ["pmp-errors>=0.1,<0.2"],
     "pmp-di": ["pmp-errors>=0.1,<0.2"],
+    "pmp-ratelimit": ["pmp-errors>=0.1,<0.2"],
     "python-mastery-portfolio": [f"{m}>=0.1,<0.2" for m in MEMBERS],
 }
 
@@ -127,9 +128,11 @@ def test_missing_py_typed_and_bad_import_name(tmp_path: Path) -> None:
 
 
 def test_third_party_requirements(tmp_path: Path) -> None:
-    """Only redis in the pmp-cache[redis] extra is allowed as a third-party requirement."""
+    """Only redis in the pmp-cache and pmp-ratelimit [redis] extras is allowed as third party."""
     for name, deps in DEPS.items():
         extras = ""
+        if name == "pmp-ratelimit":
+            extras = '[project.optional-dependencies]\nredis = ["redis>=5"]\nweb = ["flask"]'
         if name == "pmp-cache":
             extras = '[project.optional-dependencies]\nredis = ["redis>=5"]\nfast = ["orjson"]'
         reqs = [*deps, "requests"] if name == "pmp-typing" else deps
@@ -137,6 +140,7 @@ def test_third_party_requirements(tmp_path: Path) -> None:
     found = problems(tmp_path)
     assert "pmp-typing: third-party runtime requirements ['requests'] are not allowed" in found
     assert "pmp-cache[fast]: requirement 'orjson' is not allowed" in found
+    assert "pmp-ratelimit[web]: requirement 'flask' is not allowed" in found
     assert not any("redis" in p for p in found)
 
 
@@ -167,7 +171,7 @@ def test_observability_extras(tmp_path: Path) -> None:
 
 
 def test_meta_must_depend_on_exactly_the_members(tmp_path: Path) -> None:
-    """The meta-package depends on exactly the five members."""
+    """The meta-package depends on exactly the six members."""
     for name, deps in DEPS.items():
         make_package(tmp_path, name, deps[:-1] if name == depgraph.META else deps)
     assert any("must depend on exactly" in p for p in problems(tmp_path))
@@ -187,7 +191,8 @@ def test_closure_lists_dependencies_first(workspace: Path) -> None:
     packages = depgraph.load_workspace(workspace)
     assert depgraph.closure(packages, "pmp-cache") == ["pmp-errors", "pmp-cache"]
     assert depgraph.closure(packages, "pmp-errors") == ["pmp-errors"]
-    assert len(depgraph.closure(packages, depgraph.META)) == 6
+    assert len(depgraph.closure(packages, depgraph.META)) == 7
+    assert depgraph.closure(packages, "pmp-ratelimit") == ["pmp-errors", "pmp-ratelimit"]
 
 
 def test_main_prints_order_or_problems(

@@ -21,6 +21,7 @@ DISTRIBUTIONS = [
     "pmp-decorators",
     "pmp-cache",
     "pmp-di",
+    "pmp-ratelimit",
     "python-mastery-portfolio",
 ]
 REPO = Path(__file__).resolve().parents[3]

@@ -12,7 +12,7 @@ import pytest
 import python_mastery_portfolio as pmp
 from python_mastery_portfolio._tour import SECTIONS, main
 
-MEMBERS = ["pmp_errors", "pmp_typing", "pmp_decorators", "pmp_cache", "pmp_di"]
+MEMBERS = ["pmp_errors", "pmp_typing", "pmp_decorators", "pmp_cache", "pmp_di", "pmp_ratelimit"]
 
 
 def _installed_members() -> list[str]:

@@ -1,7 +1,7 @@
 """Every pmp package in one namespace: ``from python_mastery_portfolio import X``.
 
 The names are the very objects of the member packages (``pmp_errors``, ``pmp_typing``,
-``pmp_decorators``, ``pmp_cache`` and ``pmp_di``), re-exported unchanged.
+``pmp_decorators``, ``pmp_cache``, ``pmp_di`` and ``pmp_ratelimit``), re-exported unchanged.
 ``python -m python_mastery_portfolio`` runs a short tour of every pattern.
 
 >>> from python_mastery_portfolio import ValidationError
@@ -83,6 +83,18 @@ from pmp_errors import (
     from_problem,
     to_jsonable,
 )
+from pmp_ratelimit import (
+    AsyncRateLimiter,
+    AsyncRedisStore,
+    AsyncStore,
+    Decision,
+    MemoryStore,
+    Rate,
+    RateLimiter,
+    RedisStore,
+    Store,
+    rate_limited,
+)
 from pmp_typing import (
     Container,
     Failure,
@@ -104,7 +116,10 @@ __all__ = [
     "AsyncCacheBackend",
     "AsyncCachedFunction",
     "AsyncDependencyError",
+    "AsyncRateLimiter",
     "AsyncRedisCache",
+    "AsyncRedisStore",
+    "AsyncStore",
     "Attempt",
     "BlockTimer",
     "CacheBackend",
@@ -120,6 +135,7 @@ __all__ = [
     "Container",
     "DIContainer",
     "DataProcessingError",
+    "Decision",
     "DependencyInjectionError",
     "ErrorDict",
     "Failure",
@@ -129,6 +145,7 @@ __all__ = [
     "JsonSerializer",
     "LRUCache",
     "LifecycleScope",
+    "MemoryStore",
     "MissingDependencyError",
     "Named",
     "Outcome",
@@ -138,9 +155,12 @@ __all__ = [
     "PortfolioError",
     "ProblemError",
     "Provider",
+    "Rate",
     "RateLimitError",
+    "RateLimiter",
     "RedisCache",
     "RedisCacheStats",
+    "RedisStore",
     "ReentrantCallError",
     "RegistrationError",
     "Restorer",
@@ -153,6 +173,7 @@ __all__ = [
     "Serializable",
     "Serializer",
     "ServiceProvider",
+    "Store",
     "Success",
     "TimingStats",
     "TypeValidationError",
@@ -170,6 +191,7 @@ __all__ = [
     "is_serializable",
     "is_success",
     "measure_block",
+    "rate_limited",
     "retry",
     "retrying",
     "set_retry_testing",

@@ -19,6 +19,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Shared cache in Redis (pmp-cache[redis])", "_tour_redis"),
     ("Result, Container and Pipeline (pmp-typing)", "_tour_typing"),
     ("Dependency injection (pmp-di)", "_tour_di"),
+    ("Rate limiting (pmp-ratelimit)", "_tour_ratelimit"),
 )
 """Each section's title and the module whose ``show()`` prints it."""
 

@@ -1,0 +1,176 @@
+"""Redis stores (``pmp-ratelimit[redis]``): one EVALSHA per decision, sync and async drivers.
+
+Both drivers run the script of ``_script.py``: EVALSHA, and EVAL once when the server answers
+NOSCRIPT (after a restart, say), which loads the script again. A connection error or timeout
+is an outage, handled by the ``on_outage`` policy; redis-py reconnects on the next call, so the
+limiter recovers by itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pmp_errors import ConfigurationError
+from pmp_ratelimit._script import OutagePolicy, ScriptProtocol, script_for
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pmp_ratelimit._gcra import Decision, Policy
+
+__all__ = ["AsyncRedisStore", "RedisStore"]
+
+_PREFIX = "pmp-ratelimit:"
+
+
+def _redis_errors() -> tuple[type[Exception], type[Exception], tuple[type[Exception], ...]]:
+    """redis-py's NoScriptError, ResponseError and outage errors; a clear error without it."""
+    try:
+        from redis import exceptions
+    except ImportError:
+        msg = "the Redis store needs redis-py: pip install 'pmp-ratelimit[redis]'"
+        raise ConfigurationError(msg, config_key="pmp-ratelimit[redis]") from None
+    outages = (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
+    return exceptions.NoScriptError, exceptions.ResponseError, outages
+
+
+class _RedisStoreBase:
+    __slots__ = ("_no_script", "_outages", "_protocol", "client")
+
+    ticks_per_second = 1_000_000  # the script works in the server's microseconds
+
+    def __init__(
+        self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
+    ) -> None:
+        self._no_script, _, self._outages = _redis_errors()
+        self._protocol = ScriptProtocol(prefix, on_outage)
+        self.client = self._connect(client) if isinstance(client, str) else client
+
+    @staticmethod
+    def _connect(url: str) -> Any:
+        raise NotImplementedError
+
+    def _script(self, policy: Policy) -> tuple[str, tuple[bytes, ...], str, str]:
+        """The key prefix, the ARGV of cost 1, the Lua source and its SHA1 for *policy*."""
+        lua, sha = script_for(policy)
+        return self._protocol.key_prefix(policy), self._protocol.args(1), lua, sha
+
+    @property
+    def errors(self) -> int:
+        """How many decisions met an outage and were taken by the outage policy."""
+        return self._protocol.errors
+
+    @property
+    def on_outage(self) -> OutagePolicy:
+        """``"open"`` (allow while Redis is unreachable) or ``"closed"`` (refuse)."""
+        return self._protocol.on_outage
+
+    @property
+    def prefix(self) -> str:
+        """The start of every Redis key this store writes."""
+        return self._protocol.prefix
+
+
+class RedisStore(_RedisStoreBase):
+    """Rate-limit state in Redis, shared by every process and machine that uses the server.
+
+    ``client`` is a ``redis.Redis`` or a URL. Each decision is one atomic script run on the
+    server's clock. While Redis is unreachable, ``on_outage="open"`` allows requests and counts
+    the errors (``errors``); ``"closed"`` refuses them with ``retry_after`` of one interval of
+    the slowest rate.
+
+    >>> from pmp_ratelimit import RateLimiter, RedisStore
+    >>> store = RedisStore("redis://127.0.0.1:6379/0", on_outage="open")  # doctest: +SKIP
+    >>> limiter = RateLimiter("100/minute", store=store)  # doctest: +SKIP
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def _connect(url: str) -> Any:
+        import redis
+
+        return redis.Redis.from_url(url)
+
+    def bind(
+        self, policy: Policy
+    ) -> tuple[Callable[[str, int], Decision | None], Callable[[str, int], Decision]]:
+        """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each."""
+        protocol, client, no_script, outages = (
+            self._protocol, self.client, self._no_script, self._outages
+        )  # fmt: skip
+        prefix, args_one, lua, sha = self._script(policy)
+        evalsha, outage = client.evalsha, protocol.outage
+
+        def run(key: str, cost: int) -> Any:
+            args = args_one if cost == 1 else protocol.args(cost)
+            try:
+                try:
+                    return evalsha(sha, 1, prefix + key, *args)
+                except no_script:
+                    return client.eval(lua, 1, prefix + key, *args)
+            except outages as error:
+                return outage(policy, error)
+
+        def decide(key: str, cost: int) -> Decision:
+            return protocol.decision(policy, run(key, cost))
+
+        def admit(key: str, cost: int) -> Decision | None:
+            return protocol.refusal(policy, run(key, cost))
+
+        return admit, decide
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
+
+
+class AsyncRedisStore(_RedisStoreBase):
+    """``RedisStore`` for asyncio: ``client`` is a ``redis.asyncio.Redis`` or a URL.
+
+    >>> from pmp_ratelimit import AsyncRateLimiter, AsyncRedisStore
+    >>> store = AsyncRedisStore("redis://127.0.0.1:6379/0")  # doctest: +SKIP
+    >>> limiter = AsyncRateLimiter("100/minute", store=store)  # doctest: +SKIP
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def _connect(url: str) -> Any:
+        import redis.asyncio
+
+        return redis.asyncio.Redis.from_url(url)
+
+    def bind(
+        self, policy: Policy
+    ) -> tuple[
+        Callable[[str, int], Awaitable[Decision | None]], Callable[[str, int], Awaitable[Decision]]
+    ]:
+        """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each, awaited."""
+        protocol, client, no_script, outages = (
+            self._protocol, self.client, self._no_script, self._outages
+        )  # fmt: skip
+        prefix, args_one, lua, sha = self._script(policy)
+        evalsha, outage = client.evalsha, protocol.outage
+
+        async def run(key: str, cost: int) -> Any:
+            args = args_one if cost == 1 else protocol.args(cost)
+            try:
+                try:
+                    return await evalsha(sha, 1, prefix + key, *args)
+                except no_script:
+                    return await client.eval(lua, 1, prefix + key, *args)
+            except outages as error:
+                return outage(policy, error)
+
+        async def decide(key: str, cost: int) -> Decision:
+            return protocol.decision(policy, await run(key, cost))
+
+        async def admit(key: str, cost: int) -> Decision | None:
+            return protocol.refusal(policy, await run(key, cost))
+
+        return admit, decide
+
+    async def aclose(self) -> None:
+        """Close the client's connections."""
+        await self.client.aclose()

@@ -1,0 +1,300 @@
+"""RedisStore and AsyncRedisStore against a real redis-server (see redis_server.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pmp_errors import ConfigurationError, RateLimitError, ValidationError
+from pmp_ratelimit import AsyncRateLimiter, AsyncRedisStore, Rate, RateLimiter, RedisStore
+from pmp_ratelimit._gcra import Policy, decide
+from pmp_ratelimit._script import ScriptProtocol, script_for
+
+_spec = importlib.util.spec_from_file_location(
+    "pmp_ratelimit_test_redis_server", Path(__file__).with_name("redis_server.py")
+)
+assert _spec is not None
+assert _spec.loader is not None
+_server = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _server
+_spec.loader.exec_module(_server)
+redis_server = _server.redis_server
+redis_url = _server.redis_url
+
+
+@pytest.fixture
+def raw(redis_url):
+    """A plain redis-py client on the test server."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def test_without_redis_py_the_store_names_the_extra(monkeypatch):
+    """Making a Redis store without redis-py raises ConfigurationError naming the extra."""
+    monkeypatch.setitem(sys.modules, "redis", None)
+    for kind in (RedisStore, AsyncRedisStore):
+        with pytest.raises(ConfigurationError, match=r"pmp-ratelimit\[redis\]"):
+            kind("redis://127.0.0.1:1/0")
+
+
+rates = st.lists(
+    st.builds(Rate, st.integers(1, 5), st.sampled_from([0.001, 0.01, 0.1])), min_size=1, max_size=3
+)
+steps = st.lists(st.tuples(st.integers(0, 40_000), st.integers(1, 3)), min_size=1, max_size=25)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rates=rates, steps=steps)
+def test_the_lua_script_decides_as_the_python_core(raw, rates, steps):
+    """Given the same times, the script's decisions equal ``_gcra.decide``'s, field by field."""
+    policy = Policy(tuple(rates), RedisStore.ticks_per_second)
+    protocol = ScriptProtocol("prop:", "open")
+    raw.delete("prop:k")
+    state = None
+    now = 1_700_000_000_000_000
+    for gap, wanted in steps:
+        now += gap
+        cost = min(wanted, *policy.limits)
+        kept, expected = decide(policy, state, now, cost)
+        reply = raw.eval(script_for(policy)[0], 1, "prop:k", *protocol.args(cost, now))
+        assert protocol.decision(policy, reply) == expected
+        if expected.allowed:
+            state = kept
+            stored = " ".join(str(tat) for tat in kept).encode()
+            assert raw.get("prop:k") in (stored, None)  # None: expired (real time) already
+            raw.set("prop:k", stored)  # time here is virtual: keep the key while the test runs
+
+
+def test_sync_store_limits_and_reloads_the_script(redis_url, raw):
+    """The sync store decides on the server, and runs again after the script cache is flushed."""
+    store = RedisStore(redis_url, prefix="t:")
+    limiter = RateLimiter("2/minute", store=store)
+    limiter.acquire("alice")
+    raw.script_flush()
+    assert limiter.try_acquire("alice").remaining == 0
+    with pytest.raises(RateLimitError) as info:
+        limiter.acquire("alice")
+    assert 29 < (info.value.retry_after or 0) <= 30
+    assert info.value.limit == 2
+    assert 59_000 < raw.pttl("t:2/60s:alice") <= 60_001  # expires when idle again, not sooner
+    assert store.errors == 0
+    assert store.prefix == "t:"
+    assert store.on_outage == "open"
+    store.close()
+
+
+@pytest.mark.asyncio
+async def test_async_store_limits_and_reloads_the_script(redis_url, raw):
+    """The async store decides the same, on a redis.asyncio client."""
+    store = AsyncRedisStore(redis_url)
+    limiter = AsyncRateLimiter("2/minute", store=store)
+    await limiter.acquire("alice")
+    raw.script_flush()
+    assert (await limiter.try_acquire("alice")).remaining == 0
+    with pytest.raises(RateLimitError):
+        await limiter.acquire("alice")
+    await store.aclose()
+
+
+HAMMER = textwrap.dedent(
+    """
+    import sys
+    from pmp_errors import RateLimitError
+    from pmp_ratelimit import RateLimiter, RedisStore
+    limiter = RateLimiter("100/day", store=RedisStore(sys.argv[1], prefix="hammer:"))
+    allowed = 0
+    for _ in range(60):
+        try:
+            limiter.acquire("shared")
+        except RateLimitError:
+            pass
+        else:
+            allowed += 1
+    print(allowed)
+    """
+)
+
+
+def test_four_processes_on_one_key_allow_exactly_the_limit_in_total(redis_url):
+    """4 processes hammering one key get exactly ``limit`` through between them."""
+    procs = [
+        subprocess.Popen(  # noqa: S603 - our own code
+            [sys.executable, "-c", HAMMER, redis_url], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    counts = [int(proc.communicate(timeout=60)[0]) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs)
+    assert sum(counts) == 100
+
+
+def test_outage_fails_open_then_recovers(redis_server, redis_url, caplog):
+    """Server killed: requests pass and errors are counted; restarted: Redis decides again."""
+    store = RedisStore(redis_url, on_outage="open")
+    limiter = RateLimiter("1/minute", store=store)
+    limiter.acquire("k")
+    redis_server.stop()
+    try:
+        limiter.acquire("k")
+        limiter.acquire("k")
+        assert store.errors == 2
+        assert limiter.try_acquire("k").allowed
+    finally:
+        redis_server.start()
+    limiter.acquire("k")  # the restarted server has no state and no script
+    with pytest.raises(RateLimitError):
+        limiter.acquire("k")
+    assert store.errors == 3
+    assert "unreachable" in caplog.text
+    assert "answers again" in caplog.text
+    store.close()
+
+
+def test_outage_fails_closed_then_recovers(redis_server, redis_url):
+    """With on_outage='closed' requests are refused during the outage, then decided again."""
+    store = RedisStore(redis_url, on_outage="closed")
+    limiter = RateLimiter("10/second", "100/minute", store=store)
+    redis_server.stop()
+    try:
+        with pytest.raises(RateLimitError) as info:
+            limiter.acquire("k")
+        assert info.value.retry_after == 0.6
+        assert not limiter.try_acquire("k").allowed
+        assert store.errors == 2
+    finally:
+        redis_server.start()
+    limiter.acquire("k")
+    store.close()
+
+
+@pytest.mark.asyncio
+async def test_async_outage_follows_the_policy_and_recovers(redis_server, redis_url):
+    """The async store follows the outage policy and recovers the same way."""
+    store = AsyncRedisStore(redis_url, on_outage="closed")
+    limiter = AsyncRateLimiter("5/second", store=store)
+    await limiter.acquire("k")
+    redis_server.stop()
+    try:
+        assert not (await limiter.try_acquire("k")).allowed
+        assert store.errors == 1
+    finally:
+        redis_server.start()
+    assert (await limiter.try_acquire("k")).allowed
+    await store.aclose()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"), [({"prefix": 5}, "prefix"), ({"on_outage": "maybe"}, "on_outage")]
+)
+def test_bad_store_settings_are_refused(redis_url, kwargs, field):
+    """A non-string prefix or an unknown outage policy is refused."""
+    with pytest.raises(ValidationError) as info:
+        RedisStore(redis_url, **kwargs)
+    assert info.value.context["field"] == field
+
+
+def test_rates_finer_than_a_microsecond_are_refused_in_redis(redis_url):
+    """Redis works in microseconds: a rate finer than that is refused with a clear error."""
+    with pytest.raises(ValidationError, match="finer than this clock resolves"):
+        RateLimiter(Rate(10, per=1e-6), store=RedisStore(redis_url))
+
+
+def test_a_client_decoding_responses_works_too(redis_url):
+    """A client made with decode_responses=True (replies as str) decides the same."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    limiter = RateLimiter("1/minute", store=RedisStore(client, prefix="decoded:"))
+    limiter.acquire("k")
+    with pytest.raises(RateLimitError) as info:
+        limiter.acquire("k")
+    assert info.value.limit == 1
+    assert not limiter.try_acquire("k").allowed
+    client.close()
+
+
+def test_a_limiter_refuses_a_store_of_the_other_kind(redis_url):
+    """A RateLimiter over an async store, or an AsyncRateLimiter over a blocking one, is refused."""
+    with pytest.raises(ConfigurationError, match="use AsyncRateLimiter"):
+        RateLimiter("1/minute", store=AsyncRedisStore(redis_url))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="AsyncRedisStore for RedisStore"):
+        AsyncRateLimiter("1/minute", store=RedisStore(redis_url))  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_cancelled_acquires_leave_the_connection_usable(redis_url):
+    """Acquires cancelled at any point leave later decisions correct."""
+    import asyncio
+
+    store = AsyncRedisStore(redis_url, prefix="cancel:")
+    limiter = AsyncRateLimiter("1000/hour", store=store)
+    for i in range(60):
+        task = asyncio.ensure_future(limiter.acquire("k"))
+        for _ in range(i % 5):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    first = await limiter.try_acquire("k")
+    second = await limiter.try_acquire("k")
+    assert first.allowed
+    assert second.remaining == first.remaining - 1
+    assert (await limiter.try_acquire("other")).remaining == 999
+    await store.aclose()
+
+
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_server_killed_and_restarted_mid_run(redis_server, redis_url, policy):
+    """Hammered while the server dies and restarts: the policy holds, then Redis decides again."""
+    import threading
+    import time
+
+    store = RedisStore(redis_url, prefix=f"midrun-{policy}:", on_outage=policy)
+    limiter = RateLimiter("5/second", store=store)
+    phase = ["up"]
+    seen: list[tuple[str, bool]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        deadline = time.monotonic() + 20
+        while not stop.is_set() and time.monotonic() < deadline:
+            current = phase[0]
+            seen.append((current, limiter.try_acquire("k").allowed))
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        phase[0] = "stopping"
+        redis_server.stop()
+        phase[0] = "down"
+        time.sleep(0.2)
+        phase[0] = "starting"
+    finally:
+        redis_server.start()
+    phase[0] = "back"
+    time.sleep(0.4)
+    stop.set()
+    thread.join()
+    store.close()
+
+    def outcomes(name: str) -> set[bool]:
+        return {allowed for current, allowed in seen if current == name}
+
+    assert outcomes("up") == {True, False}  # Redis refuses over 5/second
+    assert outcomes("down") == {policy == "open"}
+    assert outcomes("back") == {True, False}  # and decides again after the restart
+    assert store.errors >= sum(1 for current, _ in seen if current == "down")
