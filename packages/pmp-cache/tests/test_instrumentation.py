@@ -1,0 +1,307 @@
+"""The ready instruments for on_event / on_error: exact counts, shielding, real backends."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import structlog
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry, generate_latest
+from structlog.testing import capture_logs
+
+from pmp_cache.integrations.logging import LoggingInstrument
+from pmp_cache.integrations.opentelemetry import OpenTelemetryInstrument
+from pmp_cache.integrations.prometheus import PrometheusInstrument
+from pmp_errors import ConfigurationError, ValidationError
+
+_spec = importlib.util.spec_from_file_location(
+    "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
+)
+assert _spec is not None
+assert _spec.loader is not None
+_server = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
+if _spec.name not in sys.modules:
+    sys.modules[_spec.name] = _server
+    _spec.loader.exec_module(_server)
+redis_server = _server.redis_server
+redis_url = _server.redis_url
+
+# 10 lookups (7 hits, 3 misses) of a 2-entry LRU cache, one eviction, then age and staleness
+WORKLOAD = [
+    "miss", "hit", "hit", "miss", "hit", "hit", "hit", "miss", "eviction", "hit", "hit",
+    "expiration", "stale",
+]  # fmt: skip
+
+
+def samples(registry: CollectorRegistry) -> list[str]:
+    return [
+        line
+        for line in generate_latest(registry).decode().splitlines()
+        if line.startswith("pmp_cache_") and "_created" not in line
+    ]
+
+
+def otel_points(
+    reader: InMemoryMetricReader,
+) -> dict[str, dict[frozenset[tuple[str, object]], object]]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {
+        metric.name: {
+            frozenset((point.attributes or {}).items()): point.value  # type: ignore[union-attr]
+            for point in metric.data.data_points
+        }
+        for metric in data.resource_metrics[0].scope_metrics[0].metrics
+    }
+
+
+def test_prometheus_counts_the_scripted_workload():
+    """7 hits, 3 misses, 1 eviction, 1 expiration, 1 stale serve: the exact exposition."""
+    registry = CollectorRegistry()
+    metrics = PrometheusInstrument(registry=registry)
+    on_event, other = metrics.events("get_user"), metrics.events("other")
+    for kind in WORKLOAD:
+        on_event(kind, "key")
+    other("miss", 1)
+    assert samples(registry) == [
+        'pmp_cache_hits_total{cache="get_user"} 7.0',
+        'pmp_cache_hits_total{cache="other"} 0.0',
+        'pmp_cache_misses_total{cache="get_user"} 3.0',
+        'pmp_cache_misses_total{cache="other"} 1.0',
+        'pmp_cache_evictions_total{cache="get_user"} 1.0',
+        'pmp_cache_evictions_total{cache="other"} 0.0',
+        'pmp_cache_expirations_total{cache="get_user"} 1.0',
+        'pmp_cache_expirations_total{cache="other"} 0.0',
+        'pmp_cache_stale_serves_total{cache="get_user"} 1.0',
+        'pmp_cache_stale_serves_total{cache="other"} 0.0',
+    ]
+
+
+def test_opentelemetry_counts_the_scripted_workload():
+    """The same workload gives the same counts as OpenTelemetry counters."""
+    reader = InMemoryMetricReader()
+    otel = OpenTelemetryInstrument(meter_provider=MeterProvider(metric_readers=[reader]))
+    on_event = otel.events("get_user")
+    for kind in WORKLOAD:
+        on_event(kind, "key")
+    name = frozenset({("pmp.cache.name", "get_user")})
+    assert otel_points(reader) == {
+        "pmp.cache.hits": {name: 7},
+        "pmp.cache.misses": {name: 3},
+        "pmp.cache.evictions": {name: 1},
+        "pmp.cache.expirations": {name: 1},
+        "pmp.cache.stale_serves": {name: 1},
+    }
+
+
+def test_unknown_kinds_are_ignored():
+    """An event kind the instrument does not know is not counted and raises nothing."""
+    registry = CollectorRegistry()
+    PrometheusInstrument(registry=registry).events("c")("refresh", None)
+    assert all(line.endswith(" 0.0") for line in samples(registry))
+
+
+def test_threads_count_exactly():
+    """8 threads x 1000 hits on one cache: exactly 8000 counted by both libraries."""
+    registry = CollectorRegistry()
+    reader = InMemoryMetricReader()
+    hooks = [
+        PrometheusInstrument(registry=registry).events("c"),
+        OpenTelemetryInstrument(meter_provider=MeterProvider(metric_readers=[reader])).events("c"),
+    ]
+
+    def run() -> None:
+        for _ in range(1000):
+            for hook in hooks:
+                hook("hit", 1)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert registry.get_sample_value("pmp_cache_hits_total", {"cache": "c"}) == 8000
+    assert otel_points(reader)["pmp.cache.hits"] == {frozenset({("pmp.cache.name", "c")}): 8000}
+
+
+def test_a_raising_instrument_never_reaches_the_cache_and_is_reported_once(caplog):
+    """The hook swallows its instrument's errors; the first is logged, later ones are not."""
+
+    class Broken(PrometheusInstrument):
+        def event_recorder(self, name):
+            def record(kind):
+                raise RuntimeError("exporter down")
+
+            return record
+
+        def error(self, name, operation, exc):
+            raise RuntimeError("exporter down")
+
+    broken = Broken(registry=CollectorRegistry())
+    on_event, on_error = broken.events("c"), broken.errors("c")
+    with caplog.at_level(logging.ERROR, "pmp_cache.instrumentation"):
+        for _ in range(3):
+            on_event("hit", 1)
+            on_error("GET", None)
+    records = [r for r in caplog.records if r.name == "pmp_cache.instrumentation"]
+    assert len(records) == 1
+    assert records[0].exc_info is not None
+    assert str(records[0].exc_info[1]) == "exporter down"
+
+
+@pytest.mark.parametrize("name", ["", None, 3])
+def test_names_must_be_non_empty_strings(name):
+    """A cache name that is not a non-empty str raises a ValidationError naming it."""
+    metrics = PrometheusInstrument(registry=CollectorRegistry())
+    for make in (metrics.events, metrics.errors):
+        with pytest.raises(ValidationError, match="name") as caught:
+            make(name)
+        assert caught.value.context["field"] == "name"
+
+
+def test_bad_registry_and_provider_are_refused():
+    """A registry or meter provider of the wrong kind raises a ValidationError naming it."""
+    with pytest.raises(ValidationError, match="registry"):
+        PrometheusInstrument(registry={})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="meter_provider"):
+        OpenTelemetryInstrument(meter_provider="global")  # type: ignore[arg-type]
+
+
+def test_logging_events_and_errors(caplog):
+    """Events log at DEBUG with cache and kind; backend errors at WARNING with their fields."""
+    logger = logging.getLogger("test.cache.events")
+    adapter = logging.LoggerAdapter(logger, {"service": "api"})
+    instrument = LoggingInstrument(adapter)
+    with caplog.at_level(logging.DEBUG, "test.cache.events"):
+        instrument.events("get_user")("hit", "secret-key")
+        instrument.errors("get_user")("GET", ConnectionError("refused"))
+    hit, error = caplog.records
+    assert (hit.levelno, hit.getMessage(), hit.cache, hit.kind, hit.service) == (
+        logging.DEBUG,
+        "cache get_user: hit",
+        "get_user",
+        "hit",
+        "api",
+    )
+    assert "secret-key" not in hit.getMessage()
+    assert (error.levelno, error.operation, error.error_type, error.error) == (
+        logging.WARNING,
+        "GET",
+        "ConnectionError",
+        "ConnectionError('refused')",
+    )
+
+
+def test_logging_to_structlog_and_disabled_levels(caplog):
+    """A structlog logger gets the fields as keywords; a disabled level logs nothing."""
+    with capture_logs() as events:
+        LoggingInstrument(structlog.get_logger()).events("c")("miss", 1)
+    assert events == [
+        {"event": "cache c: miss", "cache": "c", "kind": "miss", "log_level": "debug"}
+    ]
+    quiet = logging.getLogger("test.cache.quiet")
+    quiet.setLevel(logging.ERROR)
+    with caplog.at_level(logging.ERROR, "test.cache.quiet"):
+        LoggingInstrument(quiet).events("c")("miss", 1)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"logger": 1}, "logger"),
+        ({"level": "DEBUG"}, "level"),
+        ({"error_level": None}, "error_level"),
+    ],
+)
+def test_logging_bad_arguments(kwargs, field):
+    """A logger without log() or a level that is not an int raises a ValidationError."""
+    with pytest.raises(ValidationError) as caught:
+        LoggingInstrument(**kwargs)
+    assert caught.value.context["field"] == field
+
+
+def test_redis_backend_errors_are_counted(redis_url, redis_server):
+    """A stopped Redis: the failed GET and the skipped SET and DEL, counted and on the span."""
+    import redis
+
+    from pmp_cache import RedisCache
+
+    registry = CollectorRegistry()
+    prometheus = PrometheusInstrument(registry=registry).errors("sessions")
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    otel = OpenTelemetryInstrument().errors("sessions")
+
+    def both(operation, exc):
+        prometheus(operation, exc)
+        otel(operation, exc)
+
+    cache = RedisCache(redis_url, namespace="obs", retry_interval=60, on_error=both)
+    try:
+        cache.set("k", 1)
+        redis_server.stop()
+        try:
+            with provider.get_tracer("app").start_as_current_span("request"):
+                assert cache.get("k", "fallback") == "fallback"
+                cache.set("k", 2)
+                cache.delete("k")
+        finally:
+            redis_server.start()
+    finally:
+        cache.close()
+    error = f"{redis.ConnectionError.__module__}.{redis.ConnectionError.__qualname__}"
+    get = registry.get_sample_value
+    assert (
+        get(
+            "pmp_cache_backend_errors_total",
+            {"cache": "sessions", "operation": "GET", "error": error},
+        )
+        == 1
+    )
+    for operation in ("SET", "DEL"):
+        labels = {"cache": "sessions", "operation": operation, "error": "none"}
+        assert get("pmp_cache_backend_errors_total", labels) == 1
+    (span,) = exporter.get_finished_spans()
+    assert [dict(event.attributes or {})["pmp.cache.operation"] for event in span.events] == [
+        "GET",
+        "SET",
+        "DEL",
+    ]
+    assert span.events[0].name == "pmp.cache.backend_error"
+
+
+@pytest.mark.parametrize(
+    ("module", "library", "extra"),
+    [
+        ("opentelemetry", "opentelemetry", "opentelemetry"),
+        ("prometheus", "prometheus_client", "prometheus"),
+    ],
+)
+def test_missing_library_names_the_extra(monkeypatch, module, library, extra):
+    """Importing an integration without its library names the extra to install."""
+    monkeypatch.setitem(sys.modules, library, None)
+    monkeypatch.delitem(sys.modules, f"pmp_cache.integrations.{module}")
+    with pytest.raises(ConfigurationError, match=rf"pmp-cache\[{extra}\]"):
+        importlib.import_module(f"pmp_cache.integrations.{module}")
+
+
+@pytest.mark.parametrize("module", ["opentelemetry", "prometheus", "logging"])
+def test_docstring_examples_run(module):
+    """The example of every ready instrument runs as written."""
+    import doctest
+
+    result = doctest.testmod(importlib.import_module(f"pmp_cache.integrations.{module}"))
+    assert result.attempted > 0
+    assert result.failed == 0
