@@ -12,6 +12,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from pmp_di._registration import display
 from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -152,11 +153,11 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
     return restorer
 
 
-def report(service: str, error: DependencyInjectionError) -> None:
+def report(service: object, error: DependencyInjectionError) -> None:
     """Tell the installed instruments (if any) that resolving ``service`` failed."""
     hooks = HOOKS
     if hooks is not None:
-        hooks.resolution_failed(service, error)
+        hooks.resolution_failed(display(service), error)
 
 
 def missing_extra(module: str, library: str, extra: str) -> ConfigurationError:

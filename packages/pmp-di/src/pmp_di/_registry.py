@@ -125,7 +125,7 @@ class Registry:
         try:
             return self._compile(service, scoped=scoped, is_async=is_async)
         except DependencyInjectionError as exc:
-            report(display(service), exc)
+            report(service, exc)
             raise
 
     def _compile(self, service: Any, *, scoped: bool, is_async: bool) -> Callable[..., Any]:
@@ -181,7 +181,7 @@ class Registry:
 
         def outside() -> ScopeError:
             error = ScopeError(message, **context)
-            report(display(service), error)
+            report(service, error)
             return error
 
         if is_async:
