@@ -109,6 +109,19 @@ def test_unknown_kinds_are_ignored():
     registry = CollectorRegistry()
     PrometheusInstrument(registry=registry).events("c")("refresh", None)
     assert all(line.endswith(" 0.0") for line in samples(registry))
+    reader = InMemoryMetricReader()
+    otel = OpenTelemetryInstrument(meter_provider=MeterProvider(metric_readers=[reader]))
+    otel.events("c")("refresh", None)
+    assert reader.get_metrics_data() is None
+
+
+def test_backend_errors_without_a_span_are_counted():
+    """With no current span the error is still counted by OpenTelemetry."""
+    reader = InMemoryMetricReader()
+    otel = OpenTelemetryInstrument(meter_provider=MeterProvider(metric_readers=[reader]))
+    otel.errors("c")("GET", None)
+    attributes = {("pmp.cache.name", "c"), ("pmp.cache.operation", "GET"), ("error.type", "none")}
+    assert otel_points(reader) == {"pmp.cache.backend_errors": {frozenset(attributes): 1}}
 
 
 def test_threads_count_exactly():
