@@ -1,7 +1,7 @@
 """One hook for the container: instruments told of every failed resolution.
 
-:func:`set_instrumentation` stores a :class:`Dispatch` in :data:`HOOKS`, which the
-registry reads only when a resolution has already failed: resolving costs nothing more,
+:func:`set_instrumentation` installs a :class:`Dispatch`, which :func:`report` reads only
+when a resolution has already failed: resolving costs nothing more,
 whether instruments are installed or not. An instrument that raises is reported once
 through logging, and the caller gets the container's own error unchanged.
 """
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from pmp_di._errors import DependencyInjectionError
 
 __all__ = [
-    "HOOKS",
     "Dispatch",
     "Instrument",
     "Restorer",
@@ -99,8 +98,7 @@ class Dispatch:
             )
 
 
-HOOKS: Dispatch | None = None
-"""The installed instruments, or ``None``; read only after a resolution failed."""
+_current: Dispatch | None = None  # the installed instruments; read only after a failure
 
 
 class Restorer:
@@ -113,8 +111,8 @@ class Restorer:
 
     def restore(self) -> None:
         """Put the instruments installed before back."""
-        global HOOKS  # noqa: PLW0603 - the one switch
-        HOOKS = self._previous
+        global _current  # noqa: PLW0603 - the one switch
+        _current = self._previous
 
     def __enter__(self) -> Self:
         return self
@@ -138,9 +136,9 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
     >>> with set_instrumentation(Instrument()):
     ...     pass  # failed resolutions are reported to the instrument here
     """
-    global HOOKS  # noqa: PLW0603 - the one switch
+    global _current  # noqa: PLW0603 - the one switch
     for instrument in instruments:
-        if not isinstance(instrument, Instrument):
+        if not _is_instrument(instrument):
             raise ValidationError(
                 f"set_instrumentation takes Instrument objects (subclass "
                 f"pmp_di.instrumentation.Instrument), got {instrument!r}",
@@ -148,14 +146,18 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
                 value=instrument,
                 expected="Instrument",
             )
-    restorer = Restorer(HOOKS)
-    HOOKS = Dispatch(instruments) if instruments else None
+    restorer = Restorer(_current)
+    _current = Dispatch(instruments) if instruments else None
     return restorer
+
+
+def _is_instrument(value: object) -> bool:
+    return isinstance(value, Instrument)
 
 
 def report(service: object, error: DependencyInjectionError) -> None:
     """Tell the installed instruments (if any) that resolving ``service`` failed."""
-    hooks = HOOKS
+    hooks = _current
     if hooks is not None:
         hooks.resolution_failed(display(service), error)
 

@@ -6,7 +6,7 @@ Install with ``set_instrumentation(LoggingInstrument())``; no extra is needed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pmp_di._instrument import Instrument
 from pmp_errors import ValidationError
@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from pmp_di._errors import DependencyInjectionError
 
 __all__ = ["LoggingInstrument"]
+
+
+class _LoggerLike(Protocol):
+    def log(self, level: int, msg: str, /, *args: object, **fields: object) -> object: ...
 
 
 class LoggingInstrument(Instrument):
@@ -75,16 +79,18 @@ class LoggingInstrument(Instrument):
             "error": error.message,
             "path": error.path,
         }
-        logger, level, msg = self._logger, self._level, "resolving %s failed: %s"
+        logger: object = self._logger
+        level, msg = self._level, "resolving %s failed: %s"
         if isinstance(logger, logging.LoggerAdapter):
-            msg, kwargs = logger.process(msg, {})
+            adapter = cast("logging.LoggerAdapter[logging.Logger]", logger)
+            msg, kwargs = adapter.process(msg, {})
             fields = {**(kwargs.get("extra") or {}), **fields}
-            logger = logger.logger
+            logger = adapter.logger
         if isinstance(logger, logging.Logger):
             if logger.isEnabledFor(level):
                 logger.log(level, msg, service, error.message, extra=fields)
         else:
-            logger.log(level, msg, service, error.message, **fields)
+            cast("_LoggerLike", logger).log(level, msg, service, error.message, **fields)
 
 
 def _is_level(level: object) -> bool:

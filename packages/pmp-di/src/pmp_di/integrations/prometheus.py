@@ -47,7 +47,7 @@ class PrometheusInstrument(Instrument):
     __slots__ = ("_failures",)
 
     def __init__(self, *, registry: CollectorRegistry) -> None:
-        if not isinstance(registry, CollectorRegistry):
+        if not _is_registry(registry):
             raise ValidationError(
                 f"registry must be a prometheus_client.CollectorRegistry, got {registry!r}",
                 field="registry",
@@ -64,3 +64,7 @@ class PrometheusInstrument(Instrument):
     def resolution_failed(self, service: str, error: DependencyInjectionError) -> None:
         """Count the failure."""
         self._failures.labels(service, type(error).__name__).inc()
+
+
+def _is_registry(value: object) -> bool:
+    return isinstance(value, CollectorRegistry)
