@@ -193,11 +193,11 @@ def sync_rows(url: str, rounds: int, net: int, mem: int) -> list[dict[str, objec
     bare.set("raw", json.dumps(value))
     key_text = "bench:v1:hit"
 
-    @cache(backend=ours)
+    @cache(backend=ours, namespace="bench.remote")
     def remote(x: int) -> dict[str, object]:
         return {"x": x}
 
-    @cache(backend=two_tier)
+    @cache(backend=two_tier, namespace="bench.tiered")
     def tiered(x: int) -> dict[str, object]:
         return {"x": x}
 
@@ -289,7 +289,7 @@ def async_rows(url: str, rounds: int, net: int) -> list[dict[str, object]]:
     )
     value = {"id": 1, "name": "Ada", "tags": ["a", "b"]}
 
-    @async_cache(backend=ours)
+    @async_cache(backend=ours, namespace="bench.aremote")
     async def remote(x: int) -> dict[str, object]:
         return {"x": x}
 

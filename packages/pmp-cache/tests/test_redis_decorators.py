@@ -90,7 +90,7 @@ def test_decorated_function_fails_open_and_resumes(shared, redis_server):
     """Server down: calls still return correct results, errors are counted; then caching resumes."""
     calls = []
 
-    @cache(backend=shared)
+    @cache(backend=shared, namespace="double")
     def double(x: int) -> int:
         calls.append(x)
         return 2 * x
@@ -112,7 +112,7 @@ def test_decorated_function_strict_mode_raises(redis_url, redis_server):
     """With strict=True a dead server makes the call raise CacheUnavailableError."""
     backend = RedisCache(redis_url, namespace="dec", strict=True)
 
-    @cache(backend=backend)
+    @cache(backend=backend, namespace="double")
     def double(x: int) -> int:
         return 2 * x
 
@@ -130,7 +130,7 @@ def test_decorated_function_strict_mode_raises(redis_url, redis_server):
 def test_results_the_serializer_cannot_store_raise(shared):
     """A result JSON cannot keep raises ValidationError instead of being cached altered."""
 
-    @cache(backend=shared)
+    @cache(backend=shared, namespace="pair")
     def pair(x: int) -> tuple[int, int]:
         return (x, x)
 
@@ -142,7 +142,7 @@ def test_unhashable_and_unkeyable_arguments_name_the_argument(shared):
     """A list raises UnhashableArgumentError; an object without stable text names the key."""
     from pmp_cache import UnhashableArgumentError
 
-    @cache(backend=shared)
+    @cache(backend=shared, namespace="size")
     def size(x: object) -> int:
         return 1
 
@@ -169,7 +169,7 @@ async def test_async_cache_awaits_an_async_backend(ashared, raw):
     """async_cache(backend=AsyncRedisCache) stores in Redis and serves the next call from it."""
     calls = []
 
-    @async_cache(backend=ashared, ttl=30)
+    @async_cache(backend=ashared, ttl=30, namespace="square")
     async def square(x: int) -> int:
         calls.append(x)
         return x * x
@@ -189,7 +189,7 @@ async def test_async_single_flight_over_an_async_backend(ashared):
     calls = []
     gate, started = asyncio.Event(), asyncio.Event()
 
-    @async_cache(backend=ashared)
+    @async_cache(backend=ashared, namespace="load")
     async def load(x: int) -> dict[str, int]:
         calls.append(x)
         started.set()
@@ -210,7 +210,7 @@ async def test_async_failures_are_shared_and_not_cached(ashared, raw):
     """Waiters of a failing computation get its exception; nothing is stored; the next call runs."""
     calls = []
 
-    @async_cache(backend=ashared)
+    @async_cache(backend=ashared, namespace="flaky")
     async def flaky(x: int) -> int:
         calls.append(x)
         await asyncio.sleep(0.01)
@@ -230,7 +230,7 @@ async def test_acache_clear_and_invalidate_on_an_async_backend(ashared, raw):
     """acache_clear/acache_invalidate reach Redis; the sync versions raise and change nothing."""
     from pmp_errors import ConfigurationError
 
-    @async_cache(backend=ashared)
+    @async_cache(backend=ashared, namespace="ident")
     async def ident(x: int, y: int = 0) -> int:
         return x + y
 
@@ -255,7 +255,7 @@ async def test_acache_clear_during_a_flight_wins(ashared, raw):
     gate = asyncio.Event()
     started = asyncio.Event()
 
-    @async_cache(backend=ashared)
+    @async_cache(backend=ashared, namespace="slow")
     async def slow(x: int) -> int:
         started.set()
         await gate.wait()
@@ -269,21 +269,15 @@ async def test_acache_clear_during_a_flight_wins(ashared, raw):
     assert raw.keys("adec:*") == []
 
 
-@pytest.mark.asyncio
-async def test_async_cache_over_a_sync_redis_backend(shared, raw):
-    """A sync RedisCache also serves async_cache (its calls are not awaited)."""
-    calls = []
+def test_async_cache_refuses_a_sync_redis_backend(shared):
+    """async_cache(backend=RedisCache) is refused, naming AsyncRedisCache (it would block)."""
+    with pytest.raises(ValidationError, match="AsyncRedisCache") as info:
 
-    @async_cache(backend=shared)
-    async def triple(*args: int) -> int:
-        calls.append(args)
-        return 3 * sum(args)
+        @async_cache(backend=shared, namespace="triple")
+        async def triple(*args: int) -> int:
+            return 3 * sum(args)
 
-    assert [await triple(1, 2), await triple(1, 2)] == [9, 9]
-    assert calls == [(1, 2)]
-    assert await triple.acache_invalidate(1, 2) is True
-    await triple.acache_clear()
-    assert raw.keys("dec:*") == []
+    assert info.value.field == "backend"
 
 
 @pytest.mark.asyncio
@@ -293,7 +287,7 @@ async def test_generic_async_wrapper_over_an_async_backend(ashared):
 
     calls = []
 
-    @async_cache(backend=ashared)
+    @async_cache(backend=ashared, namespace="total")
     async def total(*args: int) -> int:
         calls.append(args)
         return sum(args)
@@ -325,13 +319,13 @@ LOCK_WORKER = textwrap.dedent(
     raw = redis.Redis.from_url(url)
     options = {"namespace": "lock", "lock": True, "lock_wait": lock_wait}
 
-    @cache(backend=RedisCache(url, **options))
+    @cache(backend=RedisCache(url, **options), namespace="square")
     def square(x: int) -> int:
         raw.incr("computations")
         time.sleep(work)
         return x * x
 
-    @async_cache(backend=AsyncRedisCache(url, **options))
+    @async_cache(backend=AsyncRedisCache(url, **options), namespace="asquare")
     async def asquare(x: int) -> int:
         raw.incr("computations")
         await asyncio.sleep(work)
@@ -371,7 +365,7 @@ def test_lock_wait_is_bounded_across_processes(redis_url, raw):
 def twin(backend, calls, gate):
     """A cached function whose twins (same name, other backends) act as other processes."""
 
-    @cache(backend=backend)
+    @cache(backend=backend, namespace="slow")
     def slow(x: int) -> int:
         calls.append(x)
         gate.wait(5)
@@ -412,7 +406,7 @@ def test_clear_during_a_locked_flight_releases_the_lock(redis_url, raw):
     backend = RedisCache(redis_url, namespace="tw", lock=True)
     started, gate = threading.Event(), threading.Event()
 
-    @cache(backend=backend)
+    @cache(backend=backend, namespace="slow")
     def slow(x: int) -> int:
         started.set()
         gate.wait(5)
@@ -439,7 +433,7 @@ async def test_async_lock_twins_compute_once_and_release_on_failure(redis_url, r
     backends = [AsyncRedisCache(redis_url, namespace="atw", lock=True) for _ in range(2)]
 
     def make(backend):
-        @async_cache(backend=backend)
+        @async_cache(backend=backend, namespace="slow")
         async def slow(x: int) -> int:
             calls.append(x)
             called.set()
@@ -493,7 +487,7 @@ def test_a_stalled_write_does_not_hold_up_other_keys(redis_url, raw):
     """While one key's SET stalls, other keys compute, hit and clear without waiting."""
     backend = SlowSetCache(redis_url, namespace="slow")
 
-    @cache(backend=backend)
+    @cache(backend=backend, namespace="ident")
     def ident(x: int) -> int:
         return x
 
@@ -535,7 +529,7 @@ async def test_acache_clear_wins_over_a_stalled_async_write(redis_url, raw):
     """A clear that lands while a result is being written removes it afterwards."""
     backend = SlowAsyncSetCache(redis_url, namespace="aslow")
 
-    @async_cache(backend=backend)
+    @async_cache(backend=backend, namespace="ident")
     async def ident(x: object) -> object:
         return x
 
@@ -573,7 +567,7 @@ def test_a_miss_overtaken_by_a_finished_flight_reads_again(redis_url):
     backend = GatedGetCache(redis_url, namespace="gate")
     calls: list[int] = []
 
-    @cache(backend=backend)
+    @cache(backend=backend, namespace="ident")
     def ident(x: int) -> int:
         calls.append(x)
         return x
@@ -604,7 +598,7 @@ def test_waiters_of_an_interrupted_owner_take_over(redis_url):
     calls: list[int] = []
     started, gate = threading.Event(), threading.Event()
 
-    @cache(backend=backend)
+    @cache(backend=backend, namespace="ident")
     def ident(x: int) -> int:
         calls.append(x)
         if len(calls) == 1:
@@ -654,7 +648,7 @@ async def test_an_async_miss_overtaken_by_a_finished_flight_reads_again(redis_ur
     backend = GatedAsyncGetCache(redis_url, namespace="agate")
     calls: list[int] = []
 
-    @async_cache(backend=backend)
+    @async_cache(backend=backend, namespace="ident")
     async def ident(x: int) -> int:
         calls.append(x)
         return x
@@ -679,7 +673,7 @@ def test_two_tiers_serve_repeated_hits_from_the_functions_own_tier(redis_url, ra
     backend = RedisCache(redis_url, namespace="tier", local_maxsize=8, local_ttl=0.05)
     calls: list[int] = []
 
-    @cache(backend=backend)
+    @cache(backend=backend, namespace="double")
     def double(x: int) -> int:
         calls.append(x)
         return 2 * x
@@ -713,7 +707,7 @@ async def test_two_tiers_for_async_functions(redis_url, raw):
     backend = AsyncRedisCache(redis_url, namespace="atier", local_maxsize=8, local_ttl=60)
     calls: list[int] = []
 
-    @async_cache(backend=backend)
+    @async_cache(backend=backend, namespace="double")
     async def double(x: int) -> int:
         calls.append(x)
         return 2 * x
@@ -737,7 +731,7 @@ def test_tiers_wait_for_their_first_use_and_are_dropped_with_their_function(redi
     assert RedisCache(redis_url).local_tier("x") is None  # no tiers without local_maxsize
 
     def make():
-        @cache(backend=backend)
+        @cache(backend=backend, namespace="f")
         def f(x: int) -> int:
             return x
 

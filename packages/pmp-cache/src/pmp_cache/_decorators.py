@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import time as _time
-import weakref
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
-from pmp_cache._backend import AsyncCacheBackend, CacheBackend
-from pmp_cache._core import Core, new_flight
+from pmp_cache._core import Core
 from pmp_cache._fastpath import compile_wrapper, fast_parameters
-from pmp_cache._lru import MISSING, LRUCache, _TimedDict
-from pmp_cache._stats import CacheInfo, CacheStats
-from pmp_cache._validate import check_maxsize, check_timer, check_ttl
+from pmp_cache._methods import CachedMethod, is_method
+from pmp_cache._options import check_identity, check_options, check_stale, fill_options
 from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine, Hashable
 
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
+
+    from pmp_cache._backend import AsyncCacheBackend, CacheBackend
+    from pmp_cache._options import CacheOptions
+    from pmp_cache._stats import CacheInfo, CacheStats
 
 __all__ = ["AsyncCachedFunction", "CachedFunction", "async_cache", "cache"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
+T = TypeVar("T")
 
 
 class CachedFunction(Protocol[P, R_co]):
@@ -67,6 +67,13 @@ class CachedFunction(Protocol[P, R_co]):
         """Drop the entry for these arguments (passed as to the function); report if one was."""
         ...
 
+    def cache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        """Drop the entry for these arguments, compute and store it anew, and return it.
+
+        ``f.__wrapped__(...)`` calls the function without the cache (a bypass).
+        """
+        ...
+
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
@@ -103,6 +110,10 @@ class AsyncCachedFunction(CachedFunction[P, R_co], Protocol[P, R_co]):
         """Drop the entry for these arguments (awaiting the backend); report if one was."""
         ...
 
+    def acache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        """``cache_refresh`` awaiting the backend (``cache_refresh`` is the same coroutine)."""
+        ...
+
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
@@ -114,191 +125,10 @@ class AsyncCachedFunction(CachedFunction[P, R_co], Protocol[P, R_co]):
         ...
 
 
-# -- fast wrappers ----------------------------------------------------------------------
-# Hot paths are written for speed: locals bound once, no lock, one dict lookup per hit.
-# ``try: move(key) except KeyError: pass`` stays inline: ``contextlib.suppress`` would
-# add a context manager to every hit. A KeyError there means another thread evicted the
-# entry after it was read, which still counts as a hit.
-
-
-def _sync_backend_wrapper(core: Core) -> Callable[..., Any]:
-    make_key, fetch = core.make_key, core.fetch
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            key = make_key(args, kwargs)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        return fetch(key, args, kwargs)
-
-    return wrapper
-
-
-def _sync_timed_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    func, begin, finish, fail, make_key = (
-        core.func,
-        core.begin,
-        core.finish,
-        core.fail,
-        core.make_key,
-    )
-    fast = core.key is None and not core.typed
-    data = store._data  # noqa: SLF001 - the store is private to this function
-    get, move, timer = data.get, data.move_to_end, store._timer  # noqa: SLF001
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if fast and not kwargs and len(args) == 1:
-            key = args[0]
-            if isinstance(key, tuple):
-                key = args
-        else:
-            key = make_key(args, kwargs)
-        try:
-            entry = get(key, MISSING)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        if entry is not MISSING:
-            if entry[1] > (_time.monotonic() if timer is None else timer()):
-                try:  # noqa: SIM105 - see above
-                    move(key)
-                except KeyError:  # pragma: no cover - see above
-                    pass
-                store._hits += 1  # noqa: SLF001
-                return entry[0]
-            store._drop_expired(key, entry)  # noqa: SLF001
-        store._misses += 1  # noqa: SLF001
-        flight = new_flight()
-        value = begin(key, flight)
-        if value is not flight:
-            return value
-        try:
-            value = func(*args, **kwargs)
-        except BaseException as exc:
-            fail(key, flight, exc)
-            raise
-        finish(key, flight, value)
-        return value
-
-    return wrapper
-
-
-def _sync_plain_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    func, begin, finish, fail, make_key = (
-        core.func,
-        core.begin,
-        core.finish,
-        core.fail,
-        core.make_key,
-    )
-    fast = core.key is None and not core.typed
-    data = store._data  # noqa: SLF001 - the store is private to this function
-    get, move = data.get, data.move_to_end
-
-    def plain_wrapper(*args: Any, **kwargs: Any) -> Any:
-        if fast and not kwargs and len(args) == 1:
-            key = args[0]
-            if isinstance(key, tuple):
-                key = args
-        else:
-            key = make_key(args, kwargs)
-        try:
-            value = get(key, MISSING)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        if value is not MISSING:
-            try:  # noqa: SIM105 - see above
-                move(key)
-            except KeyError:  # pragma: no cover - see above
-                pass
-            store._hits += 1  # noqa: SLF001
-            return value
-        store._misses += 1  # noqa: SLF001
-        flight = new_flight()
-        value = begin(key, flight)
-        if value is not flight:
-            return value
-        try:
-            value = func(*args, **kwargs)
-        except BaseException as exc:
-            fail(key, flight, exc)
-            raise
-        finish(key, flight, value)
-        return value
-
-    return plain_wrapper
-
-
-def _async_backend_wrapper(core: Core) -> Callable[..., Any]:
-    make_key, afetch = core.make_key, core.afetch
-
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            key = make_key(args, kwargs)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        return await afetch(key, args, kwargs)
-
-    return wrapper
-
-
-def _async_store_wrapper(core: Core, store: LRUCache[Any, Any]) -> Callable[..., Any]:
-    amiss, make_key = core.amiss, core.make_key
-    fast = core.key is None and not core.typed
-    data = store._data  # noqa: SLF001 - the store is private to this function
-    get, move, timer = data.get, data.move_to_end, store._timer  # noqa: SLF001
-    timed = type(data) is _TimedDict
-
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if fast and not kwargs and len(args) == 1:
-            key = args[0]
-            if isinstance(key, tuple):
-                key = args
-        else:
-            key = make_key(args, kwargs)
-        try:
-            entry = get(key, MISSING)
-        except TypeError:
-            core.check_key(args, kwargs)
-            raise
-        if entry is not MISSING:
-            if not timed:
-                try:  # noqa: SIM105 - see above
-                    move(key)
-                except KeyError:  # pragma: no cover - see above
-                    pass
-                store._hits += 1  # noqa: SLF001
-                return entry
-            if entry[1] > (_time.monotonic() if timer is None else timer()):
-                try:  # noqa: SIM105 - see above
-                    move(key)
-                except KeyError:  # pragma: no cover - see above
-                    pass
-                store._hits += 1  # noqa: SLF001
-                return entry[0]
-            store._drop_expired(key, entry)  # noqa: SLF001
-        store._misses += 1  # noqa: SLF001
-        return await amiss(key, args, kwargs)
-
-    return wrapper
-
-
 def _make_wrapper(core: Core, *, is_async: bool) -> Callable[..., Any]:
-    if core.key is None:
-        params = fast_parameters(core.signature_of, core.skip)
-        if params is not None:
-            core.bound_keys = True
-            return compile_wrapper(core, params, is_async=is_async)
-    if core.store is not None:
-        if is_async:
-            return _async_store_wrapper(core, core.store)
-        if type(core.store._data) is _TimedDict:  # noqa: SLF001
-            return _sync_timed_wrapper(core, core.store)
-        return _sync_plain_wrapper(core, core.store)
-    return _async_backend_wrapper(core) if is_async else _sync_backend_wrapper(core)
+    params = None if core.key is not None else fast_parameters(core.signature_of, core.skip)
+    core.bound_keys = params is not None
+    return compile_wrapper(core, params, is_async=is_async)
 
 
 def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: bool) -> None:
@@ -310,190 +140,46 @@ def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: boo
     if is_async:
         wrapper.acache_clear = core.aclear
         wrapper.acache_invalidate = lambda *args, **kwargs: core.ainvalidate(args, kwargs)
+    if not core.skip:  # a cached method's refresh needs its instance: see CachedMethod
+        attach_refresh(wrapper, wrapper, is_async=is_async)
 
 
-# -- methods ----------------------------------------------------------------------------
+def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> None:
+    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call."""
+    if is_async:
 
+        async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
+            await target.acache_invalidate(*args, **kwargs)
+            return await call(*args, **kwargs)
 
-class _CachedMethod(Generic[R]):
-    """Descriptor giving each instance its own cache without keeping the instance alive.
+        target.acache_refresh = target.cache_refresh = acache_refresh
+    else:
 
-    The per-instance cached function holds the instance through a weak
-    reference and is dropped when the instance is collected.
-    """
+        def cache_refresh(*args: Any, **kwargs: Any) -> Any:
+            target.cache_invalidate(*args, **kwargs)
+            return call(*args, **kwargs)
 
-    def __init__(self, func: Callable[..., Any], build: Callable[..., Any]) -> None:
-        functools.update_wrapper(self, func)
-        self._func = func
-        self._build = build
-        self._lock = threading.Lock()
-        self._per_instance: dict[int, Any] = {}
-
-    def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
-        if instance is None:
-            return self
-        bound = self._per_instance.get(id(instance))
-        if bound is None:
-            bound = self._bind(instance)
-        return bound
-
-    def _bind(self, instance: object) -> Any:
-        func = self._func
-        key = id(instance)
-        try:
-            ref = weakref.ref(instance, lambda _: self._per_instance.pop(key, None))
-        except TypeError:
-            qualname = getattr(func, "__qualname__", repr(func))
-            raise ConfigurationError(
-                f"{type(instance).__name__} instances cannot be weakly referenced, so the "
-                f"cached method {qualname}() cannot give them their own cache; add "
-                "'__weakref__' to the class's __slots__",
-                config_key="__slots__",
-            ) from None
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            obj = ref()
-            if obj is None:  # the caller kept the bound cache after dropping the instance
-                msg = f"the instance behind {func.__qualname__}() was garbage-collected"
-                raise ReferenceError(msg)
-            return func(obj, *args, **kwargs)
-
-        with self._lock:
-            bound = self._per_instance.get(key)
-            if bound is None:  # pragma: no branch - else: another thread bound it first
-                bound = self._per_instance[key] = self._build(call, func)
-        return bound
-
-    def __call__(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
-        return self.__get__(instance)(*args, **kwargs)
-
-    def _bound(self) -> list[Any]:
-        return list(self._per_instance.values())
-
-    def cache_stats(self) -> CacheStats:
-        """Counters summed over every live instance."""
-        totals: dict[str, Any] = dict.fromkeys(
-            ("hits", "misses", "evictions", "expirations", "currsize"), 0
-        )
-        maxsize: int | None = 0
-        for bound in self._bound():
-            stats = bound.cache_stats()
-            for name in totals:
-                totals[name] += stats[name]
-            maxsize = (
-                None if maxsize is None or stats["maxsize"] is None else maxsize + stats["maxsize"]
-            )
-        lookups = totals["hits"] + totals["misses"]
-        return cast(
-            "CacheStats",
-            {
-                **totals,
-                "hit_rate": totals["hits"] / lookups if lookups else 0.0,
-                "maxsize": maxsize,
-            },
-        )
-
-    def cache_info(self) -> CacheInfo:
-        """``functools``-style counters summed over every live instance."""
-        s = self.cache_stats()
-        return CacheInfo(s["hits"], s["misses"], s["maxsize"], s["currsize"])
-
-    def cache_clear(self) -> None:
-        """Clear the cache of every live instance."""
-        for bound in self._bound():
-            bound.cache_clear()
-
-    def cache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
-        """Drop one instance's entry for these arguments."""
-        return bool(self.__get__(instance).cache_invalidate(*args, **kwargs))
-
-    async def acache_clear(self) -> None:
-        """``cache_clear`` as a coroutine, as async cached functions offer it."""
-        self.cache_clear()
-
-    async def acache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
-        """``cache_invalidate`` as a coroutine, as async cached functions offer it."""
-        return self.cache_invalidate(instance, *args, **kwargs)
-
-
-def _is_method(func: Callable[..., Any]) -> bool:
-    """Whether ``func`` is defined in a class body and takes ``self`` first."""
-    parts = getattr(func, "__qualname__", "").split(".")
-    code = getattr(func, "__code__", None)
-    return (
-        len(parts) >= 2  # noqa: PLR2004 - "Class.method"
-        and parts[-2] != "<locals>"
-        and code is not None
-        and code.co_argcount >= 1
-        and code.co_varnames[0] == "self"
-    )
+        target.cache_refresh = cache_refresh
 
 
 # -- the decorators ---------------------------------------------------------------------
 
 
-def _check(
-    *,
-    is_async: bool,
-    maxsize: object,
-    ttl: object,
-    typed: object,
-    key: object,
-    timer: object,
-    backend: object,
-) -> tuple[int | None, float | None]:
-    checked_maxsize = check_maxsize(maxsize)
-    checked_ttl = check_ttl(ttl)
-    if not isinstance(typed, bool):
-        raise ValidationError(
-            f"typed must be True or False, got {typed!r}", field="typed", value=typed
-        )
-    if key is not None and not callable(key):
-        raise ValidationError(
-            f"key must be a callable taking the function's arguments or None, got {key!r}",
-            field="key",
-            value=key,
-        )
-    check_timer(timer)
-    if backend is not None:
-        if not isinstance(backend, CacheBackend):
-            raise ValidationError(
-                "backend must provide get/set/delete/clear/stats (see CacheBackend), "
-                f"got {backend!r}",
-                field="backend",
-                value=backend,
-            )
-        if not is_async and inspect.iscoroutinefunction(backend.get):
-            raise ValidationError(
-                f"backend {backend!r} is async (its get is a coroutine function): use it "
-                "with async_cache, or give cache a sync backend such as RedisCache",
-                field="backend",
-                value=backend,
-            )
-    return checked_maxsize, checked_ttl
+# Method wrappers that are not callable themselves but are cached through their function.
+_WRAPPERS = (classmethod, staticmethod, functools.partialmethod)
 
 
 def _decorator(
-    *,
-    is_async: bool,
-    maxsize: object,
-    ttl: object,
-    typed: object,
-    key: object,
-    timer: object,
-    backend: object,
+    *, is_async: bool, maxsize: object, ttl: object, backend: object, options: dict[str, Any]
 ) -> Callable[[Callable[..., Any]], Any]:
-    checked_maxsize, checked_ttl = _check(
-        is_async=is_async,
-        maxsize=maxsize,
-        ttl=ttl,
-        typed=typed,
-        key=key,
-        timer=timer,
-        backend=backend,
+    checked_stale = check_stale(options["stale"], ttl=ttl, backend=backend)
+    checked_maxsize, checked_ttl = check_options(
+        is_async=is_async, maxsize=maxsize, ttl=ttl, backend=backend, options=options
     )
+    typed, key, timer = options["typed"], options["key"], options["timer"]
+    unless, on_event, namespace = options["unless"], options["on_event"], options["namespace"]
 
-    def build(func: Callable[..., Any], signature_of: Callable[..., Any] | None = None) -> Any:
+    def build(func: Callable[..., Any], *, method: bool = False) -> Any:
         core = Core(
             func,
             maxsize=checked_maxsize,
@@ -502,14 +188,21 @@ def _decorator(
             key=cast("Callable[..., Hashable] | None", key),
             timer=cast("Callable[[], float] | None", timer),
             backend=cast("CacheBackend | AsyncCacheBackend | None", backend),
-            signature_of=signature_of,
-            skip=0 if signature_of is None else 1,
+            skip=1 if method else 0,
+            namespace=cast("str | None", namespace),
+            unless=cast("Callable[[Any], object] | None", unless),
+            on_event=cast("Callable[[str, Any], object] | None", on_event),
+            stale=checked_stale,
         )
         wrapper = _make_wrapper(core, is_async=is_async)
-        _attach(wrapper, core, func if signature_of is None else signature_of, is_async=is_async)
+        _attach(wrapper, core, func, is_async=is_async)
         return wrapper
 
     def decorate(func: Callable[..., Any]) -> Any:
+        if isinstance(func, (classmethod, staticmethod)):  # cache the function, then rewrap it
+            return type(func)(decorate(func.__func__))
+        if isinstance(func, functools.partialmethod):
+            return functools.partialmethod(decorate(func.func), *func.args, **func.keywords)
         if not callable(func):
             raise ValidationError(
                 f"the cache decorators wrap a callable, got {func!r}", field="func", value=func
@@ -520,19 +213,57 @@ def _decorator(
                 field="func",
                 value=func,
             )
-        if _is_method(func):
+        if is_method(func):
             if backend is not None:
                 raise ConfigurationError(
                     f"{func.__qualname__}() is a method: a shared backend cannot tell "
                     "instances apart; cache a function of explicit arguments instead",
                     config_key="backend",
                 )
-            return _CachedMethod(func, build)
+            return CachedMethod(
+                func,
+                functools.partial(build, method=True),
+                functools.partial(attach_refresh, is_async=is_async),
+            )
+        if backend is not None and namespace is None:
+            check_identity(func)
         return build(func)
 
     return decorate
 
 
+class CacheDecorator(Protocol):
+    """What ``cache(...)`` returns: applied to a function, or above ``@classmethod`` & co."""
+
+    @overload
+    def __call__(self, func: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+    @overload
+    def __call__(self, func: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
+    @overload
+    def __call__(self, func: functools.partialmethod[R], /) -> functools.partialmethod[R]: ...
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> CachedFunction[P, R]: ...
+
+
+class AsyncCacheDecorator(Protocol):
+    """What ``async_cache(...)`` returns (see ``CacheDecorator``)."""
+
+    @overload
+    def __call__(self, func: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+    @overload
+    def __call__(self, func: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
+    @overload
+    def __call__(
+        self, func: Callable[P, Awaitable[R]], /
+    ) -> AsyncCachedFunction[P, Coroutine[Any, Any, R]]: ...
+
+
+@overload
+def cache(maxsize: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+@overload
+def cache(maxsize: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
+@overload
+def cache(maxsize: functools.partialmethod[R], /) -> functools.partialmethod[R]: ...
 @overload
 def cache(maxsize: Callable[P, R], /) -> CachedFunction[P, R]: ...
 @overload
@@ -540,19 +271,15 @@ def cache(
     maxsize: int | None = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
-) -> Callable[[Callable[P, R]], CachedFunction[P, R]]: ...
+    **options: Unpack[CacheOptions],
+) -> CacheDecorator: ...
 def cache(
     maxsize: Any = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | None = None,
+    **options: Any,
 ) -> Any:
     """Cache a function's results in an LRU cache with optional TTL, computing each key once.
 
@@ -561,9 +288,14 @@ def cache(
     not wait; hits take no lock. ``typed=True`` keeps ``f(1)`` and ``f(1.0)``
     apart; ``key`` replaces the key built from the arguments; ``timer`` replaces
     ``time.monotonic``; ``backend`` stores results in another ``CacheBackend``
-    (keys are prefixed with the function's name; ``cache_clear`` clears the
-    whole backend). On a method, each instance gets its own cache and is not
-    kept alive by it. Usable bare (``@cache``) or configured.
+    (keys are prefixed with ``namespace``, by default the function's
+    ``module.qualname``; a lambda, closure or ``<locals>`` function has no
+    unique name, so with a backend it needs ``namespace=``; ``cache_clear``
+    clears the whole backend). ``unless`` keeps results it returns true for out
+    of the cache; ``stale`` (seconds, with ``ttl``) serves an expired entry
+    while one refresher computes it; ``on_event(kind, key)`` hears hits,
+    misses, evictions and expirations. On a method, each instance gets its own
+    cache and is not kept alive by it. Usable bare (``@cache``) or configured.
 
     >>> @cache(maxsize=256, ttl=3600)
     ... def expensive_computation(x: int) -> int:
@@ -573,13 +305,21 @@ def cache(
     >>> expensive_computation.cache_stats()["hits"]
     1
     """
-    if callable(maxsize):
+    if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return cache()(maxsize)
     return _decorator(
-        is_async=False, maxsize=maxsize, ttl=ttl, typed=typed, key=key, timer=timer, backend=backend
+        is_async=False,
+        maxsize=maxsize,
+        ttl=ttl,
+        backend=backend,
+        options=fill_options("cache", options),
     )
 
 
+@overload
+def async_cache(maxsize: classmethod[T, P, R], /) -> classmethod[T, P, R]: ...
+@overload
+def async_cache(maxsize: staticmethod[P, R], /) -> staticmethod[P, R]: ...  # type: ignore[overload-overlap]  # a staticmethod is callable too
 @overload
 def async_cache(
     maxsize: Callable[P, Awaitable[R]], /
@@ -589,27 +329,24 @@ def async_cache(
     maxsize: int | None = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
-) -> Callable[[Callable[P, Awaitable[R]]], AsyncCachedFunction[P, Coroutine[Any, Any, R]]]: ...
+    **options: Unpack[CacheOptions],
+) -> AsyncCacheDecorator: ...
 def async_cache(
     maxsize: Any = 128,
     ttl: float | None = None,
     *,
-    typed: bool = False,
-    key: Callable[..., Hashable] | None = None,
-    timer: Callable[[], float] | None = None,
     backend: CacheBackend | AsyncCacheBackend | None = None,
+    **options: Any,
 ) -> Any:
     """Cache an async function's results; the same options and controls as ``cache``.
 
     Finished values are stored, not tasks. Concurrent misses for one key share
     one computation; cancelling one caller leaves the others waiting, and the
     work is cancelled only when every caller is. Works across event loops.
-    ``backend`` may be sync (``LRUCache``, ``RedisCache``) or async
-    (``AsyncRedisCache``, awaited); ``acache_clear()`` and
+    ``backend`` is an async store (``AsyncRedisCache``, awaited) or an
+    in-memory ``LRUCache``; another sync store (``RedisCache``) is refused, as
+    it would block the event loop. ``acache_clear()`` and
     ``acache_invalidate(...)`` clear either kind.
 
     >>> import asyncio
@@ -619,8 +356,12 @@ def async_cache(
     >>> asyncio.run(fetch(1))
     {'id': 1}
     """
-    if callable(maxsize):
+    if callable(maxsize) or isinstance(maxsize, _WRAPPERS):
         return async_cache()(maxsize)
     return _decorator(
-        is_async=True, maxsize=maxsize, ttl=ttl, typed=typed, key=key, timer=timer, backend=backend
+        is_async=True,
+        maxsize=maxsize,
+        ttl=ttl,
+        backend=backend,
+        options=fill_options("async_cache", options),
     )

@@ -25,7 +25,9 @@ import threading
 import time as _time
 from typing import TYPE_CHECKING, Any
 
-from pmp_cache._lru import MISSING, LRUCache, _TimedDict
+from pmp_cache._lru import LRUCache
+from pmp_cache._reentry import COMPUTING
+from pmp_cache._store import MISSING, Internals, internals
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,6 +51,10 @@ def fast_parameters(func: Callable[..., Any], skip: int) -> list[inspect.Paramet
     except (TypeError, ValueError):  # builtins without a signature
         return None
     if any(p.kind not in _SIMPLE or p.name.startswith(_PREFIX) for p in params):
+        return None
+    try:  # keys hold the defaults: an unhashable one calls for call-shape keys
+        hash(tuple(p.default for p in params))
+    except TypeError:
         return None
     return params
 
@@ -82,20 +88,34 @@ def _signature_source(params: list[inspect.Parameter]) -> tuple[str, dict[str, A
 # closure cell, about 10 ns a hit.
 
 _SYNC_MISS = """
-    _pmp_store._misses += 1
-    _pmp_flight = [_pmp_ident(), None, _pmp_MISSING, None]
+    _pmp_flight = [_pmp_ident(), None, _pmp_MISSING, None, None]
     if _pmp_register(_pmp_key, _pmp_flight) is not _pmp_flight or _pmp_key in _pmp_data:
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
-            return _pmp_value
+            return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
+    _pmp_counts.misses += 1{miss_hook}
+    _pmp_flight[4] = _pmp_token = _pmp_mark(_pmp_flight)  # see _reentry
     try:
         _pmp_value = _pmp_func({call})
+{unless_call}
     except BaseException as _pmp_exc:
+        _pmp_unmark(_pmp_token)
         _pmp_fail(_pmp_key, _pmp_flight, _pmp_exc)
         raise
+    _pmp_unmark(_pmp_token)
+{unless_skip}
 {store_value}
     return _pmp_value
 """
+
+# With ``unless=``: a result it refuses goes to the waiters but is not stored.
+_UNLESS_CALL = """\
+        _pmp_refused = _pmp_unless(_pmp_value)"""
+
+_UNLESS_SKIP = """\
+    if _pmp_refused:
+        _pmp_finish(_pmp_key, _pmp_flight, _pmp_value, keep=False)
+        return _pmp_value"""
 
 # ``Core.finish`` inlined: the value goes to the waiters, and into the store if the
 # flight is still registered, before the flight is unregistered.
@@ -115,138 +135,229 @@ _STORE_VALUE = """\
             _pmp_flight[1].set()"""
 
 _INSERT = """\
-                _pmp_store._insert(_pmp_key, _pmp_value, None)"""
+                _pmp_insert(_pmp_key, _pmp_value, None)"""
 
-# ``LRUCache._insert`` inlined for a bounded store; the evicted entry is released
-# after the lock. The store does not hold the key: it did not once the flight was
+# ``LRUCache``'s insert inlined for a bounded store; the evicted entry is released
+# after the lock; a full store with deadlines frees a slot through ``make_room``
+# (expired entries first). The store does not hold the key: it did not once the flight was
 # registered (else ``begin`` returned the value or dropped the expired entry), and
 # while a flight is registered only its owner stores its key.
 _PLAIN_INSERT = """\
                 if len(_pmp_data) >= {maxsize}:
                     _pmp_evicted = _pmp_popitem(False)
-                    _pmp_store._evictions += 1
+                    _pmp_counts.evictions += 1{evict_hook}
                 _pmp_data[_pmp_key] = _pmp_value"""
 
 _TIMED_INSERT = """\
                 if len(_pmp_data) >= {maxsize}:
-                    _pmp_evicted = _pmp_popitem(False)
-                    if _pmp_evicted[1][1] <= _pmp_now:
-                        _pmp_store._expirations += 1
+                    if _pmp_now < _pmp_counts.next_expiry:  # nothing has expired: evict the LRU
+                        _pmp_evicted = _pmp_popitem(False)
+                        _pmp_counts.evictions += 1{evict_hook}
                     else:
-                        _pmp_store._evictions += 1
+                        _pmp_make_room(_pmp_now)
                 _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
 
 _ASYNC_MISS = """
-    _pmp_store._misses += 1
-    return await _pmp_amiss(_pmp_key, ({positional}), {{{keywords}}})
+    return await _pmp_amiss(_pmp_key, {args}, {kwargs})
 """
 
 _SYNC_FETCH = """
-    return _pmp_fetch((_pmp_namespace, _pmp_key), ({positional}), {{{keywords}}})
+    return _pmp_fetch({namespaced}, {args}, {kwargs})
 """
 
 _ASYNC_FETCH = """
-    return await _pmp_afetch((_pmp_namespace, _pmp_key), ({positional}), {{{keywords}}})
+    return await _pmp_afetch({namespaced}, {args}, {kwargs})
 """
 
 _REMOTE_TEMPLATE = """
 {kw}def _pmp_wrapper({signature}):
-    _pmp_key = {key}
+{key}
 {miss}
 """
 
 _TEMPLATE = """
 {kw}def _pmp_wrapper({signature}):
-    _pmp_key = {key}
+{key}
     try:
         _pmp_entry = _pmp_get(_pmp_key, _pmp_MISSING)
     except TypeError:
-        _pmp_check_key(({positional}), {{{keywords}}})
+        _pmp_check_key({args}, {kwargs})
         raise
     if _pmp_entry is not _pmp_MISSING:
 {hit}
 {miss}
 """
 
-_PLAIN_HIT = """\
-        try:
-            _pmp_move(_pmp_key)
-        except KeyError:
-            pass
-        _pmp_store._hits += 1
-        return _pmp_entry"""
+# The one hit: recency (unless reading a backend's tier, see above), the counter, the value.
+_HIT = """\
+{i}try:
+{i}    _pmp_move(_pmp_key)
+{i}except KeyError:
+{i}    pass
+{i}_pmp_counts.hits += 1{hook}
+{i}return {value}"""
 
-_TIMED_HIT = """\
-        if _pmp_entry[1] > {clock}:
-            try:
-                _pmp_move(_pmp_key)
-            except KeyError:
-                pass
-            _pmp_store._hits += 1
-            return _pmp_entry[0]
-        _pmp_store._drop_expired(_pmp_key, _pmp_entry)"""
+# Entries with deadlines are hits while fresh, else dropped (then a miss). With ``stale=``,
+# an expired entry is served stale for ``stale`` more seconds (see _stale): the fresh hit
+# is the same as without it, and the clock is read again only past the deadline.
+_FRESH = """\
+        if _pmp_entry[1] > {now}:
+{hit}
+{stale}        _pmp_drop_expired(_pmp_key, _pmp_entry)"""
 
-_TIER_HIT = """\
-        if _pmp_entry[1] > _pmp_monotonic():
-            _pmp_store._hits += 1
-            return _pmp_entry[0]
-        _pmp_store._drop_expired(_pmp_key, _pmp_entry)"""
+_STALE = """\
+        if _pmp_entry[1] + {stale!r} > {now}:
+            return _pmp_serve_stale(_pmp_key, _pmp_entry[0], {args}, {kwargs})
+"""
+
+
+def _hit_source(
+    core: Core, mem: Internals, *, tier: bool, hook: bool, parts: dict[str, str]
+) -> str:
+    """The hit branch for this store, from the one ``_HIT`` (see the templates above)."""
+    hit_hook = _HOOK.format(indent=" " * 12, kind="hit", key="_pmp_key") if hook else ""
+    if not mem.timed:
+        return _HIT.format(i=" " * 8, hook=hit_hook.replace(" " * 12, " " * 8), value="_pmp_entry")
+    hit = _HIT.format(i=" " * 12, hook=hit_hook, value="_pmp_entry[0]")
+    if tier:  # no recency: see the module docstring
+        hit = hit.split("\n", 4)[4]
+        return _FRESH.format(now="_pmp_monotonic()", hit=hit, stale="")
+    stale = (
+        ""
+        if core.stale is None
+        else _STALE.format(stale=core.stale, now=_clock_source(mem), **parts)
+    )
+    return _FRESH.format(now=_clock_source(mem), hit=hit, stale=stale)
+
+
+# A call of ``on_event``, generated only when there is one, so none costs nothing.
+_HOOK = """
+{indent}_pmp_hook({kind!r}, {key})"""
+
+# Keys of a function taking ``*args``/``**kwargs``, by the shape of the call (see _keys);
+# the common case of one positional argument is inlined.
+_CALL_SHAPE_KEY = """\
+    if not _pmp_kwargs and len(_pmp_args) == 1:
+        _pmp_key = _pmp_args[0]
+        if isinstance(_pmp_key, tuple):
+            _pmp_key = _pmp_args
+    else:
+        _pmp_key = _pmp_make_key(_pmp_args, _pmp_kwargs)"""
 
 
 def _local_tier(core: Core) -> LRUCache[Any, Any] | None:
     """The function's tier in the backend when it can be read directly, else ``None``."""
     make = getattr(core.backend, "local_tier", None)
     tier = make(core.namespace) if callable(make) else None
-    if isinstance(tier, LRUCache) and type(tier._data) is _TimedDict:  # noqa: SLF001
+    if isinstance(tier, LRUCache) and internals(tier).timed:
         return tier
     return None
 
 
-def _store_value(store: LRUCache[Any, Any]) -> str:
+def _store_value(mem: Internals) -> str:
     """Source storing a computed ``value`` (see ``_STORE_VALUE``) for this store."""
-    maxsize = store._maxsize  # noqa: SLF001 - the store is private to this function
-    timed = type(store._data) is _TimedDict  # noqa: SLF001
+    maxsize, timed = mem.maxsize, mem.timed
     insert = _INSERT  # unbounded, or maxsize 0: rare enough for the general method
     if 0 < maxsize < sys.maxsize:
-        insert = (_TIMED_INSERT if timed else _PLAIN_INSERT).format(maxsize=maxsize)
-    now = f"    _pmp_now = {_clock_source(store)}" if timed and insert is not _INSERT else ""
+        evict_hook = (
+            ""
+            if mem.hook is None
+            else _HOOK.format(indent=" " * 20, kind="eviction", key="_pmp_evicted[0]")
+        )
+        if timed:
+            evict_hook = evict_hook.replace("\n" + " " * 20, "\n" + " " * 24)
+        insert = (_TIMED_INSERT if timed else _PLAIN_INSERT).format(
+            maxsize=maxsize, evict_hook=evict_hook
+        )
+    now = f"    _pmp_now = {_clock_source(mem)}" if timed and insert is not _INSERT else ""
     return _STORE_VALUE.format(now=now, insert=insert)
 
 
-def _clock_source(store: LRUCache[Any, Any]) -> str:
+def _clock_source(mem: Internals) -> str:
     """``time.monotonic`` looked up per call (so patching it works), or the injected timer."""
-    return "_pmp_time.monotonic()" if store._timer is None else "_pmp_timer()"  # noqa: SLF001
+    return "_pmp_time.monotonic()" if mem.timer is None else "_pmp_timer()"
 
 
-def compile_wrapper(
-    core: Core, params: list[inspect.Parameter], *, is_async: bool
-) -> Callable[..., Any]:
-    """Generate the hit/miss wrapper for ``params`` over the in-memory store or the backend."""
-    store = core.store
-    remote = store is None
-    if store is None:
-        store = _local_tier(core)
+def _bound_key_source(core: Core, names: list[str]) -> str:
+    """The key expression of a wrapper declaring the function's own parameters."""
+    if core.typed and names:
+        return f"({', '.join([*names, *(f'type({n})' for n in names)])},)"
+    if len(names) == 1:
+        return names[0]
+    return f"({', '.join(names)}{',' if names else ''})"
+
+
+def _call_parts(
+    core: Core, params: list[inspect.Parameter] | None, lead: str
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The wrapper's signature, the defaults it refers to, and the pieces of its body.
+
+    ``params`` is ``None`` for the generic ``*args, **kwargs`` wrapper. ``lead``
+    names a leading parameter that is passed through but not part of the key
+    (``self`` of a per-instance cached method).
+    """
+    if params is None:
+        signature = f"{lead}*_pmp_args, **_pmp_kwargs"
+        defaults: dict[str, Any] = {}
+        generic = core.key is None and not core.typed and core.backend is None
+        key = _CALL_SHAPE_KEY if generic else "    _pmp_key = _pmp_make_key(_pmp_args, _pmp_kwargs)"
+        parts = {
+            "key": key,
+            "call": f"{lead}*_pmp_args, **_pmp_kwargs",
+            "args": f"({lead}*_pmp_args)" if lead else "_pmp_args",
+            "kwargs": "_pmp_kwargs",
+            # the generic key already carries the namespace (Core.make_key)
+            "namespaced": "_pmp_key",
+        }
+        return signature, defaults, parts
     signature, defaults = _signature_source(params)
+    if lead:
+        signature = f"{lead}{signature}" if signature else lead.rstrip(", ")
     names = [p.name for p in params]
     positional = [p.name for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    if core.typed and names:
-        key = f"({', '.join([*names, *(f'type({n})' for n in names)])},)"
-    elif len(names) == 1:
-        key = names[0]
-    else:
-        key = f"({', '.join(names)}{',' if names else ''})"
-    data = None if store is None else store._data  # noqa: SLF001 - private to this function
+    parts = {
+        "key": f"    _pmp_key = {_bound_key_source(core, names)}",
+        "call": ", ".join(
+            [*([lead.rstrip(", ")] if lead else []), *positional] + [f"{n}={n}" for n in keyword]
+        ),
+        "args": "(" + lead + "".join(f"{n}, " for n in positional) + ")",
+        "kwargs": "{" + ", ".join(f"{n!r}: {n}" for n in keyword) + "}",
+        "namespaced": "(_pmp_namespace, _pmp_key)",
+    }
+    return signature, defaults, parts
+
+
+def compile_wrapper(
+    core: Core, params: list[inspect.Parameter] | None, *, is_async: bool
+) -> Callable[..., Any]:
+    """Generate the hit/miss wrapper over the in-memory store or the backend.
+
+    ``params`` are the parameters to declare (keys from the bound arguments),
+    or ``None`` for a ``*args, **kwargs`` wrapper keyed by the call's shape.
+    A per-instance cached method (``core.skip``) also takes ``self`` first.
+    """
+    store = core.store
+    remote = store is None
+    if store is None and params is not None:
+        store = _local_tier(core)
+    mem = None if store is None else internals(store)
+    lead = "_pmp_self, " if core.skip else ""
+    signature, defaults, parts = _call_parts(core, params, lead)
+    data = None if mem is None else mem.data
     namespace: dict[str, Any] = {
         f"{_PREFIX}{name}": value
         for name, value in {
             "time": _time,
             "namespace": core.namespace,
-            "store": store,
+            "counts": None if mem is None else mem.counts,
             "data": data,
             "get": None if data is None else data.get,
             "move": None if data is None else data.move_to_end,
             "popitem": None if data is None else data.popitem,
+            "insert": None if mem is None else mem.insert,
+            "make_room": None if mem is None else mem.make_room,
+            "drop_expired": None if mem is None else mem.drop_expired,
             "lock": core.lock,
             "flights": core.flights,
             "register": core.flights.setdefault,
@@ -255,48 +366,46 @@ def compile_wrapper(
             "fetch": core.fetch,
             "afetch": core.afetch,
             "MISSING": MISSING,
+            "mark": COMPUTING.set,
+            "unmark": COMPUTING.reset,
             "begin": core.begin,
             "fail": core.fail,
+            "finish": core.finish,
+            "unless": core.unless,
             "amiss": core.amiss,
             "func": core.func,
+            "make_key": core.make_key,
             "check_key": core.check_key,
-            "timer": None if store is None else store._timer,  # noqa: SLF001
-            "ttl": None if store is None else store._ttl,  # noqa: SLF001
+            "timer": None if mem is None else mem.timer,
+            "ttl": None if mem is None else mem.ttl,
             "monotonic": _time.monotonic,
+            "hook": None if mem is None else mem.hook,
+            "serve_stale": core.aserve_stale if is_async else core.serve_stale,
         }.items()
     }
     namespace |= defaults
-    fmt = {
-        "call": ", ".join([*positional, *(f"{n}={n}" for n in keyword)]),
-        "positional": "".join(f"{n}, " for n in positional),
-        "keywords": ", ".join(f"{n!r}: {n}" for n in keyword),
-    }
     if remote:
-        hit = _TIER_HIT
+        hit = "" if mem is None else _hit_source(core, mem, tier=True, hook=False, parts=parts)
         miss = _ASYNC_FETCH if is_async else _SYNC_FETCH
     else:
-        assert store is not None
-        hit = (
-            _TIMED_HIT.format(clock=_clock_source(store))
-            if type(data) is _TimedDict
-            else _PLAIN_HIT
+        assert mem is not None
+        hooked = mem.hook is not None
+        hit = _hit_source(core, mem, tier=False, hook=hooked, parts=parts)
+        parts["miss_hook"] = (
+            _HOOK.format(indent="    ", kind="miss", key="_pmp_key") if hooked else ""
         )
         miss = _ASYNC_MISS if is_async else _SYNC_MISS
-        fmt["store_value"] = "" if is_async else _store_value(store)
+        parts["store_value"] = "" if is_async else _store_value(mem)
+    refusing = core.unless is not None
+    parts["unless_call"] = _UNLESS_CALL if refusing else ""
+    parts["unless_skip"] = _UNLESS_SKIP if refusing else ""
     source = (_TEMPLATE if data is not None else _REMOTE_TEMPLATE).format(
         kw="async " if is_async else "",
         signature=signature,
-        key=key,
         hit=hit,
-        miss=miss.format(**fmt),
-        **fmt,
+        miss=miss.format(**parts),
+        **parts,
     )
-    if is_async:  # the store in a closure cell, as before: found through __closure__
-        body = source.replace("\n", "\n    ")
-        source = f"def {_PREFIX}make({_PREFIX}store):{body}\n    return {_PREFIX}wrapper\n"
     exec(compile(source, f"<pmp_cache wrapper of {core.namespace}>", "exec"), namespace)  # noqa: S102 - source built above from parameter names only
-    if is_async:
-        made: Callable[..., Any] = namespace[f"{_PREFIX}make"](namespace.pop(f"{_PREFIX}store"))
-        return made
     wrapper: Callable[..., Any] = namespace[f"{_PREFIX}wrapper"]
     return wrapper

@@ -15,47 +15,28 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
-from pmp_cache._mutex import holding, new_mutex
-from pmp_cache._validate import check_maxsize, check_timer, check_ttl
+from pmp_cache._mutex import holding
+from pmp_cache._store import (
+    INF,
+    MISSING,
+    Store,
+    TimedDict,
+    od_get,
+    od_move_to_end,
+    od_popitem,
+)
+from pmp_cache._validate import check_ttl
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pmp_cache._stats import CacheStats
 
-__all__ = ["MISSING", "LRUCache"]
+__all__ = ["MISSING", "LRUCache"]  # MISSING also for the Redis backend
 
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
-
-_INF = float("inf")
-
-
-class _Missing:
-    """Sentinel type for "no entry"; never stored by callers."""
-
-    __slots__ = ()
-
-
-MISSING: Any = _Missing()
-
-# ``OrderedDict`` methods called as functions: ``_od_get(data, key, default)`` is about
-# 15 ns faster than ``data.get(key, default)`` on CPython 3.11 (and no slower on
-# 3.13), where the method lookup on an OrderedDict instance is never specialised.
-_od_get = OrderedDict.get
-_od_move_to_end = OrderedDict.move_to_end
-_od_popitem = OrderedDict.popitem
-
-
-class _TimedDict(OrderedDict[Any, Any]):
-    """The store of a cache with deadlines: ``key -> (value, deadline)``.
-
-    Its type tells readers how to read an entry, so a cache switching to timed
-    entries (first ``set(ttl=...)``) is never read half-converted.
-    """
-
-    __slots__ = ()
 
 
 class _ItemsView(ItemsView[K, V]):
@@ -64,7 +45,11 @@ class _ItemsView(ItemsView[K, V]):
     _mapping: LRUCache[K, V]
 
     def __iter__(self) -> Iterator[tuple[K, V]]:
-        return iter(self._mapping._live_items())  # noqa: SLF001 - the view belongs to the cache
+        cache = self._mapping
+        for key in cache:
+            value = cache.peek(key, MISSING)
+            if value is not MISSING:  # else it expired since the keys were read
+                yield key, value
 
 
 class _ValuesView(ValuesView[V]):
@@ -73,10 +58,10 @@ class _ValuesView(ValuesView[V]):
     _mapping: LRUCache[Any, V]
 
     def __iter__(self) -> Iterator[V]:
-        return (value for _, value in self._mapping._live_items())  # noqa: SLF001 - as above
+        return (value for _, value in self._mapping.items())
 
 
-class LRUCache(MutableMapping[K, V], Generic[K, V]):
+class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
     """A bounded mapping that drops the least recently used entry, with optional TTL.
 
     ``maxsize=None`` means unbounded. With ``ttl`` (seconds) every entry expires
@@ -85,6 +70,10 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     ``now >= deadline`` and from then on invisible to reads, ``len`` and
     iteration. ``now`` comes from ``timer`` if given, else from
     ``time.monotonic`` looked up at each call (so it can be patched in tests).
+
+    ``on_event(kind, key)`` is told of every entry that leaves by size
+    (``"eviction"``) or age (``"expiration"``), with the cache's lock held: it
+    must not use the cache (count, log or queue the event).
 
     Reads take no lock; writes take one, so threads may share a cache.
     Iteration walks a snapshot, least recently used first.
@@ -99,21 +88,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
     (['a', 'c'], 1)
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_data",
-        "_evictions",
-        "_expirations",
-        "_hits",
-        "_lock",
-        "_maxsize",
-        "_misses",
-        "_plain_limit",
-        "_timer",
-        "_ttl",
-    )
-
-    _data: OrderedDict[Any, Any]
+    __slots__ = ()
 
     def __init__(
         self,
@@ -121,21 +96,9 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         ttl: float | None = None,
         *,
         timer: Callable[[], float] | None = None,
+        on_event: Callable[[str, Any], object] | None = None,
     ) -> None:
-        checked = check_maxsize(maxsize)
-        self._maxsize = sys.maxsize if checked is None else checked
-        self._ttl = check_ttl(ttl)
-        check_timer(timer)
-        self._timer = timer
-        self._set_data(OrderedDict() if self._ttl is None else _TimedDict())
-        self._lock = new_mutex()
-        self._hits = self._misses = self._evictions = self._expirations = 0
-
-    def _set_data(self, data: OrderedDict[Any, Any]) -> None:
-        """Install the store; ``__setitem__`` inlines the plain bounded case only."""
-        self._data = data
-        plain = type(data) is not _TimedDict
-        self._plain_limit = self._maxsize if plain else 0
+        Store.__init__(self, maxsize, ttl, timer, on_event)
 
     # -- configuration -------------------------------------------------------------
 
@@ -151,34 +114,10 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
 
     @property
     def currsize(self) -> int:
-        """The number of live entries (expired ones are dropped first)."""
+        """The number of live entries (expired ones are not counted, nor dropped)."""
         return len(self)
 
-    def _now(self) -> float:
-        timer = self._timer
-        return _time.monotonic() if timer is None else timer()
-
     # -- reads ----------------------------------------------------------------------
-
-    def _lookup(self, key: Any) -> Any:
-        """Return the live value (touching recency, counting a hit) or ``MISSING``."""
-        data = self._data
-        entry = data.get(key, MISSING)
-        if entry is not MISSING:
-            if type(data) is _TimedDict:
-                if entry[1] <= self._now():
-                    self._drop_expired(key, entry)
-                    self._misses += 1
-                    return MISSING
-                entry = entry[0]
-            try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
-                data.move_to_end(key)
-            except KeyError:  # pragma: no cover - another thread evicted it since the read
-                pass
-            self._hits += 1
-            return entry
-        self._misses += 1
-        return MISSING
 
     @overload
     def get(self, key: K, default: None = None) -> V | None: ...
@@ -192,30 +131,30 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         >>> LRUCache[str, int]().get("nope", 0)
         0
         """
-        # Same steps as _lookup, inlined: this is the hot path. The methods are called
-        # through the class (see _od_get) because CPython 3.11 cannot specialise
-        # ``data.get`` on an OrderedDict, whose instances may have a ``__dict__``.
+        # The one hand-written hit path (the decorators generate theirs, see _fastpath).
+        # Methods are called through the class (see od_get): CPython 3.11 cannot
+        # specialise ``data.get`` on an OrderedDict, whose instances may have a __dict__.
         data = self._data
-        entry = _od_get(data, key, MISSING)
+        entry = od_get(data, key, MISSING)
         if entry is MISSING:
-            self._misses += 1
+            self._counts.misses += 1
             return default
-        if type(data) is _TimedDict:
+        if type(data) is TimedDict:
             timer = self._timer
             if entry[1] <= (_time.monotonic() if timer is None else timer()):
                 self._drop_expired(key, entry)
-                self._misses += 1
+                self._counts.misses += 1
                 return default
             entry = entry[0]
         try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
-            _od_move_to_end(data, key)
+            od_move_to_end(data, key)
         except KeyError:  # pragma: no cover - another thread evicted it since the read
             pass
-        self._hits += 1
+        self._counts.hits += 1
         return entry
 
     def __getitem__(self, key: K) -> V:
-        value = self._lookup(key)
+        value = LRUCache.get(self, key, MISSING)  # not self.get: a subclass's may differ
         if value is MISSING:
             return self.__missing__(key)
         return cast("V", value)
@@ -250,64 +189,22 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         entry = data.get(key, MISSING)
         if entry is MISSING:
             return default
-        if type(data) is _TimedDict:
+        if type(data) is TimedDict:
             return entry[0] if entry[1] > self._now() else default
         return entry
 
     def __contains__(self, key: object) -> bool:
         return self.peek(cast("K", key), MISSING) is not MISSING
 
-    def _peek_or_drop(self, key: Any) -> Any:
-        """The live value for ``key`` like ``peek``; else ``MISSING``, with no entry left.
-
-        An expired entry is dropped (and counted), so a caller that then stores
-        ``key`` knows it is new: what a cached function's miss path relies on.
-        """
-        data = self._data
-        entry = data.get(key, MISSING)
-        if entry is MISSING or type(data) is not _TimedDict:
-            return entry
-        lock = self._lock
-        lock.get()
-        try:
-            entry = data.get(key, MISSING)
-            if entry is MISSING:  # pragma: no cover - a racing reader dropped it meanwhile
-                return MISSING
-            if entry[1] > self._now():
-                return entry[0]
-            del data[key]
-            self._expirations += 1
-            return MISSING
-        finally:
-            lock.put(None)
-
-    def _snapshot(self) -> list[tuple[Any, Any]]:
-        """All stored ``(key, entry)`` pairs, least recently used first.
-
-        Lock-free readers reorder entries; copying in one C call is almost always
-        atomic, and is simply retried when a reader slipped in.
-        """
-        while True:
-            try:
-                return list(self._data.items())
-            except RuntimeError:  # noqa: PERF203  # pragma: no cover - a reader moved an entry meanwhile
-                continue
-
-    def _live_items(self) -> list[tuple[K, V]]:
-        """Snapshot of the live entries, least recently used first."""
-        items = self._snapshot()
-        if type(self._data) is _TimedDict:
-            now = self._now()
-            return [(k, e[0]) for k, e in items if e[1] > now]
-        return items
-
     def __iter__(self) -> Iterator[K]:
         return iter([key for key, _ in self._live_items()])
 
     def __len__(self) -> int:
-        if type(self._data) is _TimedDict:
-            self.expire()
-        return len(self._data)
+        data = self._data
+        if type(data) is TimedDict:  # count the live entries; dropping them is expire()'s job
+            now = self._now()
+            return sum(1 for _, entry in self._snapshot() if entry[1] > now)
+        return len(data)
 
     def items(self) -> ItemsView[K, V]:
         """A view of the live ``(key, value)`` pairs; does not touch recency or stats."""
@@ -319,7 +216,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LRUCache):
-            return dict(self._live_items()) == dict(other._live_items())
+            return dict(self._live_items()) == dict(other.items())
         if isinstance(other, Mapping):
             return dict(self._live_items()) == dict(other.items())
         return NotImplemented
@@ -341,7 +238,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         """
         if ttl is not None:
             ttl = check_ttl(ttl)
-            if type(self._data) is not _TimedDict:
+            if type(self._data) is not TimedDict:
                 self._make_timed()
         if ttl is None:
             LRUCache.__setitem__(self, key, value)  # not self[...]: a subclass's may call set
@@ -364,69 +261,13 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
             else:
                 if len(data) >= limit:
                     # Positional False: a keyword costs ~25 ns more per call.
-                    evicted = _od_popitem(data, False)  # noqa: F841, FBT003 - see above
-                    self._evictions += 1
+                    evicted = od_popitem(data, False)  # noqa: FBT003 - see above
+                    self._counts.evictions += 1
+                    if self._hook is not None:
+                        self._hook("eviction", evicted[0])
                 data[key] = value
         finally:
             lock.put(None)
-
-    def _insert(self, key: Any, value: Any, ttl: float | None) -> None:
-        """Store an entry, evicting first so the size never exceeds ``maxsize``.
-
-        The caller holds the lock. ``ttl=None`` means the cache's default. An
-        evicted entry that had already expired counts as an expiration.
-        """
-        data = self._data
-        maxsize = self._maxsize
-        timed = type(data) is _TimedDict
-        now = 0.0
-        if timed:
-            timer = self._timer
-            now = _time.monotonic() if timer is None else timer()
-        if len(data) >= maxsize and key not in data:
-            if not maxsize:  # nothing fits: the new entry is evicted at once
-                self._evictions += 1
-                return
-            while len(data) >= maxsize:
-                entry = data.popitem(last=False)[1]
-                if timed and entry[1] <= now:
-                    self._expirations += 1
-                else:
-                    self._evictions += 1
-        if timed:
-            if ttl is None:
-                ttl = self._ttl
-            data[key] = (value, _INF if ttl is None else now + ttl)
-        else:
-            data[key] = value
-        data.move_to_end(key)
-
-    def _make_timed(self) -> None:
-        with holding(self._lock):
-            if type(self._data) is not _TimedDict:
-                self._set_data(_TimedDict((k, (v, _INF)) for k, v in self._snapshot()))
-
-    def _drop_expired(self, key: Any, entry: object) -> None:
-        """Remove ``key`` if it still holds the expired ``entry``, counting it once."""
-        lock = self._lock
-        lock.get()
-        try:
-            if self._data.get(key, MISSING) is entry:  # pragma: no branch - else: a racing reader
-                del self._data[key]
-                self._expirations += 1
-        finally:
-            lock.put(None)
-
-    def _take(self, key: Any) -> Any:
-        """Remove ``key`` and return its live value or ``MISSING``; the caller holds the lock."""
-        data = self._data
-        entry = data.pop(key, MISSING)
-        if entry is MISSING or type(data) is not _TimedDict:
-            return entry
-        if entry[1] <= self._now():
-            self._expirations += 1
-            return MISSING
-        return entry[0]
 
     def delete(self, key: K) -> bool:
         """Remove ``key``; return whether a live entry was removed.
@@ -471,7 +312,7 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         """
         with holding(self._lock):
             data = self._data
-            timed = type(data) is _TimedDict
+            timed = type(data) is TimedDict
             now = self._now() if timed else 0.0
             while data:
                 key, entry = data.popitem(last=False)
@@ -479,22 +320,35 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
                     return key, entry
                 if entry[1] > now:
                     return key, entry[0]
-                self._expirations += 1
+                self._counts.expirations += 1
+                if self._hook is not None:
+                    self._hook("expiration", key)
         msg = f"popitem(): {type(self).__name__} is empty"
         raise KeyError(msg)
 
-    def setdefault(self, key: K, default: V) -> V:
+    @overload
+    def setdefault(self: LRUCache[K, T | None], key: K, default: None = None) -> T | None: ...
+    @overload
+    def setdefault(self, key: K, default: V) -> V: ...
+    def setdefault(self, key: K, default: object = None) -> object:
         """Return the live value for ``key``, storing ``default`` first if there is none.
+
+        Atomic: threads racing on one key all get the one value stored.
 
         >>> c = LRUCache[str, int]()
         >>> c.setdefault("a", 1), c.setdefault("a", 2)
         (1, 1)
         """
-        value = self.peek(key, MISSING)
-        if value is MISSING:
-            self.set(key, default)
+        with holding(self._lock):
+            data = self._data
+            entry = data.get(key, MISSING)
+            if entry is not MISSING:
+                if type(data) is not TimedDict:
+                    return entry
+                if entry[1] > self._now():
+                    return entry[0]
+            self._insert(key, default, None)
             return default
-        return cast("V", value)
 
     def clear(self) -> None:
         """Remove every entry (statistics are kept)."""
@@ -513,14 +367,11 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         """
         with holding(self._lock):
             data = self._data
-            if type(data) is not _TimedDict:
+            if type(data) is not TimedDict:
                 return 0
-            now = self._now()
-            dead = [key for key, entry in self._snapshot() if entry[1] <= now]
-            for key in dead:
-                del data[key]
-            self._expirations += len(dead)
-            return len(dead)
+            before = self._counts.expirations
+            self._sweep(self._now())
+            return self._counts.expirations - before
 
     # -- statistics -----------------------------------------------------------------
 
@@ -534,20 +385,17 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         0.5
         """
         currsize = len(self)
-        hits, misses = self._hits, self._misses
+        hits, misses = self._counts.hits, self._counts.misses
         lookups = hits + misses
         return {
             "hits": hits,
             "misses": misses,
             "hit_rate": hits / lookups if lookups else 0.0,
-            "evictions": self._evictions,
-            "expirations": self._expirations,
+            "evictions": self._counts.evictions,
+            "expirations": self._counts.expirations,
             "currsize": currsize,
             "maxsize": self.maxsize,
         }
-
-    def _reset_stats(self) -> None:
-        self._hits = self._misses = self._evictions = self._expirations = 0
 
     # -- copy and pickle ------------------------------------------------------------
 
@@ -559,21 +407,17 @@ class LRUCache(MutableMapping[K, V], Generic[K, V]):
         >>> c.copy() == c
         True
         """
-        new = self._empty_like()
         with holding(self._lock):
-            new._set_data(type(self._data)(self._snapshot()))  # noqa: SLF001 - same class
+            data = type(self._data)(self._snapshot())
+        new = type(self).__new__(type(self))
+        Store.__init__(new, self.maxsize, self._ttl, self._timer, self._hook, data)
         return new
 
     __copy__ = copy
 
-    def _empty_like(self) -> Self:
-        new = type(self).__new__(type(self))
-        LRUCache.__init__(new, self.maxsize, self._ttl, timer=self._timer)
-        return new
-
     def __reduce__(self) -> tuple[Any, ...]:
         data = self._data
-        if type(data) is _TimedDict:
+        if type(data) is TimedDict:
             now = self._now()
             entries = [(k, v, d - now) for k, (v, d) in self._snapshot() if d > now]
         else:
@@ -589,13 +433,15 @@ def _restore(
     entries: list[tuple[Any, Any, float | None]],
 ) -> LRUCache[Any, Any]:
     """Rebuild a pickled cache; remaining lifetimes restart from the new clock."""
+    data: OrderedDict[Any, Any]
+    if ttl is None and all(remaining is None for _, _, remaining in entries):
+        data = OrderedDict((key, value) for key, value, _ in entries)
+    else:
+        now = _time.monotonic() if timer is None else timer()
+        data = TimedDict(
+            (key, (value, now + (INF if remaining is None else remaining)))
+            for key, value, remaining in entries
+        )
     new = cls.__new__(cls)
-    LRUCache.__init__(new, maxsize, ttl, timer=timer)
-    if any(remaining is not None for _, _, remaining in entries):
-        new._make_timed()  # noqa: SLF001 - rebuilding our own state
-    data = new._data  # noqa: SLF001
-    timed = type(data) is _TimedDict
-    now = new._now() if timed else 0.0  # noqa: SLF001
-    for key, value, remaining in entries:
-        data[key] = (value, now + (_INF if remaining is None else remaining)) if timed else value
+    Store.__init__(new, maxsize, ttl, timer, None, data)
     return new

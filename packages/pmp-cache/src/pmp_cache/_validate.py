@@ -6,7 +6,7 @@ from typing import Any
 
 from pmp_errors import ValidationError
 
-__all__ = ["check_maxsize", "check_timer", "check_ttl"]
+__all__ = ["check_callable", "check_hook", "check_maxsize", "check_timer", "check_ttl"]
 
 
 def check_maxsize(maxsize: object) -> int | None:
@@ -29,11 +29,19 @@ def check_ttl(ttl: object, name: str = "ttl") -> float | None:
     )
 
 
+def check_callable(value: Any, name: str, expected: str) -> None:
+    """Raise naming ``name`` unless ``value`` is ``None`` or callable (``expected`` says how)."""
+    if value is not None and not callable(value):
+        raise ValidationError(
+            f"{name} must be {expected} or None, got {value!r}", field=name, value=value
+        )
+
+
 def check_timer(timer: Any) -> None:
     """Raise naming ``timer`` unless it is ``None`` or callable."""
-    if timer is not None and not callable(timer):
-        raise ValidationError(
-            f"timer must be a zero-argument callable returning seconds or None, got {timer!r}",
-            field="timer",
-            value=timer,
-        )
+    check_callable(timer, "timer", "a zero-argument callable returning seconds")
+
+
+def check_hook(hook: Any) -> None:
+    """Raise naming ``on_event`` unless it is ``None`` or callable."""
+    check_callable(hook, "on_event", "a callable taking (kind, key)")

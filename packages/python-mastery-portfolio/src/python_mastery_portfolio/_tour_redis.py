@@ -57,7 +57,7 @@ def show() -> None:
         return
     computed: list[int] = []
 
-    @cache(backend=shared)
+    @cache(backend=shared, namespace="tour.profile")
     def profile(user_id: int) -> dict[str, object]:
         computed.append(user_id)
         return {"id": user_id, "name": f"user-{user_id}"}

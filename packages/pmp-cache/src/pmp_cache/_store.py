@@ -1,0 +1,331 @@
+"""The storage core behind ``LRUCache`` and every cached function's in-memory store.
+
+``Store`` holds the entries (an ``OrderedDict`` from least to most recently
+used; ``key -> (value, deadline)`` once any entry has a deadline), the lock
+behind every write and the counters, and does the steps every reader and
+writer shares: lookup, insert-and-evict (expired entries first), expiry and
+removal. ``LRUCache`` puts the mapping API on it; the decorators use the same
+steps through ``internals()``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time as _time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from pmp_cache._mutex import Mutex, holding, new_mutex
+from pmp_cache._validate import check_hook, check_maxsize, check_timer, check_ttl
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "INF",
+    "MISSING",
+    "Counters",
+    "Internals",
+    "Store",
+    "TimedDict",
+    "internals",
+    "od_get",
+    "od_move_to_end",
+    "od_popitem",
+]
+
+INF = float("inf")
+
+
+class _Missing:
+    """Sentinel type for "no entry"; never stored by callers."""
+
+    __slots__ = ()
+
+
+MISSING: Any = _Missing()
+
+# ``OrderedDict`` methods called as functions: ``od_get(data, key, default)`` is about
+# 15 ns faster than ``data.get(key, default)`` on CPython 3.11 (and no slower on
+# 3.13), where the method lookup on an OrderedDict instance is never specialised.
+od_get = OrderedDict.get
+od_move_to_end = OrderedDict.move_to_end
+od_popitem = OrderedDict.popitem
+
+
+class Counters:
+    """A cache's statistics counters, also counted by the decorators' generated code.
+
+    Counts changed under the cache's lock (evictions, expirations) are exact;
+    hits and misses are counted without one (see ``LRUCache.stats``).
+    """
+
+    __slots__ = ("evictions", "expirations", "hits", "misses", "next_expiry")
+
+    def __init__(self) -> None:
+        self.hits = self.misses = self.evictions = self.expirations = 0
+        # No entry expires before this time: a lower bound, so a full cache knows when
+        # it must look for expired entries before evicting a live one (see _sweep).
+        self.next_expiry = -INF
+
+
+class TimedDict(OrderedDict[Any, Any]):
+    """The store of a cache with deadlines: ``key -> (value, deadline)``.
+
+    Its type tells readers how to read an entry, so a cache switching to timed
+    entries (first ``set(ttl=...)``) is never read half-converted.
+    """
+
+    __slots__ = ()
+
+
+class Store:
+    """Entries, lock and counters of one cache, and the steps on them (see the module)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_counts",
+        "_data",
+        "_hook",
+        "_lock",
+        "_maxsize",
+        "_plain_limit",
+        "_timer",
+        "_ttl",
+    )
+
+    _data: OrderedDict[Any, Any]
+
+    def __init__(
+        self,
+        maxsize: int | None,
+        ttl: float | None,
+        timer: Callable[[], float] | None,
+        on_event: Callable[[str, Any], object] | None,
+        data: OrderedDict[Any, Any] | None = None,
+    ) -> None:
+        """Check the settings and start empty, or with ``data`` (already in this store's form)."""
+        checked = check_maxsize(maxsize)
+        check_hook(on_event)
+        self._hook = on_event
+        self._maxsize = sys.maxsize if checked is None else checked
+        self._ttl = check_ttl(ttl)
+        check_timer(timer)
+        self._timer = timer
+        if data is None:
+            data = OrderedDict() if self._ttl is None else TimedDict()
+        self._set_data(data)
+        self._lock = new_mutex()
+        self._counts = Counters()
+
+    def _internals_of(self) -> Internals:
+        """This store's ``Internals`` (called as ``internals(store)``)."""
+        return Internals(
+            data=self._data,
+            lock=self._lock,
+            counts=self._counts,
+            timed=type(self._data) is TimedDict,
+            maxsize=self._maxsize,
+            ttl=self._ttl,
+            timer=self._timer,
+            insert=self._insert,
+            make_room=self._make_room,
+            drop_expired=self._drop_expired,
+            peek_or_drop=self._peek_or_drop,
+            take=self._take,
+            empty=self._empty,
+            hook=self._hook,
+        )
+
+    def _set_data(self, data: OrderedDict[Any, Any]) -> None:
+        """Install the store; ``__setitem__`` inlines the plain bounded case only."""
+        self._data = data
+        plain = type(data) is not TimedDict
+        self._plain_limit = self._maxsize if plain else 0
+
+    def _now(self) -> float:
+        timer = self._timer
+        return _time.monotonic() if timer is None else timer()
+
+    def _peek_or_drop(self, key: Any) -> Any:
+        """The live value for ``key`` like ``peek``; else ``MISSING``, with no entry left.
+
+        An expired entry is dropped (and counted), so a caller that then stores
+        ``key`` knows it is new: what a cached function's miss path relies on.
+        """
+        data = self._data
+        entry = data.get(key, MISSING)
+        if entry is MISSING or type(data) is not TimedDict:
+            return entry
+        lock = self._lock
+        lock.get()
+        try:
+            entry = data.get(key, MISSING)
+            if entry is MISSING:  # pragma: no cover - a racing reader dropped it meanwhile
+                return MISSING
+            if entry[1] > self._now():
+                return entry[0]
+            del data[key]
+            self._counts.expirations += 1
+            if self._hook is not None:
+                self._hook("expiration", key)
+            return MISSING
+        finally:
+            lock.put(None)
+
+    def _snapshot(self) -> list[tuple[Any, Any]]:
+        """All stored ``(key, entry)`` pairs, least recently used first.
+
+        Lock-free readers reorder entries; copying in one C call is almost always
+        atomic, and is simply retried when a reader slipped in.
+        """
+        while True:
+            try:
+                return list(self._data.items())
+            except RuntimeError:  # noqa: PERF203  # pragma: no cover - a reader moved an entry meanwhile
+                continue
+
+    def _live_items(self) -> list[tuple[Any, Any]]:
+        """Snapshot of the live entries, least recently used first."""
+        items = self._snapshot()
+        if type(self._data) is TimedDict:
+            now = self._now()
+            return [(k, e[0]) for k, e in items if e[1] > now]
+        return items
+
+    def _insert(self, key: Any, value: Any, ttl: float | None) -> None:
+        """Store an entry, evicting first so the size never exceeds ``maxsize``.
+
+        The caller holds the lock. ``ttl=None`` means the cache's default. An
+        evicted entry that had already expired counts as an expiration.
+        """
+        data = self._data
+        maxsize = self._maxsize
+        timed = type(data) is TimedDict
+        now = 0.0
+        if timed:
+            timer = self._timer
+            now = _time.monotonic() if timer is None else timer()
+        if len(data) >= maxsize and key not in data:
+            if not maxsize:  # nothing fits: the new entry is evicted at once
+                self._counts.evictions += 1
+                if self._hook is not None:
+                    self._hook("eviction", key)
+                return
+            self._make_room(now)
+        if timed:
+            if ttl is None:
+                ttl = self._ttl
+            deadline = INF if ttl is None else now + ttl
+            self._counts.next_expiry = min(self._counts.next_expiry, deadline)
+            data[key] = (value, deadline)
+        else:
+            data[key] = value
+        data.move_to_end(key)
+
+    def _make_room(self, now: float) -> None:
+        """Free a slot in a full cache: expired entries first, else the LRU one.
+
+        The caller holds the lock. ``now`` is only read for a cache with deadlines.
+        """
+        data = self._data
+        timed = type(data) is TimedDict
+        if timed and now >= self._counts.next_expiry:
+            self._sweep(now)
+        while len(data) >= self._maxsize:
+            key, entry = od_popitem(data, False)  # noqa: FBT003 - see __setitem__
+            kind = "expiration" if timed and entry[1] <= now else "eviction"
+            if kind == "eviction":
+                self._counts.evictions += 1
+            else:
+                self._counts.expirations += 1
+            if self._hook is not None:
+                self._hook(kind, key)
+
+    def _sweep(self, now: float) -> None:
+        """Drop every expired entry, counted as expirations; the caller holds the lock.
+
+        Also resets ``Counters.next_expiry``: entries stored later with the default TTL
+        expire at ``now + ttl`` or after (the clock is monotonic), and ``_insert``
+        lowers it for shorter per-item TTLs.
+        """
+        data = self._data
+        soonest = INF if self._ttl is None else now + self._ttl
+        dead = []
+        for key, entry in self._snapshot():
+            deadline = entry[1]
+            if deadline <= now:
+                dead.append(key)
+            elif deadline < soonest:
+                soonest = deadline
+        for key in dead:
+            del data[key]
+            if self._hook is not None:
+                self._hook("expiration", key)
+        self._counts.expirations += len(dead)
+        self._counts.next_expiry = soonest
+
+    def _make_timed(self) -> None:
+        with holding(self._lock):
+            if type(self._data) is not TimedDict:
+                self._set_data(TimedDict((k, (v, INF)) for k, v in self._snapshot()))
+
+    def _drop_expired(self, key: Any, entry: object) -> None:
+        """Remove ``key`` if it still holds the expired ``entry``, counting it once."""
+        lock = self._lock
+        lock.get()
+        try:
+            if self._data.get(key, MISSING) is entry:  # pragma: no branch - else: a racing reader
+                del self._data[key]
+                self._counts.expirations += 1
+                if self._hook is not None:
+                    self._hook("expiration", key)
+        finally:
+            lock.put(None)
+
+    def _take(self, key: Any) -> Any:
+        """Remove ``key`` and return its live value or ``MISSING``; the caller holds the lock."""
+        data = self._data
+        entry = data.pop(key, MISSING)
+        if entry is MISSING or type(data) is not TimedDict:
+            return entry
+        if entry[1] <= self._now():
+            self._counts.expirations += 1
+            if self._hook is not None:
+                self._hook("expiration", key)
+            return MISSING
+        return entry[0]
+
+    def _empty(self) -> None:
+        """Drop every entry and zero the counters; the caller holds the lock."""
+        self._data.clear()
+        counts = self._counts
+        counts.hits = counts.misses = counts.evictions = counts.expirations = 0
+
+
+class Internals(NamedTuple):
+    """What a cached function uses of the ``Store`` it owns: state and lock-held steps.
+
+    ``insert``, ``make_room``, ``take`` and ``empty`` expect the caller to hold
+    ``lock``; ``maxsize`` is ``sys.maxsize`` when unbounded.
+    """
+
+    data: OrderedDict[Any, Any]
+    lock: Mutex
+    counts: Counters
+    timed: bool
+    maxsize: int
+    ttl: float | None
+    timer: Callable[[], float] | None
+    insert: Callable[[Any, Any, float | None], None]
+    make_room: Callable[[float], None]
+    drop_expired: Callable[[Any, object], None]
+    peek_or_drop: Callable[[Any], Any]
+    take: Callable[[Any], Any]
+    empty: Callable[[], None]
+    hook: Callable[[str, Any], object] | None
+
+
+def internals(cache: Store) -> Internals:
+    """The ``Internals`` of ``cache`` (whose entries must not switch to deadlines later)."""
+    return Store._internals_of(cache)  # noqa: SLF001 - the class of this module
