@@ -318,3 +318,138 @@ def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(f"pmp_cache.integrations.{module}"))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# -- with the caches' own on_event hook --------------------------------------------------
+
+
+def test_decorated_cache_workload_is_counted_exactly():
+    """10 calls of a 2-entry cache: 7 hits, 3 misses, 1 eviction, counted by both libraries."""
+    from pmp_cache import cache
+
+    registry = CollectorRegistry()
+    reader = InMemoryMetricReader()
+    prometheus = PrometheusInstrument(registry=registry).events("square")
+    otel = OpenTelemetryInstrument(meter_provider=MeterProvider(metric_readers=[reader]))
+    otel_hook = otel.events("square")
+
+    def both(kind, key):
+        prometheus(kind, key)
+        otel_hook(kind, key)
+
+    @cache(maxsize=2, on_event=both)
+    def square(x: int) -> int:
+        return x * x
+
+    for x in (1, 1, 1, 2, 2, 2, 1, 3, 3, 3):
+        square(x)
+    get = registry.get_sample_value
+    labels = {"cache": "square"}
+    assert (
+        get("pmp_cache_hits_total", labels),
+        get("pmp_cache_misses_total", labels),
+        get("pmp_cache_evictions_total", labels),
+    ) == (7, 3, 1)
+    name = frozenset({("pmp.cache.name", "square")})
+    assert otel_points(reader) == {
+        "pmp.cache.hits": {name: 7},
+        "pmp.cache.misses": {name: 3},
+        "pmp.cache.evictions": {name: 1},
+    }
+
+
+def test_expirations_and_stale_serves_are_counted():
+    """An entry that ages out is an expiration; with stale= it is served stale instead."""
+    from pmp_cache import cache
+
+    now = [0.0]
+    registry = CollectorRegistry()
+    metrics = PrometheusInstrument(registry=registry)
+
+    @cache(maxsize=8, ttl=10, timer=lambda: now[0], on_event=metrics.events("aging"))
+    def aging(x: int) -> int:
+        return x
+
+    @cache(maxsize=8, ttl=10, stale=5, timer=lambda: now[0], on_event=metrics.events("stale"))
+    def served_stale(x: int) -> int:
+        return x
+
+    aging(1)
+    served_stale(1)
+    now[0] = 12.0
+    aging(1)
+    assert served_stale(1) == 1
+    get = registry.get_sample_value
+    assert [
+        get(f"pmp_cache_{kind}_total", {"cache": "aging"})
+        for kind in ("misses", "expirations", "stale_serves")
+    ] == [2, 1, 0]
+    assert get("pmp_cache_stale_serves_total", {"cache": "stale"}) == 1
+
+
+def test_threads_hitting_a_decorated_cache_are_counted_exactly():
+    """A warm cache read by 8 threads x 100 calls: exactly 800 hits and the 1 first miss."""
+    from pmp_cache import cache
+
+    registry = CollectorRegistry()
+
+    @cache(maxsize=8, on_event=PrometheusInstrument(registry=registry).events("warm"))
+    def warm(x: int) -> int:
+        return x
+
+    warm(1)
+
+    def run() -> None:
+        for _ in range(100):
+            warm(1)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    labels = {"cache": "warm"}
+    assert registry.get_sample_value("pmp_cache_hits_total", labels) == 800
+    assert registry.get_sample_value("pmp_cache_misses_total", labels) == 1
+
+
+def test_tasks_hitting_an_async_cache_are_counted_exactly():
+    """50 tasks on a cold async cache: exactly 1 miss (one computation) and 49 hits."""
+    import asyncio
+
+    from pmp_cache import async_cache
+
+    registry = CollectorRegistry()
+
+    @async_cache(maxsize=8, on_event=PrometheusInstrument(registry=registry).events("slow"))
+    async def slow(x: int) -> int:
+        await asyncio.sleep(0.01)
+        return x
+
+    async def main() -> None:
+        await asyncio.gather(*(slow(1) for _ in range(50)))
+
+    asyncio.run(main())
+    labels = {"cache": "slow"}
+    assert registry.get_sample_value("pmp_cache_hits_total", labels) == 49
+    assert registry.get_sample_value("pmp_cache_misses_total", labels) == 1
+
+
+def test_a_raising_instrument_never_breaks_a_cached_call(caplog):
+    """A decorated call returns its value even when the instrument behind on_event raises."""
+    from pmp_cache import cache
+
+    class Broken(PrometheusInstrument):
+        def event_recorder(self, name):
+            def record(kind):
+                raise RuntimeError("exporter down")
+
+            return record
+
+    @cache(maxsize=8, on_event=Broken(registry=CollectorRegistry()).events("c"))
+    def ident(x: int) -> int:
+        return x
+
+    with caplog.at_level(logging.ERROR, "pmp_cache.instrumentation"):
+        assert [ident(1), ident(1), ident(2)] == [1, 1, 2]
+    assert len([r for r in caplog.records if r.name == "pmp_cache.instrumentation"]) == 1

@@ -23,6 +23,7 @@ class LoggingInstrument(CacheInstrument):
     errors ``cache``, ``operation``, ``error_type`` and ``error``. Keys are never logged.
 
     >>> import logging
+    >>> from pmp_cache import cache
     >>> records = []
     >>> class Keep(logging.Handler):
     ...     def emit(self, record):
@@ -30,9 +31,11 @@ class LoggingInstrument(CacheInstrument):
     >>> logger = logging.getLogger("doc.cache")
     >>> logger.addHandler(Keep())
     >>> logger.setLevel(logging.DEBUG)
-    >>> on_event = LoggingInstrument(logger).events("square")
-    >>> on_event("miss", 3), on_event("hit", 3)
-    (None, None)
+    >>> @cache(maxsize=16, on_event=LoggingInstrument(logger).events("square"))
+    ... def square(x):
+    ...     return x * x
+    >>> square(3), square(3)
+    (9, 9)
     >>> [(r.cache, r.kind) for r in records]
     [('square', 'miss'), ('square', 'hit')]
     """

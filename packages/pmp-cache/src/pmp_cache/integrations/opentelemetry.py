@@ -42,11 +42,14 @@ class OpenTelemetryInstrument(CacheInstrument):
 
     >>> from opentelemetry.sdk.metrics import MeterProvider
     >>> from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    >>> from pmp_cache import cache
     >>> reader = InMemoryMetricReader()
     >>> otel = OpenTelemetryInstrument(meter_provider=MeterProvider(metric_readers=[reader]))
-    >>> on_event = otel.events("square")  # what a cache calls: on_event(kind, key)
-    >>> on_event("miss", 3), on_event("hit", 3)
-    (None, None)
+    >>> @cache(maxsize=16, on_event=otel.events("square"))
+    ... def square(x):
+    ...     return x * x
+    >>> square(3), square(3)
+    (9, 9)
     >>> data = reader.get_metrics_data().resource_metrics[0].scope_metrics[0].metrics
     >>> sorted((m.name, m.data.data_points[0].value) for m in data)
     [('pmp.cache.hits', 1), ('pmp.cache.misses', 1)]

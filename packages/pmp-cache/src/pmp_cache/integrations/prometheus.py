@@ -32,15 +32,19 @@ class PrometheusInstrument(CacheInstrument):
     ``pmp_cache_hits_total``, ``pmp_cache_misses_total``, ``pmp_cache_evictions_total``,
     ``pmp_cache_expirations_total``, ``pmp_cache_stale_serves_total`` (label ``cache``)
     and ``pmp_cache_backend_errors_total`` (labels ``cache``, ``operation``, ``error``).
-    Pass ``instrument.events(name)`` as a cache's ``on_event`` and, for a Redis cache,
+    Pass ``instrument.events(name)`` as a cache's ``on_event`` (``cache``, ``async_cache``,
+    ``LRUCache``) and, for a Redis cache,
     ``instrument.errors(name)`` as its ``on_error``.
 
     >>> from prometheus_client import CollectorRegistry
+    >>> from pmp_cache import cache
     >>> registry = CollectorRegistry()
     >>> metrics = PrometheusInstrument(registry=registry)
-    >>> on_event = metrics.events("square")  # what a cache calls: on_event(kind, key)
-    >>> on_event("miss", 3), on_event("hit", 3)
-    (None, None)
+    >>> @cache(maxsize=16, on_event=metrics.events("square"))
+    ... def square(x):
+    ...     return x * x
+    >>> square(3), square(3)
+    (9, 9)
     >>> registry.get_sample_value("pmp_cache_hits_total", {"cache": "square"})
     1.0
     """
