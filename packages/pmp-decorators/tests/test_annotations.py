@@ -174,6 +174,89 @@ def test_recursive_typeddict_is_checked_at_every_level():
     assert info.value.path == "t['children'][0]['children'][0]['value']"
 
 
+class Options(typing_extensions.TypedDict):
+    name: str
+    size: typing_extensions.NotRequired[int]
+    tag: typing_extensions.Annotated[typing_extensions.NotRequired[str], "label"]
+
+
+class Patch(typing_extensions.TypedDict, total=False):
+    id: typing_extensions.Required[int]
+    name: str
+
+
+def test_required_and_not_required_keys_hold_under_string_annotations():
+    """NotRequired and Required decide the keys even where the class sees only strings."""
+
+    @validate_types()
+    def apply(options: Options, patch: Patch) -> str:
+        return options["name"]
+
+    assert apply({"name": "a"}, {"id": 1}) == "a"
+    assert apply({"name": "a", "size": 2}, {"id": 1, "name": "b"}) == "a"
+    with pytest.raises(TypeValidationError) as info:
+        apply({"name": "a"}, {"name": "b"})  # type: ignore[typeddict-item]
+    assert info.value.path == "patch['id']"
+    with pytest.raises(TypeValidationError) as info:
+        apply({"size": 2}, {"id": 1})  # type: ignore[typeddict-item]
+    assert info.value.path == "options['name']"
+
+
+Ts = typing_extensions.TypeVarTuple("Ts")
+
+
+class Settings(typing_extensions.TypedDict):
+    host: str
+    port: typing_extensions.NotRequired[int]
+
+
+def test_unpacked_keyword_and_variadic_arguments_are_checked_or_skipped():
+    """**kwargs: Unpack[TD] checks the keywords as the TypedDict; *args: Unpack[Ts] is skipped."""
+
+    @validate_types()
+    def connect(**options: typing_extensions.Unpack[Settings]) -> str:
+        return options["host"]
+
+    @validate_types()
+    def spread(*args: typing_extensions.Unpack[Ts]) -> int:
+        return len(args)
+
+    @validate_types()
+    def pair(*args: typing_extensions.Unpack[tuple[int, str]]) -> int:
+        return len(args)
+
+    @validate_types()
+    def head(row: tuple[int, typing_extensions.Unpack[Ts]]) -> int:
+        return row[0]
+
+    assert connect(host="db") == "db"
+    assert connect(host="db", port=5432) == "db"
+    with pytest.raises(TypeValidationError) as info:
+        connect(host="db", port="5432")  # type: ignore[arg-type]
+    assert info.value.path == "options['port']"
+    assert spread(1, "a", None) == 3
+    assert pair(1, "a") == 2
+    with pytest.raises(TypeValidationError) as info:
+        pair("a", 1)  # type: ignore[arg-type]
+    assert info.value.path == "args[0]"
+    assert head((1, "a", b"b")) == 1
+    with pytest.raises(TypeValidationError):
+        head([1, "a"])  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="*args: *tuple[...] needs 3.11")
+def test_star_unpacked_tuple_checks_the_arguments_as_that_tuple():
+    """*args: *tuple[int, str] checks the arguments as one tuple of that shape."""
+    namespace: dict[str, object] = {"validate_types": validate_types}
+    source = "@validate_types()\ndef pair(*args: *tuple[int, str]) -> int:\n    return len(args)\n"
+    exec(source, namespace)  # noqa: S102 - syntax that 3.10 cannot parse
+    pair: Callable[..., int] = namespace["pair"]  # type: ignore[assignment]
+    assert pair(1, "a") == 2
+    with pytest.raises(TypeValidationError) as info:
+        pair("a", 1)
+    assert info.value.path == "args[0]"
+
+
 class Builder:
     class Part:
         """A name that only the class scope defines."""

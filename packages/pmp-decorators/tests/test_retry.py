@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmp_decorators import RetryState, async_retry, retry, set_retry_testing
+from pmp_decorators import RetryState, async_retry, retry, retrying, set_retry_testing
 from pmp_errors import RateLimitError, ValidationError
 
 
@@ -950,3 +950,101 @@ def test_missing_parentheses_are_explained(factory):
     assert info.value.field == "max_attempts"
     assert f"@{factory.__name__}()" in str(info.value)
     assert "fetch" in str(info.value)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is new in 3.11")
+def test_exception_groups_carrying_a_programming_error_are_not_retried_by_default():
+    """A task group's ExceptionGroup with a TypeError inside is a bug: one attempt."""
+    group_cls: Any = vars(builtins)["ExceptionGroup"]  # a builtin only from Python 3.11
+    for inner in ([TypeError("bug")], [OSError("down"), AttributeError("bug")]):
+        func, calls = failing(2, group_cls("g", inner))
+        with pytest.raises(group_cls):
+            retry(delay=0)(func)()
+        assert len(calls) == 1
+    func, calls = failing(2, group_cls("g", [OSError("down")]))
+    assert retry(delay=0)(func)()[0] == "ok"
+    assert len(calls) == 3
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is new in 3.11")
+def test_a_failure_raised_while_the_task_is_cancelled_is_not_retried():
+    """A library turning a cancellation into its own error must not defeat asyncio.timeout."""
+    attempts: list[int] = []
+    clock = FakeClock()
+
+    @async_retry(max_attempts=5, delay=1.0, jitter=None, sleep=clock.async_sleep)
+    async def query() -> str:
+        attempts.append(1)
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise ConnectionError("closed while cancelled") from None
+        return "late"
+
+    async def main() -> None:
+        timeout: Any = vars(asyncio)["timeout"]  # only from Python 3.11
+        async with timeout(0.01):
+            await query()
+
+    with pytest.raises(ConnectionError, match="closed while cancelled"):
+        asyncio.run(main())
+    assert attempts == [1]
+    assert clock.sleeps == []
+
+    block_attempts: list[int] = []
+
+    async def block() -> None:
+        timeout: Any = vars(asyncio)["timeout"]
+        async with timeout(0.01):
+            async for attempt in retrying(delay=1.0, sleep=clock.async_sleep):
+                with attempt:
+                    block_attempts.append(attempt.number)
+                    try:
+                        await asyncio.sleep(10)
+                    except asyncio.CancelledError:
+                        raise ConnectionError("closed while cancelled") from None
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(block())
+    assert block_attempts == [1]
+
+
+def test_a_failure_after_a_handled_inner_timeout_is_still_retried():
+    """A cancellation that was fully handled inside the attempt does not stop the retries."""
+    attempts: list[int] = []
+
+    @async_retry(max_attempts=3, delay=0.0)
+    async def query() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            try:
+                await asyncio.wait_for(asyncio.sleep(10), 0.001)
+            except asyncio.TimeoutError as exc:
+                raise ConnectionError("slow") from exc
+        return "ok"
+
+    assert asyncio.run(query()) == "ok"
+    assert attempts == [1, 1, 1]
+
+
+def test_a_cancellation_in_a_plain_failure_chain_does_not_stop_the_retries():
+    """Outside a cancelled task, a CancelledError in the failure's chain means nothing."""
+    first, second = ValueError("a"), ValueError("b")
+    first.__context__, second.__context__ = second, first  # a cycle must not hang
+    for context in (ValueError("plain"), asyncio.CancelledError(), first):
+        error = ConnectionError("down")
+        error.__context__ = context
+        func, calls = failing(2, error)
+        assert retry(delay=0.0)(func)()[0] == "ok"
+        assert len(calls) == 3
+
+
+def test_an_exception_whose_notes_are_not_a_list_is_raised_unchanged():
+    """Giving up never replaces the failure, even when its __notes__ cannot take a note."""
+    frozen: Any = type("Frozen", (OSError,), {"__notes__": ("frozen",)})
+
+    func, calls = failing(5, frozen("down"))
+    with pytest.raises(frozen) as info:
+        retry(max_attempts=2, delay=0.0)(func)()
+    assert info.value.__notes__ == ("frozen",)
+    assert len(calls) == 2

@@ -3,10 +3,11 @@
 import asyncio
 import random
 import sys
+from typing import Any
 
 import pytest
 
-from pmp_decorators import TypeValidationError, async_retry, retry, set_retry_testing
+from pmp_decorators import TypeValidationError, async_retry, retry, retrying, set_retry_testing
 from pmp_errors import RateLimitError, ValidationError
 
 
@@ -228,3 +229,47 @@ def test_a_broken_predicate_or_hook_shows_the_failure_it_judged():
         with pytest.raises(ZeroDivisionError) as info, set_retry_testing():
             retry(**kwargs)(func)()  # type: ignore[arg-type]
         assert info.value.__context__ is original
+
+
+@pytest.mark.parametrize("hook", ["on_retry", "on_give_up"])
+def test_a_broken_retry_or_give_up_hook_shows_the_failure_it_was_told_about(hook):
+    """on_retry and on_give_up raising keep the call's exception as context, sync and async."""
+    original = ConnectionError("down")
+    hooks: dict[str, Any] = {hook: lambda _state: 1 / 0}
+    func, _ = failing_with(original, original)
+    with pytest.raises(ZeroDivisionError) as info, set_retry_testing():
+        retry(max_attempts=2, delay=0.0, **hooks)(func)()
+    assert info.value.__context__ is original
+
+    async def fail() -> None:
+        raise original
+
+    with pytest.raises(ZeroDivisionError) as info, set_retry_testing():
+        asyncio.run(async_retry(max_attempts=2, delay=0.0, **hooks)(fail)())
+    assert info.value.__context__ is original
+
+
+def test_an_async_sleep_is_refused_where_nothing_would_await_it():
+    """A plain function or a plain `for` cannot await an async sleep: refused, never skipped."""
+
+    def blocking() -> None:
+        raise OSError("down")
+
+    with pytest.raises(ValidationError, match="sleep") as info:
+        retry(sleep=asyncio.sleep)(blocking)
+    assert info.value.field == "sleep"
+    block = retrying(max_attempts=2, delay=1.0, sleep=asyncio.sleep)
+    with pytest.raises(ValidationError, match="async for"):
+        for attempt in block:
+            with attempt:
+                raise OSError("down")
+
+    calls: list[int] = []
+
+    def disguised(seconds: float) -> object:  # a plain function returning a coroutine
+        calls.append(1)
+        return asyncio.sleep(seconds)
+
+    with pytest.raises(ValidationError, match="sleep"):
+        retry(max_attempts=2, delay=1.0, sleep=disguised)(blocking)()
+    assert calls == [1]

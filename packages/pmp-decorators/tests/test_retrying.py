@@ -167,3 +167,20 @@ def test_block_hooks_and_test_mode_match_the_decorator():
         ("retrying block", 1, 1.0, 0.0),
         ("retrying block", 2, 2.0, 1.0),
     ]
+
+
+def test_an_attempt_used_after_its_loop_never_swallows_a_failure():
+    """An Attempt kept past its iteration refuses to run a block instead of hiding its error."""
+    block = retrying(max_attempts=3, delay=0.0)
+    kept: list[Attempt] = []
+    for attempt in block:
+        kept.append(attempt)
+        with attempt:
+            if attempt.number < 2:
+                raise OSError("flaky")
+    first, last = kept
+    for stale in (first, last):  # one from an earlier iteration, one from the ended loop
+        with pytest.raises(RuntimeError, match="inside its own iteration"), stale:
+            raise OSError("lost")
+    # an exit without the enter (a hand-driven context manager) never swallows either
+    assert last.__exit__(OSError, OSError("lost"), None) is False

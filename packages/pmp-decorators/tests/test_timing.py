@@ -684,3 +684,14 @@ def test_structlog_filtered_level_is_not_formatted():
     )
     timed(logger=log)(lambda: 1)()
     assert captured == []
+
+
+@pytest.mark.parametrize("bad", [1.5, "5", None, True, -3])
+def test_stats_refuse_a_bad_sample_and_keep_their_figures(bad):
+    """add() takes a whole number of nanoseconds >= 0; anything else changes nothing."""
+    stats = TimingStats(unit="ns")
+    stats.add(100)
+    with pytest.raises(ValidationError, match="elapsed_ns"):
+        stats.add(bad)
+    assert (stats.count, stats.total_ns, stats.min_ns, stats.max_ns) == (1, 100, 100, 100)
+    assert stats.p50 == 100.0

@@ -182,6 +182,64 @@ def test_non_callable_is_refused():
     assert "got int 42" in str(info.value)
 
 
+def test_a_class_is_refused_instead_of_becoming_a_function():
+    """A class would turn into a function (isinstance breaks): refused, pointing at __init__."""
+
+    class Point:
+        def __init__(self, x: int) -> None:
+            self.x = x
+
+    with pytest.raises(ValidationError, match="__init__") as info:
+        validate_types()(Point)
+    assert info.value.field == "func"
+    Point.__init__ = validate_types()(Point.__init__)  # type: ignore[method-assign]
+    assert isinstance(Point(1), Point)
+    with pytest.raises(TypeValidationError):
+        Point("1")  # type: ignore[arg-type]
+
+
+def test_a_dataclass_init_with_a_default_factory_is_validated():
+    """The __init__ a dataclass generates passes a sentinel for default_factory fields."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Order:
+        id: int
+        items: list[str] = dataclasses.field(default_factory=list)
+
+    Order.__init__ = validate_types()(Order.__init__)  # type: ignore[method-assign]
+    assert Order(1).items == []
+    assert Order(1, ["a"]).items == ["a"]
+    with pytest.raises(TypeValidationError) as info:
+        Order(1, [2])  # type: ignore[list-item]
+    assert info.value.path == "items[0]"
+    with pytest.raises(TypeValidationError):
+        Order("1")  # type: ignore[arg-type]
+
+
+def test_callable_objects_and_partials_are_checked_from_their_functions():
+    """A callable instance is checked against its __call__, a partial against its function."""
+    import functools
+
+    class Scale:
+        def __call__(self, value: int) -> int:
+            return value * 2
+
+    def area(width: int, height: int) -> int:
+        return width * height
+
+    scale = validate_types()(Scale())
+    assert scale(2) == 4
+    with pytest.raises(TypeValidationError) as info:
+        scale("2")  # type: ignore[arg-type]
+    assert info.value.field == "value"
+    column = validate_types()(functools.partial(area, 3))
+    assert column(2) == 6
+    with pytest.raises(TypeValidationError) as info:
+        column("2")
+    assert info.value.field == "height"
+
+
 def test_star_args_and_kwargs_items_are_checked():
     """*args items and **kwargs values are checked against their annotation."""
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import pytest
@@ -198,19 +200,25 @@ async def test_async_cleanup_failures_are_gathered_and_container_aclose_runs() -
 
 
 @pytest.mark.asyncio
-async def test_cancellation_during_cleanup_still_runs_every_finalizer() -> None:
-    """A task cancelled while one async finalizer runs still closes the rest, then is cancelled."""
+async def test_cancellation_during_cleanup_lets_every_finalizer_finish() -> None:
+    """A request cancelled while its scope closes lets each async finalizer finish.
+
+    Its client went away: each async finalizer runs to its end, the next ones run too, and
+    then the cancellation propagates.
+    """
     log: list[str] = []
-    cleaning = asyncio.Event()
+    cleaning, release = asyncio.Event(), asyncio.Event()
 
     async def make_pool() -> AsyncIterator[Pool]:
         yield Pool()
+        await asyncio.sleep(0)
         log.append("pool closed")
 
     async def make_session(pool: Pool) -> AsyncIterator[Session]:
         yield Session()
         cleaning.set()
-        await asyncio.Event().wait()  # cancelled here
+        await release.wait()  # the cancellation arrives here
+        log.append("session closed")
 
     container = DIContainer().register(Pool, factory=make_pool, scope=LifecycleScope.SCOPED)
     container.register(Session, factory=make_session, scope=LifecycleScope.SCOPED)
@@ -222,6 +230,50 @@ async def test_cancellation_during_cleanup_still_runs_every_finalizer() -> None:
     task = asyncio.ensure_future(request())
     await cleaning.wait()
     task.cancel()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not task.done()  # still closing: the session's cleanup was not cut short
+    task.cancel()  # a second cancellation is held back as well
+    release.set()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert log == ["pool closed"]
+    assert log == ["session closed", "pool closed"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="Task.get_context is new in 3.12")
+@pytest.mark.asyncio
+async def test_async_finalizers_run_in_the_closing_tasks_own_context() -> None:
+    """A ContextVar set before a factory's yield is reset by its token after it."""
+    var: ContextVar[str] = ContextVar("var", default="none")
+
+    async def make_session() -> AsyncIterator[Session]:
+        token = var.set("request")
+        yield Session()
+        var.reset(token)
+
+    container = DIContainer().register(Session, factory=make_session, scope=LifecycleScope.SCOPED)
+    async with container.scope() as scope:
+        await scope.aresolve(Session)
+        assert var.get() == "request"
+    assert var.get() == "none"
+
+
+@pytest.mark.asyncio
+async def test_timeout_during_cleanup_lets_every_finalizer_finish() -> None:
+    """A timeout expiring while a scope closes waits for its finalizers, then times out."""
+    log: list[str] = []
+
+    async def make_session() -> AsyncIterator[Session]:
+        yield Session()
+        await asyncio.sleep(0.02)
+        log.append("session closed")
+
+    container = DIContainer().register(Session, factory=make_session, scope=LifecycleScope.SCOPED)
+
+    async def request() -> None:
+        async with container.scope() as scope:
+            await scope.aresolve(Session)
+
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(request(), 0.001)
+    assert log == ["session closed"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence  # noqa: TC003 - read by the container
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, ForwardRef
 
 import pytest
@@ -223,6 +223,41 @@ def test_missing_named_binding_shows_how_to_register_it() -> None:
     """The error for an unknown name shows register(..., name=...)."""
     with pytest.raises(MissingDependencyError, match=r"container.register\(Repo, ..., name='x'\)"):
         repos().resolve(Repo, name="x")
+
+
+def test_a_scope_resolves_a_named_binding() -> None:
+    """scope.resolve / aresolve take name= as the container's do (integrations hold the scope)."""
+    container = DIContainer().register(Repo, SqlRepo, name="primary", scope=LifecycleScope.SCOPED)
+    scope = container.scope()  # not made current: only the scope itself can resolve
+    repo = scope.resolve(Repo, name="primary")
+    assert isinstance(repo, SqlRepo)
+    assert asyncio.run(scope.aresolve(Repo, name="primary")) is repo
+    scope.close()
+
+
+class NeedsMissing:
+    def __init__(self, missing: Annotated[Repo, Named("x")]) -> None:
+        self.missing = missing
+
+
+@pytest.mark.parametrize(
+    ("service", "advice"),
+    [
+        (Pipeline, "container.register(Plugin, ...)"),  # list[Plugin]: register a Plugin
+        (list[Plugin], "container.register(Plugin, ...)"),
+        (Sequence[Plugin], "container.register(Plugin, ...)"),
+        (NeedsMissing, "container.register(Repo, ..., name='x')"),
+    ],
+)
+def test_missing_collection_or_named_parameter_shows_what_to_register(
+    service: Any, advice: str
+) -> None:
+    """The advice registers the item type (or the type under its name), never list[T]."""
+    with pytest.raises(MissingDependencyError) as caught:
+        DIContainer().register(Pipeline).register(NeedsMissing).resolve(service)
+    assert advice in caught.value.message
+    assert "register(list[" not in caught.value.message
+    assert "register(Annotated[" not in caught.value.message
 
 
 def test_forward_reference_objects_are_read_one_by_one() -> None:

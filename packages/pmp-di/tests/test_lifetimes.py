@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,14 @@ from pmp_di import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import (
+        AsyncGenerator,
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Generator,
+        Iterator,
+    )
     from decimal import Decimal as Engine  # a name that exists only for type checkers
     from random import Random
 
@@ -101,6 +109,89 @@ async def test_injected_async_handler_closes_even_when_it_raises() -> None:
     assert tracker.opened == tracker.closed == 1
 
 
+def test_injected_generator_keeps_its_scope_open_while_it_is_iterated() -> None:
+    """A generator function gets its services when iterated and its scope closes at its end.
+
+    Closing the scope when the generator object was made handed the body closed connections.
+    """
+    tracker = Tracker()
+    container = DIContainer().register(Connection, factory=tracker.factory)
+
+    @ServiceProvider(container).inject(Connection)
+    def rows(connection: Connection, count: int) -> Generator[bool, None, None]:
+        for _ in range(count):
+            yield connection.open
+
+    assert list(rows(3)) == [True, True, True]
+    assert tracker.opened == tracker.closed == 1
+    stopped = rows(5)
+    assert next(stopped)
+    stopped.close()  # a consumer that stops early closes the scope too
+    assert tracker.opened == tracker.closed == 2
+    assert container.current_scope() is None
+
+
+@pytest.mark.asyncio
+async def test_injected_async_generator_awaits_its_services_and_keeps_its_scope_open() -> None:
+    """An async generator function is injected with aresolve; its scope outlives its items.
+
+    Async factories work, and the scope stays open until the generator is exhausted or
+    closed; a consumer stopping early is not a failure for the factories.
+    """
+    log: list[str] = []
+
+    async def connect() -> AsyncIterator[Connection]:
+        connection = Connection()
+        yield connection
+        connection.open = False
+        log.append("closed")
+
+    container = DIContainer().register(Connection, factory=connect)
+
+    @ServiceProvider(container).inject(Connection)
+    async def stream(connection: Connection, count: int) -> AsyncGenerator[bool, None]:
+        for _ in range(count):
+            await asyncio.sleep(0)
+            yield connection.open
+
+    assert [open_ async for open_ in stream(2)] == [True, True]
+    assert log == ["closed"]
+    stopped = stream(5)
+    assert await stopped.__anext__()
+    await stopped.aclose()
+    assert log == ["closed", "closed"]
+
+
+@pytest.mark.asyncio
+async def test_injected_plain_function_returning_a_coroutine_keeps_its_scope_until_awaited() -> (
+    None
+):
+    """A plain function returning a coroutine keeps its call's scope until the coroutine ends.
+
+    A decorator below inject hides an async def (functools.wraps-style): the scope used to
+    close when the coroutine was returned, so its body saw closed connections.
+    """
+    tracker = Tracker()
+    container = DIContainer().register(Connection, factory=tracker.factory)
+
+    def hide(func: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
+        @functools.wraps(func)
+        def plain(*args: Any, **kwargs: Any) -> Awaitable[bool]:
+            return func(*args, **kwargs)
+
+        return plain
+
+    @ServiceProvider(container).inject(Connection)
+    @hide
+    async def handler(connection: Connection) -> bool:
+        await asyncio.sleep(0)
+        return connection.open
+
+    assert await handler()
+    assert tracker.opened == tracker.closed == 1
+    assert container.current_scope() is None
+
+
 class Pool:
     closed = False
 
@@ -130,8 +221,8 @@ async def test_sync_close_of_a_scope_with_async_finalizers_keeps_them() -> None:
     container = DIContainer().register(Pool, factory=make_pool, scope=LifecycleScope.SCOPED)
     scope = container.scope()
     pool = await scope.aresolve(Pool)
-    with pytest.raises(ScopeError, match="async finalizer"):
-        scope.close()
+    with pytest.raises(ScopeError, match=r"async finalizer\(s\) pending \(make_pool\)"):
+        scope.close()  # names the factory, not a context manager object
     assert not pool.closed
     assert not scope.closed
     await scope.aclose()

@@ -75,13 +75,26 @@ def test_context_value_not_given_says_how_to_supply_it() -> None:
         container.resolve(Handler)
 
 
-def test_context_values_are_declared_on_first_use() -> None:
-    """A type first seen in context= becomes resolvable without registering it."""
-    container = DIContainer()
+def test_context_value_of_an_undeclared_type_is_refused_and_changes_nothing() -> None:
+    """A request's context= must not rebind the container: other services default that type.
+
+    Declaring it on first use made every service with an ``int = 3`` default depend on the
+    request (a singleton among them became a captive dependency, a transient unresolvable
+    outside a scope).
+    """
+
+    class Settings:
+        def __init__(self, retries: int = 3) -> None:
+            self.retries = retries
+
+    container = DIContainer().register(Settings, scope=LifecycleScope.SINGLETON)
+    with pytest.raises(RegistrationError, match=r"register\(int, from_context=True\)"):
+        container.scope(context={int: 5})
+    assert not container.is_registered(int)
+    assert container.resolve(Settings).retries == 3
     user = User("ada")
-    with container.scope(context={User: user}) as scope:
+    with container.register(User, from_context=True).scope(context={User: user}) as scope:
         assert scope.resolve(User) is user
-    assert container.is_registered(User)
 
 
 def test_nested_scope_context_shadows_the_parent() -> None:
@@ -177,6 +190,91 @@ def test_closing_from_another_context_leaves_that_context_alone() -> None:
     assert container.current_scope() is None
 
 
+def test_a_scope_closed_from_another_context_is_no_longer_current_where_it_was_activated() -> None:
+    """The activating context sees no current scope once another context closed it.
+
+    Otherwise every later resolve and injected call there failed with "this scope is closed"
+    instead of opening its own scope.
+    """
+    container = DIContainer().register(Session, scope=LifecycleScope.SCOPED)
+    provider = ServiceProvider(container)
+
+    @provider.inject(Session)
+    def handle(session: Session) -> Session:
+        return session
+
+    scope = container.scope().activate()
+    contextvars.copy_context().run(scope.close)  # an after-request hook in another context
+    assert container.current_scope() is None
+    assert isinstance(handle(), Session)  # a scope of its own for the call
+    with pytest.raises(ScopeError, match="inside a scope"):
+        container.resolve(Session)
+    with container.scope() as fresh:
+        assert container.current_scope() is fresh
+    assert container.current_scope() is None
+
+
+@pytest.mark.asyncio
+async def test_a_build_finishing_after_its_scope_closed_is_cleaned_up_at_once() -> None:
+    """A build still running when the request's scope closes is exited right away.
+
+    The task building it gets an error, and what it entered is exited now instead of never.
+    """
+    log: list[str] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def connect() -> AsyncIterator[Session]:
+        started.set()
+        await release.wait()
+        try:
+            yield Session()
+        finally:
+            log.append("closed")
+
+    container = DIContainer().register(Session, factory=connect, scope=LifecycleScope.SCOPED)
+    scope = container.scope()
+    build = asyncio.ensure_future(scope.aresolve(Session))  # a task the request started
+    await started.wait()
+    await scope.aclose()  # the request ends first
+    release.set()
+    with pytest.raises(ScopeError, match="closed"):
+        await build
+    assert log == ["closed"]
+
+
+def test_a_sync_build_finishing_after_its_scope_closed_is_cleaned_up_at_once() -> None:
+    """The same for a thread building in a scope that another thread closes."""
+    log: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def connect() -> Iterator[Session]:
+        started.set()
+        release.wait(5)
+        try:
+            yield Session()
+        finally:
+            log.append("closed")
+
+    container = DIContainer().register(Session, factory=connect, scope=LifecycleScope.SCOPED)
+    scope = container.scope()
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            scope.resolve(Session)
+        except ScopeError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    assert started.wait(5)
+    scope.close()
+    release.set()
+    thread.join(5)
+    assert len(errors) == 1
+    assert log == ["closed"]
+
+
 @pytest.mark.asyncio
 async def test_async_finalizers_run_when_the_endpoint_raises() -> None:
     """An integration's pattern: open, activate, resolve, aclose(exc) even on failure."""
@@ -189,6 +287,7 @@ async def test_async_finalizers_run_when_the_endpoint_raises() -> None:
             log.append("safe closed")
 
     container = DIContainer().register(Session, factory=safe_session, scope=LifecycleScope.SCOPED)
+    container.register(Request, from_context=True)
 
     async def endpoint() -> None:
         await container.aresolve(Session)

@@ -20,7 +20,12 @@ from pmp_decorators._types import Unresolved
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["UnresolvedAnnotationWarning", "raw_annotations", "resolve_annotations"]
+__all__ = [
+    "UnresolvedAnnotationWarning",
+    "annotated_function",
+    "raw_annotations",
+    "resolve_annotations",
+]
 
 
 class UnresolvedAnnotationWarning(UserWarning):
@@ -163,3 +168,21 @@ def resolve_annotations(
             hints[name] = hint
         missing += [item for item in names if item not in missing]
     return hints, missing
+
+
+def annotated_function(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The function whose annotations describe calls of ``func``.
+
+    A ``functools.partial`` is described by its function (the bound parameters are
+    not in its signature), a callable object by its class's ``__call__``.
+    """
+    import functools
+    import inspect
+
+    while isinstance(func, functools.partial):
+        func = func.func
+    own = getattr(func, "__dict__", {})
+    if inspect.isroutine(func) or "__annotations__" in own or "__wrapped__" in own:
+        return func  # a function, or a wrapper (lru_cache) carrying its function's annotations
+    call: Callable[..., Any] | None = getattr(type(func), "__call__", None)  # noqa: B004
+    return func if call is None else call

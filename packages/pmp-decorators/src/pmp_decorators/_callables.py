@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pmp_errors import ValidationError
 
-__all__ = ["refuse_bare_use", "refuse_generator"]
+__all__ = ["is_async_callable", "refuse_async_sleep", "refuse_bare_use", "refuse_generator"]
 
 
 def refuse_generator(func: object, decorator: str, advice: str) -> None:
@@ -43,4 +43,28 @@ def refuse_bare_use(value: object, decorator: str, field: str) -> None:
             field=field,
             value=value,
             expected=f"@{decorator}(...) with parentheses",
+        )
+
+
+def is_async_callable(func: object) -> bool:
+    """Whether calling ``func`` returns a coroutine: ``async def``, or an async ``__call__``."""
+    import inspect
+
+    if inspect.iscoroutinefunction(func):
+        return True
+    if inspect.isroutine(func) or isinstance(func, type):
+        return False
+    call = getattr(type(func), "__call__", None)  # noqa: B004 - the method itself is wanted
+    return inspect.iscoroutinefunction(call)
+
+
+def refuse_async_sleep(sleep: object, where: str) -> None:
+    """Refuse an async ``sleep`` where nothing would await it (``where`` says why)."""
+    if sleep is not None and is_async_callable(sleep):
+        raise ValidationError(
+            f"sleep={sleep!r} is async, but {where}: nothing would await it and the "
+            f"retries would not pause; pass a blocking sleep such as time.sleep",
+            field="sleep",
+            value=sleep,
+            expected="a blocking sleep for plain functions and `for` loops",
         )

@@ -9,8 +9,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from pmp_decorators._callables import refuse_bare_use, refuse_generator
-from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async
+from pmp_decorators._callables import (
+    is_async_callable,
+    refuse_async_sleep,
+    refuse_bare_use,
+    refuse_generator,
+)
+from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async, pause_sync
 from pmp_decorators._retry_policy import Jitter, Policy
 
 if TYPE_CHECKING:
@@ -47,7 +52,7 @@ def _run_sync(  # noqa: PLR0917 - private, positional on the failure path
         if wait is not None:
             previous = wait
             if sleep is not None:
-                sleep(wait)
+                pause_sync(sleep, wait)
             waited += wait
             if not timed or not overran(policy, attempt, waited, start, exc, result):
                 attempt += 1
@@ -187,18 +192,6 @@ def _bind(policy: Policy, func: Callable[..., Any], decorator: str) -> Policy:
     return bound
 
 
-def is_async_callable(func: object) -> bool:
-    """Whether calling ``func`` returns a coroutine: ``async def``, or an async ``__call__``."""
-    import inspect
-
-    if inspect.iscoroutinefunction(func):
-        return True
-    if inspect.isroutine(func) or isinstance(func, type):
-        return False
-    call = getattr(type(func), "__call__", None)  # noqa: B004 - the method itself is wanted
-    return inspect.iscoroutinefunction(call)
-
-
 def retry(
     max_attempts: int = 3,
     delay: float = 1.0,
@@ -221,11 +214,12 @@ def retry(
     What is retried: by default every ``Exception`` except programming errors
     (``TypeError``, ``AttributeError``, ``NameError``, ``AssertionError`` and
     ``pmp_errors.ValidationError``, which includes ``TypeValidationError``), which
-    pass straight through; ``exceptions`` names the classes to retry instead
-    (``exceptions=Exception`` retries everything), or is a predicate called with the
-    exception (``lambda e: getattr(e, "status", 0) >= 500``). ``KeyboardInterrupt``,
-    ``SystemExit``, ``GeneratorExit`` and ``asyncio.CancelledError`` are never retried,
-    even when ``BaseException`` is listed, nor is an exception group carrying one.
+    pass straight through, also inside an exception group; ``exceptions`` names
+    the classes to retry instead (``exceptions=Exception`` retries everything), or is
+    a predicate called with the exception (``lambda e: getattr(e, "status", 0) >= 500``).
+    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and
+    ``asyncio.CancelledError`` are never retried, even when ``BaseException`` is
+    listed, nor is an exception group carrying one.
 
     How long to wait: the pause before retry *n* is based on ``delay * backoff **
     (n - 1)`` seconds, capped at ``max_delay``. ``jitter`` spreads the pauses of many
@@ -244,8 +238,9 @@ def retry(
     attempts were made. ``retry_if_result(result)`` returning true retries a returned
     value too; when attempts run out the last result is returned. ``on_retry(state)``
     runs before each pause, ``on_give_up(state)`` before giving up, each with a fresh
-    :class:`RetryState`. ``sleep`` (may be async for coroutine functions) and ``clock``
-    replace ``time.sleep`` / ``asyncio.sleep`` and ``time.monotonic``;
+    :class:`RetryState`. ``sleep`` (may be async for coroutine functions only; an
+    async sleep for a plain function is refused) and ``clock`` replace ``time.sleep``
+    / ``asyncio.sleep`` and ``time.monotonic``;
     :func:`set_retry_testing` turns every pause off. Bad configuration raises
     ``pmp_errors.ValidationError`` here, not at call time, and so does a generator
     function. An object whose ``__call__`` is ``async def`` is retried as a coroutine
@@ -271,6 +266,7 @@ def retry(
         if is_async_callable(func):
             wrapper: Callable[P, R] = _wrap_async(bound, func)  # type: ignore[arg-type,assignment]
         else:
+            refuse_async_sleep(policy.sleep, f"{bound.name} is a plain function")
             wrapper = _wrap_sync(bound, func)
         return _update_wrapper(wrapper, func)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pmp_decorators._retry_policy import RetryState, check_attempts
 from pmp_decorators._settings import Restorer
+from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,6 +32,7 @@ __all__ = [
     "next_pause",
     "overran",
     "pause_async",
+    "pause_sync",
     "set_retry_testing",
     "use_hooks",
 ]
@@ -97,6 +99,8 @@ def next_pause(  # noqa: PLR0917 - the loop's whole state, positional for speed
     judge = policy.judge
     if judge is not None and exc is not None and not judge(exc):
         return None  # not a failure to retry: through at once, unchanged
+    if exc is not None and exc.__context__ is not None and _cancel_swallowed(exc):
+        return None  # the task is being cancelled: retrying would defeat the cancellation
     limit = policy.max_attempts
     cap = TESTING.attempts
     if cap is not None and cap < limit:
@@ -110,7 +114,7 @@ def next_pause(  # noqa: PLR0917 - the loop's whole state, positional for speed
                 if hooks is not None:
                     hooks.retry_scheduled(state)
                 if policy.on_retry is not None:
-                    policy.on_retry(state)
+                    _tell(policy.on_retry, state)
             return wait
     # out of attempts, an endless pause, or one that would end past the deadline
     give_up(policy, attempt, limit, waited, exc, result)
@@ -134,6 +138,32 @@ def overran(  # noqa: PLR0917 - the loop's whole state, positional for speed
     return True
 
 
+def _cancel_swallowed(exc: BaseException) -> bool:
+    """Whether ``exc`` replaced a cancellation of the running task that is still pending.
+
+    A library may turn ``CancelledError`` into its own error (a closed connection);
+    retrying that would run on as if ``task.cancel()`` or ``asyncio.timeout`` had never
+    fired. Python 3.11+ counts pending cancellations (``Task.cancelling()``).
+    """
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None or sys.version_info < (3, 11):
+        return False
+    cause: BaseException | None = exc.__context__
+    for _ in range(32):  # a chain is short; a cycle must not hang the failure path
+        if cause is None:
+            return False
+        if isinstance(cause, asyncio.CancelledError):
+            break
+        cause = cause.__context__
+    else:
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop in this thread
+        return False
+    return task is not None and task.cancelling() > 0
+
+
 def give_up(  # noqa: PLR0917 - private
     policy: Policy,
     attempt: int,
@@ -149,9 +179,19 @@ def give_up(  # noqa: PLR0917 - private
         if hooks is not None:
             hooks.retry_gave_up(state)
         if policy.on_give_up is not None:
-            policy.on_give_up(state)
+            _tell(policy.on_give_up, state)
     if exc is not None:
         _note_once(exc, f"{policy.name}: gave up after ", f"{attempt} attempt(s)")
+
+
+def _tell(hook: Callable[[RetryState], object], state: RetryState) -> None:
+    """Run a hook; an error it raises shows the failure it was told about as context."""
+    try:
+        hook(state)
+    except Exception as broken:
+        if broken.__context__ is None:  # the drivers call hooks outside their except blocks
+            broken.__context__ = state.exception
+        raise
 
 
 def _note_once(exc: BaseException, prefix: str, rest: str) -> None:
@@ -163,10 +203,28 @@ def _note_once(exc: BaseException, prefix: str, rest: str) -> None:
     if isinstance(notes, list):
         notes[:] = [n for n in notes if not (isinstance(n, str) and n.startswith(prefix))]
         notes.append(prefix + rest)
+    elif notes is not None:  # not a list: no note fits, and the failure must not change
+        return
     elif sys.version_info >= (3, 11):
         exc.add_note(prefix + rest)
     else:  # pragma: no cover - exercised on Python 3.10 only
         exc.__notes__ = [prefix + rest]  # type: ignore[attr-defined]
+
+
+def pause_sync(sleep: Callable[[float], object], wait: float) -> None:
+    """Sleep ``wait`` seconds with a blocking ``sleep``; refuse one that returns an awaitable."""
+    pending = sleep(wait)
+    if hasattr(pending, "__await__"):
+        close = getattr(pending, "close", None)
+        if close is not None:
+            close()  # a coroutine never awaited: close it so it does not warn
+        raise ValidationError(
+            f"sleep={sleep!r} returned an awaitable where nothing awaits it, so the "
+            f"retries would not pause; pass a blocking sleep such as time.sleep",
+            field="sleep",
+            value=sleep,
+            expected="a blocking sleep for plain functions and `for` loops",
+        )
 
 
 async def pause_async(sleep: Callable[[float], object] | None, wait: float) -> None:

@@ -125,14 +125,18 @@ def _classify(
     return items, (*_BASE_NEVER_RETRY, asyncio.CancelledError), None
 
 
-def _holds(exc: BaseException) -> bool:
-    """Whether ``exc`` is an exception group carrying a cancellation (never retried)."""
+def _holds(exc: BaseException, passthrough: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc`` is an exception group carrying what is never retried.
+
+    That is a cancellation or an interpreter exit, or one of ``passthrough`` (the
+    programming errors by default: a task group's ``TypeError`` is still a bug).
+    """
     subgroup = getattr(exc, "subgroup", None)  # BaseExceptionGroup, or its 3.10 backport
     if subgroup is None:
         return False
     import asyncio
 
-    never = (*_BASE_NEVER_RETRY, asyncio.CancelledError)
+    never = (*passthrough, *_BASE_NEVER_RETRY, asyncio.CancelledError)
     return subgroup(never) is not None
 
 
@@ -237,7 +241,9 @@ class Policy:
 
     def retries(self, exc: BaseException) -> bool:
         """Whether ``exc`` (caught as one of ``catch``) is retried at all."""
-        if self.passthrough and (isinstance(exc, self.passthrough) or _holds(exc)):
+        if self.passthrough and (
+            isinstance(exc, self.passthrough) or _holds(exc, self.passthrough)
+        ):
             return False
         if self.predicate is None:
             return True

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async
+from pmp_decorators._callables import refuse_async_sleep
+from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async, pause_sync
 from pmp_decorators._retry_policy import Policy
 from pmp_errors import ValidationError
 
@@ -25,7 +26,7 @@ __all__ = ["Attempt", "Retrying", "retrying"]
 class _Loop:
     """The state of one ``for`` loop over :class:`Retrying`, shared by its attempts."""
 
-    __slots__ = ("exc", "number", "policy", "previous", "start", "wait", "waited")
+    __slots__ = ("done", "exc", "number", "policy", "previous", "start", "wait", "waited")
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
@@ -35,6 +36,7 @@ class _Loop:
         self.waited = 0.0
         self.wait: float | None = None  # set when the last attempt failed and is retried
         self.exc: BaseException | None = None
+        self.done = False  # the loop has ended: none of its attempts runs a block again
 
     def next(self) -> Attempt:
         self.number += 1
@@ -71,7 +73,9 @@ class Attempt:
 
     ``number`` counts from 1. A retryable exception raised in the ``with`` block is
     swallowed and the loop pauses before the next attempt; any other exception, and
-    the last one when retrying gives up, propagates out of the loop.
+    the last one when retrying gives up, propagates out of the loop. An attempt kept
+    past its own iteration raises ``RuntimeError`` on ``with`` instead of running a
+    block that nothing would retry.
     """
 
     __slots__ = ("_loop", "number")
@@ -80,7 +84,16 @@ class Attempt:
         self._loop = loop
         self.number = number
 
+    def _current(self) -> bool:
+        return not self._loop.done and self._loop.number == self.number
+
     def __enter__(self) -> Self:
+        if not self._current():
+            msg = (
+                f"attempt {self.number} was used after its loop moved on: "
+                "write `with attempt:` only inside its own iteration of the loop"
+            )
+            raise RuntimeError(msg)
         return self
 
     def __exit__(
@@ -89,7 +102,8 @@ class Attempt:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        return exc is not None and self._loop.failed(exc)
+        # a stale attempt never swallows: nothing would run the block again
+        return exc is not None and self._current() and self._loop.failed(exc)
 
     def __repr__(self) -> str:
         return f"<Attempt {self.number}>"
@@ -108,26 +122,33 @@ class Retrying:
         self._policy = policy
 
     def __iter__(self) -> Iterator[Attempt]:
+        refuse_async_sleep(self._policy.sleep, "this is a plain `for` loop (use `async for`)")
         loop = _Loop(self._policy)
-        while True:
-            yield loop.next()
-            wait = loop.wait
-            if wait is None:  # the block succeeded (or was left without an exception)
-                return
-            if not TESTING.active:
-                (self._policy.sleep or time.sleep)(wait)
-            loop.go_on()
+        try:
+            while True:
+                yield loop.next()
+                wait = loop.wait
+                if wait is None:  # the block succeeded (or was left without an exception)
+                    return
+                if not TESTING.active:
+                    pause_sync(self._policy.sleep or time.sleep, wait)
+                loop.go_on()
+        finally:  # also on `break` and on an exception leaving the loop
+            loop.done = True
 
     async def __aiter__(self) -> AsyncIterator[Attempt]:
         loop = _Loop(self._policy)
-        while True:
-            yield loop.next()
-            wait = loop.wait
-            if wait is None:
-                return
-            if not TESTING.active:
-                await pause_async(self._policy.sleep, wait)
-            loop.go_on()
+        try:
+            while True:
+                yield loop.next()
+                wait = loop.wait
+                if wait is None:
+                    return
+                if not TESTING.active:
+                    await pause_async(self._policy.sleep, wait)
+                loop.go_on()
+        finally:  # on `break` only once the async generator is closed
+            loop.done = True
 
 
 def retrying(

@@ -32,11 +32,10 @@ _SUB_BITS = 7  # 64 buckets per power of two above 127 ns: within 1/128 of the t
 
 def _bucket(elapsed_ns: int) -> int:
     """The histogram bucket of a timing: exact below 128 ns, then 64 per power of two."""
-    value = max(0, elapsed_ns)
-    shift = value.bit_length() - _SUB_BITS
+    shift = elapsed_ns.bit_length() - _SUB_BITS
     if shift <= 0:
-        return value
-    return (shift << _SUB_BITS) | (value >> shift)
+        return elapsed_ns
+    return (shift << _SUB_BITS) | (elapsed_ns >> shift)
 
 
 def _bucket_value(bucket: int) -> float:
@@ -90,7 +89,14 @@ class TimingStats:
         self._buckets: dict[int, int] = {}
 
     def add(self, elapsed_ns: int) -> None:
-        """Record one timing, in nanoseconds."""
+        """Record one timing, a whole number of nanoseconds >= 0."""
+        if type(elapsed_ns) is not int or elapsed_ns < 0:
+            raise ValidationError(
+                f"elapsed_ns must be an int >= 0 (nanoseconds), got {elapsed_ns!r}",
+                field="elapsed_ns",
+                value=elapsed_ns,
+                expected="int >= 0",
+            )
         with self._lock:
             self.count += 1
             self.total_ns += elapsed_ns

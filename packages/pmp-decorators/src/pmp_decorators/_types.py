@@ -23,7 +23,7 @@ from pmp_decorators._nodes import (
 )
 from pmp_errors import ValidationError
 
-__all__ = ["Unresolved", "compile_type"]
+__all__ = ["Unresolved", "compile_type", "unpacked"]
 
 _MAX_DEPTH = 40
 
@@ -93,6 +93,16 @@ def compile_type(tp: object, *, strict: bool = True) -> Node:
     return _Compiler(strict=strict).compile(tp, 0)
 
 
+def unpacked(tp: object) -> object | None:
+    """What ``Unpack[X]`` (or ``*X``) unpacks, or ``None`` when ``tp`` is not unpacked."""
+    if _form_name(typing.get_origin(tp)) == "Unpack":
+        inner: object = typing.get_args(tp)[0]
+        return inner
+    if getattr(tp, "__unpacked__", False) is True:  # *tuple[int, str] (3.11+)
+        return tuple[typing.get_args(tp)]  # type: ignore[misc]
+    return None
+
+
 def _resolve_in_module(ref: object, module: str) -> object:
     """Resolve a forward reference (a ``TypeVar`` bound) in the module that defined it."""
     import sys
@@ -139,6 +149,8 @@ class _Compiler:
             return ClassNode((str,))
         if name == "Self" or repr(tp).endswith(".Self"):
             return self.skip(tp, "Self depends on the class of the call")
+        if type(tp).__name__ == "TypeVarTuple" or unpacked(tp) is not None:
+            return self.skip(tp, "an unpacked TypeVarTuple or tuple stands for several values")
         if isinstance(tp, typing.TypeVar):
             return self._typevar(tp, depth)
         supertype = getattr(tp, "__supertype__", None)
@@ -188,7 +200,7 @@ class _Compiler:
             fields = {key: self.compile(value, depth + 1) for key, value in hints.items()}
         finally:
             del self.building[tp]
-        node = TypedDictNode(tp, fields, frozenset(getattr(tp, "__required_keys__", ())))
+        node = TypedDictNode(tp, fields, _required_keys(tp, hints))
         ref.target = node
         return node
 
@@ -218,6 +230,8 @@ class _Compiler:
                 return ContainerNode(tuple, self.compile(args[0], depth + 1), None, expected)
             if args == ((),):  # tuple[()] on 3.10
                 args = ()
+            if any(unpacked(arg) is not None for arg in args):  # tuple[int, *Ts]: any length
+                return ClassNode((tuple,))
             return TupleNode([self.compile(arg, depth + 1) for arg in args], expected)
         if issubclass(origin, cabc.Mapping) and len(args) == 2:  # noqa: PLR2004
             keys = self.compile(args[0], depth + 1)
@@ -246,6 +260,29 @@ class _Compiler:
         if not all(map(_supports_issubclass, bases)):
             raise _unsupported(tp, "issubclass() cannot check a protocol with data members")
         return SubclassNode(bases, expected)
+
+
+def _required_keys(tp: type, hints: dict[str, Any]) -> frozenset[str]:
+    """The keys a ``TypedDict`` requires, reading ``Required`` / ``NotRequired`` from ``hints``.
+
+    ``__required_keys__`` misses them when the class sees its annotations as strings
+    (``from __future__ import annotations``), so the resolved hints decide.
+    """
+    required = set(getattr(tp, "__required_keys__", ()))
+    for key, hint in hints.items():
+        form = hint
+        while True:
+            origin = typing.get_origin(form)
+            marker = _form_name(origin)
+            if origin is typing.Annotated or marker == "ReadOnly":
+                form = typing.get_args(form)[0]
+                continue
+            if marker == "Required":
+                required.add(key)
+            elif marker == "NotRequired":
+                required.discard(key)
+            break
+    return frozenset(required)
 
 
 def _is_typeddict(tp: type) -> bool:

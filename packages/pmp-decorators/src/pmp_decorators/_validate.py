@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from pmp_decorators._annotations import (
     UnresolvedAnnotationWarning,
+    annotated_function,
     raw_annotations,
     resolve_annotations,
 )
@@ -19,7 +20,7 @@ from pmp_decorators._containers import ContainerNode
 from pmp_decorators._errors import TypeValidationError
 from pmp_decorators._nodes import AnyNode, Failure, Generator, Node, safe_repr
 from pmp_decorators._settings import Restorer
-from pmp_decorators._types import compile_type
+from pmp_decorators._types import compile_type, unpacked
 from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class _Validated:
         import inspect
 
         self.func = func
+        self.source = annotated_function(func)  # where the annotations are written
         self.explicit = explicit
         self.is_async = is_async
         self.label = f"{getattr(func, '__qualname__', repr(func))}()"
@@ -142,6 +144,9 @@ class _Validated:
         self.lock = threading.Lock()
         self.built = False
         self.error: ValidationError | None = None
+        self.sentinels: dict[
+            str, str
+        ] = {}  # parameter -> the name its sentinel default is bound to
         names = list(self.signature.parameters)
         for name in names:
             if name.startswith(_RESERVED):
@@ -234,8 +239,8 @@ class _Validated:
         return function  # type: ignore[no-any-return]
 
     def _hints(self) -> dict[str, object]:
-        raw = self.explicit if self.explicit is not None else raw_annotations(self.func)
-        hints, missing = resolve_annotations(self.func, raw)
+        raw = self.explicit if self.explicit is not None else raw_annotations(self.source)
+        hints, missing = resolve_annotations(self.source, raw)
         if missing:
             names = ", ".join(repr(name) for name in missing)
             warnings.warn(
@@ -255,8 +260,11 @@ class _Validated:
         for name, param in self.signature.parameters.items():
             if name not in hints:
                 continue
-            node = self._compile_one(name, hints[name])
-            if isinstance(node, AnyNode):
+            # *args: Unpack[tuple[...]] and **kw: Unpack[TypedDict] describe the whole
+            whole = unpacked(hints[name])
+            node = self._compile_one(name, hints[name] if whole is None else whole)
+            if whole is not None or isinstance(node, AnyNode):
+                nodes.append((name, node))
                 continue
             if param.kind is kind.VAR_POSITIONAL:
                 node = ContainerNode(tuple, node, None, f"tuple[{node.expected}, ...]")
@@ -287,7 +295,10 @@ class _Validated:
             if name == "return":
                 returns = f"    if not ({node.expr('_pmp_r', gen)}): _pmp_fail({index}, _pmp_r)"
                 continue
-            checks.append(f"        if not ({node.expr(name, gen)}): _pmp_fail({index}, {name})")
+            check = node.expr(name, gen)
+            if name in self.sentinels:
+                check = f"{name} is {self.sentinels[name]} or ({check})"
+            checks.append(f"        if not ({check}): _pmp_fail({index}, {name})")
         lines = [self._def()]
         if returns is None:
             if checks:
@@ -325,7 +336,11 @@ class _Validated:
             if param is None or param.default is param.empty:  # "return", or no default
                 continue
             failure = node.find(param.default, name)
-            if failure is not None:
+            if failure is not None and type(param.default).__module__ == "dataclasses":
+                # the sentinel of a default_factory in a dataclass's __init__: let it through
+                bound = self.sentinels[name] = f"_pmp_s{len(self.sentinels)}"
+                self.namespace[bound] = param.default
+            elif failure is not None:
                 raise _make_error(self.label, name, failure, default=True)
 
     def fail(self, index: int, value: object) -> typing.NoReturn:
@@ -383,6 +398,15 @@ def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 field="func",
                 value=func,
                 expected="a function",
+            )
+        if isinstance(func, type):
+            raise ValidationError(
+                f"validate_types cannot wrap the class {func.__qualname__}: the wrapper is a "
+                f"function, so isinstance() and subclassing would break; decorate its "
+                f"__init__ (or a factory function) instead",
+                field="func",
+                value=func,
+                expected="a function or method",
             )
         validated = _Validated(func, explicit, inspect.iscoroutinefunction(func))
         wrapper = functools.update_wrapper(validated.wrapper, func)

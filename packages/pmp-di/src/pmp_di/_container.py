@@ -221,7 +221,7 @@ class DIContainer:
         return self._registry.needs_scope(service, is_async=is_async)
 
     def current_scope(self) -> Scope | None:
-        """The scope made current for the running thread or task, if any.
+        """The scope made current for the running thread or task, if any (never a closed one).
 
         >>> c = DIContainer()
         >>> with c.scope() as scope:
@@ -230,7 +230,9 @@ class DIContainer:
         >>> c.current_scope() is None
         True
         """
-        return self._registry.current.get()
+        scope = self._registry.current.get()
+        # a scope closed from another context stays set here, but it is over
+        return None if scope is None or scope.closed else scope
 
     # -- inspection ---------------------------------------------------------------------
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from typing import TYPE_CHECKING, Any
 
 from pmp_di._errors import CleanupError, ScopeError
 from pmp_di._registration import display
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
     from types import TracebackType
 
 __all__ = ["Finalizers"]
@@ -19,6 +22,13 @@ def _exit_args(
     if exc is None:
         return None, None, None
     return type(exc), exc, exc.__traceback__
+
+
+def _name(finalizer: Any) -> str:
+    """The factory behind a finalizer (the generator of a generator's context manager)."""
+    manager = getattr(finalizer, "__self__", finalizer)
+    name = getattr(getattr(manager, "gen", None), "__qualname__", None)
+    return name if isinstance(name, str) else display(manager)
 
 
 class _Outcome:
@@ -83,7 +93,7 @@ class Finalizers:
         """Refuse a synchronous close while an async finalizer is pending (nothing runs)."""
         pending = [finalizer for is_async, finalizer in self.exits if is_async]
         if pending:
-            names = ", ".join(display(getattr(f, "__self__", f)) for f in pending)
+            names = ", ".join(_name(f) for f in pending)
             msg = (
                 f"the {self.where} has {len(pending)} async finalizer(s) pending ({names}); "
                 f"a synchronous close cannot run them: use `async with` or "
@@ -104,7 +114,27 @@ class Finalizers:
         outcome.raise_(self.where)
 
     async def aclose(self, exc: BaseException | None = None) -> None:
-        """Like :meth:`close`, also awaiting async exits."""
+        """Like :meth:`close`, also awaiting async exits, shielded from cancellation.
+
+        A cancellation (a client gone, a timeout) arriving meanwhile does not cut a
+        finalizer short: every exit runs to its end, then the cancellation is raised.
+        """
+        if not any(is_async for is_async, _ in self.exits):
+            self.close(exc)
+            return
+        runner = _runner(self._aclose(exc))
+        interrupt: asyncio.CancelledError | None = None
+        while not runner.done():
+            try:
+                await asyncio.wait((runner,))
+            except asyncio.CancelledError as cancelled:  # noqa: PERF203 - held until the finalizers are done
+                interrupt = cancelled
+        if interrupt is None or runner.cancelled():
+            runner.result()
+            return
+        raise interrupt from runner.exception()
+
+    async def _aclose(self, exc: BaseException | None) -> None:
         exits, outcome = self.exits, _Outcome(exc)
         while exits:
             is_async, finalizer = exits.pop()
@@ -116,3 +146,16 @@ class Finalizers:
             except BaseException as failure:  # noqa: BLE001 - every finalizer runs; re-raised below
                 outcome.failed(failure)
         outcome.raise_(self.where)
+
+
+def _runner(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task running ``coro`` in the running task's own context where Python exposes it.
+
+    From Python 3.12 that is the same ``Context`` (so a ``ContextVar`` set before a
+    factory's ``yield`` can be reset by its token after it); before, a copy of it.
+    """
+    if sys.version_info >= (3, 12):
+        task = asyncio.current_task()
+        if task is not None:  # a Task made directly starts later, never eagerly inside this one
+            return asyncio.Task(coro, context=task.get_context())
+    return asyncio.ensure_future(coro)

@@ -13,7 +13,7 @@ from pmp_di._errors import (
     MissingDependencyError,
 )
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._needs import Need, describe_need, need_of, normalize
+from pmp_di._needs import Need, describe_need, how_to_register, need_of, normalize
 from pmp_di._registration import UNSET, Kind, Param, Registration, display
 
 __all__ = ["cycle_error", "explain_tree", "missing_error", "validate_graph"]
@@ -44,12 +44,15 @@ def missing_error(
     if twins:  # another type with the same name is registered: say which is which
         wanted = _qualified(param.annotation)
         note = f" ({', '.join(twins)} is registered, but it is a different type)"
+    how = how_to_register(param.annotation)
+    if note or param.annotation is inspect.Parameter.empty:
+        how = f"container.register({wanted}, ...)"
     consumer = names[-1]
     chain = " -> ".join([*names[:-1], f"{consumer}.{param.name}", wanted])
     msg = (
         f"Missing dependency {chain}: parameter {param.name!r} of {display(reg.origin)} needs "
         f"{wanted}, which is not registered{note}; register it with "
-        f"container.register({wanted}, ...) or give the parameter a default"
+        f"{how} or give the parameter a default"
     )
     if isinstance(param.annotation, Unresolved):
         msg = (

@@ -14,7 +14,16 @@ from pmp_di._registration import UNSET, Registration, display, optional_inner
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Named", "Need", "Provider", "base_of", "key_of", "need_of", "normalize"]
+__all__ = [
+    "Named",
+    "Need",
+    "Provider",
+    "base_of",
+    "how_to_register",
+    "key_of",
+    "need_of",
+    "normalize",
+]
 
 T = TypeVar("T")
 
@@ -157,6 +166,28 @@ def mentions(annotation: Any, key: Any) -> bool:
         return bool(args[0] == base_of(key))
     lazy = _lazy_target(found)
     return lazy is not None and normalize(lazy[0]) == key
+
+
+def how_to_register(annotation: Any) -> str:
+    """The ``register`` call that would satisfy ``annotation``.
+
+    That is the item type of a collection, the target of a provider, a type under its name.
+    """
+    key = normalize(annotation)
+    inner = optional_inner(key)
+    if inner is not UNSET:
+        key = normalize(inner)
+    origin, args = typing.get_origin(key), typing.get_args(key)
+    if origin in _COLLECTIONS and len(args) == 1:
+        key = normalize(args[0])
+    else:
+        lazy = _lazy_target(key)
+        if lazy is not None:
+            key = normalize(lazy[0])
+    base, qualifier = base_of(key), ""
+    if base is not key:
+        qualifier = f", name={key.__metadata__[0].name!r}"
+    return f"container.register({display(base)}, ...{qualifier})"
 
 
 def describe_need(need: Need, targets: tuple[Registration, ...]) -> str:

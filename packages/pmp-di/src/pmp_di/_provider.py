@@ -13,9 +13,10 @@ from pmp_di._needs import base_of, normalize
 from pmp_di._registration import display
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
     from pmp_di._container import DIContainer
+    from pmp_di._scope import Scope
 
     _Todo = list[tuple[int, "_Slot"]]
 
@@ -106,6 +107,10 @@ class Inject(Generic[T1, T2, T3]):
         layout = _Layout(func, self._services)
         if inspect.iscoroutinefunction(func):
             return _async_wrapper(self._container, layout, func)
+        if inspect.isgeneratorfunction(func):
+            return _generator_wrapper(self._container, layout, func)
+        if inspect.isasyncgenfunction(func):
+            return _async_generator_wrapper(self._container, layout, func)
         return _sync_wrapper(self._container, layout, func)
 
 
@@ -132,10 +137,29 @@ def _sync_wrapper(
                 break
         else:  # nothing needs a scope: no scope is opened for this call
             return call(container.resolve, call_args, kwargs, todo)
-        with container.scope() as scope:  # one scope per call owns what the call needed
-            return call(scope.resolve, call_args, kwargs, todo)
+        scope = container.scope().activate()  # one scope per call owns what the call needed
+        try:
+            result = call(scope.resolve, call_args, kwargs, todo)
+        except BaseException as exc:
+            scope.close(exc)
+            raise
+        if inspect.isawaitable(result):  # an async def hidden by a decorator: close after it
+            return _closing(scope, result)
+        scope.close()
+        return result
 
     return wrapper
+
+
+async def _closing(scope: Scope, awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable``, then close the scope that owns what it was given."""
+    try:
+        result = await awaitable
+    except BaseException as exc:
+        await scope.aclose(exc)
+        raise
+    await scope.aclose()
+    return result
 
 
 def _async_wrapper(
@@ -168,6 +192,91 @@ def _async_wrapper(
             return await call(scope.aresolve, call_args, kwargs, todo)
 
     return wrapper
+
+
+def _owner(
+    container: DIContainer, todo: _Todo, *, is_async: bool
+) -> tuple[Callable[[Any], Any], Scope | None]:
+    """How a generator's services are resolved, and the scope it must close (if it owns one).
+
+    A generator's own scope is not made current: the generator runs in its consumer's
+    context, which must not see that scope between two items.
+    """
+    scope = container.current_scope()
+    if scope is None:
+        for _, slot in todo:
+            if container.needs_scope(slot.service, is_async=is_async):
+                owned = container.scope()
+                return (owned.aresolve if is_async else owned.resolve), owned
+        return (container.aresolve if is_async else container.resolve), None
+    return (scope.aresolve if is_async else scope.resolve), None
+
+
+def _generator_wrapper(
+    container: DIContainer, layout: _Layout, func: Callable[..., Any]
+) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        call_args, todo = layout.arrange(args, kwargs)  # services come at the first next()
+        resolve, owned = _owner(container, todo, is_async=False)
+        try:
+            for index, slot in todo:
+                _fill(call_args, kwargs, index, slot, resolve(slot.service))
+            generator: Generator[Any, Any, Any] = func(*call_args, **kwargs)
+            result: Any = yield from generator
+        except BaseException as exc:
+            if owned is not None:  # a consumer stopping early (GeneratorExit) is no failure
+                owned.close(None if isinstance(exc, GeneratorExit) else exc)
+            raise
+        if owned is not None:
+            owned.close()
+        return result
+
+    return wrapper
+
+
+def _async_generator_wrapper(
+    container: DIContainer, layout: _Layout, func: Callable[..., Any]
+) -> Callable[..., Any]:
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        call_args, todo = layout.arrange(args, kwargs)
+        aresolve, owned = _owner(container, todo, is_async=True)
+        try:
+            await _afill(aresolve, call_args, kwargs, todo)
+            agen = func(*call_args, **kwargs)
+            try:
+                value = await agen.__anext__()
+                while True:  # asend/athrow/aclose reach the decorated generator
+                    try:
+                        sent: Any = yield value
+                    except GeneratorExit:  # noqa: PERF203 - one item at a time, as yield from
+                        await agen.aclose()
+                        raise
+                    except BaseException as thrown:  # noqa: BLE001 - handed to the generator
+                        value = await agen.athrow(thrown)
+                    else:
+                        value = await agen.asend(sent)
+            except StopAsyncIteration:
+                pass
+        except BaseException as exc:
+            if owned is not None:
+                await owned.aclose(None if isinstance(exc, GeneratorExit) else exc)
+            raise
+        if owned is not None:
+            await owned.aclose()
+
+    return wrapper
+
+
+async def _afill(
+    aresolve: Callable[[Any], Awaitable[Any]],
+    call_args: list[Any],
+    kwargs: dict[str, Any],
+    todo: _Todo,
+) -> None:
+    for index, slot in todo:
+        _fill(call_args, kwargs, index, slot, await aresolve(slot.service))
 
 
 def _fill(

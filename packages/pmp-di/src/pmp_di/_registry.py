@@ -6,7 +6,6 @@ import contextvars
 import threading
 from typing import TYPE_CHECKING, Any
 
-from pmp_di._binding import make_registration
 from pmp_di._compiler import Emitter
 from pmp_di._errors import (
     DependencyInjectionError,
@@ -17,7 +16,7 @@ from pmp_di._errors import (
 from pmp_di._finalizers import Finalizers
 from pmp_di._instrument import report
 from pmp_di._lifecycle import LifecycleScope
-from pmp_di._needs import Need, base_of, mentions, need_of, normalize
+from pmp_di._needs import Need, base_of, how_to_register, mentions, need_of
 from pmp_di._registration import Registration, display, is_instance_of
 
 if TYPE_CHECKING:
@@ -158,11 +157,7 @@ class Registry:
         need, _, _ = need_of(self.regs, service)
         if need is Need.NONE or need is Need.ONE:
             name = display(service)
-            base, qualifier = base_of(service), ""
-            if base is not service:  # a named key
-                qualifier = f", name={normalize(service).__metadata__[0].name!r}"
-            how = f"container.register({display(base)}, ...{qualifier})"
-            msg = f"{name} is not registered; register it with {how}"
+            msg = f"{name} is not registered; register it with {how_to_register(service)}"
             raise MissingDependencyError(msg, service=name, path=[name])
 
         def gather(gathered: Any) -> Any:
@@ -188,7 +183,7 @@ class Registry:
 
             async def aplan() -> Any:
                 scope = current.get()
-                if scope is None:
+                if scope is None or scope.closed:  # closed from another context
                     raise outside()
                 return await scope.aresolve(service)
 
@@ -196,7 +191,7 @@ class Registry:
 
         def plan() -> Any:
             scope = current.get()
-            if scope is None:
+            if scope is None or scope.closed:
                 raise outside()
             return scope.resolve(service)
 
@@ -250,9 +245,13 @@ class Registry:
             except TypeError:
                 msg = f"context keys must be types, e.g. context={{Request: request}}, got {key!r}"
                 raise RegistrationError(msg, argument="context", value=repr(key)) from None
-            if reg is None:
-                self._declare_context(key)
-                reg = self.regs[key]
+            if reg is None:  # declaring it here would rebind every parameter of that type
+                name = display(key)
+                msg = (
+                    f"{name} is not declared as a value supplied per scope; declare it once, "
+                    f"before opening scopes: container.register({name}, from_context=True)"
+                )
+                raise RegistrationError(msg, argument="context", value=name)
             if not reg.from_context:
                 name = display(key)
                 msg = (
@@ -266,11 +265,3 @@ class Registry:
                 raise RegistrationError(msg, argument="context", value=value)
             cache[reg.state] = value
         return cache
-
-    def _declare_context(self, key: Any) -> None:
-        with self.lock:
-            if key not in self.regs:
-                reg = make_registration(
-                    key, None, LifecycleScope.SCOPED, None, None, from_context=True
-                )
-                self.install(reg)

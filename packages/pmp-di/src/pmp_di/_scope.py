@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pmp_di._errors import CircularDependencyError, ScopeError
 from pmp_di._finalizers import Finalizers
+from pmp_di._needs import key_of
 from pmp_di._registration import UNSET
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
+    from contextlib import AbstractAsyncContextManager, AbstractContextManager
     from contextvars import Token
     from types import TracebackType
 
@@ -129,22 +131,26 @@ class Scope:
         """Whether the scope has been closed."""
         return self._closed
 
-    def resolve(self, service: type[T]) -> T:
-        """Return an instance of ``service`` for this scope."""
+    def resolve(self, service: type[T], name: str | None = None) -> T:
+        """Return an instance of ``service`` (the binding called ``name``) for this scope."""
         try:
-            return self._plans[service](self)  # type: ignore[no-any-return]
+            if name is None:  # tested inside the try: the unnamed path stays one lookup
+                return self._plans[service](self)  # type: ignore[no-any-return]
+            return self._plans[key_of(service, name)](self)  # type: ignore[no-any-return]
         except (KeyError, TypeError) as exc:
             if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
                 raise
-        plan: Callable[[Scope], T] = self._compile(service, is_async=False)
+        key = service if name is None else key_of(service, name)
+        plan: Callable[[Scope], T] = self._compile(key, is_async=False)
         return plan(self)
 
-    async def aresolve(self, service: type[T]) -> T:
-        """Return an instance of ``service`` for this scope, awaiting async factories."""
+    async def aresolve(self, service: type[T], name: str | None = None) -> T:
+        """Like :meth:`resolve`, awaiting async factories."""
+        key = service if name is None else key_of(service, name)
         try:
-            plan: Callable[[Scope], Awaitable[T]] = self._aplans[service]
+            plan: Callable[[Scope], Awaitable[T]] = self._aplans[key]
         except (KeyError, TypeError):
-            plan = self._compile(service, is_async=True)
+            plan = self._compile(key, is_async=True)
         return await plan(self)
 
     def _compile(self, service: Any, *, is_async: bool) -> Callable[[Scope], Any]:
@@ -164,7 +170,7 @@ class Scope:
         self._check_open()
         return Scope(self._registry, self, context)
 
-    def enter_context(self, manager: Any) -> Any:
+    def enter_context(self, manager: AbstractContextManager[T]) -> T:
         """Enter a context manager now; its exit runs when this scope closes.
 
         >>> import contextlib
@@ -173,11 +179,21 @@ class Scope:
         ...     scope.enter_context(contextlib.nullcontext(5))
         5
         """
-        return self._exits().enter(manager)
+        finalizers = self._exits()
+        value: T = finalizers.enter(manager)
+        if self._closed:  # closed by another thread while this was built: exit it now
+            finalizers.close()
+            self._check_open()
+        return value
 
-    async def enter_async_context(self, manager: Any) -> Any:
+    async def enter_async_context(self, manager: AbstractAsyncContextManager[T]) -> T:
         """Enter an async context manager now; its exit is awaited when this scope closes."""
-        return await self._exits().aenter(manager)
+        finalizers = self._exits()
+        value: T = await finalizers.aenter(manager)
+        if self._closed:  # closed (by the request's task) while this was built: exit it now
+            await finalizers.aclose()
+            self._check_open()
+        return value
 
     def _exits(self) -> Finalizers:
         finalizers = self._finalizers

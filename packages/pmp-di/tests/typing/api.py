@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Callable
 from typing import Annotated, TypeAlias
 
@@ -141,7 +142,20 @@ with container.scope(context={Request: Request()}) as request_scope:
     assert_type(request_scope.resolve(Request), Request)
     assert_type(container.current_scope(), Scope | None)
     assert_type(request_scope.scope(context={Request: Request()}), Scope)
+    assert_type(request_scope.resolve(Database, name="primary"), Database)
+    request_scope.resolve(Database, name=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 assert_type(container.scope().activate(), Scope)
+with container.scope() as hooks_scope:  # an integration ties its own cleanup to the request
+    assert_type(hooks_scope.enter_context(contextlib.nullcontext(5)), int)
+    hooks_scope.enter_context(5)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+async def enter_async(scope: Scope) -> None:
+    """enter_async_context keeps the managed value's type."""
+    assert_type(await scope.enter_async_context(contextlib.nullcontext("x")), str)
+    (await scope.enter_async_context(contextlib.nullcontext(5))).bit_count(1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
 container.scope(context=[Request])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # a mapping of values
 
 # named bindings
