@@ -115,6 +115,16 @@ def test_a_scope_bound_plan_outside_any_scope_is_reported(keep):
     assert [type(error) for _, error in keep.failed] == [ScopeError]
 
 
+def test_resolving_from_a_closed_scope_is_reported(keep):
+    """A closed scope refuses to resolve, and the refusal is reported."""
+    container = DIContainer().register(Session, scope=LifecycleScope.SCOPED)
+    with container.scope() as scope:
+        scope.resolve(Session)
+    with pytest.raises(ScopeError, match="closed"):
+        scope.resolve(Session)
+    assert [(name, type(error)) for name, error in keep.failed] == [("Session", ScopeError)]
+
+
 def test_successful_resolutions_report_nothing(keep):
     """Nothing is reported while resolutions succeed."""
     container = DIContainer().register(Repo).register(Service)
