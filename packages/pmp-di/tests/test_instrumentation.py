@@ -46,6 +46,10 @@ class Session:
     pass
 
 
+class Request:
+    pass
+
+
 class Ping:
     def __init__(self, pong: Pong) -> None:
         self.pong = pong
@@ -123,6 +127,14 @@ def test_resolving_from_a_closed_scope_is_reported(keep):
     with pytest.raises(ScopeError, match="closed"):
         scope.resolve(Session)
     assert [(name, type(error)) for name, error in keep.failed] == [("Session", ScopeError)]
+
+
+def test_a_scope_value_not_supplied_is_reported(keep):
+    """A value declared per scope but not given to the scope: the refusal is reported."""
+    container = DIContainer().register(Request, from_context=True)
+    with container.scope() as scope, pytest.raises(ScopeError, match="supplied per scope"):
+        scope.resolve(Request)
+    assert [(name, type(error)) for name, error in keep.failed] == [("Request", ScopeError)]
 
 
 def test_successful_resolutions_report_nothing(keep):
