@@ -409,3 +409,24 @@ def test_instance_must_be_a_str(bad: object) -> None:
     with pytest.raises(ValidationError, match="instance must be a URI reference") as info:
         PortfolioError("m").to_problem(instance=bad)  # type: ignore[arg-type]
     assert info.value.field == "instance"
+
+
+def test_errors_inside_public_context_show_only_what_is_public() -> None:
+    """An error held in a public entry shows what its own to_problem() would, never its record."""
+    inner = ValidationError("too short", field="password", value=SECRET)
+    setattr(inner, "__notes__", [f"tried {SECRET}"])  # noqa: B010 - declared from 3.11 only
+    inner.__cause__ = ValueError(SECRET)
+    server = PortfolioError(f"db password={SECRET}", dsn=SECRET)
+    foreign = KeyError(f"token={SECRET}")
+    e = ValidationError("bad", field="form", errors=[inner, server, foreign])
+    e.context["again"] = e  # a cycle through the error itself
+    p = e.expose("errors", "again").to_problem()
+    assert SECRET not in json.dumps(p, allow_nan=False)
+    assert p["errors"] == [
+        {"code": "validation_error", "status": 422, "detail": "too short", "field": "password"},
+        {"code": "portfolio_error", "status": 500, "detail": PortfolioError.server_detail},
+        {"code": None, "status": 500, "detail": PortfolioError.server_detail},
+    ]
+    again = p["again"]
+    assert isinstance(again, dict)
+    assert again["code"] == "validation_error"

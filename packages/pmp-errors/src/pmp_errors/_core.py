@@ -8,7 +8,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
-from pmp_errors._json import JSONValue, safe_repr, safe_str
+from pmp_errors._json import JSONValue, Walk, convert, safe_repr, safe_str
 from pmp_errors._pickling import restore, slot_values
 from pmp_errors._problem import (
     ABOUT_BLANK,
@@ -156,7 +156,8 @@ class PortfolioError(Exception):
 
         Only the context entries named by the class's ``public`` or by
         :meth:`expose` become extension members (those whose names RFC 9457 would not
-        allow go under ``context``). A 5xx problem's ``detail`` is the class's generic
+        allow go under ``context``); an error inside them shows only its ``code``,
+        ``status``, ``detail`` and public context. A 5xx problem's ``detail`` is the class's generic
         ``server_detail``, never the message. ``type`` is ``about:blank`` (and the
         ``title`` the status's reason phrase) unless ``base`` or the class's
         ``problem_base`` gives the https:// URL of your documentation: the type is
@@ -178,21 +179,28 @@ class PortfolioError(Exception):
             msg = f"instance must be a URI reference (a str) or None, got {safe_repr(instance)}"
             raise ValidationError(msg, field="instance", value=instance)
         status = self._problem_status()
-        context = vars(self).get("context")
-        exposed = self.exposed
         return render_problem(
             base=self.problem_base if base is None else check_base(base, field="base"),
             code=self.code,
             title=self.title,
             status=status,
-            detail=self.server_detail if status >= 500 else safe_str(self),  # noqa: PLR2004
+            detail=self._problem_detail(status),
             instance=instance,
-            extensions={
-                key: value
-                for key, value in (context.items() if isinstance(context, dict) else ())
-                if key in exposed
-            },
+            extensions=self._public_context(),
+            walk=Walk(_public_error),
         )
+
+    def _problem_detail(self, status: int) -> str:
+        return self.server_detail if status >= 500 else safe_str(self)  # noqa: PLR2004
+
+    def _public_context(self) -> dict[str, Any]:
+        context = vars(self).get("context")
+        exposed = self.exposed
+        return {
+            key: value
+            for key, value in (context.items() if isinstance(context, dict) else ())
+            if key in exposed
+        }
 
     @property
     def http_status(self) -> int:
@@ -217,6 +225,26 @@ class PortfolioError(Exception):
 
 
 _REGISTRY[PortfolioError.code] = PortfolioError
+_NESTED_MEMBERS = frozenset({"code", "status", "detail", "context"})
+
+
+def _public_error(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
+    """Render an error found inside public context as its problem would show it."""
+    if not isinstance(exc, PortfolioError):  # its message is not ours to show
+        return {"code": None, "status": 500, "detail": PortfolioError.server_detail}
+    status = exc._problem_status()  # noqa: SLF001 - this module's own class
+    out: dict[str, JSONValue] = {
+        "code": exc.code,
+        "status": status,
+        "detail": exc._problem_detail(status),  # noqa: SLF001
+    }
+    members = convert(exc._public_context(), depth + 1, walk)  # noqa: SLF001
+    nested: dict[str, JSONValue] = {}
+    for key, value in (members if isinstance(members, dict) else {}).items():
+        (nested if key in _NESTED_MEMBERS else out)[key] = value
+    if nested:
+        out["context"] = nested
+    return out
 
 
 class ValidationError(PortfolioError):

@@ -6,7 +6,7 @@ import http
 import re
 from typing import TYPE_CHECKING, cast
 
-from pmp_errors._json import JSONValue, safe_repr, to_jsonable
+from pmp_errors._json import JSONValue, Walk, convert, safe_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -89,8 +89,11 @@ def render_problem(
     detail: str,
     instance: str | None,
     extensions: Mapping[str, object],
+    walk: Walk,
 ) -> dict[str, JSONValue]:
     """Build the problem document; *extensions* holds only what may be shown to clients.
+
+    *walk* converts the extensions: it must render the errors inside them safely too.
 
     With ``about:blank`` the title is the status's reason phrase, as RFC 9457 asks.
     """
@@ -104,7 +107,7 @@ def render_problem(
         problem["instance"] = instance
     problem["code"] = code
     nested: dict[str, JSONValue] = {}
-    converted = to_jsonable(dict(extensions))
+    converted = convert(dict(extensions), 0, walk)
     for key, value in (converted if isinstance(converted, dict) else {}).items():
         if key == _NESTED or key in STANDARD_MEMBERS or not _EXTENSION_NAME.match(key):
             nested[key] = value
