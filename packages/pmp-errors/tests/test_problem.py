@@ -430,3 +430,14 @@ def test_errors_inside_public_context_show_only_what_is_public() -> None:
     again = p["again"]
     assert isinstance(again, dict)
     assert again["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("bad", [200, "503", None, 503.0, True])
+def test_an_odd_status_set_on_the_error_falls_back_to_the_class_status(bad: object) -> None:
+    """A status set on one error that is no error status never reaches the document."""
+    e = PortfolioError(f"db password={SECRET}")
+    e.status = bad  # type: ignore[misc,assignment]
+    assert e.http_status == 500
+    p = e.to_problem()
+    assert p["status"] == 500
+    assert p["detail"] == PortfolioError.server_detail

@@ -204,8 +204,12 @@ class PortfolioError(Exception):
 
     @property
     def http_status(self) -> int:
-        """The HTTP status a response to this error carries (the class's ``status``)."""
-        return self.status
+        """The HTTP status a response to this error carries (the class's ``status``).
+
+        A ``status`` set on the error itself counts when it is an HTTP error status.
+        """
+        status = self.status
+        return status if is_error_status(status) else type(self).status
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -220,8 +224,8 @@ class PortfolioError(Exception):
         try:
             status = self.http_status
         except Exception:  # noqa: BLE001 - e.g. a subclass that skipped __init__: the class's
-            return self.status
-        return status if is_error_status(status) else self.status
+            return type(self).status
+        return status if is_error_status(status) else type(self).status
 
 
 _REGISTRY[PortfolioError.code] = PortfolioError
