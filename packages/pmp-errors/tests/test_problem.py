@@ -441,3 +441,13 @@ def test_an_odd_status_set_on_the_error_falls_back_to_the_class_status(bad: obje
     p = e.to_problem()
     assert p["status"] == 500
     assert p["detail"] == PortfolioError.server_detail
+
+
+@pytest.mark.parametrize(
+    "huge", [10**5000, 2**64, 1e300, float(2**31)], ids=["5000-digit", "2**64", "1e300", "2**31"]
+)
+def test_retry_after_is_capped_for_huge_waits(huge: float) -> None:
+    """A huge retry_after gives a Retry-After clients can parse (a 31-bit int), never an error."""
+    e = RateLimitError("Too many requests", retry_after=huge)
+    assert e.http_headers == {"Retry-After": str(2**31 - 1)}
+    json.dumps(e.to_problem(), allow_nan=False)

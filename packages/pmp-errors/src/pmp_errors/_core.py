@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _UNSET: Any = object()
+_MAX_RETRY_AFTER = 2**31 - 1
 _REGISTRY: weakref.WeakValueDictionary[str, type[PortfolioError]] = weakref.WeakValueDictionary()
 
 
@@ -330,13 +331,18 @@ class RateLimitError(PortfolioError):
     def http_headers(self) -> dict[str, str]:
         """``Retry-After`` in whole seconds (rounded up) when ``retry_after`` is known.
 
+        Negative waits give 0; waits beyond ``2**31 - 1`` seconds (68 years) give that,
+        which every client can parse.
+
         >>> RateLimitError("Slow down", retry_after=0.2).http_headers
         {'Retry-After': '1'}
         """
         wait = vars(self).get("context", {}).get("retry_after")
-        if isinstance(wait, int | float) and not isinstance(wait, bool) and math.isfinite(wait):
-            return {"Retry-After": str(max(0, math.ceil(wait)))}
-        return {}
+        if isinstance(wait, bool) or not isinstance(wait, int | float):
+            return {}
+        if isinstance(wait, float) and not math.isfinite(wait):
+            return {}
+        return {"Retry-After": str(min(_MAX_RETRY_AFTER, max(0, math.ceil(wait))))}
 
 
 class ConfigurationError(PortfolioError):
