@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import http
 import json
 import pickle
@@ -451,3 +452,19 @@ def test_retry_after_is_capped_for_huge_waits(huge: float) -> None:
     e = RateLimitError("Too many requests", retry_after=huge)
     assert e.http_headers == {"Retry-After": str(2**31 - 1)}
     json.dumps(e.to_problem(), allow_nan=False)
+
+
+def test_a_shadowing_class_that_is_gone_gives_the_code_back() -> None:
+    """A class that took a built-in's code leaves the built-in in place once collected."""
+
+    def shadow() -> type[PortfolioError]:
+        class ValidationError(PortfolioError):  # same name, so same code
+            pass
+
+        return ValidationError
+
+    cls: type[PortfolioError] | None = shadow()
+    assert type(from_problem({"code": "validation_error"})) is cls
+    cls = None
+    gc.collect()
+    assert type(from_problem({"code": "validation_error"})) is ValidationError

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
@@ -17,6 +16,7 @@ from pmp_errors._problem import (
     is_error_status,
     render_problem,
 )
+from pmp_errors._registry import register
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -28,17 +28,10 @@ __all__ = [
     "PortfolioError",
     "RateLimitError",
     "ValidationError",
-    "find_class",
 ]
 
 _UNSET: Any = object()
 _MAX_RETRY_AFTER = 2**31 - 1
-_REGISTRY: weakref.WeakValueDictionary[str, type[PortfolioError]] = weakref.WeakValueDictionary()
-
-
-def find_class(code: str) -> type[PortfolioError] | None:
-    """Return the most recently defined error class whose ``code`` is *code*, if any."""
-    return _REGISTRY.get(code)
 
 
 def _snake(name: str) -> str:
@@ -89,7 +82,7 @@ class PortfolioError(Exception):
             cls.public = check_names(cls.__dict__["public"], field=f"{cls.__name__}.public")
         if "problem_base" in cls.__dict__:
             cls.problem_base = check_base(cls.problem_base, field=f"{cls.__name__}.problem_base")
-        _REGISTRY[cls.code] = cls
+        register(cls)
 
     def __init__(self, message: str, /, **context: Any) -> None:
         super().__init__(message)
@@ -229,7 +222,7 @@ class PortfolioError(Exception):
         return status if is_error_status(status) else type(self).status
 
 
-_REGISTRY[PortfolioError.code] = PortfolioError
+register(PortfolioError)
 _NESTED_MEMBERS = frozenset({"code", "status", "detail", "context"})
 
 
