@@ -468,3 +468,23 @@ def test_a_shadowing_class_that_is_gone_gives_the_code_back() -> None:
     cls = None
     gc.collect()
     assert type(from_problem({"code": "validation_error"})) is ValidationError
+
+
+@pytest.mark.parametrize(
+    ("attribute", "bad"),
+    [
+        ("code", 5),
+        ("code", ""),
+        ("code", "a b/c"),
+        ("code", "x?y"),
+        ("title", 5),
+        ("title", None),
+        ("server_detail", None),
+        ("server_detail", b"oops"),
+    ],
+)
+def test_class_problem_members_must_be_valid(attribute: str, bad: object) -> None:
+    """A class's code, title and server_detail are checked when it is defined."""
+    with pytest.raises(ValidationError, match=rf"BadError\.{attribute} must be") as info:
+        type("BadError", (PortfolioError,), {attribute: bad})
+    assert info.value.field == f"BadError.{attribute}"

@@ -12,7 +12,9 @@ from pmp_errors._pickling import restore, slot_values
 from pmp_errors._problem import (
     ABOUT_BLANK,
     check_base,
+    check_code,
     check_names,
+    check_text,
     is_error_status,
     render_problem,
 )
@@ -70,10 +72,15 @@ class PortfolioError(Exception):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "code" not in cls.__dict__:
+        if "code" in cls.__dict__:
+            cls.code = check_code(cls.__dict__["code"], field=f"{cls.__name__}.code")
+        else:
             cls.code = _snake(cls.__name__)
         if "title" not in cls.__dict__:
             cls.title = cls.code.replace("_", " ").capitalize()
+        for name in ("title", "server_detail"):
+            if name in cls.__dict__:
+                check_text(cls.__dict__[name], field=f"{cls.__name__}.{name}")
         if "status" in cls.__dict__ and not is_error_status(cls.status):
             msg = f"{cls.__name__}.status must be an HTTP error status (an int 400-599), got"
             msg += f" {safe_repr(cls.status)}"

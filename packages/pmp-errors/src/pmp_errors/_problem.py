@@ -15,7 +15,9 @@ __all__ = [
     "ABOUT_BLANK",
     "STANDARD_MEMBERS",
     "check_base",
+    "check_code",
     "check_names",
+    "check_text",
     "is_error_status",
     "render_problem",
 ]
@@ -29,6 +31,8 @@ STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "
 # where public context entries that cannot be members of their own go
 _NESTED = "context"
 _EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}\Z")
+# a code ends the type URI: URI-unreserved characters only
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~-]*\Z")
 
 
 def is_error_status(status: object) -> bool:
@@ -78,6 +82,33 @@ def check_base(base: object, *, field: str) -> str:
         f" (the type becomes that URL followed by the error's code), got {safe_repr(base)}"
     )
     raise _invalid(msg, field, base)
+
+
+def check_code(code: object, *, field: str) -> str:
+    """Return *code* if it can end a ``type`` URI (letters, digits, ``_.~-``), else raise.
+
+    Raises:
+        pmp_errors.ValidationError: *code* is anything else; ``field`` names the setting.
+    """
+    if isinstance(code, str) and _CODE.match(code):
+        return code
+    msg = (
+        f"{field} must be a str of letters, digits and '_.~-' such as 'payment_declined'"
+        f" (it ends the problem's type URI), got {safe_repr(code)}"
+    )
+    raise _invalid(msg, field, code)
+
+
+def check_text(text: object, *, field: str) -> str:
+    """Return *text* if it is a ``str`` (a problem's ``title`` or ``detail``), else raise.
+
+    Raises:
+        pmp_errors.ValidationError: *text* is not a ``str``; ``field`` names the setting.
+    """
+    if isinstance(text, str):
+        return text
+    msg = f"{field} must be a str (problem documents carry it as text), got {safe_repr(text)}"
+    raise _invalid(msg, field, text)
 
 
 def render_problem(
