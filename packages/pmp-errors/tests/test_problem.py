@@ -488,3 +488,25 @@ def test_class_problem_members_must_be_valid(attribute: str, bad: object) -> Non
     with pytest.raises(ValidationError, match=rf"BadError\.{attribute} must be") as info:
         type("BadError", (PortfolioError,), {attribute: bad})
     assert info.value.field == f"BadError.{attribute}"
+
+
+@pytest.mark.parametrize(
+    ("problem", "attribute"),
+    [
+        ({"code": "rate_limit_error", "retry_after": "soon"}, "retry_after"),
+        ({"code": "rate_limit_error", "retry_after": True}, "retry_after"),
+        ({"code": "rate_limit_error", "limit": 2.5}, "limit"),
+        ({"code": "validation_error", "field": ["a"]}, "field"),
+        ({"code": "configuration_error", "config_key": 1}, "config_key"),
+        ({"code": "data_processing_error", "step": None, "row_index": "3"}, "row_index"),
+        ({"code": "data_processing_error", "step": {"a": 1}}, "step"),
+        ({"code": "api_error", "status_code": "500"}, "status_code"),
+        ({"code": "api_error", "endpoint": 404}, "endpoint"),
+    ],
+)
+def test_rebuilt_attributes_keep_their_types(problem: dict[str, Any], attribute: str) -> None:
+    """A member of the wrong type in a received document reads as None, never as a wrong type."""
+    e = from_problem(problem)
+    assert getattr(e, attribute) is None
+    assert e.http_headers == {}
+    assert attribute in e.context  # still there, as received

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
 from pmp_errors._json import JSONValue, Walk, convert, safe_repr, safe_str
@@ -32,12 +32,24 @@ __all__ = [
     "ValidationError",
 ]
 
+T = TypeVar("T")
 _UNSET: Any = object()
 _MAX_RETRY_AFTER = 2**31 - 1
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _entry(error: PortfolioError, key: str, kind: type[T] | tuple[type[T], ...]) -> T | None:
+    """The context entry *key* if it is of *kind* (never a ``bool`` for a number), else None.
+
+    Errors rebuilt from received documents hold whatever the sender put there.
+    """
+    value = error.context.get(key)
+    if isinstance(value, kind) and (kind is str or not isinstance(value, bool)):
+        return value
+    return None
 
 
 def _as_text(message: object) -> str:
@@ -279,7 +291,7 @@ class ValidationError(PortfolioError):
     @property
     def field(self) -> str | None:
         """The name of the field that failed, if known."""
-        return self.context.get("field")
+        return _entry(self, "field", str)
 
     @property
     def value(self) -> Any:
@@ -320,12 +332,12 @@ class RateLimitError(PortfolioError):
     @property
     def retry_after(self) -> float | None:
         """Seconds to wait before trying again, if known."""
-        return self.context.get("retry_after")
+        return _entry(self, "retry_after", (int, float))
 
     @property
     def limit(self) -> int | None:
         """The limit that was exceeded, if known."""
-        return self.context.get("limit")
+        return _entry(self, "limit", int)
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -362,7 +374,7 @@ class ConfigurationError(PortfolioError):
     @property
     def config_key(self) -> str | None:
         """The configuration key at fault, if known."""
-        return self.context.get("config_key")
+        return _entry(self, "config_key", str)
 
 
 class DataProcessingError(PortfolioError):
@@ -392,12 +404,12 @@ class DataProcessingError(PortfolioError):
     @property
     def step(self) -> str | int | None:
         """The step (name or position) that failed, if known."""
-        return self.context.get("step")
+        return cast("str | int | None", _entry(self, "step", (str, int)))
 
     @property
     def row_index(self) -> int | None:
         """The index of the row being processed, if known."""
-        return self.context.get("row_index")
+        return _entry(self, "row_index", int)
 
 
 class APIError(PortfolioError):
@@ -434,9 +446,9 @@ class APIError(PortfolioError):
     @property
     def status_code(self) -> int | None:
         """The HTTP status code the API answered with, if any."""
-        return self.context.get("status_code")
+        return _entry(self, "status_code", int)
 
     @property
     def endpoint(self) -> str | None:
         """The endpoint that was called, if known."""
-        return self.context.get("endpoint")
+        return _entry(self, "endpoint", str)
