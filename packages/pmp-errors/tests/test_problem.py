@@ -510,3 +510,13 @@ def test_rebuilt_attributes_keep_their_types(problem: dict[str, Any], attribute:
     assert getattr(e, attribute) is None
     assert e.http_headers == {}
     assert attribute in e.context  # still there, as received
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["https://exa mple.com/", "https://x.test/e/\n", 'https://x.test/"e"/', "https://x.test/é/"],
+)
+def test_type_bases_must_be_uris(bad: str) -> None:
+    """A base with characters a URI cannot hold (spaces, controls, quotes) is refused."""
+    with pytest.raises(ValidationError, match="base must be 'about:blank' or the https://"):
+        PortfolioError("m").to_problem(base=bad)

@@ -31,6 +31,8 @@ STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "
 # where public context entries that cannot be members of their own go
 _NESTED = "context"
 _EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}\Z")
+# the characters RFC 3986 allows in a URI, after the scheme
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+\Z")
 # a code ends the type URI: URI-unreserved characters only
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~-]*\Z")
 
@@ -73,9 +75,7 @@ def check_base(base: object, *, field: str) -> str:
     Raises:
         pmp_errors.ValidationError: *base* is anything else; ``field`` names the setting.
     """
-    if isinstance(base, str) and (
-        base == ABOUT_BLANK or (base.startswith("https://") and len(base) > len("https://"))
-    ):
+    if isinstance(base, str) and (base == ABOUT_BLANK or _HTTPS_URL.match(base)):
         return base
     msg = (
         f"{field} must be 'about:blank' or the https:// URL of your error documentation"
