@@ -520,3 +520,12 @@ def test_type_bases_must_be_uris(bad: str) -> None:
     """A base with characters a URI cannot hold (spaces, controls, quotes) is refused."""
     with pytest.raises(ValidationError, match="base must be 'about:blank' or the https://"):
         PortfolioError("m").to_problem(base=bad)
+
+
+def test_a_broken_error_inside_public_context_shows_nothing_of_its_own() -> None:
+    """An error whose own rendering fails shows as a server error, never as its repr."""
+    inner = ValidationError("too short", field="password", value=SECRET)
+    inner.public = None  # type: ignore[misc,assignment]
+    p = ValidationError("bad", field="form", errors=[inner]).expose("errors").to_problem()
+    assert SECRET not in json.dumps(p, allow_nan=False)
+    assert p["errors"] == [{"code": None, "status": 500, "detail": PortfolioError.server_detail}]

@@ -243,12 +243,24 @@ class PortfolioError(Exception):
 
 register(PortfolioError)
 _NESTED_MEMBERS = frozenset({"code", "status", "detail", "context"})
+_NOTHING_SHOWN: dict[str, JSONValue] = {
+    "code": None,
+    "status": 500,
+    "detail": PortfolioError.server_detail,
+}
 
 
 def _public_error(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
     """Render an error found inside public context as its problem would show it."""
+    try:
+        return _public_parts(exc, depth, walk)
+    except Exception:  # noqa: BLE001 - a broken error shows nothing of its own, not its repr
+        return _NOTHING_SHOWN.copy()
+
+
+def _public_parts(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
     if not isinstance(exc, PortfolioError):  # its message is not ours to show
-        return {"code": None, "status": 500, "detail": PortfolioError.server_detail}
+        return _NOTHING_SHOWN.copy()
     status = exc._problem_status()  # noqa: SLF001 - this module's own class
     out: dict[str, JSONValue] = {
         "code": exc.code,
