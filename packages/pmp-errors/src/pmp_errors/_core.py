@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
-from pmp_errors._json import JSONValue, Walk, convert, safe_repr, safe_str
+from pmp_errors._json import JSONValue, Walk, safe_repr
 from pmp_errors._pickling import restore, slot_values
 from pmp_errors._problem import (
     ABOUT_BLANK,
@@ -16,7 +15,11 @@ from pmp_errors._problem import (
     check_names,
     check_text,
     is_error_status,
+    problem_detail,
+    public_context,
+    public_error,
     render_problem,
+    retry_after_header,
 )
 from pmp_errors._registry import register
 
@@ -34,7 +37,6 @@ __all__ = [
 
 T = TypeVar("T")
 _UNSET: Any = object()
-_MAX_RETRY_AFTER = 2**31 - 1
 
 
 def _snake(name: str) -> str:
@@ -197,23 +199,11 @@ class PortfolioError(Exception):
             code=self.code,
             title=self.title,
             status=status,
-            detail=self._problem_detail(status),
+            detail=problem_detail(self, status),
             instance=instance,
-            extensions=self._public_context(),
-            walk=Walk(_public_error),
+            extensions=public_context(self),
+            walk=Walk(public_error),
         )
-
-    def _problem_detail(self, status: int) -> str:
-        return self.server_detail if status >= 500 else safe_str(self)  # noqa: PLR2004
-
-    def _public_context(self) -> dict[str, Any]:
-        context = vars(self).get("context")
-        exposed = self.exposed
-        return {
-            key: value
-            for key, value in (context.items() if isinstance(context, dict) else ())
-            if key in exposed
-        }
 
     @property
     def http_status(self) -> int:
@@ -242,38 +232,6 @@ class PortfolioError(Exception):
 
 
 register(PortfolioError)
-_NESTED_MEMBERS = frozenset({"code", "status", "detail", "context"})
-_NOTHING_SHOWN: dict[str, JSONValue] = {
-    "code": None,
-    "status": 500,
-    "detail": PortfolioError.server_detail,
-}
-
-
-def _public_error(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
-    """Render an error found inside public context as its problem would show it."""
-    try:
-        return _public_parts(exc, depth, walk)
-    except Exception:  # noqa: BLE001 - a broken error shows nothing of its own, not its repr
-        return _NOTHING_SHOWN.copy()
-
-
-def _public_parts(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
-    if not isinstance(exc, PortfolioError):  # its message is not ours to show
-        return _NOTHING_SHOWN.copy()
-    status = exc._problem_status()  # noqa: SLF001 - this module's own class
-    out: dict[str, JSONValue] = {
-        "code": exc.code,
-        "status": status,
-        "detail": exc._problem_detail(status),  # noqa: SLF001
-    }
-    members = convert(exc._public_context(), depth + 1, walk)  # noqa: SLF001
-    nested: dict[str, JSONValue] = {}
-    for key, value in (members if isinstance(members, dict) else {}).items():
-        (nested if key in _NESTED_MEMBERS else out)[key] = value
-    if nested:
-        out["context"] = nested
-    return out
 
 
 class ValidationError(PortfolioError):
@@ -361,12 +319,7 @@ class RateLimitError(PortfolioError):
         >>> RateLimitError("Slow down", retry_after=0.2).http_headers
         {'Retry-After': '1'}
         """
-        wait = vars(self).get("context", {}).get("retry_after")
-        if isinstance(wait, bool) or not isinstance(wait, int | float):
-            return {}
-        if isinstance(wait, float) and not math.isfinite(wait):
-            return {}
-        return {"Retry-After": str(min(_MAX_RETRY_AFTER, max(0, math.ceil(wait))))}
+        return retry_after_header(vars(self).get("context", {}).get("retry_after"))
 
 
 class ConfigurationError(PortfolioError):

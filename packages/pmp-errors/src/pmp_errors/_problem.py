@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import http
+import math
 import re
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pmp_errors._json import JSONValue, Walk, convert, safe_repr
+from pmp_errors._json import JSONValue, Walk, convert, safe_repr, safe_str
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    from pmp_errors._core import PortfolioError
 
 __all__ = [
     "ABOUT_BLANK",
@@ -19,7 +22,11 @@ __all__ = [
     "check_names",
     "check_text",
     "is_error_status",
+    "problem_detail",
+    "public_context",
+    "public_error",
     "render_problem",
+    "retry_after_header",
 ]
 
 ABOUT_BLANK = "about:blank"
@@ -154,3 +161,67 @@ def _phrase(status: int, fallback: str) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return fallback
+
+
+def problem_detail(error: PortfolioError, status: int) -> str:
+    """The ``detail`` of *error*'s problem: its message, or for a 5xx its ``server_detail``."""
+    return error.server_detail if status >= 500 else safe_str(error)  # noqa: PLR2004
+
+
+def public_context(error: PortfolioError) -> dict[str, Any]:
+    """The context entries of *error* that its problem shows (those in ``exposed``)."""
+    context = vars(error).get("context")
+    exposed = error.exposed
+    return {
+        key: value
+        for key, value in (context.items() if isinstance(context, dict) else ())
+        if key in exposed
+    }
+
+
+_NESTED_MEMBERS = frozenset({"code", "status", "detail", "context"})
+
+
+def public_error(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
+    """Render an error found inside public context as its problem would show it.
+
+    Another library's exception, or an error that fails to render, shows nothing of its
+    own (never its repr, which holds every context entry).
+    """
+    from pmp_errors._core import PortfolioError
+
+    detail = PortfolioError.server_detail
+    nothing: dict[str, JSONValue] = {"code": None, "status": 500, "detail": detail}
+    if not isinstance(exc, PortfolioError):
+        return nothing
+    try:
+        status = exc.http_status
+        if not is_error_status(status):  # an overridden http_status
+            status = type(exc).status
+        out: dict[str, JSONValue] = {
+            "code": exc.code,
+            "status": status,
+            "detail": problem_detail(exc, status),
+        }
+        members = convert(public_context(exc), depth + 1, walk)
+    except Exception:  # noqa: BLE001 - a broken error shows nothing of its own
+        return nothing
+    nested: dict[str, JSONValue] = {}
+    for key, value in (members if isinstance(members, dict) else {}).items():
+        (nested if key in _NESTED_MEMBERS else out)[key] = value
+    if nested:
+        out["context"] = nested
+    return out
+
+
+MAX_RETRY_AFTER = 2**31 - 1
+"""The longest ``Retry-After`` given (68 years): every client parses it."""
+
+
+def retry_after_header(wait: object) -> dict[str, str]:
+    """``Retry-After`` for a wait of *wait* seconds, rounded up; none unless a finite number."""
+    if isinstance(wait, bool) or not isinstance(wait, int | float):
+        return {}
+    if isinstance(wait, float) and not math.isfinite(wait):
+        return {}
+    return {"Retry-After": str(min(MAX_RETRY_AFTER, max(0, math.ceil(wait))))}
