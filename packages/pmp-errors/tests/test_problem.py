@@ -529,3 +529,11 @@ def test_a_broken_error_inside_public_context_shows_nothing_of_its_own() -> None
     p = ValidationError("bad", field="form", errors=[inner]).expose("errors").to_problem()
     assert SECRET not in json.dumps(p, allow_nan=False)
     assert p["errors"] == [{"code": None, "status": 500, "detail": PortfolioError.server_detail}]
+
+
+def test_errors_as_keys_of_public_context_show_nothing_of_their_own() -> None:
+    """An error used as a mapping key in a public entry does not show its message."""
+    e = ValidationError("bad", field="form", by_error={KeyError(SECRET): 1, ValueError(SECRET): 2})
+    p = e.expose("by_error").to_problem()
+    assert SECRET not in json.dumps(p, allow_nan=False)
+    assert p["by_error"] == {"<error>": 1, "<error>#2": 2}

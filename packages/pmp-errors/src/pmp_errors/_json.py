@@ -211,7 +211,9 @@ def _container(value: object, depth: int, walk: Walk) -> JSONValue:
             if index >= MAX_ITEMS or walk.left <= 0:
                 out[_unique("<truncated>", out)] = f"{len(value) - index} more items"
                 break
-            out[_unique(_key(key), out)] = convert(item, depth + 1, walk)
+            # a key is a str: an error as a key shows nothing of its own where errors are guarded
+            name = "<error>" if walk.errors and isinstance(key, BaseException) else _key(key)
+            out[_unique(name, out)] = convert(item, depth + 1, walk)
         return out
     if isinstance(value, set | frozenset):
         # all of them, then sorted, then cut: which items are kept must not depend on hashing
