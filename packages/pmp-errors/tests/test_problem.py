@@ -537,3 +537,10 @@ def test_errors_as_keys_of_public_context_show_nothing_of_their_own() -> None:
     p = e.expose("by_error").to_problem()
     assert SECRET not in json.dumps(p, allow_nan=False)
     assert p["by_error"] == {"<error>": 1, "<error>#2": 2}
+
+
+def test_a_document_naming_problem_error_keeps_its_status_and_type() -> None:
+    """A forwarded ProblemError document is rebuilt with the status and type it carries."""
+    e = from_problem({"type": "https://example.com/p/x", "status": 403, "code": "problem_error"})
+    assert type(e) is ProblemError
+    assert (e.status_code, e.problem_type) == (403, "https://example.com/p/x")

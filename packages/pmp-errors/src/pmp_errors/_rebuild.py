@@ -83,8 +83,8 @@ def from_problem(problem: Mapping[str, object], /) -> PortfolioError:
     elif nested is not None:
         context["context"] = nested
     exposed = frozenset(context)
-    if cls is None:
-        cls = ProblemError
+    if cls is None or issubclass(cls, ProblemError):  # another service's problem
+        cls = cls or ProblemError
         status = problem.get("status")
         if isinstance(status, int) and not isinstance(status, bool):
             context["status_code"] = status
