@@ -217,3 +217,19 @@ def test_missing_framework_names_the_extra(
         monkeypatch.delitem(sys.modules, "pmp_errors.integrations.starlette", raising=False)
     with pytest.raises(ImportError, match=rf"pip install 'pmp-errors\[{module}\]'"):
         importlib.import_module(f"pmp_errors.integrations.{module}")
+
+
+@pytest.mark.parametrize("detail", [{"reason": "out of stock"}, ["a", "b"]])
+@pytest.mark.parametrize("name", ["starlette", "fastapi"])
+def test_structured_http_exception_detail_stays_valid(name: str, detail: Any) -> None:
+    """``HTTPException(detail={...})`` answers a document whose ``detail`` is a string."""
+    from starlette.exceptions import HTTPException
+
+    async def endpoint(request: Request) -> Response:
+        raise HTTPException(409, detail=detail)
+
+    app = APPS[name]()
+    app.add_route("/conflict", endpoint)
+    problem = check_problem(call(app, "/conflict"), 409)
+    assert problem["detail"] == "Conflict"
+    assert problem["extra"] == detail

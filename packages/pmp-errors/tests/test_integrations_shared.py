@@ -147,3 +147,31 @@ def test_render_status_checks_base() -> None:
     assert render_status(404, base="https://e.x/errors/").problem["type"] == (
         "https://e.x/errors/not_found"
     )
+
+
+@pytest.mark.parametrize(
+    ("detail", "extra"),
+    [
+        ({"reason": "out of stock", "sku": 7}, {"reason": "out of stock", "sku": 7}),
+        (["a", "b"], ["a", "b"]),
+        (42, 42),
+        ({"ratio": float("nan")}, {"ratio": "NaN"}),
+    ],
+)
+def test_render_status_keeps_detail_a_string(detail: object, extra: object) -> None:
+    """A structured detail (FastAPI's HTTPException(detail={...})) never becomes ``detail``.
+
+    RFC 9457 makes ``detail`` a string: it is the phrase, and the value goes to ``extra``.
+    """
+    answer = render_status(409, detail, instance="/p")
+    assert answer.problem["detail"] == "Conflict"
+    assert answer.problem["extra"] == extra
+    assert json.loads(answer.body) == answer.problem
+
+
+def test_render_status_never_shows_a_server_error_structured_detail() -> None:
+    """A 5xx's structured detail is not shown either."""
+    answer = render_status(503, {"dsn": "postgres://hunter2@db"})
+    assert answer.problem["detail"] == PortfolioError.server_detail
+    assert "extra" not in answer.problem
+    assert b"hunter2" not in answer.body

@@ -66,6 +66,8 @@ def flask_app(*, unhandled: bool = True) -> Flask:
     def endpoint(name: str) -> str:
         if name == "forbidden":
             abort(403)
+        if name == "conflict":
+            abort(409, description={"reason": "out of stock"})
         _raise(f"/{name}")
         return "unreachable"
 
@@ -103,6 +105,14 @@ def test_flask_http_errors_are_problems() -> None:
     missing = client.get("/a/b")
     _check(missing.status_code, missing.headers, missing.data, 404, "not_found")
     assert client.get("/folder").status_code == 308
+
+
+def test_flask_structured_description_stays_valid() -> None:
+    """``abort(409, description={...})`` answers a document whose ``detail`` is a string."""
+    response = flask_app().test_client().get("/conflict")
+    problem = _check(response.status_code, response.headers, response.data, 409, "conflict")
+    assert problem["detail"] == "Conflict"
+    assert problem["extra"] == {"reason": "out of stock"}
 
 
 def test_flask_unhandled_errors_are_logged_with_to_dict(caplog: pytest.LogCaptureFixture) -> None:

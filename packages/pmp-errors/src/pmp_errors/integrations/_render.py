@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pmp_errors._chain import exception_to_dict
 from pmp_errors._core import PortfolioError, ValidationError
-from pmp_errors._json import Walk
+from pmp_errors._json import Walk, safe_str
 from pmp_errors._problem import (
     ABOUT_BLANK,
     check_base,
@@ -121,7 +121,7 @@ def render_validation(
 
 def render_status(
     status: int,
-    detail: str | None = None,
+    detail: object = None,
     *,
     headers: Mapping[str, str] | None = None,
     instance: str | None = None,
@@ -131,11 +131,17 @@ def render_status(
 
     The ``code`` is the status's reason phrase in snake case; *detail* is shown for a
     4xx (the framework's text is meant for clients), a 5xx gets the generic one.
-    *headers* (e.g. ``Allow``) are kept. A *status* that is not an error gives a 500.
+    A *detail* that is not a ``str`` (FastAPI's ``HTTPException(detail={...})``) is
+    shown, for a 4xx, as the ``extra`` member; ``detail`` is then the reason phrase,
+    since RFC 9457 makes it a string. *headers* (e.g. ``Allow``) are kept. A *status*
+    that is not an error gives a 500.
 
     >>> answer = render_status(404, "Not Found", instance="/nowhere")
     >>> answer.status, answer.problem["code"], answer.problem["instance"]
     (404, 'not_found', '/nowhere')
+    >>> answer = render_status(409, {"reason": "out of stock"})
+    >>> answer.problem["detail"], answer.problem["extra"]
+    ('Conflict', {'reason': 'out of stock'})
 
     Raises:
         pmp_errors.ValidationError: *base* is not ``about:blank`` or an https:// URL.
@@ -143,17 +149,29 @@ def render_status(
     if not is_error_status(status):
         status = 500
     phrase = _phrase(status)
+    extensions: dict[str, object] = {}
+    if status >= 500:  # noqa: PLR2004
+        shown = PortfolioError.server_detail
+    elif isinstance(detail, str):
+        shown = safe_str(detail) or phrase
+    else:
+        shown = phrase
+        if detail is not None:
+            extensions[_EXTRA] = detail
     problem = render_problem(
         base=ABOUT_BLANK if base is None else check_base(base, field="base"),
         code=_snake(phrase),
         title=phrase,
         status=status,
-        detail=(detail or phrase) if status < 500 else PortfolioError.server_detail,  # noqa: PLR2004
+        detail=shown,
         instance=instance,
-        extensions={},
+        extensions=extensions,
         walk=Walk(public_error),
     )
     return _answer(status, {**(headers or {}), "Content-Type": PROBLEM_JSON}, problem)
+
+
+_EXTRA = "extra"  # where a framework's structured (non-str) detail is shown
 
 
 def _phrase(status: int) -> str:
