@@ -830,9 +830,15 @@ def test_infinite_pause_gives_up_instead_of_sleeping_forever():
 
 @pytest.mark.parametrize("retry_after", [True, "30", -5.0, float("nan")])
 def test_retry_after_that_is_not_a_positive_number_is_ignored(retry_after):
-    """Only a real number of seconds lengthens the pause (not a bool, str, negative, NaN)."""
+    """Only a real number of seconds lengthens the pause (not a bool, str, negative, NaN).
+
+    RateLimitError refuses such a wait; an error rebuilt from a received document
+    (or a subclass) may still hold one.
+    """
     clock = FakeClock()
-    func, _ = failing(1, RateLimitError("slow", retry_after=retry_after))
+    error = RateLimitError("slow")
+    error.context["retry_after"] = retry_after
+    func, _ = failing(1, error)
     retry(delay=0.0, sleep=clock.sleep)(func)()
     assert clock.sleeps == [0.0]
 
