@@ -237,9 +237,8 @@ def test_reserved_and_invalid_public_names_go_under_context() -> None:
         (2.5, {"Retry-After": "3"}),
         (60.0, {"Retry-After": "60"}),
         (0, {"Retry-After": "0"}),
-        (-4.0, {"Retry-After": "0"}),
-        (float("nan"), {}),
-        (float("inf"), {}),
+        (-0.0, {"Retry-After": "0"}),
+        (float("inf"), {"Retry-After": "2147483647"}),
         (None, {}),
     ],
 )
@@ -250,6 +249,36 @@ def test_rate_limit_answers_with_retry_after(
     e = RateLimitError("Too many requests", retry_after=retry_after, limit=10)
     assert e.http_status == 429
     assert e.http_headers == headers
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -4.0, -1, float("-inf"), "30", True, [1]])
+def test_rate_limit_refuses_a_wait_that_is_not_a_number_of_seconds(bad: object) -> None:
+    """NaN, a negative wait or a non-number is refused when the error is made, naming it."""
+    with pytest.raises(ValidationError, match=r"retry_after must be a number of seconds") as info:
+        RateLimitError("Too many requests", retry_after=bad)  # type: ignore[arg-type]
+    assert info.value.field == "retry_after"
+
+
+@pytest.mark.parametrize(
+    "wait", [float("inf"), 1e300, 10**5000, 2**31], ids=["inf", "1e300", "5000-digit", "2**31"]
+)
+def test_rate_limit_problem_shows_the_capped_wait(wait: float) -> None:
+    """An endless or huge wait shows in the document as the Retry-After it sends: 2**31 - 1."""
+    e = RateLimitError("Too many requests", retry_after=wait)
+    problem = e.to_problem()
+    assert problem["retry_after"] == 2**31 - 1
+    assert e.http_headers == {"Retry-After": str(2**31 - 1)}
+    json.dumps(problem, allow_nan=False)
+    assert e.retry_after == wait  # the error itself keeps what was given
+
+
+@given(st.floats(), st.floats(allow_nan=False, min_value=0))
+def test_problem_documents_are_strict_json(value: float, wait: float) -> None:
+    """Whatever floats the context holds, no document has a NaN or an Infinity in it."""
+    e = RateLimitError("x", retry_after=wait, ratio=value).expose("ratio")
+    nested = PortfolioError("outer", inner=e, ratio=value).expose("inner", "ratio")
+    for document in (e.to_problem(), e.to_dict(), nested.to_problem(), nested.to_dict()):
+        json.dumps(document, allow_nan=False)
 
 
 def test_other_errors_carry_no_headers() -> None:

@@ -14,12 +14,14 @@ from pmp_errors._problem import (
     check_code,
     check_names,
     check_text,
+    check_wait,
     is_error_status,
     problem_detail,
     public_context,
     public_error,
     render_problem,
     retry_after_header,
+    shown_wait,
 )
 from pmp_errors._registry import register
 
@@ -201,9 +203,19 @@ class PortfolioError(Exception):
             status=status,
             detail=problem_detail(self, status),
             instance=instance,
-            extensions=public_context(self),
+            extensions=self.problem_context(),
             walk=Walk(public_error),
         )
+
+    def problem_context(self) -> dict[str, Any]:
+        """The context entries :meth:`to_problem` shows (those in ``exposed``), as it shows them.
+
+        Override it to change how an entry is shown (``RateLimitError`` caps ``retry_after``).
+
+        >>> ValidationError("bad", field="age", value=-1).problem_context()
+        {'field': 'age'}
+        """
+        return public_context(self)
 
     @property
     def http_status(self) -> int:
@@ -272,6 +284,9 @@ class ValidationError(PortfolioError):
 class RateLimitError(PortfolioError):
     """A rate limit was hit; ``retry_after`` says how many seconds to wait.
 
+    ``retry_after`` is a number of seconds, 0 or more (``inf``: do not try again);
+    NaN, a negative wait or a non-number raises ``ValidationError``.
+
     ``pmp_decorators.retry`` waits at least ``retry_after`` before the next attempt;
     a response to it carries ``Retry-After`` (see :attr:`http_headers`). Both
     ``retry_after`` and ``limit`` are public.
@@ -294,7 +309,7 @@ class RateLimitError(PortfolioError):
         **context: Any,
     ) -> None:
         if retry_after is not None:
-            context["retry_after"] = retry_after
+            context["retry_after"] = check_wait(retry_after, field="retry_after")
         if limit is not None:
             context["limit"] = limit
         super().__init__(message, **context)
@@ -309,11 +324,22 @@ class RateLimitError(PortfolioError):
         """The limit that was exceeded, if known."""
         return _entry(self, "limit", int)
 
+    def problem_context(self) -> dict[str, Any]:
+        """As for any error, with ``retry_after`` capped as :attr:`http_headers` caps it.
+
+        >>> RateLimitError("Closed for good", retry_after=float("inf")).problem_context()
+        {'retry_after': 2147483647}
+        """
+        shown = super().problem_context()
+        if "retry_after" in shown:
+            shown["retry_after"] = shown_wait(shown["retry_after"])
+        return shown
+
     @property
     def http_headers(self) -> dict[str, str]:
         """``Retry-After`` in whole seconds (rounded up) when ``retry_after`` is known.
 
-        Negative waits give 0; waits beyond ``2**31 - 1`` seconds (68 years) give that,
+        Waits beyond ``2**31 - 1`` seconds (68 years), ``inf`` included, give that,
         which every client can parse.
 
         >>> RateLimitError("Slow down", retry_after=0.2).http_headers

@@ -21,12 +21,14 @@ __all__ = [
     "check_code",
     "check_names",
     "check_text",
+    "check_wait",
     "is_error_status",
     "problem_detail",
     "public_context",
     "public_error",
     "render_problem",
     "retry_after_header",
+    "shown_wait",
 ]
 
 ABOUT_BLANK = "about:blank"
@@ -203,7 +205,7 @@ def public_error(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
             "status": status,
             "detail": problem_detail(exc, status),
         }
-        members = convert(public_context(exc), depth + 1, walk)
+        members = convert(exc.problem_context(), depth + 1, walk)
     except Exception:  # noqa: BLE001 - a broken error shows nothing of its own
         return nothing
     nested: dict[str, JSONValue] = {}
@@ -218,10 +220,46 @@ MAX_RETRY_AFTER = 2**31 - 1
 """The longest ``Retry-After`` given (68 years): every client parses it."""
 
 
+def _is_wait(wait: object) -> bool:
+    """A real number that is not NaN (an int of any size, never a ``bool``)."""
+    if isinstance(wait, float):
+        return not math.isnan(wait)
+    return isinstance(wait, int) and not isinstance(wait, bool)
+
+
+def check_wait(wait: object, *, field: str) -> float:
+    """Return *wait* if it is a number of seconds (``>= 0``, ``inf`` for never), else raise.
+
+    Raises:
+        pmp_errors.ValidationError: *wait* is NaN, negative, a ``bool`` or not a number.
+    """
+    if _is_wait(wait) and cast("float", wait) >= 0:
+        return cast("float", wait)
+    msg = (
+        f"{field} must be a number of seconds to wait, 0 or more (inf for never),"
+        f" got {safe_repr(wait)}"
+    )
+    raise _invalid(msg, field, wait)
+
+
+def shown_wait(wait: object) -> object:
+    """*wait* as a problem document shows it: a wait of seconds is capped at ``MAX_RETRY_AFTER``.
+
+    Anything else (a rebuilt document's odd value) is left for the document's own conversion.
+    """
+    if _is_wait(wait) and cast("float", wait) > MAX_RETRY_AFTER:
+        return MAX_RETRY_AFTER
+    return wait
+
+
 def retry_after_header(wait: object) -> dict[str, str]:
-    """``Retry-After`` for a wait of *wait* seconds, rounded up; none unless a finite number."""
-    if isinstance(wait, bool) or not isinstance(wait, int | float):
+    """``Retry-After`` for a wait of *wait* seconds, rounded up and capped; none unless a number.
+
+    An endless wait (``inf``) gives the cap, ``MAX_RETRY_AFTER``; a negative one 0.
+    """
+    if not _is_wait(wait):
         return {}
-    if isinstance(wait, float) and not math.isfinite(wait):
-        return {}
-    return {"Retry-After": str(min(MAX_RETRY_AFTER, max(0, math.ceil(wait))))}
+    seconds = cast("float", wait)
+    if seconds >= MAX_RETRY_AFTER:
+        return {"Retry-After": str(MAX_RETRY_AFTER)}
+    return {"Retry-After": str(max(0, math.ceil(seconds)))}
