@@ -233,3 +233,103 @@ def test_structured_http_exception_detail_stays_valid(name: str, detail: Any) ->
     problem = check_problem(call(app, "/conflict"), 409)
     assert problem["detail"] == "Conflict"
     assert problem["extra"] == detail
+
+
+# -- WebSocket endpoints --------------------------------------------------------------------
+
+
+def _ws_app(name: str, *, accept: bool = True) -> Any:
+    """An app of *name* whose WebSocket endpoint at /ws accepts, then raises KeyError."""
+
+    async def talk(websocket: Any) -> None:
+        if accept:
+            await websocket.accept()
+        websocket.scope["pmp.test.accepted"] = accept
+        path = websocket.url.path
+        _raise("/rate" if path == "/ws/rate" else "/boom")
+
+    if name == "litestar":
+        from litestar import WebSocket as LitestarWebSocket
+        from litestar import websocket as litestar_websocket
+
+        async def handler(socket: LitestarWebSocket[Any, Any, Any]) -> None:
+            await talk(socket)
+
+        route = litestar_websocket(["/ws", "/ws/rate"])(handler)
+        return Litestar([route], plugins=[litestar_errors.ProblemPlugin()], logging_config=None)
+    app = APPS[name]()
+    app.router.add_websocket_route("/ws", talk)
+    app.router.add_websocket_route("/ws/rate", talk)
+    return app
+
+
+def talk_to(app: Any, path: str = "/ws") -> tuple[list[dict[str, Any]], dict[str, Any], Any]:
+    """Open a WebSocket to *app* at *path*: what it sent, its scope, and what it raised."""
+    sent: list[dict[str, Any]] = []
+    scope: dict[str, Any] = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "server": ("app", 80),
+        "client": ("127.0.0.1", 1234),
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"app")],
+        "subprotocols": [],
+        "state": {},
+    }
+    incoming = [{"type": "websocket.connect"}]
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(3600)
+        raise AssertionError  # pragma: no cover
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> Any:
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:
+            return exc
+        return None
+
+    return sent, scope, asyncio.run(run())
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_websocket_unhandled_error_closes_1011_and_is_logged(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unhandled error in a WebSocket endpoint: logged with to_dict(), closed with 1011."""
+    with caplog.at_level(logging.ERROR, logger=LOGGER_NAME):
+        sent, scope, _ = talk_to(_ws_app(name))
+    assert [message["type"] for message in sent] == ["websocket.accept", "websocket.close"]
+    assert sent[-1]["code"] == 1011
+    assert PRIVATE not in str(sent)
+    assert isinstance(scope[EXCEPTION_KEY], KeyError)
+    records = [record for record in caplog.records if record.name == LOGGER_NAME]
+    assert len(records) == 1
+    assert records[0].error["type"] == "KeyError"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_websocket_client_error_closes_1008(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A PortfolioError with a 4xx status closes with 1008 (policy), and is not logged."""
+    with caplog.at_level(logging.ERROR, logger=LOGGER_NAME):
+        sent, scope, raised = talk_to(_ws_app(name), "/ws/rate")
+    assert raised is None
+    assert (sent[-1]["type"], sent[-1]["code"]) == ("websocket.close", 1008)
+    assert isinstance(scope[EXCEPTION_KEY], RateLimitError)
+    assert [r for r in caplog.records if r.name == LOGGER_NAME] == []
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_websocket_error_before_accept_rejects(name: str) -> None:
+    """An error before the handshake was accepted rejects it (a close), and nothing more."""
+    sent, _, _ = talk_to(_ws_app(name, accept=False))
+    assert [message["type"] for message in sent] == ["websocket.close"]

@@ -35,7 +35,7 @@ with requires_extra("pmp-errors[fastapi]", "fastapi", "starlette"):
     from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
     from starlette.exceptions import HTTPException
 
-    from pmp_errors.integrations.starlette import problem_handler
+    from pmp_errors.integrations.starlette import WebSocketErrors, problem_handler
 
 __all__ = ["field_errors", "setup"]
 
@@ -56,7 +56,8 @@ def setup(app: FastAPI, *, unhandled: bool = True, base: str | None = None) -> N
     """Answer pmp errors, HTTP errors and FastAPI's validation errors with problem documents.
 
     With *unhandled* (the default) any other exception answers a generic 500 and is
-    logged with ``to_dict()``. *base* is the problem type's base URL.
+    logged with ``to_dict()`` (in a WebSocket endpoint: closes it with 1011, and is
+    logged the same way). *base* is the problem type's base URL.
 
     Raises:
         pmp_errors.ValidationError: *base* is not ``about:blank`` or an https:// URL.
@@ -79,3 +80,4 @@ def setup(app: FastAPI, *, unhandled: bool = True, base: str | None = None) -> N
     app.add_exception_handler(WebSocketRequestValidationError, handler)
     if unhandled:
         app.add_exception_handler(Exception, handler)
+        app.add_middleware(WebSocketErrors, handler=handler)

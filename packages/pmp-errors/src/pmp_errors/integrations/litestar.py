@@ -9,13 +9,18 @@ Install with ``pip install 'pmp-errors[litestar]'``.
 A ``ValidationException`` answers 422 with ``errors``: one ``{"field", "message"}`` per
 failed check (``"query.limit"``), never the value sent. Handlers you give the app
 yourself for the same exception classes win.
+
+In a WebSocket endpoint the same errors close the connection with 1011 for a server
+error and 1008 otherwise (Litestar's own ``WebSocketException`` keeps its code), and
+server errors are logged with ``to_dict()`` as over HTTP. Every exception Litestar
+answers is recorded in the ASGI scope under :data:`pmp_errors.integrations.EXCEPTION_KEY`.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pmp_errors._core import PortfolioError
 from pmp_errors._problem import check_base
@@ -30,12 +35,14 @@ from pmp_errors.integrations._render import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
     from litestar.config.app import AppConfig
-    from litestar.types import ExceptionHandlersMap
+    from litestar.types import ExceptionHandlersMap, Message, Scope
 
 with requires_extra("pmp-errors[litestar]", "litestar"):
     from litestar import Request, Response
-    from litestar.exceptions import HTTPException, ValidationException
+    from litestar.exceptions import HTTPException, ValidationException, WebSocketException
     from litestar.plugins import InitPluginProtocol
 
 __all__ = ["ProblemPlugin", "exception_handlers", "field_errors", "problem_response"]
@@ -107,6 +114,43 @@ def exception_handlers(*, unhandled: bool = True, base: str | None = None) -> Ex
     return dict.fromkeys(kinds, handler)
 
 
+_CLOSE_CODE = "pmp_errors.close_code"  # the code a failed WebSocket connection closes with
+_WS_POLICY_VIOLATION, _WS_INTERNAL_ERROR = 1008, 1011
+
+
+class _WebSocketErrors:
+    """Litestar's hooks: record every exception; close a failed WebSocket as Starlette's do.
+
+    Litestar gives a WebSocket endpoint's error to no exception handler: it closes the
+    connection itself (code 4500). ``after_exception`` renders the error (logging a
+    server error) and picks the code; ``before_send`` puts it on Litestar's close.
+    """
+
+    def __init__(self, *, unhandled: bool, base: str | None) -> None:
+        self._unhandled = unhandled
+        self._base = base
+
+    async def after_exception(self, exc: Exception, scope: Scope) -> None:
+        """Record *exc*; for a WebSocket, render it and choose the close code."""
+        state = cast("MutableMapping[str, Any]", scope)
+        state[EXCEPTION_KEY] = exc
+        if state["type"] != "websocket" or isinstance(exc, WebSocketException):
+            return
+        if self._unhandled or isinstance(exc, PortfolioError | HTTPException):
+            answer = _answer(exc, state.get("path", ""), self._base)
+            error = answer.status >= 500  # noqa: PLR2004
+            state[_CLOSE_CODE] = _WS_INTERNAL_ERROR if error else _WS_POLICY_VIOLATION
+
+    @staticmethod
+    async def before_send(message: Message, scope: Scope) -> None:
+        """Give Litestar's close of a failed WebSocket the chosen code."""
+        if message["type"] == "websocket.close":
+            code = cast("MutableMapping[str, Any]", scope).pop(_CLOSE_CODE, None)
+            if code is not None:
+                event = cast("MutableMapping[str, Any]", message)
+                event["code"], event["reason"] = code, ""
+
+
 class ProblemPlugin(InitPluginProtocol):
     """Install :func:`exception_handlers` on the app (yours for the same classes win).
 
@@ -116,8 +160,11 @@ class ProblemPlugin(InitPluginProtocol):
 
     def __init__(self, *, unhandled: bool = True, base: str | None = None) -> None:
         self._handlers = exception_handlers(unhandled=unhandled, base=base)
+        self._websockets = _WebSocketErrors(unhandled=unhandled, base=base)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        """Add the handlers to the app's configuration."""
+        """Add the handlers, and the hooks for WebSocket errors, to the app's configuration."""
         app_config.exception_handlers = {**self._handlers, **app_config.exception_handlers}
+        app_config.after_exception.append(self._websockets.after_exception)
+        app_config.before_send.append(self._websockets.before_send)
         return app_config

@@ -7,13 +7,14 @@
 
 Each handler records the exception it answered in the request's ASGI scope under
 :data:`pmp_errors.integrations.EXCEPTION_KEY`. Errors in a WebSocket endpoint close
-the connection (code 1011 for a server error, 1008 otherwise).
+the connection (code 1011 for a server error, 1008 otherwise; a handshake not yet
+accepted is refused); server errors are logged with ``to_dict()`` as over HTTP.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pmp_errors._core import PortfolioError
 from pmp_errors._problem import check_base
@@ -30,14 +31,14 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
     from starlette.requests import HTTPConnection
-    from starlette.types import ExceptionHandler
+    from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 with requires_extra("pmp-errors[starlette]", "starlette"):
     from starlette.exceptions import HTTPException
     from starlette.responses import Response
-    from starlette.websockets import WebSocket
+    from starlette.websockets import WebSocket, WebSocketDisconnect
 
-__all__ = ["problem_handler", "problem_response", "setup"]
+__all__ = ["WebSocketErrors", "problem_handler", "problem_response", "setup"]
 
 _WS_POLICY_VIOLATION, _WS_INTERNAL_ERROR = 1008, 1011
 
@@ -91,14 +92,63 @@ def problem_handler(
     return cast("ExceptionHandler", handler)  # it serves requests and websockets both
 
 
+class WebSocketErrors:
+    """ASGI middleware giving a WebSocket endpoint's unhandled error to *handler*.
+
+    Starlette's server-error layer passes WebSocket connections through: without this
+    an unhandled error there would reach the server unlogged and the client would wait.
+    The handler (a :func:`problem_handler`) records and logs it and closes the
+    connection, unless the app had closed it already; the error is then raised again,
+    as Starlette does for HTTP requests. :func:`setup` installs it.
+
+    >>> from starlette.applications import Starlette
+    >>> app = Starlette()
+    >>> app.add_middleware(WebSocketErrors, handler=problem_handler())
+    """
+
+    def __init__(self, app: ASGIApp, handler: ExceptionHandler) -> None:
+        self._app = app
+        self._handler = cast("Callable[[HTTPConnection, Exception], Any]", handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI call; a WebSocket connection's error goes to the handler."""
+        if scope["type"] != "websocket":
+            await self._app(scope, receive, send)
+            return
+        done = False
+
+        async def watch(message: Message) -> None:
+            nonlocal done
+            done = done or message["type"] in _ENDS
+            await send(message)
+
+        try:
+            await self._app(scope, receive, watch)
+        except WebSocketDisconnect:  # the client left: nothing to answer
+            raise
+        except Exception as exc:
+            if done:  # already closed: only the record and the log remain
+                scope[EXCEPTION_KEY] = exc
+                render(exc, instance=scope.get("path"))
+            else:
+                await self._handler(WebSocket(scope, receive, send), exc)
+            raise
+
+
+_ENDS = frozenset({"websocket.close", "websocket.http.response.start"})
+
+
 def setup(app: Starlette, *, unhandled: bool = True, base: str | None = None) -> None:
     """Answer ``PortfolioError``, ``HTTPException`` and (if *unhandled*) any error with problems.
 
     Any other exception answers a generic 500 and is logged with ``to_dict()``;
     Starlette then raises it again to the server, as it does for every server error.
+    In a WebSocket endpoint it closes the connection with 1011, is logged the same
+    way, and is raised again too.
     """
     handler = problem_handler(base=base)
     app.add_exception_handler(PortfolioError, handler)
     app.add_exception_handler(HTTPException, handler)
     if unhandled:
         app.add_exception_handler(Exception, handler)
+        app.add_middleware(WebSocketErrors, handler=handler)
