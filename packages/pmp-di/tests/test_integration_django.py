@@ -57,7 +57,7 @@ class Pool:
     """A service with an async finalizer."""
 
 
-def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view per case
+def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901, PLR0915 - one view per case
     def session(request: HttpRequest) -> Iterator[Session]:
         created = Session(recorder.open(), request.path)
         outcome: str | None = None
@@ -133,6 +133,17 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         return StreamingHttpResponse(body())
 
     @inject(Session)
+    async def astream(session: Session, request: HttpRequest) -> StreamingHttpResponse:
+        async def body() -> AsyncIterator[str]:
+            for i in range(3):
+                await asyncio.sleep(0)
+                assert await container.aresolve(Session) is session  # the scope is still open
+                assert recorder.closed == []
+                yield f"{session.id}:{i}\n"
+
+        return StreamingHttpResponse(body())
+
+    @inject(Session)
     def slow_sync(session: Session, request: HttpRequest) -> JsonResponse:
         time.sleep(0.3)  # the client leaves meanwhile
         return JsonResponse({"id": session.id})
@@ -155,6 +166,7 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901 - one view 
         path("slow", slow),
         path("slow-sync", slow_sync),
         path("stream", stream),
+        path("astream", astream),
     ]
     module.handler500 = "pmp_errors.integrations.django.server_error"  # type: ignore[attr-defined]
     return module
@@ -272,6 +284,40 @@ def test_a_streamed_body_over_waitress_closes_its_scope_once(
     """Over waitress, the scope of a streamed body closes once, after the body was sent."""
     url = wsgi_server(get_wsgi_application())
     assert httpx.get(url + "/stream").text.count("\n") == 3
+    assert recorder.wait_closed(1) == [(recorder.opened[0], None)]
+    time.sleep(0.1)
+    assert len(recorder.closed) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("urls")
+async def test_an_async_streamed_body_keeps_its_scope_until_it_was_sent(recorder: Recorder) -> None:
+    """Under ASGI, a body streamed by an async iterator still has its scope while it is sent."""
+    response: Any = await AsyncClient().get("/astream")
+    assert recorder.closed == []
+    chunks = [chunk async for chunk in response.streaming_content]
+    assert b"".join(chunks).count(b"\n") == 3
+    assert recorder.closed == [(recorder.opened[0], None)]
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("urls")
+async def test_an_abandoned_async_streamed_body_still_closes_its_scope(recorder: Recorder) -> None:
+    """An async body that is never sent: the response's close() closes its scope, once."""
+    response: Any = await AsyncClient().get("/astream")
+    response.close()
+    response.close()
+    assert recorder.closed == [(recorder.opened[0], None)]
+
+
+@pytest.mark.usefixtures("urls")
+def test_an_async_streamed_body_over_uvicorn_closes_its_scope_once(
+    asgi_server: Serve, recorder: Recorder
+) -> None:
+    """Over uvicorn, the scope of an async streamed body closes once, after the body was sent."""
+    url = asgi_server(get_asgi_application())
+    response = httpx.get(url + "/astream")
+    assert response.text.count("\n") == 3
     assert recorder.wait_closed(1) == [(recorder.opened[0], None)]
     time.sleep(0.1)
     assert len(recorder.closed) == 1

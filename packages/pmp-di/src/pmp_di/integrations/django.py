@@ -13,14 +13,14 @@ The scope opens before the view, is current while it runs (so ``container.resolv
 functions decorated with ``ServiceProvider(container).inject`` use it, in sync and async
 views) and closes, its finalizers run, when the view's response is ready, also when the
 view raised or (under ASGI) the client went away and the view was cancelled; a streamed
-synchronous body keeps it open until the server closes the response. Factories
+body (sync or async) keeps it open until it was sent, or abandoned. Factories
 receive the request as ``django.http.HttpRequest``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pmp_di._provider import ServiceProvider
@@ -88,11 +88,14 @@ def _error(request: HttpRequest) -> BaseException | None:
 
 
 def _close_after_body(response: HttpResponseBase, scope: Scope, request: HttpRequest) -> bool:
-    """For a streamed (synchronous) body: close *scope* when the body ends, not now."""
+    """For a streamed body: close *scope* when the body ends, not now."""
     if not isinstance(response, StreamingHttpResponse):
         return False
     content = response.streaming_content
-    if not isinstance(content, Iterator):  # an async body: closed with the response
+    if isinstance(content, AsyncIterator):
+        response.streaming_content = _AsyncClosingBody(content, scope, request)
+        return True
+    if not isinstance(content, Iterator):
         return False
 
     def close(exc: BaseException | None) -> None:
@@ -100,6 +103,47 @@ def _close_after_body(response: HttpResponseBase, scope: Scope, request: HttpReq
 
     response.streaming_content = ClosingBody(content, close)
     return True
+
+
+class _AsyncClosingBody:
+    """An async streamed body that closes its request's scope once it was sent or abandoned.
+
+    The scope closes in the server's event loop when the body ends (or fails, or is
+    cancelled because the client left); Django's ``response.close()`` closes it too
+    if the body was never sent to its end.
+    """
+
+    __slots__ = ("_body", "_open", "_request", "_scope")
+
+    def __init__(self, body: AsyncIterator[Any], scope: Scope, request: HttpRequest) -> None:
+        self._body = body
+        self._scope = scope
+        self._request = request
+        self._open = True
+
+    def __aiter__(self) -> _AsyncClosingBody:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self._body.__anext__()
+        except StopAsyncIteration:
+            await self._aclose(None)
+            raise
+        except BaseException as exc:
+            await self._aclose(exc)
+            raise
+
+    async def _aclose(self, exc: BaseException | None) -> None:
+        if self._open:
+            self._open = False
+            await self._scope.aclose(exc or _error(self._request))
+
+    def close(self) -> None:
+        """Close the scope if the body was not sent to its end (Django calls it)."""
+        if self._open:
+            self._open = False
+            close_scope(self._scope, _error(self._request))
 
 
 class _Installed:
