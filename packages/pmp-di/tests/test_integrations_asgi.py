@@ -525,3 +525,45 @@ def test_missing_framework_names_the_extra(framework: str, monkeypatch: pytest.M
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError, match=rf"pip install 'pmp-di\[{framework}\]'"):
         importlib.import_module(f"pmp_di.integrations.{framework}")
+
+
+class Where:
+    """A scoped service made from the connection, whatever its kind."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def test_factories_may_ask_for_the_connection_base_class() -> None:
+    """A factory annotated with Starlette's HTTPConnection or Litestar's ASGIConnection works."""
+    from litestar.connection import ASGIConnection
+    from starlette.requests import HTTPConnection
+
+    def starlette_where(connection: HTTPConnection) -> Where:
+        return Where(connection.url.path)
+
+    async def starlette_endpoint(request: Request) -> Response:
+        return Response((await starlette_di.resolve(request, Where)).path)
+
+    starlette = Starlette(routes=[Route("/here", starlette_endpoint)])
+    starlette_di.setup(
+        starlette,
+        DIContainer().register(Where, factory=starlette_where, scope=LifecycleScope.SCOPED),
+    )
+    assert call(starlette, "/here").text == "/here"
+
+    def litestar_where(connection: ASGIConnection[Any, Any, Any, Any]) -> Where:
+        return Where(connection.url.path)
+
+    def bare_where(connection: ASGIConnection) -> Where:  # type: ignore[type-arg]
+        return Where(connection.url.path)
+
+    for factory in (litestar_where, bare_where):
+
+        @litestar.get("/here")
+        async def here(request: litestar.Request[Any, Any, Any]) -> str:
+            return (await request_scope(request.scope).aresolve(Where)).path
+
+        container = DIContainer().register(Where, factory=factory, scope=LifecycleScope.SCOPED)
+        app = litestar.Litestar([here], plugins=[litestar_di.DIPlugin(container)])
+        assert call(app, "/here").text == "/here"

@@ -5,7 +5,8 @@
 services as Litestar dependencies: ``dependencies={"greeter": provide(Greeter)}`` and a
 ``greeter: NamedDependency[Greeter]`` parameter. Factories receive the request as
 ``litestar.Request`` or ``Request[Any, Any, Any]`` (a WebSocket connection as
-``litestar.WebSocket``, or with ``[Any, Any, Any]``).
+``litestar.WebSocket``, or with ``[Any, Any, Any]``; either as
+``litestar.connection.ASGIConnection``, bare or with ``[Any, Any, Any, Any]``).
 
 >>> from litestar import Litestar
 >>> from pmp_di import DIContainer, LifecycleScope
@@ -26,6 +27,7 @@ from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[litestar]", "litestar"):
     from litestar import Request, WebSocket
+    from litestar.connection import ASGIConnection
     from litestar.di import Provide
     from litestar.enums import ScopeType
     from litestar.middleware import DefineMiddleware
@@ -49,20 +51,26 @@ _provided: dict[Any, Provide] = {}
 
 _ANY_REQUEST = Request[Any, Any, Any]
 _ANY_WEBSOCKET = WebSocket[Any, Any, Any]
-CONTEXT_KEYS = (Request, _ANY_REQUEST, WebSocket, _ANY_WEBSOCKET)
+_ANY_CONNECTION = ASGIConnection[Any, Any, Any, Any]
+CONTEXT_KEYS = (Request, _ANY_REQUEST, WebSocket, _ANY_WEBSOCKET, ASGIConnection, _ANY_CONNECTION)
 """The types a request's scope is given: declared on the container by :class:`DIPlugin`."""
 
 
 def connection_context(scope: Scope, receive: Receive, send: Send) -> Mapping[Any, Any]:
     """The values a request's container scope is given: its ``Request`` or ``WebSocket``.
 
-    Each under the bare class and as ``[Any, Any, Any]``, the two ways a factory annotates it.
+    Each under the bare class and as ``[Any, Any, Any]``, the two ways a factory annotates it,
+    and the same two ways as ``ASGIConnection``, for a factory serving both kinds.
     """
     if scope["type"] == ScopeType.HTTP:
         request = Request[Any, Any, Any](scope, receive, send)
-        return {Request: request, _ANY_REQUEST: request}
+        return {Request: request, _ANY_REQUEST: request, **_connection(request)}
     websocket = WebSocket[Any, Any, Any](scope, receive, send)
-    return {WebSocket: websocket, _ANY_WEBSOCKET: websocket}
+    return {WebSocket: websocket, _ANY_WEBSOCKET: websocket, **_connection(websocket)}
+
+
+def _connection(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[Any, Any]:
+    return {ASGIConnection: connection, _ANY_CONNECTION: connection}
 
 
 def provide(service: Any) -> Provide:

@@ -2,7 +2,8 @@
 
 ``setup(app, container)`` installs the scopes and, unless ``errors=False``, the
 ``pmp_errors`` problem-document handlers. Factories receive the request as
-``starlette.requests.Request`` (a WebSocket connection as ``starlette.websockets.WebSocket``);
+``starlette.requests.Request`` (a WebSocket connection as ``starlette.websockets.WebSocket``,
+either as ``starlette.requests.HTTPConnection``);
 endpoints resolve from the request's scope with :func:`resolve` or ``container.resolve``.
 
 >>> import asyncio, httpx
@@ -54,15 +55,20 @@ __all__ = ["RequestScopes", "connection_context", "request_scope", "resolve", "s
 T = TypeVar("T")
 
 
-CONTEXT_KEYS = (Request, WebSocket)
+CONTEXT_KEYS = (Request, WebSocket, HTTPConnection)
 """The types a request's scope is given: declared on the container by :func:`setup`."""
 
 
 def connection_context(scope: Scope, receive: Receive, send: Send) -> Mapping[Any, Any]:
-    """The values a request's container scope is given: its ``Request`` or ``WebSocket``."""
+    """The values a request's container scope is given: its ``Request`` or ``WebSocket``.
+
+    Each also as ``HTTPConnection``, for a factory serving both kinds.
+    """
     if scope["type"] == "http":
-        return {Request: Request(scope, receive, send)}
-    return {WebSocket: WebSocket(scope, receive, send)}
+        request = Request(scope, receive, send)
+        return {Request: request, HTTPConnection: request}
+    websocket = WebSocket(scope, receive, send)
+    return {WebSocket: websocket, HTTPConnection: websocket}
 
 
 async def resolve(connection: HTTPConnection, service: type[T]) -> T:
