@@ -333,3 +333,58 @@ def test_websocket_error_before_accept_rejects(name: str) -> None:
     """An error before the handshake was accepted rejects it (a close), and nothing more."""
     sent, _, _ = talk_to(_ws_app(name, accept=False))
     assert [message["type"] for message in sent] == ["websocket.close"]
+
+
+def test_litestar_websocket_error_is_logged_once_with_two_plugins(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The plugin given twice (alone, and by pmp_di's plugin) still logs an error once."""
+    from litestar import WebSocket as LitestarWebSocket
+    from litestar import websocket as litestar_websocket
+
+    @litestar_websocket("/ws")
+    async def handler(socket: LitestarWebSocket[Any, Any, Any]) -> None:
+        await socket.accept()
+        _raise("/boom")
+
+    plugins = [litestar_errors.ProblemPlugin(), litestar_errors.ProblemPlugin()]
+    app = Litestar([handler], plugins=plugins, logging_config=None)
+    with caplog.at_level(logging.ERROR, logger=LOGGER_NAME):
+        sent, _, _ = talk_to(app)
+    assert sent[-1]["code"] == 1011
+    assert len([record for record in caplog.records if record.name == LOGGER_NAME]) == 1
+
+
+def test_starlette_websocket_error_is_logged_once_when_set_up_twice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """setup() called twice (alone, and by pmp_di's setup) still logs an error once."""
+    app = _ws_app("starlette")
+    starlette_errors.setup(app)
+    with caplog.at_level(logging.ERROR, logger=LOGGER_NAME):
+        sent, _, raised = talk_to(app)
+    assert [message["type"] for message in sent] == ["websocket.accept", "websocket.close"]
+    assert isinstance(raised, KeyError)
+    assert len([record for record in caplog.records if record.name == LOGGER_NAME]) == 1
+
+
+def test_starlette_websocket_error_after_close_is_logged_without_a_second_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An endpoint that closed its connection, then raised: logged, recorded, not closed again."""
+    from starlette.websockets import WebSocket
+
+    async def talk(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.close()
+        _raise("/boom")
+
+    app = Starlette()
+    app.router.add_websocket_route("/ws", talk)
+    starlette_errors.setup(app)
+    with caplog.at_level(logging.ERROR, logger=LOGGER_NAME):
+        sent, scope, raised = talk_to(app)
+    assert [message["type"] for message in sent] == ["websocket.accept", "websocket.close"]
+    assert sent[-1]["code"] == 1000
+    assert scope[EXCEPTION_KEY] is raised
+    assert len([record for record in caplog.records if record.name == LOGGER_NAME]) == 1

@@ -136,6 +136,8 @@ class _WebSocketErrors:
         state[EXCEPTION_KEY] = exc
         if state["type"] != "websocket" or isinstance(exc, WebSocketException):
             return
+        if _CLOSE_CODE in state:  # the plugin was given twice: answered already
+            return
         if self._unhandled or isinstance(exc, PortfolioError | HTTPException):
             answer = _answer(exc, state.get("path", ""), self._base)
             error = answer.status >= 500  # noqa: PLR2004

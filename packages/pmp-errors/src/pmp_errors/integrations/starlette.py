@@ -127,6 +127,8 @@ class WebSocketErrors:
         except WebSocketDisconnect:  # the client left: nothing to answer
             raise
         except Exception as exc:
+            if scope.get(EXCEPTION_KEY) is exc:  # set up twice: the inner one answered it
+                raise
             if done:  # already closed: only the record and the log remain
                 scope[EXCEPTION_KEY] = exc
                 render(exc, instance=scope.get("path"))
