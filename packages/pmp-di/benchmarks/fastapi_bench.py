@@ -299,6 +299,38 @@ def report(title: str, times: dict[str, list[float]]) -> dict[str, float]:
     return ratios
 
 
+FIGURES = {
+    "in process": "in process (httpx ASGITransport)",
+    "direct": "in process, ASGI app called directly",
+    "uvicorn": "over uvicorn (HTTP/1.1 keep-alive)",
+}
+PEERS = ("dishka", "wireup")
+
+
+def measure_all(*, quick: bool, server: bool) -> dict[str, dict[str, float]]:
+    """Print every table; return each figure's overhead ratios to Depends, by variant.
+
+    The keys are those of :data:`FIGURES` (``uvicorn`` only with *server*).
+    """
+    rounds, requests = (3, 100) if quick else (15, 1000)
+    print(f"Python {platform.python_version()}, FastAPI: a request-scoped service with two deps")
+    figures = {}
+    apps = {name: make() for name, make in VARIANTS.items()}
+    times = asyncio.run(in_process(apps, rounds, requests))
+    figures["in process"] = report(FIGURES["in process"], times)
+    apps = {name: make() for name, make in VARIANTS.items()}
+    figures["direct"] = report(FIGURES["direct"], asyncio.run(direct(apps, rounds, requests)))
+    if server:
+        times = over_server(list(VARIANTS), rounds, requests // 4)
+        figures["uvicorn"] = report(FIGURES["uvicorn"], times)
+    return figures
+
+
+def met(ratios: dict[str, float]) -> bool:
+    """Whether pmp-di's overhead is at most TARGET x Depends' and below both peers'."""
+    return ratios["pmp-di"] <= TARGET and all(ratios["pmp-di"] < ratios[p] for p in PEERS)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
@@ -311,25 +343,11 @@ def main() -> int:
 
         uvicorn.run(VARIANTS[args.serve](), port=args.port, log_level="warning", access_log=False)
         return 0
-    rounds, requests = (3, 100) if args.quick else (15, 1000)
-    print(f"Python {platform.python_version()}, FastAPI: a request-scoped service with two deps")
-    apps = {name: make() for name, make in VARIANTS.items()}
-    ratios = report(
-        "in process (httpx ASGITransport)", asyncio.run(in_process(apps, rounds, requests))
-    )
-    apps = {name: make() for name, make in VARIANTS.items()}
-    report("in process, ASGI app called directly", asyncio.run(direct(apps, rounds, requests)))
-    if args.server:
-        report(
-            "over uvicorn (HTTP/1.1 keep-alive)", over_server(list(VARIANTS), rounds, requests // 4)
-        )
-    ok = ratios["pmp-di"] <= TARGET and all(
-        ratios["pmp-di"] < ratios[peer] for peer in ("dishka", "wireup")
-    )
+    ratios = measure_all(quick=args.quick, server=args.server)["in process"]
     print(
         f"\npmp-di overhead {ratios['pmp-di']:.2f}x Depends (target <= {TARGET}x, and below"
         f" dishka {ratios['dishka']:.2f}x and wireup {ratios['wireup']:.2f}x): "
-        + ("met" if ok else "NOT met")
+        + ("met" if met(ratios) else "NOT met")
     )
     return 0
 

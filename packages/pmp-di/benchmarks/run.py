@@ -14,6 +14,10 @@ the same round:
 Each round times every variant in turn (interleaved); the table shows the median
 of the per-round ratios. Run: ``python benchmarks/run.py [--quick] [--case NAME]
 [--json OUT]``.
+
+Then (unless ``--case`` picks cases, or with ``--fastapi``) ``fastapi_bench.py`` runs: the
+per-request overhead of pmp-di in FastAPI as a ratio to ``Depends``, beside dishka's and
+wireup's, in process and over uvicorn (``--fastapi-only`` runs just that).
 """
 
 import argparse
@@ -328,11 +332,48 @@ def _target(
     return f"< {peer}", ratio < results[peer]
 
 
+def fastapi_rows(*, quick: bool) -> list[dict[str, Any]]:
+    """Run ``fastapi_bench.py`` (in process and over uvicorn); its ratios as JSON rows.
+
+    Each row is a variant's per-request overhead (above a bare endpoint) as a ratio
+    to FastAPI's ``Depends`` for the same graph.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import fastapi_bench
+
+    print()
+    figures = fastapi_bench.measure_all(quick=quick, server=True)
+    rows: list[dict[str, Any]] = []
+    print(f"\n{'FastAPI, overhead':<26} {'library':<8} {'x Depends':>9}  {'target':<24} met")
+    for figure, ratios in figures.items():
+        for name, ratio in sorted(ratios.items(), key=lambda item: item[1]):
+            if name == "Depends":  # the baseline itself
+                continue
+            target, ok = "-", None
+            if name == "pmp-di":
+                target = f"<= {fastapi_bench.TARGET}x, < dishka, wireup"
+                ok = fastapi_bench.met(ratios)
+            rows.append(
+                {
+                    "name": f"fastapi {figure}: {name}",
+                    "baseline": "FastAPI Depends (per-request overhead)",
+                    "ratio": round(ratio, 3),
+                    "target": target,
+                    "met": True if ok is None else ok,
+                }
+            )
+            flag = "" if ok is None else ("yes" if ok else "NO")
+            print(f"{figure:<26} {name:<8} {ratio:>8.2f}x  {target:<24} {flag}")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (< 20 s)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
     parser.add_argument("--case", action="append", choices=CASES, help="only these cases")
+    parser.add_argument("--fastapi", action="store_true", help="the FastAPI benchmark too")
+    parser.add_argument("--fastapi-only", action="store_true", help="only the FastAPI benchmark")
     args = parser.parse_args()
     rounds, budget = (3, 0.004) if args.quick else (9, 0.02)
     rows = []
@@ -340,7 +381,7 @@ def main() -> int:
     python = platform.python_version()
     print(f"pmp-di resolution benchmark, Python {python}, {rounds} interleaved rounds")
     print(f"{'case':<16} {'library':<20} {'ratio':>7}  {'target':<8} met")
-    for case in args.case or CASES:
+    for case in [] if args.fastapi_only else args.case or CASES:
         results, skipped = measure(case, rounds, budget)
         skipped_all.update(skipped)
         for name, ratio in sorted(results.items(), key=lambda item: item[1]):
@@ -358,6 +399,8 @@ def main() -> int:
             print(f"{case:<16} {name:<20} {ratio:>6.2f}x  {target:<8} {flag}")
     for skip in sorted(skipped_all):
         print(f"skipped: {skip}")
+    if args.fastapi_only or args.fastapi or not args.case:
+        rows += fastapi_rows(quick=args.quick)
     if args.json:
         payload = {
             "package": "pmp-di",
