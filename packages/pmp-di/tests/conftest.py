@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import itertools
 import socket
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 Serve = Callable[[Any], str]
+DjangoSite = Callable[[list[Any], list[str]], None]
 
 
 class Recorder:
@@ -37,11 +40,56 @@ class Recorder:
             self.closed.append((session, outcome))
             self._done.notify_all()
 
+    @contextlib.contextmanager
+    def closing(self, session: int) -> Iterator[None]:
+        """Around a factory's ``yield``: record how *session*'s scope ended (sync or async)."""
+        outcome = None
+        try:
+            yield
+        except BaseException as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            self.close(session, outcome)
+
     def wait_closed(self, count: int) -> list[tuple[int, str | None]]:
         """Wait (up to 10 s) until *count* sessions were closed; return all closings."""
         with self._done:
             assert self._done.wait_for(lambda: len(self.closed) >= count, timeout=10)
             return list(self.closed)
+
+
+@pytest.fixture
+def django_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[DjangoSite]:
+    """Configure Django (once per process); give ``site(urlpatterns, middleware)``.
+
+    ``site`` serves *urlpatterns* (with our ``handler500``) through *middleware* for the
+    rest of the test, with ``DEBUG`` off.
+    """
+    import django
+    from django.conf import settings
+    from django.test import override_settings
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="not-a-secret",  # noqa: S106
+            ALLOWED_HOSTS=["*"],
+            INSTALLED_APPS=[],
+            LOGGING_CONFIG=None,
+        )
+        django.setup()
+    with contextlib.ExitStack() as stack:
+
+        def site(urlpatterns: list[Any], middleware: list[str]) -> None:
+            name = f"pmp_test_urls_{id(urlpatterns)}"
+            module = types.ModuleType(name)
+            module.urlpatterns = urlpatterns  # type: ignore[attr-defined]
+            module.handler500 = "pmp_errors.integrations.django.server_error"  # type: ignore[attr-defined]
+            monkeypatch.setitem(sys.modules, name, module)
+            stack.enter_context(override_settings(ROOT_URLCONF=name, MIDDLEWARE=middleware))
+
+        yield site
 
 
 @pytest.fixture

@@ -10,14 +10,11 @@ import socket
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import django
 import httpx
 import pytest
-from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
@@ -32,9 +29,7 @@ from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from conftest import CheckProblem, Recorder, Serve
-
-URLS = "pmp_di_django_test_urls"
+    from conftest import CheckProblem, DjangoSite, Recorder, Serve
 
 
 class Session:
@@ -57,17 +52,11 @@ class Pool:
     """A service with an async finalizer."""
 
 
-def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901, PLR0915 - one view per case
+def make_urls(recorder: Recorder) -> list[Any]:  # noqa: C901 - one view per case
     def session(request: HttpRequest) -> Iterator[Session]:
         created = Session(recorder.open(), request.path)
-        outcome: str | None = None
-        try:
+        with recorder.closing(created.id):
             yield created
-        except BaseException as exc:
-            outcome = type(exc).__name__
-            raise
-        finally:
-            recorder.close(created.id, outcome)
 
     def broken() -> Broken:
         raise ConfigurationError("cannot log in with hunter2", config_key="DB_PASSWORD")
@@ -153,8 +142,7 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901, PLR0915 - 
         await asyncio.sleep(10)
         return JsonResponse({})
 
-    module = types.ModuleType(URLS)
-    module.urlpatterns = [  # type: ignore[attr-defined]
+    return [
         path("session", show),
         path("asession", ashow),
         path("invalid", invalid),
@@ -168,25 +156,12 @@ def make_urls(recorder: Recorder) -> types.ModuleType:  # noqa: C901, PLR0915 - 
         path("stream", stream),
         path("astream", astream),
     ]
-    module.handler500 = "pmp_errors.integrations.django.server_error"  # type: ignore[attr-defined]
-    return module
 
 
 @pytest.fixture
-def urls(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def urls(recorder: Recorder, django_site: DjangoSite) -> None:
     """Django configured for this test: our URLconf, both middlewares, DEBUG off."""
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="not-a-secret",  # noqa: S106
-            ALLOWED_HOSTS=["*"],
-            INSTALLED_APPS=[],
-            LOGGING_CONFIG=None,
-        )
-        django.setup()
-    monkeypatch.setitem(sys.modules, URLS, make_urls(recorder))
-    with override_settings(ROOT_URLCONF=URLS, MIDDLEWARE=MIDDLEWARE):
-        yield
+    django_site(make_urls(recorder), MIDDLEWARE)
 
 
 @pytest.mark.usefixtures("urls")

@@ -48,14 +48,8 @@ class Fragile:
 def make_app(recorder: Recorder) -> Flask:  # noqa: C901 - one route per case
     def session(request: Request) -> Iterator[Session]:
         created = Session(recorder.open(), request.path)
-        outcome: str | None = None
-        try:
+        with recorder.closing(created.id):
             yield created
-        except BaseException as exc:
-            outcome = type(exc).__name__
-            raise
-        finally:
-            recorder.close(created.id, outcome)
 
     def broken() -> Broken:
         raise ConfigurationError("cannot log in with hunter2", config_key="DB_PASSWORD")

@@ -46,14 +46,8 @@ def make_container(recorder: Recorder, connection_type: Any) -> DIContainer:
 
     async def session(connection: Any) -> AsyncIterator[Session]:
         made = Session(recorder.open(), connection.url.path)
-        outcome = None
-        try:
+        with recorder.closing(made.id):
             yield made
-        except BaseException as exc:
-            outcome = type(exc).__name__
-            raise
-        finally:
-            recorder.close(made.id, outcome)
 
     session.__annotations__["connection"] = connection_type
     return DIContainer().register(Session, factory=session, scope=LifecycleScope.SCOPED)

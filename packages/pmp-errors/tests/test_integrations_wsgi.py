@@ -7,12 +7,9 @@ import importlib
 import json
 import logging
 import sys
-import types
 from typing import TYPE_CHECKING, Any
 
-import django
 import pytest
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
@@ -25,10 +22,11 @@ from pmp_errors.integrations import django as django_errors
 from pmp_errors.integrations import flask as flask_errors
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    import types
+
+    from conftest import DjangoSite
 
 PRIVATE = "hunter2"
-URLS = "pmp_errors_django_test_urls"
 CASES = [  # path, status, code
     ("/rate", 429, "rate_limit_error"),
     ("/invalid", 422, "validation_error"),
@@ -147,27 +145,10 @@ async def _async_view(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @pytest.fixture
-def urls(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def urls(django_site: DjangoSite) -> None:
     """Django configured for this test: our URLconf and the problem middleware."""
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="not-a-secret",  # noqa: S106
-            ALLOWED_HOSTS=["*"],
-            INSTALLED_APPS=[],
-            LOGGING_CONFIG=None,
-        )
-        django.setup()
-    module = types.ModuleType(URLS)
-    module.urlpatterns = [  # type: ignore[attr-defined]
-        path("async/<str:name>", _async_view),
-        path("<str:name>", _view),
-    ]
-    module.handler500 = "pmp_errors.integrations.django.server_error"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, URLS, module)
-    middleware = ["pmp_errors.integrations.django.ProblemMiddleware"]
-    with override_settings(ROOT_URLCONF=URLS, MIDDLEWARE=middleware):
-        yield
+    urlpatterns = [path("async/<str:name>", _async_view), path("<str:name>", _view)]
+    django_site(urlpatterns, ["pmp_errors.integrations.django.ProblemMiddleware"])
 
 
 @pytest.mark.parametrize(("url", "status", "code"), CASES)
