@@ -11,15 +11,9 @@
 from __future__ import annotations
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
-from pmp_errors._core import (
-    APIError,
-    ConfigurationError,
-    DataProcessingError,
-    PortfolioError,
-    RateLimitError,
-    ValidationError,
-)
+from pmp_errors._core import PortfolioError, RateLimitError, ValidationError
 from pmp_errors._json import JSONValue, to_jsonable
+from pmp_errors._operation import APIError, ConfigurationError, DataProcessingError
 from pmp_errors._rebuild import ProblemError, from_problem
 
 __all__ = [

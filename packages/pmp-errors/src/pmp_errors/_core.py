@@ -1,9 +1,9 @@
-"""The structured exception hierarchy shared by every pmp package."""
+"""The base of every pmp exception, and the errors of bad or too frequent input."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
 from pmp_errors._json import JSONValue, Walk, safe_repr
@@ -28,14 +28,7 @@ from pmp_errors._registry import register
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = [
-    "APIError",
-    "ConfigurationError",
-    "DataProcessingError",
-    "PortfolioError",
-    "RateLimitError",
-    "ValidationError",
-]
+__all__ = ["PortfolioError", "RateLimitError", "ValidationError", "context_entry"]
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -45,7 +38,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
-def _entry(error: PortfolioError, key: str, kind: type[T] | tuple[type[T], ...]) -> T | None:
+def context_entry(error: PortfolioError, key: str, kind: type[T] | tuple[type[T], ...]) -> T | None:
     """The context entry *key* if it is of *kind* (never a ``bool`` for a number), else None.
 
     Errors rebuilt from received documents hold whatever the sender put there.
@@ -273,7 +266,7 @@ class ValidationError(PortfolioError):
     @property
     def field(self) -> str | None:
         """The name of the field that failed, if known."""
-        return _entry(self, "field", str)
+        return context_entry(self, "field", str)
 
     @property
     def value(self) -> Any:
@@ -317,12 +310,12 @@ class RateLimitError(PortfolioError):
     @property
     def retry_after(self) -> float | None:
         """Seconds to wait before trying again, if known."""
-        return _entry(self, "retry_after", (int, float))
+        return context_entry(self, "retry_after", (int, float))
 
     @property
     def limit(self) -> int | None:
         """The limit that was exceeded, if known."""
-        return _entry(self, "limit", int)
+        return context_entry(self, "limit", int)
 
     def problem_context(self) -> dict[str, Any]:
         """As for any error, with ``retry_after`` capped as :attr:`http_headers` caps it.
@@ -346,100 +339,3 @@ class RateLimitError(PortfolioError):
         {'Retry-After': '1'}
         """
         return retry_after_header(vars(self).get("context", {}).get("retry_after"))
-
-
-class ConfigurationError(PortfolioError):
-    """The program is configured wrongly; ``config_key`` names the setting.
-
-    >>> ConfigurationError("Missing API key", config_key="API_KEY").config_key
-    'API_KEY'
-    """
-
-    title = "Configuration error"
-
-    def __init__(self, message: str, /, *, config_key: str | None = None, **context: Any) -> None:
-        if config_key is not None:
-            context["config_key"] = config_key
-        super().__init__(message, **context)
-
-    @property
-    def config_key(self) -> str | None:
-        """The configuration key at fault, if known."""
-        return _entry(self, "config_key", str)
-
-
-class DataProcessingError(PortfolioError):
-    """A data-processing step failed; names the ``step`` and the ``row_index``.
-
-    >>> DataProcessingError("Failed to process row", step="validation", row_index=42).step
-    'validation'
-    """
-
-    title = "Data processing failed"
-
-    def __init__(
-        self,
-        message: str,
-        /,
-        *,
-        step: str | int | None = None,
-        row_index: int | None = None,
-        **context: Any,
-    ) -> None:
-        if step is not None:
-            context["step"] = step
-        if row_index is not None:
-            context["row_index"] = row_index
-        super().__init__(message, **context)
-
-    @property
-    def step(self) -> str | int | None:
-        """The step (name or position) that failed, if known."""
-        return cast("str | int | None", _entry(self, "step", (str, int)))
-
-    @property
-    def row_index(self) -> int | None:
-        """The index of the row being processed, if known."""
-        return _entry(self, "row_index", int)
-
-
-class APIError(PortfolioError):
-    """A call to another service failed; carries its ``status_code`` and the ``endpoint``.
-
-    The upstream's answer is not ours: the problem's status is the class's
-    ``status`` (502 Bad Gateway; set another in a subclass, e.g. 504 for
-    timeouts), never ``status_code``, and neither ``status_code`` nor ``endpoint``
-    is shown to clients.
-
-    >>> APIError("Upstream said 401", status_code=401, endpoint="/users").to_problem()["status"]
-    502
-    """
-
-    status = 502
-    title = "Upstream API error"
-    server_detail = "An upstream service failed; try again later."
-
-    def __init__(
-        self,
-        message: str,
-        /,
-        *,
-        status_code: int | None = None,
-        endpoint: str | None = None,
-        **context: Any,
-    ) -> None:
-        if status_code is not None:
-            context["status_code"] = status_code
-        if endpoint is not None:
-            context["endpoint"] = endpoint
-        super().__init__(message, **context)
-
-    @property
-    def status_code(self) -> int | None:
-        """The HTTP status code the API answered with, if any."""
-        return _entry(self, "status_code", int)
-
-    @property
-    def endpoint(self) -> str | None:
-        """The endpoint that was called, if known."""
-        return _entry(self, "endpoint", str)

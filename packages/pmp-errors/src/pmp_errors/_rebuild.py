@@ -6,8 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-from pmp_errors._core import APIError, PortfolioError, ValidationError
+from pmp_errors._core import PortfolioError, ValidationError
 from pmp_errors._json import safe_repr
+from pmp_errors._operation import APIError
 from pmp_errors._problem import ABOUT_BLANK, STANDARD_MEMBERS
 from pmp_errors._registry import find_class
 
