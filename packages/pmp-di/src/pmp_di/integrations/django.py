@@ -20,7 +20,7 @@ receive the request as ``django.http.HttpRequest``.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from pmp_di._provider import ServiceProvider
@@ -95,8 +95,6 @@ def _close_after_body(response: HttpResponseBase, scope: Scope, request: HttpReq
     if isinstance(content, AsyncIterator):
         response.streaming_content = _AsyncClosingBody(content, scope, request)
         return True
-    if not isinstance(content, Iterator):
-        return False
 
     def close(exc: BaseException | None) -> None:
         close_scope(scope, exc or _error(request))
