@@ -31,7 +31,9 @@ def samples(registry: CollectorRegistry) -> list[str]:
 def test_scripted_workload_exposes_exact_metrics(registry, monkeypatch, flaky, exact):
     """3 attempts with 2 waits, one give-up, two timings: the exact exposition."""
     ticks = iter(range(0, 10**12, 750_000_000))
-    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
+    clock = lambda: next(ticks)
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", clock)
+    monkeypatch.setattr("pmp_decorators._block.perf_counter_ns", clock)
     assert exact()(flaky(2))() == "ok"
     with pytest.raises(OSError):
         exact(max_attempts=2)(flaky(9))()

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from pmp_decorators import _retry_core, _timing
+from pmp_decorators import _block, _retry_core, _timing
 from pmp_decorators._settings import Restorer
 from pmp_errors import ConfigurationError, ValidationError
 
@@ -204,10 +204,12 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
     previous = _timing.HOOKS
     dispatch = Dispatch(instruments) if instruments else None
     _timing.use_hooks(dispatch)
+    _block.use_hooks(dispatch)
     _retry_core.use_hooks(dispatch)
 
     def undo() -> None:
         _timing.use_hooks(previous)
+        _block.use_hooks(previous)
         _retry_core.use_hooks(previous)
 
     return Restorer(undo)
