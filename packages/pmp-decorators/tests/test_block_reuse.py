@@ -17,6 +17,12 @@ from pmp_decorators.integrations.opentelemetry import OpenTelemetryInstrument
 from pmp_errors import ConfigurationError
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["gil", "no-gil"])
+def gil(request, monkeypatch):
+    """Every test runs as under the GIL and as without it (no use kept on the object)."""
+    monkeypatch.setattr("pmp_decorators._block._GIL", request.param)
+
+
 @pytest.fixture
 def exporter():
     exporter = InMemorySpanExporter()

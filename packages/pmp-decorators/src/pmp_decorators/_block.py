@@ -38,6 +38,9 @@ _Use = tuple["BlockTimer", "Dispatch | None", list[object], "_Use | None", int]
 
 _CLAIMED = -(2**70)  # the start of a use kept on its timer while that use is being started
 
+_GIL = getattr(sys, "_is_gil_enabled", lambda: True)()
+"""Whether the GIL is on: only then may a use be kept on the timer (its claim is not atomic)."""
+
 _OPEN: ContextVar[_Use | None] = ContextVar("pmp_decorators_open_blocks", default=None)
 """Nested or concurrent uses of block timers open in this thread or task, innermost first."""
 
@@ -110,11 +113,12 @@ class BlockTimer:
         return None if elapsed is None else elapsed / UNITS[self.unit]
 
     def __enter__(self) -> Self:
-        # The first open use is kept on the object (claimed before anything is called, so no
-        # other thread can claim it in between); one nested in it or running at the same time
-        # in another thread or task is kept in a context variable of its own thread or task.
+        # The first open use is kept on the object: it is claimed before anything is called,
+        # so under the GIL no other thread runs between the test and the claim (without the
+        # GIL every use takes the other way). One nested in it or running at the same time in
+        # another thread or task is kept in a context variable of its own thread or task.
         hooks = HOOKS
-        if self._start is None:
+        if _GIL and self._start is None:
             self._start = _CLAIMED
             self._hooks = hooks
             if hooks is not None:
