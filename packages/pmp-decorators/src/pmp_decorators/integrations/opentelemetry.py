@@ -131,7 +131,8 @@ class OpenTelemetryInstrument(Instrument):
             span.set_attribute("pmp.outcome", "cancelled")
             span.add_event("pmp.cancelled", {"exception.type": type(error).__qualname__})
         span.end()
-        self._duration.record(elapsed_ns / 1e9, {"pmp.name": name, "pmp.outcome": outcome(error)})
+        result = "ok" if error is None else outcome(error)
+        self._duration.record(elapsed_ns / 1e9, {"pmp.name": name, "pmp.outcome": result})
 
 
 def _event_attributes(state: RetryState) -> dict[str, str | int | float]:

@@ -102,7 +102,7 @@ class PrometheusInstrument(Instrument):
     ) -> None:
         """Observe the duration, in seconds."""
         del token
-        labels = (name, outcome(error))
+        labels = (name, "ok" if error is None else outcome(error))
         timer = self._timers.get(labels)
         if timer is None:  # labels() returns the same child for the same labels, in any thread
             timer = self._timers[labels] = self._duration.labels(*labels)
