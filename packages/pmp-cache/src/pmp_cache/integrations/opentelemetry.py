@@ -154,7 +154,9 @@ def _counts_for(meter_provider: MeterProvider | None) -> _Counts:
 
     ``None`` and the provider that is the global one share the global meter's counts: a
     meter made before the SDK was set forwards to the SDK's meter once it is, so counters
-    made after must not be created again.
+    made after must not be created again. One case stays apart: a provider passed before
+    it becomes the global one, while another instrument was made on the global provider
+    not yet set; the SDK then keeps the first counters registered on its meter.
     """
     current = metrics.get_meter_provider()
     if meter_provider is not None and meter_provider is not current:
