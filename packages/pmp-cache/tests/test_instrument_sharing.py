@@ -152,3 +152,26 @@ def test_instruments_work_from_a_source_tree(monkeypatch, caplog):
     data = reader.get_metrics_data()
     assert data is not None
     assert data.resource_metrics[0].scope_metrics[0].scope.version is None
+
+
+class Wrapped:
+    """A meter provider that refuses weak references and hashing, around a real one."""
+
+    __slots__ = ("real",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, real: MeterProvider) -> None:
+        self.real = real
+
+    def get_meter(self, name: str, version: str | None = None) -> object:
+        return self.real.get_meter(name, version)
+
+
+def test_a_provider_without_weak_references_is_shared_too():
+    """Two instruments on a provider that cannot be weakly referenced: both reported."""
+    reader = InMemoryMetricReader()
+    provider = Wrapped(MeterProvider(metric_readers=[reader]))
+    first = OpenTelemetryInstrument(meter_provider=provider)  # type: ignore[arg-type]
+    second = OpenTelemetryInstrument(meter_provider=provider)  # type: ignore[arg-type]
+    workload(first.events("a"), second.events("b"))
+    assert hits(reader) == {"a": 1, "b": 1}

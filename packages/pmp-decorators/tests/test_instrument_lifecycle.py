@@ -198,3 +198,20 @@ def test_the_instrument_works_from_a_source_tree(monkeypatch, otel):
     assert span.instrumentation_scope is not None
     assert not span.instrumentation_scope.version
     assert outcomes(reader) == {"ok": 1}
+
+
+def test_an_unhashable_raising_instrument_is_logged_once_too(caplog):
+    """An instrument that cannot be hashed is remembered by identity."""
+
+    class Broken(Instrument):
+        __hash__ = None  # type: ignore[assignment]
+
+        def timing_started(self, name: str) -> object:
+            raise RuntimeError("exporter down")
+
+    broken = Broken()
+    with caplog.at_level(logging.ERROR, "pmp_decorators.instrumentation"):
+        for _ in range(3):
+            with set_instrumentation(broken), measure_block("b"):
+                pass
+    assert len([r for r in caplog.records if r.name == "pmp_decorators.instrumentation"]) == 1

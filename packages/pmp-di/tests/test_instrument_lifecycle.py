@@ -124,3 +124,20 @@ def test_the_instrument_works_from_a_source_tree(monkeypatch):
     data = reader.get_metrics_data()
     assert data is not None
     assert not data.resource_metrics[0].scope_metrics[0].scope.version
+
+
+def test_an_unhashable_raising_instrument_is_logged_once_too(caplog):
+    """An instrument that cannot be hashed is remembered by identity."""
+
+    class Broken(Instrument):
+        __hash__ = None  # type: ignore[assignment]
+
+        def resolution_failed(self, service: str, error: DependencyInjectionError) -> None:
+            raise RuntimeError("exporter down")
+
+    broken = Broken()
+    with caplog.at_level(logging.ERROR, "pmp_di.instrumentation"):
+        for _ in range(3):
+            with set_instrumentation(broken):
+                fail()
+    assert len([r for r in caplog.records if r.name == "pmp_di.instrumentation"]) == 1
