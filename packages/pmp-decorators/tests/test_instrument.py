@@ -137,7 +137,9 @@ async def test_async_retry_and_block_form_report_the_same_events(recorder):
 def test_timed_and_measure_block_report_start_and_end(recorder, monkeypatch):
     """Timed calls and measured blocks hand the start token back with the elapsed time and error."""
     ticks = iter(range(0, 10**9, 1000))
-    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
+    clock = lambda: next(ticks)
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", clock)
+    monkeypatch.setattr("pmp_decorators._block.perf_counter_ns", clock)
     error = ValueError("bad")
     stats = TimingStats(unit="ns")
 

@@ -161,7 +161,9 @@ def test_retries_without_a_span_are_still_counted(otel, flaky, exact):
 def test_timed_and_blocks_are_nested_spans_and_a_histogram(otel, monkeypatch):
     """A timed call is a span, current inside it (a block there is its child); durations."""
     ticks = iter(range(0, 10**12, 250_000_000))
-    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
+    clock = lambda: next(ticks)
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", clock)
+    monkeypatch.setattr("pmp_decorators._block.perf_counter_ns", clock)
 
     @timed(name="handle")
     def handle(fail: bool) -> str:

@@ -4,7 +4,7 @@ import sys
 import threading
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from pmp_decorators import async_retry, measure_block, retry, timed
 from pmp_decorators.instrumentation import set_instrumentation
@@ -31,7 +31,9 @@ def samples(registry: CollectorRegistry) -> list[str]:
 def test_scripted_workload_exposes_exact_metrics(registry, monkeypatch, flaky, exact):
     """3 attempts with 2 waits, one give-up, two timings: the exact exposition."""
     ticks = iter(range(0, 10**12, 750_000_000))
-    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
+    clock = lambda: next(ticks)
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", clock)
+    monkeypatch.setattr("pmp_decorators._block.perf_counter_ns", clock)
     assert exact()(flaky(2))() == "ok"
     with pytest.raises(OSError):
         exact(max_attempts=2)(flaky(9))()
@@ -137,12 +139,30 @@ def test_registry_is_required_and_checked():
         PrometheusInstrument(registry="default")  # type: ignore[arg-type]
 
 
-def test_registering_twice_on_one_registry_is_refused():
-    """Two instruments on one registry would share names: the client refuses the second."""
+def test_two_instruments_on_one_registry_share_its_metrics():
+    """A second instrument on a registry counts on the same metrics; other buckets are refused."""
     registry = CollectorRegistry()
-    PrometheusInstrument(registry=registry)
-    with pytest.raises(ValueError, match="Duplicated timeseries"):
+    first = PrometheusInstrument(registry=registry)
+    with set_instrumentation(first), measure_block("load"):
+        pass
+    with set_instrumentation(PrometheusInstrument(registry=registry)), measure_block("load"):
+        pass
+    labels = {"name": "load", "outcome": "ok"}
+    assert registry.get_sample_value("pmp_timing_duration_seconds_count", labels) == 2
+    with pytest.raises(ConfigurationError, match="buckets") as caught:
+        PrometheusInstrument(registry=registry, buckets=[1.0])
+    assert "another CollectorRegistry" in caught.value.message
+
+
+def test_a_foreign_metric_of_our_name_is_refused_and_nothing_is_left_registered():
+    """A registry holding someone else's pmp_timing_duration_seconds: a ConfigurationError."""
+    registry = CollectorRegistry()
+    foreign = Counter("pmp_timing_duration_seconds", "someone else's", registry=registry)
+    with pytest.raises(ConfigurationError, match="pmp_timing_duration_seconds"):
         PrometheusInstrument(registry=registry)
+    assert [metric.name for metric in registry.collect()] == ["pmp_timing_duration_seconds"]
+    registry.unregister(foreign)
+    PrometheusInstrument(registry=registry)
 
 
 def test_missing_library_names_the_extra(monkeypatch):

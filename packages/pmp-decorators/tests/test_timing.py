@@ -36,7 +36,9 @@ def capture():
 @pytest.fixture
 def fake_clock(monkeypatch):
     ticks = iter(range(0, 10**12, 1_500_000))
-    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: next(ticks))
+    clock = lambda: next(ticks)
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", clock)
+    monkeypatch.setattr("pmp_decorators._block.perf_counter_ns", clock)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +166,9 @@ async def test_async_times_the_awaited_body(capture, monkeypatch):
     """For async def, the time spent awaiting is inside the measurement."""
     logger, records = capture
     now = [0]
-    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", lambda: now[0])
+    clock = lambda: now[0]
+    monkeypatch.setattr("pmp_decorators._timing.perf_counter_ns", clock)
+    monkeypatch.setattr("pmp_decorators._block.perf_counter_ns", clock)
 
     @timed(logger=logger, unit="ms")
     async def fetch():

@@ -9,11 +9,13 @@ reported once through logging and the call goes on unchanged.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
-from pmp_decorators import _retry_core, _timing
+from pmp_decorators import _block, _retry_core, _timing
 from pmp_decorators._settings import Restorer
 from pmp_errors import ConfigurationError, ValidationError
 
@@ -22,10 +24,23 @@ if TYPE_CHECKING:
 
     from pmp_decorators._retry_policy import RetryState
 
-__all__ = ["Dispatch", "Instrument", "error_type", "missing_extra", "set_instrumentation"]
+__all__ = [
+    "Dispatch",
+    "Instrument",
+    "error_type",
+    "missing_extra",
+    "outcome",
+    "release",
+    "set_instrumentation",
+]
 
 LOGGER = logging.getLogger("pmp_decorators.instrumentation")
-"""Where a failing instrument is reported (once per instrument and event)."""
+"""Where a failing instrument is reported (once per instrument and method)."""
+
+_REPORTED: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
+"""The methods of each instrument whose first error was logged, however often it is installed."""
+_REPORTED_BY_ID: set[tuple[int, str]] = set()  # instruments that cannot be weakly referenced
+_REPORTED_LOCK = threading.Lock()
 
 _FAILED = object()  # the token of a timing_started that raised: its timing_ended is skipped
 
@@ -35,7 +50,8 @@ class Instrument:
 
     Install instances with :func:`set_instrumentation`. Every method is optional and
     runs in the thread (or task) of the observed call; an exception it raises never
-    reaches that call (it is logged once on ``pmp_decorators.instrumentation``).
+    reaches that call: the first one of each method of an instrument is logged on
+    ``pmp_decorators.instrumentation``, later ones are not, even after reinstalling it.
     Ready-made instruments live in ``pmp_decorators.integrations``: ``opentelemetry``,
     ``prometheus`` and ``logging``.
 
@@ -60,7 +76,7 @@ class Instrument:
     1
     """
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     def retry_scheduled(self, state: RetryState) -> None:
         """An attempt failed; the next one starts after ``state.wait`` seconds."""
@@ -79,7 +95,11 @@ class Instrument:
     def timing_ended(
         self, name: str, token: object, elapsed_ns: int, error: BaseException | None
     ) -> None:
-        """The call or block ended after ``elapsed_ns``, raising ``error`` (or not)."""
+        """The call or block ended after ``elapsed_ns``, raising ``error`` (or not).
+
+        ``outcome(error)`` (in ``pmp_decorators.instrumentation``) tells an error from a
+        cancellation.
+        """
 
 
 def error_type(state: RetryState) -> str:
@@ -94,6 +114,29 @@ def error_type(state: RetryState) -> str:
     if cls.__module__ == "builtins":
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def outcome(error: BaseException | None) -> str:
+    """How a timed call or block ended: ``ok``, ``error`` or ``cancelled``.
+
+    ``error`` is an ``Exception``; ``cancelled`` any other ``BaseException``
+    (``asyncio.CancelledError``, ``KeyboardInterrupt``), which is not an error of the call.
+
+    >>> import asyncio
+    >>> outcome(None), outcome(ValueError()), outcome(asyncio.CancelledError())
+    ('ok', 'error', 'cancelled')
+    """
+    if error is None:
+        return "ok"
+    return "error" if isinstance(error, Exception) else "cancelled"
+
+
+def release(distribution: str) -> str | None:
+    """The installed version of ``distribution``; ``None`` when it runs from a source tree."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def missing_extra(module: str, library: str, extra: str) -> ConfigurationError:
@@ -111,7 +154,7 @@ def _overrides(instrument: Instrument, event: str) -> bool:
 class Dispatch:
     """The installed instruments, called in turn; errors they raise are reported once."""
 
-    __slots__ = ("_lock", "_reported", "gave_up", "instruments", "scheduled", "timers")
+    __slots__ = ("gave_up", "instruments", "scheduled", "timers")
 
     def __init__(self, instruments: Sequence[Instrument]) -> None:
         self.instruments = tuple(instruments)
@@ -122,8 +165,6 @@ class Dispatch:
             for instrument in self.instruments
             if _overrides(instrument, "timing_started") or _overrides(instrument, "timing_ended")
         )
-        self._reported: set[tuple[int, str]] = set()
-        self._lock = threading.Lock()
 
     def _hooks(self, event: str) -> tuple[Callable[[RetryState], object], ...]:
         return tuple(
@@ -163,14 +204,18 @@ class Dispatch:
             return _FAILED
 
     def report(self, hook: Callable[..., object], exc: Exception) -> None:
-        """Log ``exc`` raised by ``hook``, the first time that hook raises only."""
+        """Log ``exc`` raised by ``hook``, the first time that method of its instrument raises."""
         owner = getattr(hook, "__self__", hook)
         event = getattr(hook, "__name__", "hook")
-        key = (id(owner), event)
-        with self._lock:
-            if key in self._reported:
+        with _REPORTED_LOCK:
+            try:
+                reported = _REPORTED.setdefault(owner, set())
+            except TypeError:  # unhashable, say: remembered by identity
+                reported = {name for key, name in _REPORTED_BY_ID if key == id(owner)}
+                _REPORTED_BY_ID.add((id(owner), event))
+            if event in reported:
                 return
-            self._reported.add(key)
+            reported.add(event)
         LOGGER.error(
             "instrument %s raised in %s; the observed call went on, and later errors "
             "of this hook are not reported",
@@ -180,13 +225,36 @@ class Dispatch:
         )
 
 
+class _Layer:
+    """One ``set_instrumentation`` call: what it installed, over the layer before it."""
+
+    __slots__ = ("below", "dispatch", "removed")
+
+    def __init__(self, dispatch: Dispatch | None, below: _Layer | None) -> None:
+        self.dispatch = dispatch
+        self.below = below
+        self.removed = False
+
+
+_top: _Layer | None = None  # the latest set_instrumentation still in force
+_layers_lock = threading.Lock()
+
+
+def _install(dispatch: Dispatch | None) -> None:
+    _timing.use_hooks(dispatch)
+    _block.use_hooks(dispatch)
+    _retry_core.use_hooks(dispatch)
+
+
 def set_instrumentation(*instruments: Instrument) -> Restorer:
     """Install ``instruments`` for every retry, ``timed`` call and ``measure_block``.
 
     They replace those installed before; with no argument instrumentation is off,
     which is the default (then each hot path pays one ``is not None`` test). The
     change applies at once, also to functions decorated earlier; used in a ``with``
-    statement it is undone on exit.
+    statement it is undone on exit. Undoing puts back what the latest call still in
+    force installed, in whatever order calls are undone (undoing one that a later call
+    covers only takes it out from under that call); undoing twice does nothing.
 
     >>> from pmp_decorators.instrumentation import Instrument, set_instrumentation
     >>> with set_instrumentation(Instrument()):
@@ -201,13 +269,20 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
                 value=instrument,
                 expected="Instrument",
             )
-    previous = _timing.HOOKS
+    global _top  # noqa: PLW0603 - the one stack of settings
     dispatch = Dispatch(instruments) if instruments else None
-    _timing.use_hooks(dispatch)
-    _retry_core.use_hooks(dispatch)
+    with _layers_lock:
+        layer = _top = _Layer(dispatch, _top)
+        _install(dispatch)
 
     def undo() -> None:
-        _timing.use_hooks(previous)
-        _retry_core.use_hooks(previous)
+        global _top  # noqa: PLW0603 - the one stack of settings
+        with _layers_lock:
+            layer.removed = True
+            if _top is not layer:
+                return  # a later call is in force; this layer is skipped when it is undone
+            while _top is not None and _top.removed:
+                _top = _top.below
+            _install(None if _top is None else _top.dispatch)
 
     return Restorer(undo)

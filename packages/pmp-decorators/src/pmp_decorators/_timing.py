@@ -1,4 +1,4 @@
-"""Time function calls and code blocks with ``perf_counter_ns`` and log them lazily."""
+"""Time function calls with ``perf_counter_ns`` and log them lazily."""
 
 from __future__ import annotations
 
@@ -8,20 +8,18 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pmp_decorators._callables import refuse_bare_use, refuse_generator
-from pmp_decorators._sinks import DEFAULT_LOGGER, check_logging
-from pmp_decorators._stats import UNITS, TimingStats, unit_divisor
+from pmp_decorators._sinks import check_logging
+from pmp_decorators._stats import TimingStats, unit_divisor
 from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
     from types import TracebackType
 
-    from typing_extensions import Self
-
     from pmp_decorators._instrument import Dispatch
     from pmp_decorators._sinks import LoggerLike, Sink
 
-__all__ = ["HOOKS", "BlockTimer", "measure_block", "timed", "use_hooks"]
+__all__ = ["HOOKS", "bad_name", "check_stats", "log_timing", "timed", "use_hooks"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,13 +37,13 @@ def use_hooks(hooks: Dispatch | None) -> None:
     HOOKS = hooks
 
 
-def _bad_name(name: object, expected: str) -> None:
+def bad_name(name: object, expected: str) -> None:
     raise ValidationError(
         f"name must be {expected}, got {name!r}", field="name", value=name, expected=expected
     )
 
 
-def _check_stats(stats: object) -> None:
+def check_stats(stats: object) -> None:
     if stats is not None and not isinstance(stats, TimingStats):
         raise ValidationError(
             f"stats must be a TimingStats or None, got {stats!r}",
@@ -92,9 +90,9 @@ def timed(
     refuse_bare_use(unit, "timed", "unit")
     divisor = unit_divisor(unit)
     log = check_logging(logger, level)
-    _check_stats(stats)
+    check_stats(stats)
     if name is not None and not isinstance(name, str):
-        _bad_name(name, "a str or None")
+        bad_name(name, "a str or None")
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         import inspect
@@ -113,7 +111,7 @@ def timed(
     return decorate
 
 
-def _log(
+def log_timing(
     logger: Sink,
     level: int,
     args: tuple[str, str, float, str],
@@ -165,7 +163,7 @@ class _Report:
 
     def emit(self, elapsed_ns: int, *, raised: bool, depth: int) -> None:
         value = elapsed_ns / self.divisor
-        _log(
+        log_timing(
             self.logger,
             self.level,
             (self.label, "raised after" if raised else "took", value, self.unit),
@@ -260,132 +258,3 @@ def _timed_async(
         return result
 
     return timed_async
-
-
-class BlockTimer:
-    """Time a ``with`` (or ``async with``) block; ``measure_block`` is this class.
-
-    On exit one record is logged exactly as :func:`timed` does (``extra`` field
-    ``block`` instead of ``function``), ``stats`` is updated, and the object keeps
-    ``elapsed`` (in ``unit``) and ``elapsed_ns``. A block that raises is timed and
-    logged too; the exception is never swallowed.
-
-    >>> with measure_block("data_processing", unit="us") as block:
-    ...     total = sum(range(1000))
-    >>> block.elapsed_ns > 0, block.unit
-    (True, 'us')
-    """
-
-    __slots__ = (
-        "_elapsed_ns",
-        "_hooks",
-        "_start",
-        "_tokens",
-        "level",
-        "logger",
-        "name",
-        "stats",
-        "unit",
-    )
-
-    def __init__(
-        self,
-        name: str = "block",
-        unit: str = "ms",
-        *,
-        logger: logging.Logger | logging.LoggerAdapter[Any] | LoggerLike | None = None,
-        level: int = logging.DEBUG,
-        stats: TimingStats | None = None,
-    ) -> None:
-        if (
-            name.__class__ is not str
-            or unit not in UNITS
-            or level.__class__ is not int
-            or (logger is not None and logger.__class__ is not logging.Logger)
-            or (stats is not None and stats.__class__ is not TimingStats)
-        ):
-            if not isinstance(name, str):
-                _bad_name(name, "a str")
-            unit_divisor(unit)
-            _check_stats(stats)
-            logger = check_logging(logger, level)
-        self.name = name
-        self.unit = unit
-        self.logger: Sink = DEFAULT_LOGGER if logger is None else logger
-        self.level = level
-        self.stats = stats
-
-    @property
-    def elapsed_ns(self) -> int | None:
-        """The time the block took, in nanoseconds (``None`` until it has finished)."""
-        return getattr(self, "_elapsed_ns", None)
-
-    @property
-    def elapsed(self) -> float | None:
-        """The time the block took, in ``unit`` (``None`` until it has finished)."""
-        elapsed = self.elapsed_ns
-        return None if elapsed is None else elapsed / UNITS[self.unit]
-
-    def __enter__(self) -> Self:
-        hooks = self._hooks = HOOKS
-        if hooks is not None:
-            self._tokens = hooks.timing_started(self.name)
-        self._start = perf_counter_ns()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        elapsed = self._elapsed_ns = perf_counter_ns() - self._start
-        if self.stats is not None:
-            self.stats.add(elapsed)
-        if self.logger.isEnabledFor(self.level):
-            self._emit(elapsed, exc_type is not None, 3)
-        if self._hooks is not None:
-            self._hooks.timing_ended(self.name, self._tokens, elapsed, exc)
-
-    async def __aenter__(self) -> Self:
-        hooks = self._hooks = HOOKS
-        if hooks is not None:
-            self._tokens = hooks.timing_started(self.name)
-        self._start = perf_counter_ns()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        elapsed = self._elapsed_ns = perf_counter_ns() - self._start
-        if self.stats is not None:
-            self.stats.add(elapsed)
-        if self.logger.isEnabledFor(self.level):
-            self._emit(elapsed, exc_type is not None, 3)
-        if self._hooks is not None:
-            self._hooks.timing_ended(self.name, self._tokens, elapsed, exc)
-
-    def _emit(self, elapsed_ns: int, raised: bool, depth: int) -> None:
-        value = elapsed_ns / UNITS[self.unit]
-        _log(
-            self.logger,
-            self.level,
-            (self.name, "raised after" if raised else "took", value, self.unit),
-            {
-                "block": self.name,
-                "elapsed": value,
-                "elapsed_ns": elapsed_ns,
-                "unit": self.unit,
-                "raised": raised,
-            },
-            depth + 1,
-        )
-
-    def __repr__(self) -> str:
-        return f"measure_block({self.name!r}, unit={self.unit!r}, elapsed={self.elapsed})"
-
-
-measure_block = BlockTimer

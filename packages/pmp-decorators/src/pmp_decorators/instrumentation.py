@@ -10,6 +10,6 @@ Ready instruments: ``pmp_decorators.integrations.opentelemetry``, ``.prometheus`
 
 from __future__ import annotations
 
-from pmp_decorators._instrument import Instrument, set_instrumentation
+from pmp_decorators._instrument import Instrument, outcome, set_instrumentation
 
-__all__ = ["Instrument", "set_instrumentation"]
+__all__ = ["Instrument", "outcome", "set_instrumentation"]

@@ -8,8 +8,10 @@ through logging, and the caller gets the container's own error unchanged.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from pmp_di._registration import display
@@ -27,12 +29,17 @@ __all__ = [
     "Instrument",
     "Restorer",
     "missing_extra",
+    "release",
     "report",
     "set_instrumentation",
 ]
 
 LOGGER = logging.getLogger("pmp_di.instrumentation")
-"""Where a failing instrument is reported (once per instrument)."""
+"""Where a failing instrument is reported (once per instrument, however often installed)."""
+
+_REPORTED: weakref.WeakSet[object] = weakref.WeakSet()  # instruments whose first error was logged
+_REPORTED_BY_ID: set[int] = set()  # those that cannot be weakly referenced
+_REPORTED_LOCK = threading.Lock()
 
 
 class Instrument:
@@ -60,7 +67,7 @@ class Instrument:
     [('Repo', 'MissingDependencyError')]
     """
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     def resolution_failed(self, service: str, error: DependencyInjectionError) -> None:
         """Resolving ``service`` (its display name) raised ``error``, about to propagate."""
@@ -69,12 +76,10 @@ class Instrument:
 class Dispatch:
     """The installed instruments, called in turn; an error of one is reported once."""
 
-    __slots__ = ("_lock", "_reported", "instruments")
+    __slots__ = ("instruments",)
 
     def __init__(self, instruments: tuple[Instrument, ...]) -> None:
         self.instruments = instruments
-        self._reported: set[int] = set()
-        self._lock = threading.Lock()
 
     def resolution_failed(self, service: str, error: DependencyInjectionError) -> None:
         """Tell every instrument; never raises what an instrument raised."""
@@ -87,10 +92,8 @@ class Dispatch:
         try:
             instrument.resolution_failed(service, error)
         except Exception:  # an instrument never replaces the container's error
-            with self._lock:
-                if id(instrument) in self._reported:
-                    return
-                self._reported.add(id(instrument))
+            if not _first_error(instrument):
+                return
             LOGGER.exception(
                 "instrument %s raised in resolution_failed; the container's error went on, "
                 "and later errors of this instrument are not reported",
@@ -98,21 +101,59 @@ class Dispatch:
             )
 
 
+def _first_error(instrument: Instrument) -> bool:
+    """Whether this is the first error of ``instrument`` (then it is remembered)."""
+    with _REPORTED_LOCK:
+        try:
+            if instrument in _REPORTED:
+                return False
+            _REPORTED.add(instrument)
+        except TypeError:  # unhashable, say: remembered by identity
+            if id(instrument) in _REPORTED_BY_ID:
+                return False
+            _REPORTED_BY_ID.add(id(instrument))
+    return True
+
+
+class _Layer:
+    """One ``set_instrumentation`` call: what it installed, over the layer before it."""
+
+    __slots__ = ("below", "dispatch", "removed")
+
+    def __init__(self, dispatch: Dispatch | None, below: _Layer | None) -> None:
+        self.dispatch = dispatch
+        self.below = below
+        self.removed = False
+
+
 _current: Dispatch | None = None  # the installed instruments; read only after a failure
+_top: _Layer | None = None  # the latest set_instrumentation still in force
+_layers_lock = threading.Lock()
 
 
 class Restorer:
-    """Puts the previous instruments back; also a context manager that does so on exit."""
+    """Puts the previous instruments back; also a context manager that does so on exit.
 
-    __slots__ = ("_previous",)
+    Undoing puts back what the latest call still in force installed, in whatever order
+    calls are undone (undoing one that a later call covers only takes it out from under
+    that call); undoing twice does nothing.
+    """
 
-    def __init__(self, previous: Dispatch | None) -> None:
-        self._previous = previous
+    __slots__ = ("_layer",)
+
+    def __init__(self, layer: _Layer) -> None:
+        self._layer = layer
 
     def restore(self) -> None:
         """Put the instruments installed before back."""
-        global _current  # noqa: PLW0603 - the one switch
-        _current = self._previous
+        global _current, _top  # noqa: PLW0603 - the one switch
+        with _layers_lock:
+            self._layer.removed = True
+            if _top is not self._layer:
+                return  # a later call is in force; this layer is skipped when it is undone
+            while _top is not None and _top.removed:
+                _top = _top.below
+            _current = None if _top is None else _top.dispatch
 
     def __enter__(self) -> Self:
         return self
@@ -136,7 +177,7 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
     >>> with set_instrumentation(Instrument()):
     ...     pass  # failed resolutions are reported to the instrument here
     """
-    global _current  # noqa: PLW0603 - the one switch
+    global _current, _top  # noqa: PLW0603 - the one switch
     for instrument in instruments:
         if not _is_instrument(instrument):
             raise ValidationError(
@@ -146,9 +187,11 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
                 value=instrument,
                 expected="Instrument",
             )
-    restorer = Restorer(_current)
-    _current = Dispatch(instruments) if instruments else None
-    return restorer
+    dispatch = Dispatch(instruments) if instruments else None
+    with _layers_lock:
+        layer = _top = _Layer(dispatch, _top)
+        _current = dispatch
+    return Restorer(layer)
 
 
 def _is_instrument(value: object) -> bool:
@@ -160,6 +203,14 @@ def report(service: object, error: DependencyInjectionError) -> None:
     hooks = _current
     if hooks is not None:
         hooks.resolution_failed(display(service), error)
+
+
+def release(distribution: str) -> str | None:
+    """The installed version of ``distribution``; ``None`` when it runs from a source tree."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def missing_extra(module: str, library: str, extra: str) -> ConfigurationError:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from pmp_cache._instrument import CacheInstrument, error_type, missing_extra
+from pmp_cache._instrument import CacheInstrument, PerOwner, error_type, missing_extra, release
 from pmp_errors import ValidationError
 
 try:
@@ -18,7 +17,7 @@ except ImportError:  # pragma: no cover - tested by hiding the library
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.metrics import Counter, Meter, MeterProvider
 
 __all__ = ["OpenTelemetryInstrument"]
 
@@ -36,7 +35,9 @@ class OpenTelemetryInstrument(CacheInstrument):
 
     Events are counted in memory and reported when the SDK collects metrics (observable
     counters), which keeps a hit cheap; every cache handed a hook appears, with 0 until
-    its first event.
+    its first event. All instruments on one meter provider share one table of counts
+    (the SDK keeps one counter per name and meter), so each of them is reported, and
+    caches given the same name add up.
 
     ``pmp.cache.hits``, ``pmp.cache.misses``, ``pmp.cache.evictions``,
     ``pmp.cache.expirations``, ``pmp.cache.stale_serves``, and
@@ -61,7 +62,7 @@ class OpenTelemetryInstrument(CacheInstrument):
     1
     """
 
-    __slots__ = ("_counts", "_counts_lock", "_errors")
+    __slots__ = ("_counts",)
 
     def __init__(self, *, meter_provider: MeterProvider | None = None) -> None:
         super().__init__()
@@ -73,26 +74,53 @@ class OpenTelemetryInstrument(CacheInstrument):
                 value=meter_provider,
                 expected="an object with get_meter() or None",
             )
-        meter = metrics.get_meter("pmp_cache", version("pmp-cache"), meter_provider)
-        # A hit is counted in a plain dict under a lock and reported when metrics are collected
-        # (observable counters): the SDK's own add() would cost a cache hit 70 times its time.
-        self._counts: dict[str, dict[str, int]] = {}  # cache name -> kind -> count
-        self._counts_lock = threading.Lock()
+        self._counts = _counts_for(meter_provider)
+
+    def event_recorder(self, name: str) -> Callable[[str], None]:
+        """Count events of cache ``name`` (caches given the same name share the counts)."""
+        return self._counts.recorder(name)
+
+    def error(self, name: str, operation: str, exc: BaseException | None) -> None:
+        """Count a failed backend operation; add an event to the current span."""
+        attributes = {
+            "pmp.cache.name": name,
+            "pmp.cache.operation": operation,
+            "error.type": error_type(exc),
+        }
+        self._counts.errors.add(1, attributes)
+        span = trace.get_current_span()
+        if span.is_recording():
+            if exc is not None:
+                attributes["exception.message"] = str(exc)
+            span.add_event("pmp.cache.backend_error", attributes)
+
+
+class _Counts:
+    """The counts of every instrument on one meter provider, and the SDK's counters of them.
+
+    A hit is counted in a plain dict under a lock and reported when metrics are collected
+    (observable counters): the SDK's own ``add()`` would cost a cache hit 70 times its time.
+    """
+
+    __slots__ = ("errors", "lock", "table")
+
+    def __init__(self, meter: Meter) -> None:
+        self.table: dict[str, dict[str, int]] = {}  # cache name -> kind -> count
+        self.lock = threading.Lock()
         for kind, (metric, text) in _NAMES.items():
             meter.create_observable_counter(
                 metric, callbacks=[self._observer(kind)], unit="{event}", description=text
             )
-        self._errors = meter.create_counter(
+        self.errors: Counter = meter.create_counter(
             "pmp.cache.backend_errors",
             unit="{error}",
             description="Failed operations of a shared (Redis) cache backend.",
         )
 
-    def event_recorder(self, name: str) -> Callable[[str], None]:
-        """Count events of cache ``name`` (caches given the same name share the counts)."""
-        lock = self._counts_lock
+    def recorder(self, name: str) -> Callable[[str], None]:
+        lock = self.lock
         with lock:
-            counts = self._counts.setdefault(name, dict.fromkeys(_NAMES, 0))
+            counts = self.table.setdefault(name, dict.fromkeys(_NAMES, 0))
 
         def record(kind: str) -> None:
             with lock:
@@ -104,22 +132,38 @@ class OpenTelemetryInstrument(CacheInstrument):
     def _observer(self, kind: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
             del options
-            with self._counts_lock:
-                totals = [(name, counts[kind]) for name, counts in self._counts.items()]
+            with self.lock:
+                totals = [(name, counts[kind]) for name, counts in self.table.items()]
             return [Observation(total, {"pmp.cache.name": name}) for name, total in totals]
 
         return observe
 
-    def error(self, name: str, operation: str, exc: BaseException | None) -> None:
-        """Count a failed backend operation; add an event to the current span."""
-        attributes = {
-            "pmp.cache.name": name,
-            "pmp.cache.operation": operation,
-            "error.type": error_type(exc),
-        }
-        self._errors.add(1, attributes)
-        span = trace.get_current_span()
-        if span.is_recording():
-            if exc is not None:
-                attributes["exception.message"] = str(exc)
-            span.add_event("pmp.cache.backend_error", attributes)
+
+class _Global:
+    """The key of the global meter provider's counts, before and after the SDK is set."""
+
+    __slots__ = ("__weakref__",)
+
+
+_GLOBAL = _Global()
+_SHARED: PerOwner[_Counts] = PerOwner()
+
+
+def _counts_for(meter_provider: MeterProvider | None) -> _Counts:
+    """The counts of ``meter_provider``'s meter ``pmp_cache``, made by its first instrument.
+
+    ``None`` and the provider that is the global one share the global meter's counts: a
+    meter made before the SDK was set forwards to the SDK's meter once it is, so counters
+    made after must not be created again. One case stays apart: a provider passed before
+    it becomes the global one, while another instrument was made on the global provider
+    not yet set; the SDK then keeps the first counters registered on its meter.
+    """
+    current = metrics.get_meter_provider()
+    if meter_provider is not None and meter_provider is not current:
+        provider = meter_provider
+        return _SHARED.get(provider, lambda: _Counts(_meter(provider)))
+    return _SHARED.get(_GLOBAL, lambda: _SHARED.find(current) or _Counts(_meter(current)))
+
+
+def _meter(provider: MeterProvider) -> Meter:
+    return provider.get_meter("pmp_cache", release("pmp-cache"))

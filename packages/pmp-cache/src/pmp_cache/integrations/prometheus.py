@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pmp_cache._instrument import CacheInstrument, error_type, missing_extra
-from pmp_errors import ValidationError
+from pmp_cache._instrument import CacheInstrument, PerOwner, error_type, missing_extra
+from pmp_errors import ConfigurationError, ValidationError
 
 try:
     from prometheus_client import CollectorRegistry, Counter
@@ -27,7 +27,9 @@ _NAMES = {
 
 
 class PrometheusInstrument(CacheInstrument):
-    """Counters on ``registry``, labelled with the cache's name; one instrument per registry.
+    """Counters on ``registry``, labelled with the cache's name.
+
+    Instruments on one registry share its counters (caches given the same name add up).
 
     ``pmp_cache_hits_total``, ``pmp_cache_misses_total``, ``pmp_cache_evictions_total``,
     ``pmp_cache_expirations_total``, ``pmp_cache_stale_serves_total`` (label ``cache``)
@@ -60,16 +62,7 @@ class PrometheusInstrument(CacheInstrument):
                 value=registry,
                 expected="CollectorRegistry",
             )
-        self._counters = {
-            kind: Counter(metric, text, ("cache",), registry=registry)
-            for kind, (metric, text) in _NAMES.items()
-        }
-        self._errors = Counter(
-            "pmp_cache_backend_errors",
-            "Failed operations of a shared (Redis) cache backend.",
-            ("cache", "operation", "error"),
-            registry=registry,
-        )
+        self._counters, self._errors = _SHARED.get(registry, lambda: _register(registry))
 
     def event_recorder(self, name: str) -> Callable[[str], None]:
         """Count events of cache ``name`` on its labelled counters."""
@@ -85,3 +78,36 @@ class PrometheusInstrument(CacheInstrument):
     def error(self, name: str, operation: str, exc: BaseException | None) -> None:
         """Count a failed backend operation."""
         self._errors.labels(name, operation, error_type(exc)).inc()
+
+
+_SHARED: PerOwner[tuple[dict[str, Counter], Counter]] = PerOwner()
+
+
+def _register(registry: CollectorRegistry) -> tuple[dict[str, Counter], Counter]:
+    """The counters of every instrument on ``registry``, registered by the first one.
+
+    A name already taken there by someone else's metric unregisters what was made and raises.
+    """
+    made: list[Counter] = []
+    specs: list[tuple[str, str, tuple[str, ...]]] = [
+        (metric, text, ("cache",)) for metric, text in _NAMES.values()
+    ]
+    specs.append(
+        (
+            "pmp_cache_backend_errors",
+            "Failed operations of a shared (Redis) cache backend.",
+            ("cache", "operation", "error"),
+        )
+    )
+    try:
+        for metric, text, labels in specs:
+            made.append(Counter(metric, text, labels, registry=registry))
+    except ValueError as exc:
+        for counter in made:
+            registry.unregister(counter)
+        raise ConfigurationError(
+            f"registry already has a metric named like the cache instruments' own ({exc}); "
+            f"pass another CollectorRegistry, or unregister that metric first",
+            config_key="registry",
+        ) from exc
+    return dict(zip(_NAMES, made, strict=False)), made[-1]

@@ -6,10 +6,9 @@ choice. Install with ``set_instrumentation(OpenTelemetryInstrument())``.
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import TYPE_CHECKING, cast
 
-from pmp_decorators._instrument import Instrument, error_type, missing_extra
+from pmp_decorators._instrument import Instrument, error_type, missing_extra, outcome, release
 from pmp_errors import ValidationError
 
 try:
@@ -39,11 +38,14 @@ class OpenTelemetryInstrument(Instrument):
     ``exception.message``) and giving up adds ``pmp.retry.give_up``. Each ``timed``
     call and ``measure_block`` runs in a span named after it (the current span inside
     it, so that spans made there are its children), with the exception recorded and
-    an error status when it raises. Metrics (meter ``pmp_decorators``): counters
+    an error status when it raises an ``Exception``; a cancelled one
+    (``asyncio.CancelledError``, ``KeyboardInterrupt``) keeps the unset status and gets
+    the attribute ``pmp.outcome`` ``cancelled`` and a ``pmp.cancelled`` event. Metrics
+    (meter ``pmp_decorators``): counters
     ``pmp.retry.retries`` and ``pmp.retry.give_ups`` (attributes ``pmp.function``,
     ``error.type``), ``pmp.retry.wait`` (seconds scheduled, ``pmp.function``) and the
-    histogram ``pmp.timing.duration`` (seconds; ``pmp.name``, ``pmp.outcome`` ``ok`` or
-    ``error``). The global providers are used unless others are passed.
+    histogram ``pmp.timing.duration`` (seconds; ``pmp.name``, ``pmp.outcome`` ``ok``,
+    ``error`` or ``cancelled``). The global providers are used unless others are passed.
 
     >>> from opentelemetry.sdk.trace import TracerProvider
     >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -75,9 +77,11 @@ class OpenTelemetryInstrument(Instrument):
     ) -> None:
         _check_provider(tracer_provider, "tracer_provider", "get_tracer")
         _check_provider(meter_provider, "meter_provider", "get_meter")
-        release = version("pmp-decorators")
-        self._tracer = trace.get_tracer("pmp_decorators", release, tracer_provider)
-        meter = metrics.get_meter("pmp_decorators", release, meter_provider)
+        version = release("pmp-decorators")
+        tracers = trace.get_tracer_provider() if tracer_provider is None else tracer_provider
+        meters = metrics.get_meter_provider() if meter_provider is None else meter_provider
+        self._tracer = tracers.get_tracer("pmp_decorators", version)
+        meter = meters.get_meter("pmp_decorators", version)
         self._retries = meter.create_counter(
             "pmp.retry.retries", unit="{retry}", description="Failed attempts that were retried."
         )
@@ -120,14 +124,15 @@ class OpenTelemetryInstrument(Instrument):
         """End the span (recording ``error``) and record the duration."""
         span, attached = cast("tuple[Span, Token[Context]]", token)  # from timing_started
         context.detach(attached)
-        if error is not None:
+        if isinstance(error, Exception):
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__qualname__}: {error}"))
+        elif error is not None:  # cancelled: not an error of the call
+            span.set_attribute("pmp.outcome", "cancelled")
+            span.add_event("pmp.cancelled", {"exception.type": type(error).__qualname__})
         span.end()
-        self._duration.record(
-            elapsed_ns / 1e9,
-            {"pmp.name": name, "pmp.outcome": "ok" if error is None else "error"},
-        )
+        result = "ok" if error is None else outcome(error)
+        self._duration.record(elapsed_ns / 1e9, {"pmp.name": name, "pmp.outcome": result})
 
 
 def _event_attributes(state: RetryState) -> dict[str, str | int | float]:

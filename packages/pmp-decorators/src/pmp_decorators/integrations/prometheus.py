@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+import weakref
 from typing import TYPE_CHECKING
 
-from pmp_decorators._instrument import Instrument, error_type, missing_extra
-from pmp_errors import ValidationError
+from pmp_decorators._instrument import Instrument, error_type, missing_extra, outcome
+from pmp_errors import ConfigurationError, ValidationError
 
 try:
     from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -29,13 +31,15 @@ class PrometheusInstrument(Instrument):
     """Counters of retries and give-ups, seconds waited, and a histogram of timings.
 
     Registered on ``registry`` (pass ``prometheus_client.REGISTRY`` for the default
-    one; registering twice on one registry raises ``ValueError``):
+    one); instruments on one registry share its metrics, so they need the same
+    ``buckets``:
 
     - ``pmp_retry_retries_total{function, error}``: failed attempts that were retried;
     - ``pmp_retry_give_ups_total{function, error}``: calls whose retries ran out;
     - ``pmp_retry_wait_seconds_total{function}``: pauses scheduled between attempts;
     - ``pmp_timing_duration_seconds{name, outcome}``: ``timed`` calls and
-      ``measure_block`` blocks (``outcome`` is ``ok`` or ``error``), a histogram with
+      ``measure_block`` blocks (``outcome`` is ``ok``, ``error``, or ``cancelled`` for
+      ``asyncio.CancelledError`` and ``KeyboardInterrupt``), a histogram with
       ``buckets`` (the client's defaults, 5 ms to 10 s, unless given).
 
     ``error`` is the exception's class (``OSError``, ``module.QualName``), or
@@ -66,31 +70,22 @@ class PrometheusInstrument(Instrument):
                 value=registry,
                 expected="CollectorRegistry",
             )
-        self._retries = Counter(
-            "pmp_retry_retries",
-            "Failed attempts that were retried.",
-            ("function", "error"),
-            registry=registry,
-        )
-        self._give_ups = Counter(
-            "pmp_retry_give_ups",
-            "Calls whose retries ran out.",
-            ("function", "error"),
-            registry=registry,
-        )
-        self._waits = Counter(
-            "pmp_retry_wait_seconds",
-            "Pauses scheduled between attempts, in seconds.",
-            ("function",),
-            registry=registry,
-        )
-        self._duration = Histogram(
-            "pmp_timing_duration_seconds",
-            "Duration of timed calls and measured blocks, in seconds.",
-            ("name", "outcome"),
-            registry=registry,
-            buckets=Histogram.DEFAULT_BUCKETS if buckets is None else _checked(buckets),
-        )
+        wanted = Histogram.DEFAULT_BUCKETS if buckets is None else _checked(buckets)
+        with _LOCK:
+            shared = _SHARED.get(registry)
+            if shared is None:
+                shared = _SHARED[registry] = _Metrics(registry, tuple(wanted))
+        if shared.buckets != tuple(wanted):
+            raise ConfigurationError(
+                f"registry already has pmp_timing_duration_seconds with buckets "
+                f"{list(shared.buckets)} from another PrometheusInstrument, not {list(wanted)}: "
+                f"pass the same buckets or another CollectorRegistry",
+                config_key="buckets",
+            )
+        self._retries = shared.retries
+        self._give_ups = shared.give_ups
+        self._waits = shared.waits
+        self._duration = shared.duration
         self._timers: dict[tuple[str, str], Histogram] = {}  # labels() is slower than a dict
 
     def retry_scheduled(self, state: RetryState) -> None:
@@ -107,11 +102,49 @@ class PrometheusInstrument(Instrument):
     ) -> None:
         """Observe the duration, in seconds."""
         del token
-        labels = (name, "ok" if error is None else "error")
+        labels = (name, "ok" if error is None else outcome(error))
         timer = self._timers.get(labels)
         if timer is None:  # labels() returns the same child for the same labels, in any thread
             timer = self._timers[labels] = self._duration.labels(*labels)
         timer.observe(elapsed_ns / 1e9)
+
+
+class _Metrics:
+    """The metrics of every instrument on one registry, registered by the first one."""
+
+    __slots__ = ("buckets", "duration", "give_ups", "retries", "waits")
+
+    def __init__(self, registry: CollectorRegistry, buckets: tuple[float, ...]) -> None:
+        made: list[Counter] = []
+        try:
+            for metric, text, labels in _COUNTERS:
+                made.append(Counter(metric, text, labels, registry=registry))
+            self.duration = Histogram(
+                "pmp_timing_duration_seconds",
+                "Duration of timed calls and measured blocks, in seconds.",
+                ("name", "outcome"),
+                registry=registry,
+                buckets=buckets,
+            )
+        except ValueError as exc:  # a metric of one of our names, registered by someone else
+            for collector in made:
+                registry.unregister(collector)
+            raise ConfigurationError(
+                f"registry already has a metric named like the retry and timing metrics ({exc}); "
+                f"pass another CollectorRegistry, or unregister that metric first",
+                config_key="registry",
+            ) from exc
+        self.buckets = buckets
+        self.retries, self.give_ups, self.waits = made
+
+
+_COUNTERS = (
+    ("pmp_retry_retries", "Failed attempts that were retried.", ("function", "error")),
+    ("pmp_retry_give_ups", "Calls whose retries ran out.", ("function", "error")),
+    ("pmp_retry_wait_seconds", "Pauses scheduled between attempts, in seconds.", ("function",)),
+)
+_SHARED: weakref.WeakKeyDictionary[CollectorRegistry, _Metrics] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
 
 
 def _checked(buckets: object) -> tuple[float, ...]:

@@ -6,10 +6,9 @@ Only ``opentelemetry-api`` is used. Install with
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from pmp_di._instrument import Instrument, missing_extra
+from pmp_di._instrument import Instrument, missing_extra, release
 from pmp_errors import ValidationError
 
 try:
@@ -62,7 +61,8 @@ class OpenTelemetryInstrument(Instrument):
                 value=meter_provider,
                 expected="an object with get_meter() or None",
             )
-        meter = metrics.get_meter("pmp_di", version("pmp-di"), meter_provider)
+        meters = metrics.get_meter_provider() if meter_provider is None else meter_provider
+        meter = meters.get_meter("pmp_di", release("pmp-di"))
         self._failures = meter.create_counter(
             "pmp.di.resolution_failures",
             unit="{resolution}",

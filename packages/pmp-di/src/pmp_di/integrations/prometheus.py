@@ -5,10 +5,12 @@ Install with ``set_instrumentation(PrometheusInstrument(registry=registry))``.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from pmp_di._instrument import Instrument, missing_extra
-from pmp_errors import ValidationError
+from pmp_errors import ConfigurationError, ValidationError
 
 try:
     from prometheus_client import CollectorRegistry, Counter
@@ -26,6 +28,7 @@ class PrometheusInstrument(Instrument):
 
     ``service`` is the service's display name, ``error`` the error's class name
     (``MissingDependencyError``, ``CircularDependencyError``, ``ScopeError``, ...).
+    Instruments on one registry share its counter.
 
     >>> from prometheus_client import CollectorRegistry
     >>> from pmp_di import DIContainer
@@ -54,12 +57,11 @@ class PrometheusInstrument(Instrument):
                 value=registry,
                 expected="CollectorRegistry",
             )
-        self._failures = Counter(
-            "pmp_di_resolution_failures",
-            "Resolutions that raised a container error.",
-            ("service", "error"),
-            registry=registry,
-        )
+        with _LOCK:
+            failures = _SHARED.get(registry)
+            if failures is None:
+                failures = _SHARED[registry] = _register(registry)
+        self._failures = failures
 
     def resolution_failed(self, service: str, error: DependencyInjectionError) -> None:
         """Count the failure."""
@@ -68,3 +70,23 @@ class PrometheusInstrument(Instrument):
 
 def _is_registry(value: object) -> bool:
     return isinstance(value, CollectorRegistry)
+
+
+_SHARED: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _register(registry: CollectorRegistry) -> Counter:
+    try:
+        return Counter(
+            "pmp_di_resolution_failures",
+            "Resolutions that raised a container error.",
+            ("service", "error"),
+            registry=registry,
+        )
+    except ValueError as exc:  # a metric of our name, registered by someone else
+        raise ConfigurationError(
+            f"registry already has a metric named like pmp_di_resolution_failures ({exc}); "
+            f"pass another CollectorRegistry, or unregister that metric first",
+            config_key="registry",
+        ) from exc
