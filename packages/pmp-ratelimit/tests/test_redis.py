@@ -1,12 +1,10 @@
-"""RedisStore and AsyncRedisStore against a real redis-server (see redis_server.py)."""
+"""RedisStore and AsyncRedisStore against a real redis-server (tools/testsupport)."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,17 +14,6 @@ from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 from pmp_ratelimit import AsyncRateLimiter, AsyncRedisStore, Rate, RateLimiter, RedisStore
 from pmp_ratelimit._gcra import Policy, decide
 from pmp_ratelimit._script import ScriptProtocol, script_for
-
-_spec = importlib.util.spec_from_file_location(
-    "pmp_ratelimit_test_redis_server", Path(__file__).with_name("redis_server.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-_server = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = _server
-_spec.loader.exec_module(_server)
-redis_server = _server.redis_server
-redis_url = _server.redis_url
 
 
 @pytest.fixture
