@@ -180,7 +180,7 @@ def test_a_subclass_overriding_acquire_is_called(clock):
     calls = []
 
     class Logged(RateLimiter):
-        def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
+        def acquire(self, key: str, cost: int = 1, wait: float = 0.0) -> None:
             calls.append(key)
             super().acquire(key, cost, wait=wait)
 

@@ -64,6 +64,20 @@ def test_the_lua_script_decides_as_the_python_core(raw, rates, steps):
             raw.set("prop:k", stored)  # time here is virtual: keep the key while the test runs
 
 
+def test_the_common_call_is_answered_with_a_bare_1_and_stores_the_same(raw):
+    """Without ARGV an allowed request gets 1 (a refusal all its numbers) and the full state."""
+    policy = Policy((Rate(5, per=1), Rate(100, per=60)), RedisStore.ticks_per_second)
+    lua = script_for(policy)[0]
+    assert raw.eval(lua, 1, "short:k") == 1
+    assert raw.eval(lua, 1, "full:k", b"1").startswith(b"1 4 0 ")
+    short, full = raw.get("short:k").split(), raw.get("full:k").split()
+    assert int(short[1]) - int(short[0]) == int(full[1]) - int(full[0]) == 400_000
+    assert 590 < raw.pttl("short:k") <= 601  # the slower rate's arrival time: idle again then
+    for _ in range(4):
+        assert raw.eval(lua, 1, "short:k") == 1
+    assert raw.eval(lua, 1, "short:k").startswith(b"0 0 ")
+
+
 def test_sync_store_limits_and_reloads_the_script(redis_url, raw):
     """The sync store decides on the server, and runs again after the script cache is flushed."""
     store = RedisStore(redis_url, prefix="t:")

@@ -52,7 +52,7 @@ class _RedisStoreBase:
         raise NotImplementedError
 
     def _script(self, policy: Policy) -> tuple[str, tuple[bytes, ...], str, str]:
-        """The key prefix, the ARGV of cost 1, the Lua source and its SHA1 for *policy*."""
+        """The key prefix, the ARGV of a full answer at cost 1, the Lua source and its SHA1."""
         for rate, window in zip(policy.rates, policy.windows, strict=True):
             if window > _LONGEST:
                 msg = (
@@ -107,11 +107,10 @@ class RedisStore(_RedisStoreBase):
         protocol, client, no_script, refused, outages = (
             self._protocol, self.client, self._no_script, self._refused, self._outages
         )  # fmt: skip
-        prefix, args_one, lua, sha = self._script(policy)
+        prefix, full_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
-        def run(key: str, cost: int) -> Any:
-            args = args_one if cost == 1 else protocol.args(cost)
+        def run(key: str, args: tuple[bytes, ...]) -> Any:
             name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
@@ -124,10 +123,12 @@ class RedisStore(_RedisStoreBase):
                 raise protocol.server_error(prefix + key, error) from None
 
         def decide(key: str, cost: int) -> Decision:
-            return protocol.decision(policy, run(key, cost))
+            args = full_one if cost == 1 else protocol.args(cost)
+            return protocol.decision(policy, run(key, args))
 
         def admit(key: str, cost: int) -> Decision | None:
-            return protocol.refusal(policy, run(key, cost))
+            args = () if cost == 1 else protocol.args(cost)  # none: a bare 1 when allowed
+            return protocol.refusal(policy, run(key, args))
 
         return admit, decide
 
@@ -161,11 +162,10 @@ class AsyncRedisStore(_RedisStoreBase):
         protocol, client, no_script, refused, outages = (
             self._protocol, self.client, self._no_script, self._refused, self._outages
         )  # fmt: skip
-        prefix, args_one, lua, sha = self._script(policy)
+        prefix, full_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
-        async def run(key: str, cost: int) -> Any:
-            args = args_one if cost == 1 else protocol.args(cost)
+        async def run(key: str, args: tuple[bytes, ...]) -> Any:
             name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
@@ -178,10 +178,12 @@ class AsyncRedisStore(_RedisStoreBase):
                 raise protocol.server_error(prefix + key, error) from None
 
         async def decide(key: str, cost: int) -> Decision:
-            return protocol.decision(policy, await run(key, cost))
+            args = full_one if cost == 1 else protocol.args(cost)
+            return protocol.decision(policy, await run(key, args))
 
         async def admit(key: str, cost: int) -> Decision | None:
-            return protocol.refusal(policy, await run(key, cost))
+            args = () if cost == 1 else protocol.args(cost)  # none: a bare 1 when allowed
+            return protocol.refusal(policy, await run(key, args))
 
         return admit, decide
 
