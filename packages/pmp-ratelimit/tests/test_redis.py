@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -195,6 +196,43 @@ async def test_async_outage_follows_the_policy_and_recovers(redis_server, redis_
         redis_server.start()
     assert (await limiter.try_acquire("k")).allowed
     await store.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_full_connection_pool_is_no_outage_and_never_fails_open(redis_url):
+    """More tasks than the client's pool has connections: none passes the limit by failing open."""
+    import redis.asyncio
+    from redis.exceptions import MaxConnectionsError
+
+    client = redis.asyncio.Redis.from_url(redis_url, max_connections=2)
+    store = AsyncRedisStore(client, on_outage="open")
+    limiter = AsyncRateLimiter("3/hour", store=store)
+    calls = [limiter.acquire("k") for _ in range(40)]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert sum(r is None for r in results) <= 3
+    assert all(r is None or isinstance(r, (RateLimitError, MaxConnectionsError)) for r in results)
+    assert any(isinstance(r, MaxConnectionsError) for r in results)
+    assert store.errors == 0
+    await client.aclose()
+
+
+def test_a_full_sync_connection_pool_is_no_outage(redis_url):
+    """The sync store lets redis-py's MaxConnectionsError through instead of failing open."""
+    import redis
+    from redis.exceptions import MaxConnectionsError
+
+    client = redis.Redis.from_url(redis_url, max_connections=1)
+    store = RedisStore(client, on_outage="open")
+    limiter = RateLimiter("3/hour", store=store)
+    held = client.connection_pool.get_connection()  # the pool's only connection, taken
+    try:
+        with pytest.raises(MaxConnectionsError):
+            limiter.acquire("k")
+    finally:
+        client.connection_pool.release(held)
+    assert store.errors == 0
+    limiter.acquire("k")
+    client.close()
 
 
 @pytest.mark.parametrize(

@@ -24,26 +24,35 @@ _PREFIX = "pmp-ratelimit:"
 _LONGEST = 2**52  # microseconds: with the server's time added, Lua's doubles stay exact
 
 
-def _redis_errors() -> tuple[type[Exception], type[Exception], tuple[type[Exception], ...]]:
-    """redis-py's NoScriptError, ResponseError and outage errors; a clear error without it."""
+def _redis_errors() -> tuple[
+    type[Exception], type[Exception], tuple[type[Exception], ...], tuple[type[Exception], ...]
+]:
+    """redis-py's NoScriptError, ResponseError, outage errors and full-pool error (if it has one).
+
+    A full connection pool (``MaxConnectionsError``, a ``ConnectionError``) is the client's own
+    limit, not an outage: it reaches the caller, so that ``on_outage="open"`` never lets a
+    crowd of concurrent calls past the limit. Without redis-py, a clear error naming the extra.
+    """
     try:
         from redis import exceptions
     except ImportError:
         msg = "the Redis store needs redis-py: pip install 'pmp-ratelimit[redis]'"
         raise ConfigurationError(msg, config_key="pmp-ratelimit[redis]") from None
     outages = (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
-    return exceptions.NoScriptError, exceptions.ResponseError, outages
+    full = getattr(exceptions, "MaxConnectionsError", None)
+    pool_full: tuple[type[Exception], ...] = () if full is None else (full,)
+    return exceptions.NoScriptError, exceptions.ResponseError, outages, pool_full
 
 
 class _RedisStoreBase:
-    __slots__ = ("_no_script", "_outages", "_protocol", "_refused", "client")
+    __slots__ = ("_no_script", "_outages", "_pool_full", "_protocol", "_refused", "client")
 
     ticks_per_second = 1_000_000  # the script works in the server's microseconds
 
     def __init__(
         self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
     ) -> None:
-        self._no_script, self._refused, self._outages = _redis_errors()
+        self._no_script, self._refused, self._outages, self._pool_full = _redis_errors()
         self._protocol = ScriptProtocol(prefix, on_outage)
         self.client = self._connect(client) if isinstance(client, str) else client
 
@@ -104,8 +113,9 @@ class RedisStore(_RedisStoreBase):
         self, policy: Policy
     ) -> tuple[Callable[[str, int], Decision | None], Callable[[str, int], Decision]]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each."""
-        protocol, client, no_script, refused, outages = (
-            self._protocol, self.client, self._no_script, self._refused, self._outages
+        protocol, client, no_script, refused, outages, pool_full = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages,
+            self._pool_full,
         )  # fmt: skip
         prefix, full_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
@@ -117,6 +127,8 @@ class RedisStore(_RedisStoreBase):
                     return evalsha(sha, 1, name, *args)
                 except no_script:
                     return client.eval(lua, 1, name, *args)
+            except pool_full:
+                raise  # the client's own limit: not an outage
             except outages as error:
                 return outage(policy, error)
             except refused as error:
@@ -159,8 +171,9 @@ class AsyncRedisStore(_RedisStoreBase):
         Callable[[str, int], Awaitable[Decision | None]], Callable[[str, int], Awaitable[Decision]]
     ]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each, awaited."""
-        protocol, client, no_script, refused, outages = (
-            self._protocol, self.client, self._no_script, self._refused, self._outages
+        protocol, client, no_script, refused, outages, pool_full = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages,
+            self._pool_full,
         )  # fmt: skip
         prefix, full_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
@@ -172,6 +185,8 @@ class AsyncRedisStore(_RedisStoreBase):
                     return await evalsha(sha, 1, name, *args)
                 except no_script:
                     return await client.eval(lua, 1, name, *args)
+            except pool_full:
+                raise  # the client's own limit: not an outage
             except outages as error:
                 return outage(policy, error)
             except refused as error:
