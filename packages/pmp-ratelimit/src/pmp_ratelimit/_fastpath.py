@@ -38,27 +38,31 @@ def rule_lines(
     past (an idle key) allows at once, as a cost never exceeds a limit: its arrival time
     becomes ``now + interval * cost`` (one addition). Otherwise the rate allows when its
     arrival time is at most ``window - interval * cost`` ahead of ``now``, and moves on by
-    ``interval * cost``. *accept* runs after every rate allowed, with ``{new}`` replaced by the
-    state to keep. ``state`` is where the current state is read from. With ``scalar`` (one rate
-    only) the state is the arrival time itself, not a 1-tuple; with ``unit`` the cost is known
-    to be 1 and folded into the numbers. Every name but ``now`` and ``cost`` is a local, as
-    few as possible: each costs a little on every call.
+    ``interval * cost``. *accept* runs once every rate allowed (written into both branches of
+    the last rate), with ``{new}`` replaced by the state to keep. ``state`` is where the
+    current state is read from. With ``scalar`` (one rate only) the state is the arrival time
+    itself, not a 1-tuple; with ``unit`` the cost is known to be 1 and folded into the numbers.
+    Every name but ``now`` and ``cost`` is a local, as few as possible: each costs a little on
+    every call.
     """
     lines: list[str] = []
+    last = len(intervals) - 1
     for i, (interval, window) in enumerate(zip(intervals, windows, strict=True)):
         step = f"{interval}" if unit else f"{interval} * cost"
         slack = f"{window - interval}" if unit else f"{window} - {interval} * cost"
-        lines += [
-            f"t{i} = {state}" if scalar else f"t{i} = {state}[{i}]",
-            f"if t{i} < now:",
-            f"    t{i} = now + {step}",
-            f"elif t{i} - now <= {slack}:",
-            f"    t{i} += {step}",
-            "else:",
-            f"    {refuse}",
-        ]
-    new = "t0" if scalar else "(" + "".join(f"t{i}, " for i in range(len(intervals))) + ")"
-    lines += [line.format(new=new) for line in accept]
+        lines.append(f"t{i} = {state}" if scalar else f"t{i} = {state}[{i}]")
+        if i < last:
+            idle, busy = [f"t{i} = now + {step}"], [f"t{i} += {step}"]
+        else:  # the last rate accepts in each branch, its new time written into the state
+            earlier = "".join(f"t{j}, " for j in range(last))
+            idle, busy = (
+                [line.format(new=(f"{base} + {step}" if scalar else f"({earlier}{base} + {step},)"))
+                 for line in accept]
+                for base in ("now", f"t{i}")
+            )  # fmt: skip
+        lines += [f"if t{i} < now:", *["    " + line for line in idle]]
+        lines += [f"elif t{i} - now <= {slack}:", *["    " + line for line in busy]]
+        lines += ["else:", f"    {refuse}"]
     return [indent + line for line in lines]
 
 
