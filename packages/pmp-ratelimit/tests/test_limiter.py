@@ -74,6 +74,34 @@ def test_wait_sleeps_for_the_turn_within_the_budget(limiter, clock):
     assert clock.slept == [0.5]
 
 
+class _Subclass(RateLimiter):
+    """Overrides acquire, so that the general path (not the inlined one) runs."""
+
+    def acquire(self, key: str, cost: int = 1, wait: float = 0.0) -> None:
+        super().acquire(key, cost, wait)
+
+
+@pytest.mark.parametrize("kind", [RateLimiter, _Subclass])
+def test_wait_may_be_given_by_position_on_every_path(kind, clock):
+    """acquire(key, cost, wait) is acquire(key, cost, wait=wait), inlined or not."""
+    limiter = kind("2/second", store=MemoryStore(clock=clock), sleep=clock.sleep)
+    limiter.acquire("k", 2)
+    limiter.acquire("k", 1, 0.5)
+    assert clock.slept == [0.5]
+    with pytest.raises(RateLimitError):
+        limiter.acquire("k", 1, 0.4)
+    with pytest.raises(ValidationError, match="wait must be"):
+        limiter.acquire("k", 1, -1.0)
+
+
+@pytest.mark.asyncio
+async def test_async_wait_may_be_given_by_position(alimiter, clock):
+    """The async acquire takes wait by position too."""
+    await alimiter.acquire("k", 2)
+    await alimiter.acquire("k", 1, 0.5)
+    assert clock.slept == [0.5]
+
+
 @pytest.mark.asyncio
 async def test_async_acquire_raises_and_waits(alimiter, clock):
     """The async limiter decides the same and waits without blocking."""
@@ -152,7 +180,7 @@ def test_a_subclass_overriding_acquire_is_called(clock):
     calls = []
 
     class Logged(RateLimiter):
-        def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
+        def acquire(self, key: str, cost: int = 1, wait: float = 0.0) -> None:
             calls.append(key)
             super().acquire(key, cost, wait=wait)
 

@@ -103,6 +103,41 @@ def test_bad_store_settings_are_refused(kwargs, field):
     assert info.value.context["field"] == field
 
 
+@pytest.mark.parametrize("reading", [1.5e12, "soon", None, True])
+def test_a_clock_that_stops_returning_ints_is_refused_and_corrupts_nothing(reading):
+    """A reading that is not integer ns raises ValidationError; every key's state stays good."""
+    now = [10**12]
+    store = MemoryStore(clock=lambda: now[0])
+    limiter = RateLimiter("2/second", "5/minute", store=store)
+    single = RateLimiter("2/second", store=store)
+    limiter.acquire("k")
+    single.acquire("k")
+    now[0] = reading
+    for call in (limiter.acquire, single.acquire, limiter.try_acquire):
+        with pytest.raises(ValidationError, match="clock") as info:
+            call("k")
+        assert info.value.context["field"] == "clock"
+    now[0] = 10**12 + 10**9
+    limiter.acquire("k")
+    single.acquire("k")
+    assert limiter.try_acquire("k").remaining == 0
+    assert single.try_acquire("k").remaining == 0
+
+
+def test_a_clock_returning_an_int_subclass_counts_as_its_value(clock):
+    """A reading of an int subclass is taken as a plain int; the stdlib clocks go unwrapped."""
+
+    class Tick(int):
+        pass
+
+    store = MemoryStore(clock=lambda: Tick(clock()))
+    limiter = RateLimiter("1/second", store=store)
+    limiter.acquire("k")
+    assert not limiter.try_acquire("k").allowed
+    assert all(type(s) is int for _, table in store._tables.values() for s in table.values())
+    assert MemoryStore()._now is time.monotonic_ns
+
+
 def test_a_full_table_drops_a_batch_and_stays_bounded(clock):
     """Inserting far past max_keys busy keys keeps the table at most max_keys, cheaply."""
     store = MemoryStore(max_keys=64, clock=clock)

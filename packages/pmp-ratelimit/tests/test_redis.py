@@ -1,12 +1,11 @@
-"""RedisStore and AsyncRedisStore against a real redis-server (see redis_server.py)."""
+"""RedisStore and AsyncRedisStore against a real redis-server (tools/testsupport)."""
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,17 +15,6 @@ from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 from pmp_ratelimit import AsyncRateLimiter, AsyncRedisStore, Rate, RateLimiter, RedisStore
 from pmp_ratelimit._gcra import Policy, decide
 from pmp_ratelimit._script import ScriptProtocol, script_for
-
-_spec = importlib.util.spec_from_file_location(
-    "pmp_ratelimit_test_redis_server", Path(__file__).with_name("redis_server.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-_server = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = _server
-_spec.loader.exec_module(_server)
-redis_server = _server.redis_server
-redis_url = _server.redis_url
 
 
 @pytest.fixture
@@ -75,6 +63,20 @@ def test_the_lua_script_decides_as_the_python_core(raw, rates, steps):
             stored = " ".join(str(tat) for tat in kept).encode()
             assert raw.get("prop:k") in (stored, None)  # None: expired (real time) already
             raw.set("prop:k", stored)  # time here is virtual: keep the key while the test runs
+
+
+def test_the_common_call_is_answered_with_a_bare_1_and_stores_the_same(raw):
+    """Without ARGV an allowed request gets 1 (a refusal all its numbers) and the full state."""
+    policy = Policy((Rate(5, per=1), Rate(100, per=60)), RedisStore.ticks_per_second)
+    lua = script_for(policy)[0]
+    assert raw.eval(lua, 1, "short:k") == 1
+    assert raw.eval(lua, 1, "full:k", b"1").startswith(b"1 4 0 ")
+    short, full = raw.get("short:k").split(), raw.get("full:k").split()
+    assert int(short[1]) - int(short[0]) == int(full[1]) - int(full[0]) == 400_000
+    assert 590 < raw.pttl("short:k") <= 601  # the slower rate's arrival time: idle again then
+    for _ in range(4):
+        assert raw.eval(lua, 1, "short:k") == 1
+    assert raw.eval(lua, 1, "short:k").startswith(b"0 0 ")
 
 
 def test_sync_store_limits_and_reloads_the_script(redis_url, raw):
@@ -153,12 +155,13 @@ def test_outage_fails_open_then_recovers(redis_server, redis_url, caplog):
         assert limiter.try_acquire("k").allowed
     finally:
         redis_server.start()
+    assert "unreachable" in caplog.text
+    assert "answers again" not in caplog.text
     limiter.acquire("k")  # the restarted server has no state and no script
+    assert "answers again" in caplog.text  # said by the first answer, a bare 1
     with pytest.raises(RateLimitError):
         limiter.acquire("k")
     assert store.errors == 3
-    assert "unreachable" in caplog.text
-    assert "answers again" in caplog.text
     store.close()
 
 
@@ -193,6 +196,43 @@ async def test_async_outage_follows_the_policy_and_recovers(redis_server, redis_
         redis_server.start()
     assert (await limiter.try_acquire("k")).allowed
     await store.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_full_connection_pool_is_no_outage_and_never_fails_open(redis_url):
+    """More tasks than the client's pool has connections: none passes the limit by failing open."""
+    import redis.asyncio
+    from redis.exceptions import MaxConnectionsError
+
+    client = redis.asyncio.Redis.from_url(redis_url, max_connections=2)
+    store = AsyncRedisStore(client, on_outage="open")
+    limiter = AsyncRateLimiter("3/hour", store=store)
+    calls = [limiter.acquire("k") for _ in range(40)]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert sum(r is None for r in results) <= 3
+    assert all(r is None or isinstance(r, (RateLimitError, MaxConnectionsError)) for r in results)
+    assert any(isinstance(r, MaxConnectionsError) for r in results)
+    assert store.errors == 0
+    await client.aclose()
+
+
+def test_a_full_sync_connection_pool_is_no_outage(redis_url):
+    """The sync store lets redis-py's MaxConnectionsError through instead of failing open."""
+    import redis
+    from redis.exceptions import MaxConnectionsError
+
+    client = redis.Redis.from_url(redis_url, max_connections=1)
+    store = RedisStore(client, on_outage="open")
+    limiter = RateLimiter("3/hour", store=store)
+    held = client.connection_pool.get_connection()  # the pool's only connection, taken
+    try:
+        with pytest.raises(MaxConnectionsError):
+            limiter.acquire("k")
+    finally:
+        client.connection_pool.release(held)
+    assert store.errors == 0
+    limiter.acquire("k")
+    client.close()
 
 
 @pytest.mark.parametrize(

@@ -25,36 +25,49 @@ def rule_lines(
     intervals: tuple[int, ...],
     windows: tuple[int, ...],
     accept: list[str],
+    refuse: str,
     indent: str,
     *,
+    state: str = "state",
     scalar: bool = False,
     unit: bool = False,
 ) -> list[str]:
-    """The rule for these rates; *accept* runs (nested) when every rate allows, with ``new``.
+    """The rule for these rates: *refuse* runs at the first rate over its window, else *accept*.
 
-    Each rate's interval and window are written in as numbers. A rate allows when its arrival
-    time, moved up to ``now``, is at most ``window - interval * cost`` ahead; only then does it
-    move on by ``interval * cost`` (a fresh key thus costs one addition). With ``scalar`` (one
-    rate only) the state is the arrival time itself, not a 1-tuple; with ``unit`` the cost is
-    known to be 1 and folded into the numbers.
+    Each rate's interval and window are written in as numbers. A rate whose arrival time is
+    past (an idle key) allows at once, as a cost never exceeds a limit: its arrival time
+    becomes ``now + interval * cost`` (one addition). Otherwise the rate allows when its
+    arrival time is at most ``window - interval * cost`` ahead of ``now``, and moves on by
+    ``interval * cost``. *accept* runs once every rate allowed (written into both branches of
+    the last rate), with ``{new}`` replaced by the state to keep. ``state`` is where the
+    current state is read from. With ``scalar`` (one rate only) the state is the arrival time
+    itself, not a 1-tuple; with ``unit`` the cost is known to be 1 and folded into the numbers.
+    Every name but ``now`` and ``cost`` is a local, as few as possible: each costs a little on
+    every call.
     """
     lines: list[str] = []
+    last = len(intervals) - 1
     for i, (interval, window) in enumerate(zip(intervals, windows, strict=True)):
-        pad = indent + "    " * i
         step = f"{interval}" if unit else f"{interval} * cost"
         slack = f"{window - interval}" if unit else f"{window} - {interval} * cost"
-        lines += [
-            f"{pad}t{i} = state" if scalar else f"{pad}t{i} = state[{i}]",
-            f"{pad}if t{i} < now:",
-            f"{pad}    t{i} = now",
-            f"{pad}if t{i} - now <= {slack}:",
-            f"{pad}    t{i} += {step}",
-        ]
-    pad = indent + "    " * len(intervals)
-    new = "t0" if scalar else "(" + "".join(f"t{i}, " for i in range(len(intervals))) + ")"
-    lines.append(f"{pad}new = {new}")
-    lines += [pad + line for line in accept]
-    return lines
+        lines.append(f"t{i} = {state}" if scalar else f"t{i} = {state}[{i}]")
+        if i < last:
+            idle, busy = [f"t{i} = now + {step}"], [f"t{i} += {step}"]
+        else:  # the last rate accepts in each branch, its new time written into the state
+            earlier = "".join(f"t{j}, " for j in range(last))
+            idle, busy = (
+                [line.format(new=(f"{base} + {step}" if scalar else f"({earlier}{base} + {step},)"))
+                 for line in accept]
+                for base in ("now", f"t{i}")
+            )  # fmt: skip
+        lines += [f"if t{i} < now:", *["    " + line for line in idle]]
+        lines += [f"elif t{i} - now <= {slack}:", *["    " + line for line in busy]]
+        lines += ["else:", f"    {refuse}"]
+    return [indent + line for line in lines]
+
+
+class _Refused(Exception):  # noqa: N818 - a jump out of the locked fast path, never seen outside
+    """A request the fast path leaves to the general one, which says why it is refused."""
 
 
 def _compile(source: list[str], names: dict[str, Any], name: str) -> Any:
@@ -72,8 +85,7 @@ def compile_rule(
         "def rule(state, now, cost):",
         "    if state is None:",
         f"        state = (now,) * {n}",
-        *rule_lines(intervals, windows, ["return new"], "    "),
-        "    return None",
+        *rule_lines(intervals, windows, ["return {new}"], "return None", "    "),
     ]
     rule: Callable[[State | None, int, int], State | None]
     rule = _compile(source, {}, "rule")
@@ -95,16 +107,19 @@ def compile_admit(
     ``table`` holds packed states: a bare int for one rate (see ``Policy.pack``).
 
     As ``admit(key, cost)``, anything else (a new key, a refusal) goes to
-    ``fallback(key, cost, now)`` with the time already read. As ``acquire(key, cost=1, *,
+    ``fallback(key, cost, now)`` with the time already read. As ``acquire(key, cost=1,
     wait=0.0)`` (``acquire=True``), a call with another cost or wait, and anything the fast
     path does not settle, goes to ``fallback(key, cost, wait=wait)``, which checks the input:
     only str keys are ever stored, so any other key finds no state here and goes there too.
+    Its parameters have positional defaults, not keyword-only ones, so that CPython calls it
+    on its quickest path (a keyword-only default costs a dictionary lookup per call).
     """
+    scalar = len(intervals) == 1
     if acquire:
         head = [
-            "def run(key, cost=ONE, *, wait=ZERO):",
-            # the default wait passes at once; another 0.0 too; None, "" ... go to be refused
-            "    if cost is not ONE or wait is not ZERO and (wait or type(wait) is not float):",
+            "def run(key, cost=ONE, wait=ZERO):",
+            # anything but the defaults themselves (another 1.0 or 0.0 too) takes the long way
+            "    if cost is not ONE or wait is not ZERO:",
             "        return fallback(key, cost, wait=wait)",
         ]
         tail = "    return fallback(key, cost, wait=wait)"
@@ -116,17 +131,19 @@ def compile_admit(
         "    now = clock()",
         "    lock_get()",
         "    try:",
-        "        state = table[key]",
+        *([] if scalar else ["        state = table[key]"]),
         *rule_lines(
             intervals,
             windows,
-            ["table[key] = new", "return None"],
+            ["table[key] = {new}", "return None"],
+            "raise Refused",  # to the fallback once the lock is given back
             "        ",
-            scalar=len(intervals) == 1,
+            state="table[key]" if scalar else "state",
+            scalar=scalar,
             unit=acquire,  # the inlined acquire settles cost 1 only
         ),
         # a new key, or an unhashable one: the fallback stores it or says what is wrong
-        "    except (KeyError, TypeError):",
+        "    except (KeyError, TypeError, Refused):",
         "        pass",
         "    finally:",
         "        lock_put(None)",
@@ -135,6 +152,7 @@ def compile_admit(
     names: dict[str, Any] = {
         "ONE": 1,
         "ZERO": 0.0,
+        "Refused": _Refused,
         "clock": clock,
         "lock_get": lock.get,
         "lock_put": lock.put,

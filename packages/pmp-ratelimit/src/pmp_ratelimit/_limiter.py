@@ -163,7 +163,7 @@ class RateLimiter(_Limiter):
             fast.__qualname__ = RateLimiter.acquire.__qualname__
             self.__dict__["acquire"] = fast
 
-    def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
+    def acquire(self, key: str, cost: int = 1, wait: float = 0.0) -> None:
         """Count one request of *cost* for *key*, or raise ``RateLimitError``.
 
         With ``wait=`` seconds, sleep for the turn while the total sleep stays within it.
@@ -225,7 +225,7 @@ class AsyncRateLimiter(_Limiter):
             )
             raise ConfigurationError(msg, config_key="store")
 
-    async def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
+    async def acquire(self, key: str, cost: int = 1, wait: float = 0.0) -> None:
         """Count one request of *cost* for *key*, or raise ``RateLimitError``.
 
         With ``wait=`` seconds, sleep (without blocking the loop) for the turn while the total

@@ -18,6 +18,30 @@ __all__ = ["MemoryStore"]
 
 _FIRST_SWEEP = 1024
 Packed = State | int
+_TRUSTED_CLOCKS = (time.monotonic_ns, time.perf_counter_ns, time.time_ns)  # ints, always
+
+
+def _checked(clock: Callable[[], int]) -> Callable[[], int]:
+    """*clock*, with every reading checked: a state is never computed from anything but an int.
+
+    The standard library's nanosecond clocks are used as they are (they return ints only).
+    """
+    if clock in _TRUSTED_CLOCKS:
+        return clock
+
+    def read() -> int:
+        now: object = clock()  # whatever it returns
+        if type(now) is int:
+            return now
+        if isinstance(now, int) and not isinstance(now, bool):
+            return int(now)
+        msg = (
+            f"the store's clock returned {now!r}, not integer nanoseconds; it must always "
+            "return an int, as time.monotonic_ns does"
+        )
+        raise ValidationError(msg, field="clock", value=now)
+
+    return read
 
 
 class MemoryStore:
@@ -58,6 +82,7 @@ class MemoryStore:
             raise ValidationError(msg, field="clock", value=clock)
         self.max_keys = max_keys
         self.clock = clock
+        self._now = _checked(clock)
         # a SimpleQueue holding one token while free: get() takes it, put(None) gives it back;
         # uncontended, the pair is cheaper than Lock.acquire()/release() on CPython
         self._lock: SimpleQueue[None] = SimpleQueue()
@@ -102,12 +127,12 @@ class MemoryStore:
             return None if decision.allowed else decision
 
         def decide_now(key: str, cost: int) -> Decision:
-            return decide_at(key, cost, self.clock())
+            return decide_at(key, cost, self._now())
 
         admit = compile_admit(
             policy.intervals,
             policy.windows,
-            clock=self.clock,
+            clock=self._now,
             lock=lock,
             table=table,
             fallback=slow,
@@ -123,7 +148,7 @@ class MemoryStore:
         return compile_admit(
             policy.intervals,
             policy.windows,
-            clock=self.clock,
+            clock=self._now,
             lock=self._lock,
             table=self._table(policy),
             fallback=acquire,

@@ -24,26 +24,35 @@ _PREFIX = "pmp-ratelimit:"
 _LONGEST = 2**52  # microseconds: with the server's time added, Lua's doubles stay exact
 
 
-def _redis_errors() -> tuple[type[Exception], type[Exception], tuple[type[Exception], ...]]:
-    """redis-py's NoScriptError, ResponseError and outage errors; a clear error without it."""
+def _redis_errors() -> tuple[
+    type[Exception], type[Exception], tuple[type[Exception], ...], tuple[type[Exception], ...]
+]:
+    """redis-py's NoScriptError, ResponseError, outage errors and full-pool error (if it has one).
+
+    A full connection pool (``MaxConnectionsError``, a ``ConnectionError``) is the client's own
+    limit, not an outage: it reaches the caller, so that ``on_outage="open"`` never lets a
+    crowd of concurrent calls past the limit. Without redis-py, a clear error naming the extra.
+    """
     try:
         from redis import exceptions
     except ImportError:
         msg = "the Redis store needs redis-py: pip install 'pmp-ratelimit[redis]'"
         raise ConfigurationError(msg, config_key="pmp-ratelimit[redis]") from None
     outages = (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
-    return exceptions.NoScriptError, exceptions.ResponseError, outages
+    full = getattr(exceptions, "MaxConnectionsError", None)
+    pool_full: tuple[type[Exception], ...] = () if full is None else (full,)
+    return exceptions.NoScriptError, exceptions.ResponseError, outages, pool_full
 
 
 class _RedisStoreBase:
-    __slots__ = ("_no_script", "_outages", "_protocol", "_refused", "client")
+    __slots__ = ("_no_script", "_outages", "_pool_full", "_protocol", "_refused", "client")
 
     ticks_per_second = 1_000_000  # the script works in the server's microseconds
 
     def __init__(
         self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
     ) -> None:
-        self._no_script, self._refused, self._outages = _redis_errors()
+        self._no_script, self._refused, self._outages, self._pool_full = _redis_errors()
         self._protocol = ScriptProtocol(prefix, on_outage)
         self.client = self._connect(client) if isinstance(client, str) else client
 
@@ -52,7 +61,7 @@ class _RedisStoreBase:
         raise NotImplementedError
 
     def _script(self, policy: Policy) -> tuple[str, tuple[bytes, ...], str, str]:
-        """The key prefix, the ARGV of cost 1, the Lua source and its SHA1 for *policy*."""
+        """The key prefix, the ARGV of a full answer at cost 1, the Lua source and its SHA1."""
         for rate, window in zip(policy.rates, policy.windows, strict=True):
             if window > _LONGEST:
                 msg = (
@@ -104,30 +113,34 @@ class RedisStore(_RedisStoreBase):
         self, policy: Policy
     ) -> tuple[Callable[[str, int], Decision | None], Callable[[str, int], Decision]]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each."""
-        protocol, client, no_script, refused, outages = (
-            self._protocol, self.client, self._no_script, self._refused, self._outages
+        protocol, client, no_script, refused, outages, pool_full = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages,
+            self._pool_full,
         )  # fmt: skip
-        prefix, args_one, lua, sha = self._script(policy)
+        prefix, full_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
-        def run(key: str, cost: int) -> Any:
-            args = args_one if cost == 1 else protocol.args(cost)
+        def run(key: str, args: tuple[bytes, ...]) -> Any:
             name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
                     return evalsha(sha, 1, name, *args)
                 except no_script:
                     return client.eval(lua, 1, name, *args)
+            except pool_full:
+                raise  # the client's own limit: not an outage
             except outages as error:
                 return outage(policy, error)
             except refused as error:
                 raise protocol.server_error(prefix + key, error) from None
 
         def decide(key: str, cost: int) -> Decision:
-            return protocol.decision(policy, run(key, cost))
+            args = full_one if cost == 1 else protocol.args(cost)
+            return protocol.decision(policy, run(key, args))
 
         def admit(key: str, cost: int) -> Decision | None:
-            return protocol.refusal(policy, run(key, cost))
+            args = () if cost == 1 else protocol.args(cost)  # none: a bare 1 when allowed
+            return protocol.refusal(policy, run(key, args))
 
         return admit, decide
 
@@ -158,30 +171,34 @@ class AsyncRedisStore(_RedisStoreBase):
         Callable[[str, int], Awaitable[Decision | None]], Callable[[str, int], Awaitable[Decision]]
     ]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each, awaited."""
-        protocol, client, no_script, refused, outages = (
-            self._protocol, self.client, self._no_script, self._refused, self._outages
+        protocol, client, no_script, refused, outages, pool_full = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages,
+            self._pool_full,
         )  # fmt: skip
-        prefix, args_one, lua, sha = self._script(policy)
+        prefix, full_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
-        async def run(key: str, cost: int) -> Any:
-            args = args_one if cost == 1 else protocol.args(cost)
+        async def run(key: str, args: tuple[bytes, ...]) -> Any:
             name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
                     return await evalsha(sha, 1, name, *args)
                 except no_script:
                     return await client.eval(lua, 1, name, *args)
+            except pool_full:
+                raise  # the client's own limit: not an outage
             except outages as error:
                 return outage(policy, error)
             except refused as error:
                 raise protocol.server_error(prefix + key, error) from None
 
         async def decide(key: str, cost: int) -> Decision:
-            return protocol.decision(policy, await run(key, cost))
+            args = full_one if cost == 1 else protocol.args(cost)
+            return protocol.decision(policy, await run(key, args))
 
         async def admit(key: str, cost: int) -> Decision | None:
-            return protocol.refusal(policy, await run(key, cost))
+            args = () if cost == 1 else protocol.args(cost)  # none: a bare 1 when allowed
+            return protocol.refusal(policy, await run(key, args))
 
         return admit, decide
 

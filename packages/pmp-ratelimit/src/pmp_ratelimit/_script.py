@@ -24,7 +24,10 @@ def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
 
     ``s<i>`` is rate *i*'s arrival time now (at least ``now``), ``t<i>`` what it becomes if the
     request passes. A refusal leaves the key alone; an allowed request stores every ``t<i>``
-    and lets the key expire when it would be idle again.
+    and lets the key expire when it would be idle again. ARGV is the cost, then a time (tests
+    only). Without ARGV (the common call: cost 1, no numbers wanted when allowed) an allowed
+    request is answered with the integer 1, which costs the client the least to read and
+    to send for.
     """
     n = range(len(intervals))
     pattern = " ".join("(%d+)" for _ in n)
@@ -34,7 +37,7 @@ def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
         "  local clock = redis.call('TIME')",
         "  now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])",
         "end",
-        "local cost = tonumber(ARGV[1])",
+        "local cost = tonumber(ARGV[1]) or 1",
         "local raw = redis.call('GET', KEYS[1])",
         "local " + ", ".join(f"s{i}" for i in n) + " = " + ", ".join("now" for _ in n),
         "if raw then",
@@ -76,9 +79,11 @@ def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
         "if wait > 0 then",
         *["  " + line for line in summary("s", 0)],
         "end",
-        *summary("t", 1)[:-2],
-        f"redis.call('SET', KEYS[1], {stored}, 'PX', math.floor(reset / 1000) + 1)",
-        *summary("t", 1)[-2:],
+        "local ahead = t0 - now",  # how long until the key is idle again: its expiry
+        *[f"if t{i} - now > ahead then ahead = t{i} - now end" for i in n[1:]],
+        f"redis.call('SET', KEYS[1], {stored}, 'PX', math.floor(ahead / 1000) + 1)",
+        "if not ARGV[1] then return 1 end",
+        *summary("t", 1),
     ]
     return "\n".join(lines) + "\n"
 
@@ -92,13 +97,12 @@ def script_for(policy: Policy) -> tuple[str, str]:
 FOREIGN = "PMPFOREIGN the key holds a value not written by a rate limiter"
 OutagePolicy = Literal["open", "closed"]
 logger = logging.getLogger("pmp_ratelimit")
-_ALLOWED = (b"1", "1")  # the reply's first character, as bytes or (decode_responses=True) str
 
 
 class ScriptProtocol:
     """What the sync and async Redis stores share: key names, arguments, replies, outages."""
 
-    __slots__ = ("_down", "errors", "on_outage", "prefix")
+    __slots__ = ("down", "errors", "on_outage", "prefix")
 
     def __init__(self, prefix: str, on_outage: OutagePolicy) -> None:
         if not isinstance(prefix, str):
@@ -110,7 +114,7 @@ class ScriptProtocol:
         self.prefix = prefix
         self.on_outage: OutagePolicy = on_outage
         self.errors = 0
-        self._down = False
+        self.down = False  # an outage was met, and Redis has not answered since
 
     def key_prefix(self, policy: Policy) -> str:
         """The start of the Redis keys under *policy*: the prefix, then the rates."""
@@ -123,25 +127,34 @@ class ScriptProtocol:
 
     @staticmethod
     def args(cost: int, now: int | None = None) -> tuple[bytes, ...]:
-        """ARGV for the script: the cost, and a time only where tests fix it (else the server's)."""
+        """ARGV for the script: the cost, and a time only where tests fix it (else the server's).
+
+        Any ARGV asks for the full reply; ``admit`` sends none for a cost of 1.
+        """
         return (str(cost).encode(),) if now is None else (str(cost).encode(), str(now).encode())
 
-    def refusal(self, policy: Policy, reply: bytes | str | Decision) -> Decision | None:
+    def refusal(self, policy: Policy, reply: int | bytes | str | Decision) -> Decision | None:
         """None when the reply (or the outage's decision) allows, else the refusal."""
+        if isinstance(reply, int):  # the short answer (1) to a call without ARGV: allowed
+            if self.down:
+                self.recovered()
+            return None
         if isinstance(reply, Decision):
             return None if reply.allowed else reply
-        if reply[:1] in _ALLOWED and not self._down:
-            return None
         decision = self.decision(policy, reply)
         return None if decision.allowed else decision
 
+    def recovered(self) -> None:
+        """Note (and log) that Redis answers again after an outage."""
+        self.down = False
+        logger.warning("pmp_ratelimit: Redis answers again; deciding from it")
+
     def decision(self, policy: Policy, reply: bytes | str | Decision) -> Decision:
-        """Turn the script's reply into a ``Decision``; note a recovery after an outage."""
+        """Turn the script's full reply into a ``Decision``; note a recovery after an outage."""
         if isinstance(reply, Decision):
             return reply
-        if self._down:
-            self._down = False
-            logger.warning("pmp_ratelimit: Redis answers again; deciding from it")
+        if self.down:
+            self.recovered()
         allowed, remaining, wait, reset, binding = map(int, reply.split())
         tps = policy.ticks_per_second
         return Decision(
@@ -171,8 +184,8 @@ class ScriptProtocol:
     def outage(self, policy: Policy, error: Exception) -> Decision:
         """Count *error* and decide by the outage policy: allow, or refuse for one interval."""
         self.errors += 1
-        if not self._down:
-            self._down = True
+        if not self.down:
+            self.down = True
             logger.warning(
                 "pmp_ratelimit: Redis is unreachable (%s); failing %s", error, self.on_outage
             )

@@ -1,9 +1,14 @@
-"""A real ``redis-server`` for the tests: a free loopback port, a temp dir, stop and restart.
+"""A real ``redis-server`` for the packages' tests: a free loopback port, a temp dir, restarts.
 
-``redis_server`` (module scope) yields a running ``RedisServer``. Without the
-binary the tests are skipped with an install hint, except when ``CI`` is set,
-where a missing server is a failure. Without redis-py (the ``pmp-ratelimit[redis]``
-extra) the tests using it are skipped.
+A pytest plugin shared by every package with a Redis backend: a package's ``tests/conftest.py``
+puts this folder on ``sys.path`` and imports it as a plugin in ``pytest_configure``, finding the
+folder beside the pytest configuration file (the repository's ``pyproject.toml``), so that a
+copy of the tests run elsewhere (the ``isolated`` nox session) finds it too.
+
+``redis_server`` (module scope) yields a running ``RedisServer`` and ``redis_url`` its URL, with
+the database emptied after each test. Without the binary the tests are skipped with an install
+hint, except when ``CI`` is set, where a missing server is a failure. Without redis-py (the
+package's ``[redis]`` extra) the tests using it are skipped.
 """
 
 from __future__ import annotations
@@ -114,16 +119,15 @@ def redis_binary() -> str:
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A running ``redis-server`` for one test module, stopped afterwards."""
-    pytest.importorskip(
-        "redis", reason="redis-py is not installed: pip install 'pmp-ratelimit[redis]'"
-    )
+    pytest.importorskip("redis", reason="redis-py is not installed: install the [redis] extra")
     server = RedisServer(redis_binary(), tmp_path_factory.mktemp("redis"))
-    for attempt in range(3):  # another process may take the free port before the server does
+    attempts = 3  # another process may take the free port before the server does
+    for attempt in range(attempts):
         try:
             server.start()
             break
         except RuntimeError:
-            if attempt == 2:
+            if attempt == attempts - 1:
                 raise
             server.port = free_port()
     try:
