@@ -53,7 +53,7 @@ _SYNC_MISS = """
     try:{miss_hook}
         _pmp_value = _pmp_func({call})
 {unless_call}
-    except BaseException as _pmp_exc:
+    except _pmp_BaseException as _pmp_exc:
         _pmp_unmark(_pmp_token)
         _pmp_fail(_pmp_key, _pmp_flight, _pmp_exc)
         raise
@@ -98,13 +98,13 @@ _INSERT = """\
 # registered (else ``begin`` returned the value or dropped the expired entry), and
 # while a flight is registered only its owner stores its key.
 _PLAIN_INSERT = """\
-                if len(_pmp_data) >= {maxsize}:
+                if _pmp_len(_pmp_data) >= {maxsize}:
                     _pmp_evicted = _pmp_popitem(False)
                     _pmp_counts.evictions += 1{evict_hook}
                 _pmp_data[_pmp_key] = _pmp_value"""
 
 _TIMED_INSERT = """\
-                if len(_pmp_data) >= {maxsize}:
+                if _pmp_len(_pmp_data) >= {maxsize}:
                     if _pmp_now < _pmp_counts.next_expiry:  # nothing has expired: evict the LRU
                         _pmp_evicted = _pmp_popitem(False)
                         _pmp_counts.evictions += 1{evict_hook}
@@ -135,7 +135,7 @@ _TEMPLATE = """
 {key}
     try:
         _pmp_entry = _pmp_get(_pmp_key, _pmp_MISSING)
-    except TypeError:
+    except _pmp_TypeError:
         _pmp_check_key({args}, {kwargs})
         raise
     if _pmp_entry is not _pmp_MISSING:
@@ -147,7 +147,7 @@ _TEMPLATE = """
 _HIT = """\
 {i}try:
 {i}    _pmp_move(_pmp_key)
-{i}except KeyError:
+{i}except _pmp_KeyError:
 {i}    pass
 {i}_pmp_counts.hits += 1{hook}
 {i}return {value}"""
@@ -276,6 +276,12 @@ def compile_wrapper(
             "monotonic": _time.monotonic,
             "hook": None if mem is None else mem.hook,
             "serve_stale": core.aserve_stale if is_async else core.serve_stale,
+            # builtins under our prefix, so that parameters named like them change nothing
+            "len": len,
+            "type": type,
+            "BaseException": BaseException,
+            "KeyError": KeyError,
+            "TypeError": TypeError,
         }.items()
     }
     namespace |= defaults
