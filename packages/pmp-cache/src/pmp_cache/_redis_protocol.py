@@ -3,6 +3,8 @@
 Each operation is a generator of steps (see ``_redis_exchange``), as h11 and
 httpcore's cores are: ``RedisCache`` and ``AsyncRedisCache`` only carry the
 steps out; keys, payloads, the fail-open policy and the lock live here once.
+``GET``, a single command on the hot path, is the exception: the drivers send
+``("GET", get_text(key))`` and hand what came back to ``got`` or ``get_failed``.
 
 The lock is ``SET lock token NX PX`` made idempotent in a script (a retried
 acquire by the same token succeeds), released and renewed by compare-and-act
