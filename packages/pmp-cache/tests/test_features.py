@@ -454,3 +454,21 @@ def test_a_refresh_thread_that_cannot_start_leaves_the_key_usable(
     worker.start()
     worker.join(5)
     assert result == [16.0]
+
+
+def test_a_pickled_lru_cache_comes_back_without_its_hook_and_a_copy_keeps_it():
+    """As the README says: copy() keeps on_event, a pickle round trip drops it."""
+    import pickle
+
+    heard: list[tuple[str, object]] = []
+    store: LRUCache[int, int] = LRUCache(
+        maxsize=1, on_event=lambda kind, key: heard.append((kind, key))
+    )
+    store[1] = 1
+    copied = store.copy()
+    restored = pickle.loads(pickle.dumps(store))
+    assert dict(restored.items()) == {1: 1}
+    restored[2] = 2  # evicts 1, unheard
+    assert heard == []
+    copied[2] = 2  # evicts 1, heard through the copy's hook
+    assert heard == [("eviction", 1)]

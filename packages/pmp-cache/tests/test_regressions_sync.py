@@ -293,3 +293,22 @@ def test_cache_above_a_property_says_to_put_property_above(make: Any, configured
     with pytest.raises(ValidationError, match=r"@property above @cache") as info:
         cache(maxsize=3)(prop) if configured else cache(prop)
     assert info.value.field == "func"
+
+
+@pytest.mark.parametrize("options", [{"maxsize": 2}, {"maxsize": 2, "ttl": 5}, {"typed": True}])
+def test_parameters_named_like_builtins_the_wrapper_uses(options: Any):
+    """A parameter called len, type, KeyError, TypeError or BaseException is just an argument."""
+
+    @cache(**options)
+    def f(len: int, type: int = 0, KeyError: int = 0, TypeError: int = 0, BaseException: int = 0):  # noqa: A002, N803 - the point of the test
+        return len + type + KeyError + TypeError + BaseException
+
+    @cache(**options)
+    def g(len: int) -> int:  # noqa: A002 - the point of the test
+        return len * 2
+
+    for x in (1, 2, 3, 1, 2, 3):
+        assert f(x, 1, 1, 1, 1) == x + 4
+        assert g(x) == x * 2
+    with pytest.raises(ValidationError):
+        g([])  # type: ignore[arg-type]

@@ -151,9 +151,12 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
                 run.fail(exc)
             else:
                 run.reply(reply)
+        self._release_orphans()
+        return run.result()
+
+    def _release_orphans(self) -> None:
         if self._protocol.locks.orphaned:  # cancelled mid-command: release outside this task
             self._in_background(self._run(self._protocol.release_orphans()))
-        return run.result()
 
     def _in_background(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -165,7 +168,23 @@ class AsyncRedisCache(RedisFront["redis.asyncio.Redis"]):
         value = self._tiers.read(key)
         if value is not ABSENT:  # counted as the local tier's own hit
             return value
-        return await self._run(self._protocol.get(key, default))
+        protocol = self._protocol
+        text = protocol.get_text(key)
+        if text is None:
+            return default
+        client, gate = self._client()
+        if gate.free:
+            gate.free -= 1
+        else:
+            await gate.wait()
+        try:
+            data = await client.execute_command("GET", text)
+        except protocol.redis_errors as exc:
+            return protocol.get_failed(text, exc, default)
+        finally:
+            gate.release()
+            self._release_orphans()
+        return protocol.got(key, text, data, default)
 
     async def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
         """Store ``value`` under ``key`` (see ``RedisCache.set``); ends this task's claim."""

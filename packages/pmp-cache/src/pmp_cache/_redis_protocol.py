@@ -3,6 +3,8 @@
 Each operation is a generator of steps (see ``_redis_exchange``), as h11 and
 httpcore's cores are: ``RedisCache`` and ``AsyncRedisCache`` only carry the
 steps out; keys, payloads, the fail-open policy and the lock live here once.
+``GET``, a single command on the hot path, is the exception: the drivers send
+``("GET", get_text(key))`` and hand what came back to ``got`` or ``get_failed``.
 
 The lock is ``SET lock token NX PX`` made idempotent in a script (a retried
 acquire by the same token succeeds), released and renewed by compare-and-act
@@ -158,29 +160,37 @@ class RedisProtocol:
 
     # -- operations ---------------------------------------------------------------------
 
-    def get(self, key: Any, default: Any) -> Steps[Any]:
-        """``GET``: the stored value (kept in the local tier) or ``default``."""
+    # ``GET`` is one command, so it is not a generator: a driver sends ``("GET", get_text(key))``
+    # itself and hands the reply to ``got`` (or the error to ``get_failed``), which spares a
+    # hit that reaches Redis the exchange of steps.
+
+    def get_text(self, key: Any) -> str | None:
+        """The Redis key to ``GET`` for ``key``; ``None`` while Redis rests (a counted miss)."""
         text = self.prefix + encode_key(key)
         if self._down_until and self.skip("GET"):
             self.misses += 1
-            return default
-        try:
-            data = yield ("GET", text)
-        except self.redis_errors as exc:
-            self.misses += 1
-            self.failed("GET", text, exc)
-            return default
+            return None
+        return text
+
+    def got(self, key: Any, key_text: str, data: bytes | None, default: Any) -> Any:
+        """What a ``GET`` reply means: the stored value (kept in the local tier) or ``default``."""
         if not self._healthy:
             self.succeeded()
         if data is None:
             self.misses += 1
             return default
-        value = self.decode(text, data)
+        value = self.decode(key_text, data)
         if value is ABSENT:
             return default
         if self.tiers.local is not None:
             self.tiers.keep(key, value, None)
         return value
+
+    def get_failed(self, key_text: str, exc: BaseException, default: Any) -> Any:
+        """A ``GET`` that raised one of ``redis_errors``: a miss (``failed`` raises when strict)."""
+        self.misses += 1
+        self.failed("GET", key_text, exc)
+        return default
 
     def set(self, key: Any, value: Any, ttl: float | None) -> Steps[None]:
         """``SET`` with ``PX``, releasing the caller's lock on ``key`` in the same round trip."""

@@ -101,8 +101,11 @@ class RedisCache(RedisFront["redis.Redis"]):
         try:
             return drive(steps, self._execute)
         finally:
-            if self._protocol.locks.orphaned:  # interrupted (KeyboardInterrupt) holding a lock
-                drive(self._protocol.release_orphans(), self._execute)
+            self._release_orphans()
+
+    def _release_orphans(self) -> None:
+        if self._protocol.locks.orphaned:  # interrupted (KeyboardInterrupt) holding a lock
+            drive(self._protocol.release_orphans(), self._execute)
 
     def get(self, key: Any, default: Any = None) -> Any:
         """Return the value stored under ``key`` or ``default``.
@@ -114,7 +117,17 @@ class RedisCache(RedisFront["redis.Redis"]):
         value = self._tiers.read(key)
         if value is not ABSENT:  # counted as the local tier's own hit
             return value
-        return self._run(self._protocol.get(key, default))
+        protocol = self._protocol
+        text = protocol.get_text(key)
+        if text is None:
+            return default
+        try:
+            data = self._client.execute_command("GET", text)
+        except protocol.redis_errors as exc:
+            return protocol.get_failed(text, exc, default)
+        finally:
+            self._release_orphans()
+        return protocol.got(key, text, data, default)
 
     def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds (``None``: the cache's ``ttl``).

@@ -79,7 +79,7 @@ _CALL_SHAPE_KEY = """\
 def _bound_key_source(core: Core, names: list[str]) -> str:
     """The key expression of a wrapper declaring the function's own parameters."""
     if core.typed and names:
-        return f"({', '.join([*names, *(f'type({n})' for n in names)])},)"
+        return f"({', '.join([*names, *(f'_pmp_type({n})' for n in names)])},)"
     if len(names) == 1:
         return names[0]
     return f"({', '.join(names)}{',' if names else ''})"
