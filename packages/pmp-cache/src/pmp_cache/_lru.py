@@ -146,10 +146,14 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
                 self._counts.misses += 1
                 return default
             entry = entry[0]
-        try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
-            od_move_to_end(data, key)
-        except KeyError:  # pragma: no cover - another thread evicted it since the read
-            pass
+        policy = self._policy
+        if policy is not None:
+            policy.touch(key)
+        else:
+            try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
+                od_move_to_end(data, key)
+            except KeyError:  # pragma: no cover - another thread evicted it since the read
+                pass
         self._counts.hits += 1
         return entry
 
@@ -316,6 +320,7 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
             now = self._now() if timed else 0.0
             while data:
                 key, entry = data.popitem(last=False)
+                self._forget(key)
                 if not timed:
                     return key, entry
                 if entry[1] > now:
@@ -353,7 +358,7 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
     def clear(self) -> None:
         """Remove every entry (statistics are kept)."""
         with holding(self._lock):
-            self._data.clear()
+            self._clear()
 
     def expire(self) -> int:
         """Drop every expired entry now; return how many were dropped.

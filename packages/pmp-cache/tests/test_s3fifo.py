@@ -1,0 +1,315 @@
+"""S3FIFOCache and policy="s3fifo": the policy against a model, and everything else as under LRU."""
+
+import asyncio
+import copy
+import pickle
+import threading
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from pmp_cache import LRUCache, RedisCache, S3FIFOCache, async_cache, cache
+from pmp_errors import ConfigurationError, ValidationError
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+MAXSIZE = 5  # a small FIFO of 1 entry, a ghost of 4 keys
+
+
+class S3FifoModel(RuleBasedStateMachine):
+    """S3FIFOCache against S3-FIFO written with lists, with deadlines and an injected clock.
+
+    The model holds what is stored (expired entries included), the small and main
+    FIFOs, the read marks, the ghost FIFO and the exact counters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = Clock()
+        self.cache: S3FIFOCache[int, int] = S3FIFOCache(maxsize=MAXSIZE, ttl=10, timer=self.clock)
+        self.stored: dict[int, tuple[int, float]] = {}
+        self.small: list[int] = []
+        self.main: list[int] = []
+        self.read: set[int] = set()
+        self.ghost: list[int] = []
+        self.hits = self.misses = self.evictions = self.expirations = 0
+
+    def _remove(self, key: int) -> None:
+        del self.stored[key]
+        (self.small if key in self.small else self.main).remove(key)
+        self.read.discard(key)
+
+    def _evict(self) -> None:
+        while True:
+            if self.small and (len(self.small) >= 1 or len(self.small) >= len(self.stored)):
+                key = self.small.pop(0)
+                if key in self.read:  # read while new: on to the main FIFO
+                    self.read.discard(key)
+                    self.main.append(key)
+                    continue
+                del self.stored[key]
+                self.ghost.append(key)
+                self.ghost = self.ghost[-(MAXSIZE - 1) :]
+                self.evictions += 1
+                return
+            key = self.main.pop(0)
+            if key in self.read:  # a second chance
+                self.read.discard(key)
+                self.main.append(key)
+                continue
+            del self.stored[key]
+            self.evictions += 1
+            return
+
+    @rule(key=st.integers(0, 9), value=st.integers(), ttl=st.sampled_from([None, 1.0, 25.0]))
+    def set(self, key, value, ttl):
+        self.cache.set(key, value, ttl=ttl)
+        deadline = self.clock.now + (10 if ttl is None else ttl)
+        if key in self.stored:  # overwritten in place: its place in the FIFOs is kept
+            self.stored[key] = (value, deadline)
+            return
+        if len(self.stored) >= MAXSIZE:  # full: expired entries leave first
+            for k, (_, d) in list(self.stored.items()):
+                if d <= self.clock.now:
+                    self._remove(k)
+                    self.expirations += 1
+            if len(self.stored) >= MAXSIZE:
+                self._evict()
+        self.stored[key] = (value, deadline)
+        if key in self.ghost:  # evicted from the small FIFO lately: straight to main
+            self.ghost.remove(key)
+            self.main.append(key)
+        else:
+            self.small.append(key)
+
+    @rule(key=st.integers(0, 9))
+    def get(self, key):
+        got = self.cache.get(key, -1)
+        entry = self.stored.get(key)
+        if entry is not None and entry[1] > self.clock.now:
+            assert got == entry[0]
+            self.read.add(key)
+            self.hits += 1
+        else:
+            assert got == -1
+            self.misses += 1
+            if entry is not None:
+                self._remove(key)
+                self.expirations += 1
+
+    @rule(key=st.integers(0, 9))
+    def delete(self, key):
+        entry = self.stored.get(key)
+        live = entry is not None and entry[1] > self.clock.now
+        assert self.cache.delete(key) is live
+        if entry is not None:
+            self._remove(key)
+            self.expirations += not live
+
+    @rule(seconds=st.floats(0, 12))
+    def tick(self, seconds):
+        self.clock.now += seconds
+
+    @invariant()
+    def same_contents_and_counters(self):
+        live = {k: v for k, (v, d) in self.stored.items() if d > self.clock.now}
+        assert dict(self.cache.items()) == live
+        assert len(self.cache._data) == len(self.stored) <= MAXSIZE
+        stats = self.cache.stats()
+        assert (stats["hits"], stats["misses"]) == (self.hits, self.misses)
+        assert (stats["evictions"], stats["expirations"]) == (self.evictions, self.expirations)
+        assert stats["currsize"] == len(live)
+
+
+S3FifoModel.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+test_s3fifo_matches_model = S3FifoModel.TestCase
+
+
+def test_a_scan_does_not_flush_entries_in_use():
+    """Keys read once survive a one-pass scan of 10x the cache; under LRU none does."""
+    for kind, survivors in ((S3FIFOCache, 10), (LRUCache, 0)):
+        c: LRUCache[int, int] = kind(maxsize=100)
+        for k in range(10):
+            c[k] = k
+            c.get(k)
+        for k in range(1000, 2000):
+            c[k] = k
+        assert sum(k in c for k in range(10)) == survivors, kind
+
+
+def test_a_key_back_soon_after_eviction_skips_the_small_fifo():
+    """A key evicted unread comes back into the main FIFO, so the next scan spares it."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=20)
+    c.update((k, k) for k in range(20))
+    c[20] = 20  # full: 0, oldest and unread in the small FIFO, leaves into the ghost
+    assert 0 not in c
+    c[0] = 0  # remembered: into the main FIFO
+    for k in range(100, 200):
+        c[k] = k
+    assert 0 in c
+    assert 1 not in c  # evicted in turn to make room for 0
+
+
+def test_read_marks_left_by_racing_readers_are_pruned():
+    """Marks of keys that left meanwhile never make the policy's state outgrow the cache."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
+    policy = c._policy
+    assert policy is not None
+    for k in range(1000):
+        policy.touch(-k - 1)  # what a reader does for a key a writer evicts at once
+        c[k] = k
+    assert len(policy.visited) <= 2 * 10 + 16
+    assert len(policy.small) <= 10
+    assert len(policy.ghost) <= 10
+
+
+def test_copy_pickle_and_clear_keep_the_policy():
+    c: S3FIFOCache[str, int] = S3FIFOCache(maxsize=3, ttl=60)
+    c.update(a=1, b=2)
+    for other in (c.copy(), copy.copy(c), pickle.loads(pickle.dumps(c))):
+        assert type(other) is S3FIFOCache
+        assert other == c
+        assert other.POLICY == "s3fifo"
+        other.update(c=3, d=4, e=5)
+        assert len(other) == 3
+    c.clear()
+    assert len(c) == 0
+    assert c._policy is not None
+    assert (c._policy.small, c._policy.visited) == ({}, set())
+
+
+def test_popitem_and_unbounded_and_zero_sizes():
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=None)
+    c.update((k, k) for k in range(50))
+    assert c.maxsize is None
+    assert len(c) == 50
+    key, value = c.popitem()
+    assert key == value
+    assert key not in c
+    assert c._policy is not None
+    assert key not in c._policy.small
+    zero: S3FIFOCache[int, int] = S3FIFOCache(maxsize=0)
+    zero[1] = 1
+    assert (len(zero), zero.stats()["evictions"]) == (0, 1)
+
+
+def test_eviction_and_expiration_events_under_s3fifo():
+    events: list[tuple[str, object]] = []
+    clock = Clock()
+
+    @cache(
+        maxsize=2,
+        ttl=5,
+        timer=clock,
+        policy="s3fifo",
+        on_event=lambda k, key: events.append((k, key)),
+    )
+    def f(x: int) -> int:
+        return x
+
+    f(1)
+    f(1)
+    f(2)
+    f(3)  # full: 2 (unread, in the small FIFO) leaves
+    clock.now = 6
+    f(4)  # everything expired: swept first
+    kinds = [k for k, _ in events]
+    assert kinds == ["miss", "hit", "miss", "miss", "eviction", "miss", "expiration", "expiration"]
+    assert ("eviction", 1) not in events
+    assert f.cache_stats()["evictions"] == 1
+
+
+def test_stale_serves_under_s3fifo():
+    clock = Clock()
+    calls: list[int] = []
+
+    @cache(maxsize=4, ttl=1, stale=10, timer=clock, policy="s3fifo")
+    def f(x: int) -> int:
+        calls.append(x)
+        return len(calls)
+
+    assert f(1) == 1
+    clock.now = 2
+    assert f(1) in (1, 2)  # served stale while one refresher recomputes
+    f.cache_clear()
+    assert f(1) >= 2
+
+
+@pytest.mark.parametrize("ttl", [None, 60])
+def test_threads_hammering_a_cached_function_under_s3fifo(ttl):
+    """8 threads over 64 keys in a 16-entry cache: right values, size bound, no error."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    @cache(maxsize=16, ttl=ttl, policy="s3fifo")
+    def f(x: int) -> int:
+        return x * 2
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(3000):
+                k = (i * 7 + n) % 64 if i % 2 else n % 4
+                assert f(k) == 2 * k
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert f.cache_info().currsize <= 16
+
+
+@pytest.mark.asyncio
+async def test_tasks_hammering_an_async_cached_function_under_s3fifo():
+    @async_cache(maxsize=16, policy="s3fifo")
+    async def f(x: int) -> int:
+        await asyncio.sleep(0)
+        return x * 2
+
+    async def work(n: int) -> None:
+        for i in range(300):
+            k = (i * 7 + n) % 64 if i % 2 else n % 4
+            assert await f(k) == 2 * k
+
+    await asyncio.gather(*(work(n) for n in range(16)))
+    info = f.cache_info()
+    assert info.currsize <= 16
+    assert info.hits > 0
+
+
+@pytest.mark.parametrize("policy", ["LRU", "fifo", None, 1])
+def test_an_unknown_policy_is_named_in_the_error(policy):
+    with pytest.raises(ValidationError, match="policy must be one of 'lru', 's3fifo'"):
+        cache(policy=policy)
+
+
+def test_a_policy_with_a_backend_is_refused():
+    with pytest.raises(ConfigurationError, match="drop backend= or policy="):
+        cache(backend=RedisCache(url="redis://127.0.0.1:1"), policy="s3fifo")
+    cache(backend=LRUCache(), policy="lru")  # the default is fine with any backend
+
+
+def test_the_main_fifo_gives_a_read_entry_a_second_chance():
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)  # a small FIFO of 1 entry
+    c.update((k, k) for k in range(10))
+    for k in range(10):
+        c.get(k)
+    c[10] = 10  # all ten were read: on to the main FIFO, whose oldest, 0, then leaves
+    assert 0 not in c
+    c.get(10)
+    c.get(1)
+    c[11] = 11  # 10 moves on; in the main FIFO 1 was read again: 2 leaves instead
+    assert (1 in c, 2 in c, 10 in c) == (True, False, True)
