@@ -22,7 +22,7 @@ class Clock:
         return self.now
 
 
-MAXSIZE = 5  # a small FIFO of 1 entry, a ghost of 4 keys
+MAXSIZE = 5  # a small FIFO of 1 entry; a ghost of 2 generations of up to 2 keys
 
 
 class S3FifoModel(RuleBasedStateMachine):
@@ -40,7 +40,8 @@ class S3FifoModel(RuleBasedStateMachine):
         self.small: list[int] = []
         self.main: list[int] = []
         self.read: set[int] = set()
-        self.ghost: list[int] = []
+        self.ghost: set[int] = set()
+        self.old_ghost: set[int] = set()
         self.hits = self.misses = self.evictions = self.expirations = 0
 
     def _remove(self, key: int) -> None:
@@ -57,8 +58,9 @@ class S3FifoModel(RuleBasedStateMachine):
                     self.main.append(key)
                     continue
                 del self.stored[key]
-                self.ghost.append(key)
-                self.ghost = self.ghost[-(MAXSIZE - 1) :]
+                self.ghost.add(key)
+                if len(self.ghost) == 2:  # a new generation
+                    self.old_ghost, self.ghost = self.ghost, set()
                 self.evictions += 1
                 return
             key = self.main.pop(0)
@@ -85,9 +87,10 @@ class S3FifoModel(RuleBasedStateMachine):
             if len(self.stored) >= MAXSIZE:
                 self._evict()
         self.stored[key] = (value, deadline)
-        if key in self.ghost:  # evicted from the small FIFO lately: straight to main
-            self.ghost.remove(key)
-            self.main.append(key)
+        if key in self.ghost | self.old_ghost:  # evicted from the small FIFO lately
+            self.ghost.discard(key)
+            self.old_ghost.discard(key)
+            self.main.append(key)  # straight to the main FIFO
         else:
             self.small.append(key)
 
@@ -169,7 +172,7 @@ def test_read_marks_left_by_racing_readers_are_pruned():
         c[k] = k
     assert len(policy.visited) <= 2 * 10 + 16
     assert len(policy.small) <= 10
-    assert len(policy.ghost) <= 10
+    assert len(policy.ghost) + len(policy.old_ghost) <= 10
 
 
 def test_copy_pickle_and_clear_keep_the_policy():
@@ -192,11 +195,14 @@ def test_popitem_and_unbounded_and_zero_sizes():
     c.update((k, k) for k in range(50))
     assert c.maxsize is None
     assert len(c) == 50
-    key, value = c.popitem()
+    assert c._policy is None  # it never evicts: no bookkeeping
+    bounded: S3FIFOCache[int, int] = S3FIFOCache(maxsize=100)
+    bounded.update((k, k) for k in range(50))
+    key, value = bounded.popitem()
     assert key == value
-    assert key not in c
-    assert c._policy is not None
-    assert key not in c._policy.small
+    assert key not in bounded
+    assert bounded._policy is not None
+    assert key not in bounded._policy.small
     zero: S3FIFOCache[int, int] = S3FIFOCache(maxsize=0)
     zero[1] = 1
     assert (len(zero), zero.stats()["evictions"]) == (0, 1)

@@ -10,8 +10,12 @@ chance (CLOCK). A one-pass scan thus passes through the small FIFO only, and a
 hit just marks the key read: a set insertion, no reordering.
 
 The store's ``OrderedDict`` is the main FIFO (keys of the small one are
-skipped in it); the small FIFO and the ghost are insertion-ordered dicts and
-the read marks a set. The store tells the policy of entries removed by other
+skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
+either end: a plain dict's first key costs a scan past deleted slots) and the
+read marks a set. The ghost is two generations of hashes (a set filled until
+it holds half the ghost's size, then retired in one step), so it remembers the
+last half to all of ``ghost_size`` keys evicted, at a set's cost per key and
+without keeping evicted keys alive. The store tells the policy of entries removed by other
 means (``delete``, expiry, ``clear``). A reader that marks a key just as a
 writer evicts it leaves a stale mark: the marks are pruned to the resident
 keys when they outgrow the cache.
@@ -19,6 +23,7 @@ keys when they outgrow the cache.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from pmp_errors import ValidationError
@@ -45,14 +50,15 @@ class S3Fifo:
     ``touch`` (a bound ``set.add``) is the only step readers call without the lock.
     """
 
-    __slots__ = ("ghost", "ghost_size", "small", "small_size", "touch", "visited")
+    __slots__ = ("ghost", "ghost_size", "old_ghost", "small", "small_size", "touch", "visited")
 
     def __init__(self, maxsize: int) -> None:
-        self.small: dict[Any, None] = {}
+        self.small: OrderedDict[Any, None] = OrderedDict()
         self.visited: set[Any] = set()
-        self.ghost: dict[int, None] = {}
+        self.ghost: set[int] = set()  # the newer generation
+        self.old_ghost: set[int] = set()
         self.small_size = max(1, maxsize // 10)
-        self.ghost_size = max(1, maxsize - self.small_size)
+        self.ghost_size = max(2, maxsize - self.small_size)
         self.touch = self.visited.add
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
@@ -61,14 +67,10 @@ class S3Fifo:
         visited.discard(key)
         if len(visited) > 2 * len(data) + 16:  # stale marks: keep the resident ones
             visited.intersection_update(data)
-        ghost = self.ghost
-        try:
-            remembered = hash(key) in ghost
-        except TypeError:  # pragma: no cover - the store already hashed it
-            remembered = False
-        if remembered:
-            del ghost[hash(key)]
-            self.small.pop(key, None)
+        hashed = hash(key)
+        if hashed in self.ghost or hashed in self.old_ghost:
+            self.ghost.discard(hashed)
+            self.old_ghost.discard(hashed)
         else:
             self.small[key] = None
 
@@ -77,8 +79,7 @@ class S3Fifo:
         small, visited = self.small, self.visited
         while True:
             if small and (len(small) >= self.small_size or len(small) >= len(data)):
-                key = next(iter(small))
-                del small[key]
+                key = small.popitem(False)[0]  # noqa: FBT003 - positional is faster
                 entry = data.get(key, _GONE)
                 if entry is _GONE:  # pragma: no cover - every removal forgets its key
                     continue
@@ -88,9 +89,10 @@ class S3Fifo:
                     continue
                 del data[key]
                 ghost = self.ghost
-                ghost[hash(key)] = None
-                if len(ghost) > self.ghost_size:
-                    del ghost[next(iter(ghost))]
+                ghost.add(hash(key))
+                if 2 * len(ghost) >= self.ghost_size:
+                    self.old_ghost = ghost
+                    self.ghost = set()
                 return key, entry
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
@@ -111,6 +113,7 @@ class S3Fifo:
         self.small.clear()
         self.visited.clear()
         self.ghost.clear()
+        self.old_ghost.clear()
 
 
 _GONE: Any = object()

@@ -115,7 +115,9 @@ class Store:
         check_hook(on_event)
         self._hook = on_event
         self._maxsize = sys.maxsize if checked is None else checked
-        self._policy = None if check_policy(self.POLICY) == "lru" else S3Fifo(self._maxsize)
+        # An unbounded store never evicts: it needs no policy's bookkeeping.
+        lru = check_policy(self.POLICY) == "lru" or self._maxsize == sys.maxsize
+        self._policy = None if lru else S3Fifo(self._maxsize)
         self._ttl = check_ttl(ttl)
         check_timer(timer)
         self._timer = timer
