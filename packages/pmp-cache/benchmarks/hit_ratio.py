@@ -232,21 +232,45 @@ def hit_cost(rounds: int) -> dict[str, float]:
 
 
 def entry_bytes(size: int) -> dict[str, float]:
-    """Bytes per entry of a full cache of ``size`` after ``3 * size`` distinct inserts."""
-    keys = list(range(10**6, 10**6 + 3 * size))
+    """Bytes per entry of a full cache of ``size``: after ``3 * size`` distinct inserts
+    (no reads: everything waits in S3-FIFO's small FIFO, its worst case), and after
+    ``30 * size`` Zipf 1.0 requests (a miss stores the key)."""
+    distinct = list(range(10**6, 10**6 + 3 * size))
+    zipf = zipf_trace(1.0, 30 * size, SEED)
     out = {}
-    for name, make in (("lru", LRUCache), ("s3fifo", S3FIFOCache)):
-        gc.collect()
-        tracemalloc.start()
-        c = make(size)
-        for k in keys:
-            c[k] = None
-        used = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        out[name] = round(used / size, 1)
-        del c
-    out["ratio"] = round(out["s3fifo"] / out["lru"], 3)
+    for trace_name, trace in (("inserts", distinct), ("zipf 1.0", zipf)):
+        for name, make in (("lru", LRUCache), ("s3fifo", S3FIFOCache)):
+            gc.collect()
+            tracemalloc.start()
+            c = make(size)
+            for k in trace:
+                if c.get(k) is None:
+                    c[k] = k
+            used = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+            out[f"{trace_name}: {name}"] = round(used / size, 1)
+            del c
+        out[f"{trace_name}: ratio"] = round(
+            out[f"{trace_name}: s3fifo"] / out[f"{trace_name}: lru"], 3
+        )
     return out
+
+
+def run(*, quick: bool, json_path: str | None) -> None:
+    """Print (and with ``json_path``, write) the hit ratios and the hit and entry costs."""
+    n = 100_000 if quick else 1_000_000
+    print(f"Python {platform.python_version()}, {n:,} requests per trace, {KEYS:,} keys")
+    results: dict[str, Any] = {
+        "python": platform.python_version(),
+        "requests": n,
+        "hit_cost": hit_cost(5 if quick else 21),
+        "entry_bytes": entry_bytes(10_000),
+    }
+    print("hit cost, s3fifo / lru:", results["hit_cost"])
+    print("bytes per entry:", results["entry_bytes"])
+    results["hit_ratio"] = hit_ratios(n)
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 def main() -> None:
@@ -254,19 +278,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the requests")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
-    n = 100_000 if args.quick else 1_000_000
-    print(f"Python {platform.python_version()}, {n:,} requests per trace, {KEYS:,} keys")
-    results: dict[str, Any] = {
-        "python": platform.python_version(),
-        "requests": n,
-        "hit_cost": hit_cost(5 if args.quick else 21),
-        "entry_bytes": entry_bytes(10_000),
-    }
-    print("hit cost, s3fifo / lru:", results["hit_cost"])
-    print("bytes per entry:", results["entry_bytes"])
-    results["hit_ratio"] = hit_ratios(n)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    run(quick=args.quick, json_path=args.json)
 
 
 if __name__ == "__main__":
