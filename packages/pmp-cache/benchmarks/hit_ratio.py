@@ -256,6 +256,20 @@ def entry_bytes(size: int) -> dict[str, float]:
     return out
 
 
+def markdown(table: dict[str, dict[str, float]]) -> str:
+    """The hit ratios as a Markdown table (percent; S3-FIFO minus LRU in its own column)."""
+    policies = list(next(iter(table.values())))
+    lines = [
+        "| trace @ cache size | " + " | ".join(policies) + " | S3-FIFO - LRU |",
+        "|---|" + "---:|" * (len(policies) + 1),
+    ]
+    for row, ratios in table.items():
+        gain = ratios["pmp s3fifo"] - ratios["pmp lru"]
+        cells = " | ".join(f"{ratios[p]:.2f}" for p in policies)
+        lines.append(f"| {row} | {cells} | {gain:+.2f} |")
+    return "\n".join(lines)
+
+
 def run(*, quick: bool, json_path: str | None) -> None:
     """Print (and with ``json_path``, write) the hit ratios and the hit and entry costs."""
     n = 100_000 if quick else 1_000_000
@@ -269,6 +283,7 @@ def run(*, quick: bool, json_path: str | None) -> None:
     print("hit cost, s3fifo / lru:", results["hit_cost"])
     print("bytes per entry:", results["entry_bytes"])
     results["hit_ratio"] = hit_ratios(n)
+    print(markdown(results["hit_ratio"]))
     if json_path:
         Path(json_path).write_text(json.dumps(results, indent=1), encoding="utf-8")
 
