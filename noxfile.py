@@ -285,6 +285,15 @@ def tour(session: nox.Session) -> None:
     session.run("python", "-m", "python_mastery_portfolio", *session.posargs)
 
 
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Run the example order service (FastAPI, the whole family) on http://127.0.0.1:8000."""
+    _install_closure(session, depgraph.META)
+    session.install("fastapi>=0.115", "uvicorn>=0.30")
+    example = PACKAGES[depgraph.META].path / "examples" / "orders_service.py"
+    session.run("python", str(example), *session.posargs)
+
+
 @nox.session(python=["3.11", "3.13"], default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peer libraries, printed as ratios (opt-in, not run by default)."""

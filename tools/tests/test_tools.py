@@ -144,6 +144,32 @@ def test_third_party_requirements(tmp_path: Path) -> None:
     assert not any("redis" in p for p in found)
 
 
+def test_observability_extras(tmp_path: Path) -> None:
+    """opentelemetry-api and prometheus-client are allowed in their extras, nothing else."""
+    observability = (
+        '[project.optional-dependencies]\nopentelemetry = ["opentelemetry-api>=1.20"]\n'
+        'prometheus = ["prometheus-client>=0.17"]'
+    )
+    for name, deps in DEPS.items():
+        extras = ""
+        if name in {"pmp-decorators", "pmp-cache", "pmp-di"}:
+            extras = observability
+        elif name == "pmp-typing":
+            extras = observability + '\nsdk = ["opentelemetry-sdk"]'
+        make_package(tmp_path, name, deps, extras=extras)
+    (tmp_path / "packages" / "pmp-di" / "pyproject.toml").write_text(
+        (tmp_path / "packages" / "pmp-di" / "pyproject.toml")
+        .read_text()
+        .replace('"opentelemetry-api>=1.20"', '"opentelemetry-api>=1.20", "opentelemetry-sdk"')
+    )
+    assert sorted(problems(tmp_path)) == [
+        "pmp-di[opentelemetry]: requirement 'opentelemetry-sdk' is not allowed",
+        "pmp-typing[opentelemetry]: requirement 'opentelemetry-api' is not allowed",
+        "pmp-typing[prometheus]: requirement 'prometheus-client' is not allowed",
+        "pmp-typing[sdk]: requirement 'opentelemetry-sdk' is not allowed",
+    ]
+
+
 def test_meta_must_depend_on_exactly_the_members(tmp_path: Path) -> None:
     """The meta-package depends on exactly the six members."""
     for name, deps in DEPS.items():

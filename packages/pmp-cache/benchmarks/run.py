@@ -109,6 +109,26 @@ def warm(fn: Callable[[int], Any]) -> Callable[[int], Any]:
     return fn
 
 
+def instrumented_hooks() -> dict[str, Callable[[str, Any], None]]:
+    """``on_event`` hooks of the ready instruments, each on its own registry or provider."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from prometheus_client import CollectorRegistry
+
+    from pmp_cache.integrations.opentelemetry import OpenTelemetryInstrument
+    from pmp_cache.integrations.prometheus import PrometheusInstrument
+
+    otel = OpenTelemetryInstrument(
+        meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()])
+    )
+    return {
+        "pmp cache otel": otel.events("identity"),
+        "pmp cache prometheus": PrometheusInstrument(registry=CollectorRegistry()).events(
+            "identity"
+        ),
+    }
+
+
 def sync_variants() -> dict[str, Callable[[int], Any]]:
     v: dict[str, Callable[[int], Any]] = {
         "pmp cache": warm(cache(maxsize=128)(identity)),
@@ -116,6 +136,8 @@ def sync_variants() -> dict[str, Callable[[int], Any]]:
         "pmp cache stale": warm(cache(maxsize=128, ttl=3600, stale=60)(identity)),
         "functools.lru_cache": warm(functools.lru_cache(maxsize=128)(identity)),
     }
+    for name, hook in instrumented_hooks().items():
+        v[name] = warm(cache(maxsize=128, on_event=hook)(identity))
     if cachetools is not None:
         v["cachetools TTLCache"] = warm(
             cachetools.cached(cachetools.TTLCache(maxsize=128, ttl=3600))(identity)
@@ -264,6 +286,22 @@ def fill_calls(f: Any, keys: list[int]) -> None:
 # -- main -----------------------------------------------------------------------------
 
 
+def instrument_rows(times: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """A hit with an instrument's on_event hook, against the same hit without a hook."""
+    return [
+        row(
+            f"@cache hit, on_event = {label} instrument",
+            "@cache hit, no hook",
+            median_ratio(times, name, "pmp cache"),
+            "info",
+        )
+        for label, name in (
+            ("OpenTelemetry SDK", "pmp cache otel"),
+            ("Prometheus", "pmp cache prometheus"),
+        )
+    ]
+
+
 def row(name: str, baseline: str, ratio: float, target: str) -> dict[str, Any]:
     """One result; ``target="info"`` marks a comparison the task sets no target for."""
     if target == "info":
@@ -333,6 +371,7 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
             "<= 2.0x",
         )
     )
+    rows += instrument_rows(times)
     rows.append(
         row(
             "@cache(ttl=, stale=) fresh hit",

@@ -391,3 +391,66 @@ def test_an_unknown_option_is_named():
         cache(tll=5)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="async_cache"):
         async_cache(stael=5)  # type: ignore[call-overload]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_refresh_error_hook_that_raises_leaves_the_key_usable():
+    """The failed refresh still ends its flight: the next miss computes instead of hanging."""
+    import threading
+
+    clock = _Clock()
+    fail = [False]
+
+    def hook(kind: str, key: object) -> None:
+        if kind == "refresh_error":
+            raise RuntimeError(kind)
+
+    @cache(ttl=10, stale=5, timer=clock, on_event=hook)
+    def f(x: int) -> int:
+        if fail[0]:
+            raise ValueError("down")
+        return x
+
+    assert f(1) == 1
+    fail[0] = True
+    clock.now = 11.0
+    assert f(1) == 1  # stale; the refresh fails and its hook raises
+    for thread in threading.enumerate():
+        if thread.name.startswith("pmp-cache refresh"):
+            thread.join(5)  # its error is reported within this test
+    fail[0] = False
+    clock.now = 16.0  # past stale: a plain miss
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(f(1)), daemon=True)
+    worker.start()
+    worker.join(5)
+    assert result == [1]
+
+
+def test_a_refresh_thread_that_cannot_start_leaves_the_key_usable(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """No thread for the refresh (as at interpreter shutdown): the stale value, then a miss."""
+    import threading
+
+    clock = _Clock()
+
+    @cache(ttl=10, stale=5, timer=clock)
+    def f(x: int) -> float:
+        return clock.now
+
+    assert f(1) == 0.0
+    clock.now = 11.0
+    with monkeypatch.context() as patched:
+
+        def no_thread(self: threading.Thread) -> None:
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+
+        patched.setattr(threading.Thread, "start", no_thread)
+        assert f(1) == 0.0  # served stale; no refresher could start
+    clock.now = 16.0  # past stale: a plain miss computes instead of waiting
+    result: list[float] = []
+    worker = threading.Thread(target=lambda: result.append(f(1)), daemon=True)
+    worker.start()
+    worker.join(5)
+    assert result == [16.0]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pmp_cache import LRUCache, ReentrantCallError, cache
+from pmp_errors import ValidationError
 
 
 @pytest.mark.parametrize("options", [{}, {"ttl": 5}, {"backend": "lru"}])
@@ -253,3 +254,42 @@ def test_a_class_with_a_dict_but_no_weak_references_gets_cached_methods():
     assert obj.m(1) == 1
     assert obj.m.cache_refresh(1) == 1
     assert obj.m.cache_info().misses == 2
+
+
+def _call_in_thread(func: Any, *args: Any) -> list[Any]:
+    """Call ``func`` in another thread; its result, or nothing if it is still blocked after 5 s."""
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(func(*args)), daemon=True)
+    worker.start()
+    worker.join(5)
+    return result
+
+
+@pytest.mark.parametrize("ttl", [None, 5])
+def test_a_miss_hook_that_raises_leaves_the_key_usable(ttl: float | None):
+    """The caller gets the hook's error; later calls, from any thread, compute the key."""
+    raised: list[str] = []
+
+    def hook(kind: str, key: object) -> None:
+        if kind == "miss" and not raised:
+            raised.append(kind)
+            raise RuntimeError(kind)
+
+    @cache(maxsize=4, ttl=ttl, on_event=hook)
+    def double(x: int) -> int:
+        return 2 * x
+
+    with pytest.raises(RuntimeError):
+        double(1)
+    assert _call_in_thread(double, 1) == [2]
+    assert double(1) == 2
+
+
+@pytest.mark.parametrize("make", [property, functools.cached_property])
+@pytest.mark.parametrize("configured", [False, True])
+def test_cache_above_a_property_says_to_put_property_above(make: Any, configured: bool):
+    """``@cache`` over ``@property`` names the property and the order to use, not ``maxsize``."""
+    prop = make(lambda _self: 1)
+    with pytest.raises(ValidationError, match=r"@property above @cache") as info:
+        cache(maxsize=3)(prop) if configured else cache(prop)
+    assert info.value.field == "func"

@@ -22,6 +22,7 @@ import functools
 import itertools
 import json
 import logging
+import math
 import platform
 import statistics
 import sys
@@ -509,6 +510,168 @@ def timing_rows() -> list[Row]:
     ]
 
 
+# ---- instrumentation --------------------------------------------------------------------
+
+
+def toggled(measure: Measure, on: Callable[[], Callable[[], object]]) -> Measure:
+    """``measure`` with a process-wide setting switched on around it (``on`` returns the undo)."""
+
+    def run(n: int) -> float:
+        undo = on()
+        try:
+            return measure(n)
+        finally:
+            undo()
+
+    return run
+
+
+def otel_instrument() -> Any:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from pmp_decorators.integrations.opentelemetry import OpenTelemetryInstrument
+
+    tracer_provider = TracerProvider()  # spans recorded, not exported
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    instrument = OpenTelemetryInstrument(
+        tracer_provider=tracer_provider, meter_provider=meter_provider
+    )
+    return instrument, tracer_provider.get_tracer("bench")
+
+
+def instrumentation_rows() -> list[Row]:
+    import prometheus_client
+    import stamina
+    import stamina.instrumentation
+
+    from pmp_decorators.instrumentation import set_instrumentation
+    from pmp_decorators.integrations.logging import LoggingInstrument
+    from pmp_decorators.integrations.prometheus import PrometheusInstrument
+
+    otel, tracer = otel_instrument()
+    prometheus = PrometheusInstrument(registry=prometheus_client.CollectorRegistry())
+    quiet = logging.getLogger("bench.quiet")
+    quiet.setLevel(logging.CRITICAL)
+    logging_instrument = LoggingInstrument(quiet)
+
+    def install(*instruments: Any) -> Callable[[], Callable[[], object]]:
+        return lambda: set_instrumentation(*instruments).restore
+
+    def stamina_on() -> Callable[[], object]:
+        # stamina's own instrumentation: Prometheus counter and logging, no waiting
+        logging.getLogger("stamina").setLevel(logging.CRITICAL)
+        stamina.instrumentation.set_on_retry_hooks(
+            [
+                stamina.instrumentation.PrometheusOnRetryHook,
+                stamina.instrumentation.LoggingOnRetryHook,
+            ]
+        )
+        restore = stamina.set_testing(True, attempts=3)
+
+        def undo() -> None:
+            restore.__exit__(None, None, None)
+            stamina.instrumentation.set_on_retry_hooks(())
+
+        return undo
+
+    def work(x: int) -> int:
+        return x
+
+    def flaky_factory() -> Callable[[], int]:
+        pattern = itertools.cycle((True, True, False))
+
+        def flaky() -> int:
+            if next(pattern):
+                raise OSError
+            return 1
+
+        return flaky
+
+    def retried(**kwargs: Any) -> Callable[[], int]:
+        return pmp.retry(max_attempts=3, exceptions=(OSError,), sleep=noop_sleep, **kwargs)(
+            flaky_factory()
+        )
+
+    in_span = "with span('request'):\n    f()"
+    success = pmp.retry(max_attempts=3, exceptions=(OSError,))(work)
+    timed_work = pmp.timed(unit="ms", logger=quiet)(work)
+    set_instrumentation(otel).restore()  # installed once, then turned off again
+    return [
+        Row(
+            "retry: success path, sync, OpenTelemetry instrument on",
+            "hand-written try/except loop",
+            1.2,
+            "overhead",
+            toggled(timer("f(1)", f=success), install(otel)),
+            timer("f(1)", f=hand_retry()(work)),
+            timer("f(1)", f=work),
+            {"pmp, instrumentation turned off": timer("f(1)", f=success)},
+        ),
+        Row(
+            "timed, logging disabled, instrumentation turned off",
+            "hand-written perf_counter_ns wrapper",
+            1.2,
+            "overhead",
+            timer("f(1)", f=timed_work),
+            timer("f(1)", f=hand_timed(quiet)(work)),
+            timer("f(1)", f=work),
+        ),
+        Row(
+            "retry: 2 failures then success in a span, OpenTelemetry SDK on",
+            "hand-written loop in the same span",
+            math.inf,
+            "whole",
+            toggled(timer(in_span, f=retried(), span=tracer.start_as_current_span), install(otel)),
+            timer(
+                in_span,
+                f=hand_retry(sleep=noop_sleep)(flaky_factory()),
+                span=tracer.start_as_current_span,
+            ),
+            None,
+            {
+                "pmp, instruments off": timer(
+                    in_span, f=retried(), span=tracer.start_as_current_span
+                ),
+                "pmp, Prometheus instrument": toggled(
+                    timer(in_span, f=retried(), span=tracer.start_as_current_span),
+                    install(prometheus),
+                ),
+                "pmp, logging instrument (level disabled)": toggled(
+                    timer(in_span, f=retried(), span=tracer.start_as_current_span),
+                    install(logging_instrument),
+                ),
+                "stamina, its Prometheus + logging hooks": toggled(
+                    timer(
+                        in_span,
+                        f=stamina.retry(on=OSError, attempts=3)(flaky_factory()),
+                        span=tracer.start_as_current_span,
+                    ),
+                    stamina_on,
+                ),
+            },
+        ),
+        Row(
+            "timed call, OpenTelemetry SDK on (span + histogram)",
+            "hand-written perf_counter_ns wrapper",
+            math.inf,
+            "whole",
+            toggled(timer("f(1)", f=timed_work), install(otel)),
+            timer("f(1)", f=hand_timed(quiet)(work)),
+            None,
+            {
+                "pmp, Prometheus instrument": toggled(
+                    timer("f(1)", f=timed_work), install(prometheus)
+                ),
+                "a bare OpenTelemetry span around the call": timer(
+                    "with span('work'):\n    f(1)", f=work, span=tracer.start_as_current_span
+                ),
+            },
+        ),
+    ]
+
+
 # ---- main --------------------------------------------------------------------------------
 
 
@@ -516,9 +679,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (~20 s)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    parser.add_argument("--only", metavar="TEXT", help="run only the rows whose name has TEXT")
     args = parser.parse_args()
     rounds, budget = (7, 0.01) if args.quick else (25, TARGET_SECONDS)
-    rows = [*retry_rows(), *validation_rows(), *cached_rows(), *timing_rows()]
+    rows = [
+        *retry_rows(),
+        *validation_rows(),
+        *cached_rows(),
+        *timing_rows(),
+        *instrumentation_rows(),
+    ]
+    if args.only:
+        rows = [row for row in rows if args.only in row.name]
     results = []
     peers = []
     python = platform.python_version()
@@ -527,7 +699,7 @@ def main() -> None:
     for row in rows:
         ratio, peer_ratios = run_row(row, rounds, budget)
         met = ratio <= row.target
-        target = f"<= {row.target:g}x"
+        target = f"<= {row.target:g}x" if row.target < math.inf else "-"
         results.append(
             {
                 "name": row.name,

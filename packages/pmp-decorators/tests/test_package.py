@@ -50,6 +50,7 @@ def test_doctests_in_the_package_pass():
         _annotations,
         _cached,
         _errors,
+        _instrument,
         _retry,
         _retry_core,
         _retry_policy,
@@ -65,6 +66,7 @@ def test_doctests_in_the_package_pass():
         _annotations,
         _cached,
         _errors,
+        _instrument,
         _retry,
         _retry_core,
         _retry_policy,
@@ -77,4 +79,17 @@ def test_doctests_in_the_package_pass():
     for module in modules:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0, module.__name__  # every module shows an example
+        assert result.failed == 0, module.__name__
+
+
+def test_doctests_of_the_instrumentation_modules_pass():
+    """The examples of the hook module and of every ready instrument run as written."""
+    import doctest
+    import importlib
+
+    for name in ("instrumentation", "opentelemetry", "prometheus", "logging"):
+        prefix = "" if name == "instrumentation" else "integrations."
+        module = importlib.import_module(f"pmp_decorators.{prefix}{name}")
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0, module.__name__
         assert result.failed == 0, module.__name__

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 from pmp_ratelimit import AsyncRateLimiter, MemoryStore, RateLimiter, rate_limited
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, AsyncIterator
 
 
 def test_sync_function_is_limited_per_key(clock):
@@ -107,7 +111,7 @@ def test_bad_settings_are_refused():
         rate_limited(RateLimiter("5/second"), key=5)  # type: ignore[call-overload]
     with pytest.raises(ValidationError, match="cost 6 exceeds"):
         rate_limited(RateLimiter("5/second"), cost=6)
-    with pytest.raises(ConfigurationError, match="coroutine functions only"):
+    with pytest.raises(ConfigurationError, match="coroutine and async generator functions only"):
         rate_limited(AsyncRateLimiter("5/second"))(lambda: None)  # type: ignore[arg-type, return-value]
 
 
@@ -120,3 +124,66 @@ def test_a_key_function_returning_a_non_string_is_refused():
 
     with pytest.raises(ValidationError, match="must be a str"):
         f(3)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_async_generator_functions_are_limited_without_blocking(clock, monkeypatch, kind):
+    """An async generator function waits for its turn with asyncio.sleep, with either limiter."""
+    store = MemoryStore(clock=clock)
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+
+    async def numbers(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            yield i
+
+    if kind == "sync":
+        blocking = RateLimiter("1/second", store=store, sleep=lambda _: pytest.fail("blocked"))
+        stream = rate_limited(blocking, key="stream", wait=5)(numbers)
+    else:
+        limiter = AsyncRateLimiter("1/second", store=store, sleep=clock.async_sleep)
+        stream = rate_limited(limiter, key="stream", wait=5)(numbers)
+    assert [i async for i in stream(3)] == [0, 1, 2]
+    assert clock.slept == []
+    assert [i async for i in stream(2)] == [0, 1]
+    assert clock.slept == [1.0]
+    assert inspect.isasyncgenfunction(stream)
+
+
+@pytest.mark.asyncio
+async def test_an_async_generator_wrapper_passes_values_and_errors_on():
+    """asend, athrow and aclose reach the decorated async generator."""
+    seen: list[object] = []
+
+    @rate_limited(AsyncRateLimiter("5/second"), key="echo")
+    async def echo() -> AsyncGenerator[int, int]:
+        value = 0
+        try:
+            while True:
+                try:
+                    value = yield value + 1
+                except KeyError as error:
+                    seen.append(error)
+        finally:
+            seen.append("closed")
+
+    gen = echo()
+    assert await anext(gen) == 1
+    assert await gen.asend(10) == 11
+    assert await gen.athrow(KeyError("k")) == 11
+    await gen.aclose()
+    assert repr(seen) == repr([KeyError("k"), "closed"])
+
+
+@pytest.mark.parametrize("wrapper", [classmethod, staticmethod, property])
+def test_decorating_what_is_not_a_function_is_refused(wrapper):
+    """@rate_limited above @classmethod (and the like) says where to put it instead."""
+    with pytest.raises(ConfigurationError, match="under @classmethod") as info:
+        rate_limited(RateLimiter("5/second"))(wrapper(lambda cls: cls))
+    assert info.value.config_key == "func"

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from pmp_errors import RateLimitError, ValidationError
+from pmp_errors import ConfigurationError, RateLimitError, ValidationError
 from pmp_ratelimit import AsyncRateLimiter, Decision, MemoryStore, RateLimiter
 
 
@@ -145,3 +145,41 @@ def test_default_store_and_real_clock():
         limiter.acquire("k")
     assert 3599 < (info.value.retry_after or 0) <= 3600
     assert asyncio.run(AsyncRateLimiter("1/hour").try_acquire("k")).allowed
+
+
+def test_a_subclass_overriding_acquire_is_called(clock):
+    """The inlined common call never hides a subclass's own acquire."""
+    calls = []
+
+    class Logged(RateLimiter):
+        def acquire(self, key: str, cost: int = 1, *, wait: float = 0.0) -> None:
+            calls.append(key)
+            super().acquire(key, cost, wait=wait)
+
+    limiter = Logged("1/minute", store=MemoryStore(clock=clock))
+    limiter.acquire("alice")
+    with pytest.raises(RateLimitError):
+        limiter.acquire("alice")
+    assert calls == ["alice", "alice"]
+
+
+@pytest.mark.parametrize("store", ["redis://127.0.0.1:6379/0", object(), MemoryStore])
+def test_a_store_that_is_not_a_store_is_refused(store):
+    """A URL or any other object as the store gets a clear error, from both limiters."""
+    for kind in (RateLimiter, AsyncRateLimiter):
+        with pytest.raises(ConfigurationError, match="RedisStore") as info:
+            kind("1/second", store=store)
+        assert info.value.config_key == "store"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("wait", [None, "", [], False])
+async def test_a_wait_that_is_not_seconds_is_refused_allowed_or_not(limiter, alimiter, wait):
+    """wait=None and other falsy non-numbers get the same ValidationError on every path."""
+    for _ in range(3):  # a new key, a known key (the inlined path), then a refusal
+        with pytest.raises(ValidationError, match="wait must be a finite number"):
+            limiter.acquire("k", wait=wait)
+        with pytest.raises(ValidationError, match="wait must be a finite number"):
+            await alimiter.acquire("k", wait=wait)
+        limiter.try_acquire("k")
+        await alimiter.try_acquire("k")

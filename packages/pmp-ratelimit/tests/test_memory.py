@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+import time
 
 import pytest
 
 from pmp_errors import RateLimitError, ValidationError
-from pmp_ratelimit import AsyncRateLimiter, MemoryStore, RateLimiter
+from pmp_ratelimit import AsyncRateLimiter, MemoryStore, Rate, RateLimiter
 
 
 def test_eight_threads_on_one_key_allow_exactly_the_limit(clock):
@@ -121,3 +123,58 @@ def test_a_full_table_drops_a_batch_and_stays_bounded(clock):
         limiter.acquire("k999")  # the newest keys are kept
     limiter.acquire("k0")  # the oldest were dropped and start fresh
     assert len(sweeps) <= 1000 // 8 + 1  # a batch is dropped, not one key per insert
+
+
+def test_limiters_with_the_same_rates_on_one_store_share_counts(clock):
+    """A limiter made for each request on a shared store limits as one, as in Redis."""
+    store = MemoryStore(clock=clock)
+    RateLimiter("2/minute", store=store).acquire("k")
+    RateLimiter("2/minute", store=store).acquire("k")
+    with pytest.raises(RateLimitError):
+        RateLimiter("2/minute", store=store).acquire("k")
+    with pytest.raises(RateLimitError):
+        RateLimiter(Rate(2, per=60), store=store).acquire("k")
+    assert len(store) == 1
+
+
+def test_making_limiters_while_another_thread_sweeps():
+    """New limiters on a store never break a sweep running in another thread."""
+    store = MemoryStore(max_keys=64)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def insert() -> None:
+        limiter = RateLimiter("1/hour", store=store)
+        try:
+            for i in range(20_000):
+                limiter.acquire(f"k{i}")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            done.set()
+
+    def make() -> None:
+        count = 1
+        while not done.is_set():
+            RateLimiter(f"{count}/hour", store=store)
+            count += 1
+
+    threads = [threading.Thread(target=insert), threading.Thread(target=make)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert errors == []
+
+
+@pytest.mark.parametrize("clock", [time.monotonic, lambda: 1.5, lambda: True, lambda: None])
+def test_a_clock_not_in_integer_nanoseconds_is_refused(clock):
+    """time.monotonic (float seconds) in place of time.monotonic_ns would limit nothing right."""
+    with pytest.raises(ValidationError, match="monotonic_ns") as info:
+        MemoryStore(clock=clock)
+    assert info.value.context["field"] == "clock"

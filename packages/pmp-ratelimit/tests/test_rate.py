@@ -22,6 +22,9 @@ from pmp_ratelimit import Rate, RateLimiter
         (" 7 / MIN ", Rate(7, per=60)),
         ("2/1.5h", Rate(2, per=5400)),
         ("20/hr", Rate(20, per=3600)),
+        ("20/hrs", Rate(20, per=3600)),
+        ("9/3 mins", Rate(9, per=180)),
+        ("9/2 secs", Rate(9, per=2)),
     ],
 )
 def test_rate_strings_are_read(text, rate):
@@ -29,7 +32,13 @@ def test_rate_strings_are_read(text, rate):
     assert Rate.parse(text) == rate
 
 
-@pytest.mark.parametrize("text", ["", "100", "100/", "100/fortnight", "-5/second", "1.5/s", "a/s"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("", "100", "100/", "100/fortnight", "-5/second", "1.5/s", "a/s"),
+        *("5/ss", "1/hs", "3/ds", "2/nss", "2/mss"),  # a plural of a one-letter unit, of ns, of ms
+    ],
+)
 def test_unparsable_rate_strings_name_the_expected_form(text):
     """An unreadable rate string raises ValidationError showing the expected form."""
     with pytest.raises(ValidationError, match="expected '<count>/<unit>'") as info:
@@ -65,3 +74,17 @@ def test_str_and_repr():
     assert str(Rate(100, per=60)) == "100/60s"
     assert str(Rate(1, per=0.5)) == "1/0.5s"
     assert repr(RateLimiter("100/minute", Rate(5, 1))) == "RateLimiter('100/60s', '5/1s')"
+
+
+def test_a_period_too_long_for_the_clock_is_refused():
+    """A finite period whose ticks overflow gets a ValidationError, not an OverflowError."""
+    with pytest.raises(ValidationError, match="too long") as info:
+        RateLimiter(Rate(1, per=1e300))
+    assert info.value.context["field"] == "rate"
+
+
+@pytest.mark.parametrize("per", [1e-7, 2.5e-5, 1 / 3, 0.1 + 0.2, 60, 1e17])
+def test_a_rate_reads_back_from_its_str(per):
+    """str(rate) (as a limiter's repr shows it) parses back to the same rate."""
+    rate = Rate(3, per=per)
+    assert Rate.parse(str(rate)) == rate

@@ -7,9 +7,10 @@ import inspect
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from pmp_cache._core import Core
-from pmp_cache._fastpath import compile_wrapper, fast_parameters
+from pmp_cache._fastpath import compile_wrapper
 from pmp_cache._methods import CachedMethod, is_method
 from pmp_cache._options import check_identity, check_options, check_stale, fill_options
+from pmp_cache._signature import fast_parameters
 from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -165,8 +166,35 @@ def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> 
 # -- the decorators ---------------------------------------------------------------------
 
 
-# Method wrappers that are not callable themselves but are cached through their function.
-_WRAPPERS = (classmethod, staticmethod, functools.partialmethod)
+# Decorated objects that are not callable themselves (a property is refused by name).
+_WRAPPERS = (
+    classmethod,
+    staticmethod,
+    functools.partialmethod,
+    property,
+    functools.cached_property,
+)
+
+
+def _check_decorated(func: object, *, is_async: bool) -> None:
+    """Refuse what the decorators cannot wrap, saying what to do instead."""
+    if isinstance(func, (property, functools.cached_property)):
+        raise ValidationError(
+            f"the cache decorators wrap a function, got {func!r}; put @property above "
+            "@cache (or use functools.cached_property alone)",
+            field="func",
+            value=func,
+        )
+    if not callable(func):
+        raise ValidationError(
+            f"the cache decorators wrap a callable, got {func!r}", field="func", value=func
+        )
+    if is_async and not inspect.iscoroutinefunction(func):
+        raise ValidationError(
+            f"async_cache wraps an async function; {func!r} is not one (use cache)",
+            field="func",
+            value=func,
+        )
 
 
 def _decorator(
@@ -204,16 +232,7 @@ def _decorator(
             return type(func)(decorate(func.__func__))
         if isinstance(func, functools.partialmethod):
             return functools.partialmethod(decorate(func.func), *func.args, **func.keywords)
-        if not callable(func):
-            raise ValidationError(
-                f"the cache decorators wrap a callable, got {func!r}", field="func", value=func
-            )
-        if is_async and not inspect.iscoroutinefunction(func):
-            raise ValidationError(
-                f"async_cache wraps an async function; {func!r} is not one (use cache)",
-                field="func",
-                value=func,
-            )
+        _check_decorated(func, is_async=is_async)
         if is_method(func):
             if backend is not None:
                 raise ConfigurationError(

@@ -19,7 +19,6 @@ Functions taking ``*args`` or ``**kwargs`` keep the generic wrappers.
 
 from __future__ import annotations
 
-import inspect
 import sys
 import threading
 import time as _time
@@ -27,60 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from pmp_cache._lru import LRUCache
 from pmp_cache._reentry import COMPUTING
+from pmp_cache._signature import PREFIX, call_parts
 from pmp_cache._store import MISSING, Internals, internals
 
 if TYPE_CHECKING:
+    import inspect
     from collections.abc import Callable
 
     from pmp_cache._core import Core
 
-__all__ = ["compile_wrapper", "fast_parameters"]
-
-_PREFIX = "_pmp_"
-_SIMPLE = (
-    inspect.Parameter.POSITIONAL_ONLY,
-    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    inspect.Parameter.KEYWORD_ONLY,
-)
-
-
-def fast_parameters(func: Callable[..., Any], skip: int) -> list[inspect.Parameter] | None:
-    """The parameters to generate a wrapper from, or ``None`` if the generic one must do."""
-    try:
-        params = list(inspect.signature(func).parameters.values())[skip:]
-    except (TypeError, ValueError):  # builtins without a signature
-        return None
-    if any(p.kind not in _SIMPLE or p.name.startswith(_PREFIX) for p in params):
-        return None
-    try:  # keys hold the defaults: an unhashable one calls for call-shape keys
-        hash(tuple(p.default for p in params))
-    except TypeError:
-        return None
-    return params
-
-
-def _signature_source(params: list[inspect.Parameter]) -> tuple[str, dict[str, Any]]:
-    parts: list[str] = []
-    defaults: dict[str, Any] = {}
-    positional_only = False
-    star = False
-    for i, p in enumerate(params):
-        if p.kind is inspect.Parameter.POSITIONAL_ONLY:
-            positional_only = True
-        elif positional_only:
-            parts.append("/")
-            positional_only = False
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and not star:
-            parts.append("*")
-            star = True
-        text = p.name
-        if p.default is not inspect.Parameter.empty:
-            defaults[f"{_PREFIX}d{i}"] = p.default
-            text += f"={_PREFIX}d{i}"
-        parts.append(text)
-    if positional_only:
-        parts.append("/")
-    return ", ".join(parts), defaults
+__all__ = ["compile_wrapper"]
 
 
 # The generated code reads what it needs as globals of its own namespace (prefixed
@@ -93,9 +48,9 @@ _SYNC_MISS = """
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
             return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
-    _pmp_counts.misses += 1{miss_hook}
+    _pmp_counts.misses += 1
     _pmp_flight[4] = _pmp_token = _pmp_mark(_pmp_flight)  # see _reentry
-    try:
+    try:{miss_hook}
         _pmp_value = _pmp_func({call})
 {unless_call}
     except BaseException as _pmp_exc:
@@ -234,16 +189,6 @@ def _hit_source(
 _HOOK = """
 {indent}_pmp_hook({kind!r}, {key})"""
 
-# Keys of a function taking ``*args``/``**kwargs``, by the shape of the call (see _keys);
-# the common case of one positional argument is inlined.
-_CALL_SHAPE_KEY = """\
-    if not _pmp_kwargs and len(_pmp_args) == 1:
-        _pmp_key = _pmp_args[0]
-        if isinstance(_pmp_key, tuple):
-            _pmp_key = _pmp_args
-    else:
-        _pmp_key = _pmp_make_key(_pmp_args, _pmp_kwargs)"""
-
 
 def _local_tier(core: Core) -> LRUCache[Any, Any] | None:
     """The function's tier in the backend when it can be read directly, else ``None``."""
@@ -278,56 +223,6 @@ def _clock_source(mem: Internals) -> str:
     return "_pmp_time.monotonic()" if mem.timer is None else "_pmp_timer()"
 
 
-def _bound_key_source(core: Core, names: list[str]) -> str:
-    """The key expression of a wrapper declaring the function's own parameters."""
-    if core.typed and names:
-        return f"({', '.join([*names, *(f'type({n})' for n in names)])},)"
-    if len(names) == 1:
-        return names[0]
-    return f"({', '.join(names)}{',' if names else ''})"
-
-
-def _call_parts(
-    core: Core, params: list[inspect.Parameter] | None, lead: str
-) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """The wrapper's signature, the defaults it refers to, and the pieces of its body.
-
-    ``params`` is ``None`` for the generic ``*args, **kwargs`` wrapper. ``lead``
-    names a leading parameter that is passed through but not part of the key
-    (``self`` of a per-instance cached method).
-    """
-    if params is None:
-        signature = f"{lead}*_pmp_args, **_pmp_kwargs"
-        defaults: dict[str, Any] = {}
-        generic = core.key is None and not core.typed and core.backend is None
-        key = _CALL_SHAPE_KEY if generic else "    _pmp_key = _pmp_make_key(_pmp_args, _pmp_kwargs)"
-        parts = {
-            "key": key,
-            "call": f"{lead}*_pmp_args, **_pmp_kwargs",
-            "args": f"({lead}*_pmp_args)" if lead else "_pmp_args",
-            "kwargs": "_pmp_kwargs",
-            # the generic key already carries the namespace (Core.make_key)
-            "namespaced": "_pmp_key",
-        }
-        return signature, defaults, parts
-    signature, defaults = _signature_source(params)
-    if lead:
-        signature = f"{lead}{signature}" if signature else lead.rstrip(", ")
-    names = [p.name for p in params]
-    positional = [p.name for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
-    keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    parts = {
-        "key": f"    _pmp_key = {_bound_key_source(core, names)}",
-        "call": ", ".join(
-            [*([lead.rstrip(", ")] if lead else []), *positional] + [f"{n}={n}" for n in keyword]
-        ),
-        "args": "(" + lead + "".join(f"{n}, " for n in positional) + ")",
-        "kwargs": "{" + ", ".join(f"{n!r}: {n}" for n in keyword) + "}",
-        "namespaced": "(_pmp_namespace, _pmp_key)",
-    }
-    return signature, defaults, parts
-
-
 def compile_wrapper(
     core: Core, params: list[inspect.Parameter] | None, *, is_async: bool
 ) -> Callable[..., Any]:
@@ -343,10 +238,10 @@ def compile_wrapper(
         store = _local_tier(core)
     mem = None if store is None else internals(store)
     lead = "_pmp_self, " if core.skip else ""
-    signature, defaults, parts = _call_parts(core, params, lead)
+    signature, defaults, parts = call_parts(core, params, lead)
     data = None if mem is None else mem.data
     namespace: dict[str, Any] = {
-        f"{_PREFIX}{name}": value
+        f"{PREFIX}{name}": value
         for name, value in {
             "time": _time,
             "namespace": core.namespace,
@@ -392,7 +287,7 @@ def compile_wrapper(
         hooked = mem.hook is not None
         hit = _hit_source(core, mem, tier=False, hook=hooked, parts=parts)
         parts["miss_hook"] = (
-            _HOOK.format(indent="    ", kind="miss", key="_pmp_key") if hooked else ""
+            _HOOK.format(indent=" " * 8, kind="miss", key="_pmp_key") if hooked else ""
         )
         miss = _ASYNC_MISS if is_async else _SYNC_MISS
         parts["store_value"] = "" if is_async else _store_value(mem)
@@ -407,5 +302,5 @@ def compile_wrapper(
         **parts,
     )
     exec(compile(source, f"<pmp_cache wrapper of {core.namespace}>", "exec"), namespace)  # noqa: S102 - source built above from parameter names only
-    wrapper: Callable[..., Any] = namespace[f"{_PREFIX}wrapper"]
+    wrapper: Callable[..., Any] = namespace[f"{PREFIX}wrapper"]
     return wrapper

@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import sys
 import time as _time
-from collections import OrderedDict
-from collections.abc import (
-    Callable,
-    ItemsView,
-    Iterator,
-    Mapping,
-    MutableMapping,
-    ValuesView,
-)
+from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from pmp_cache._mutex import holding
-from pmp_cache._store import (
-    INF,
-    MISSING,
-    Store,
-    TimedDict,
-    od_get,
-    od_move_to_end,
-    od_popitem,
-)
+from pmp_cache._store import MISSING, Store, TimedDict, od_get, od_move_to_end, od_popitem
+from pmp_cache._store import restore as _restore  # also the name older pickles refer to
 from pmp_cache._validate import check_ttl
+from pmp_cache._views import LiveItemsView, LiveValuesView
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -37,28 +23,6 @@ __all__ = ["MISSING", "LRUCache"]  # MISSING also for the Redis backend
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
-
-
-class _ItemsView(ItemsView[K, V]):
-    """Items of the live entries; reading them changes neither recency nor stats."""
-
-    _mapping: LRUCache[K, V]
-
-    def __iter__(self) -> Iterator[tuple[K, V]]:
-        cache = self._mapping
-        for key in cache:
-            value = cache.peek(key, MISSING)
-            if value is not MISSING:  # else it expired since the keys were read
-                yield key, value
-
-
-class _ValuesView(ValuesView[V]):
-    """Values of the live entries; reading them changes neither recency nor stats."""
-
-    _mapping: LRUCache[Any, V]
-
-    def __iter__(self) -> Iterator[V]:
-        return (value for _, value in self._mapping.items())
 
 
 class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
@@ -212,11 +176,11 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
 
     def items(self) -> ItemsView[K, V]:
         """A view of the live ``(key, value)`` pairs; does not touch recency or stats."""
-        return _ItemsView(self)
+        return LiveItemsView(self)
 
     def values(self) -> ValuesView[V]:
         """A view of the live values; does not touch recency or stats."""
-        return _ValuesView(self)
+        return LiveValuesView(self)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LRUCache):
@@ -428,25 +392,3 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
         else:
             entries = [(k, v, None) for k, v in self._snapshot()]
         return (_restore, (type(self), self.maxsize, self._ttl, self._timer, entries))
-
-
-def _restore(
-    cls: type[LRUCache[Any, Any]],
-    maxsize: int | None,
-    ttl: float | None,
-    timer: Callable[[], float] | None,
-    entries: list[tuple[Any, Any, float | None]],
-) -> LRUCache[Any, Any]:
-    """Rebuild a pickled cache; remaining lifetimes restart from the new clock."""
-    data: OrderedDict[Any, Any]
-    if ttl is None and all(remaining is None for _, _, remaining in entries):
-        data = OrderedDict((key, value) for key, value, _ in entries)
-    else:
-        now = _time.monotonic() if timer is None else timer()
-        data = TimedDict(
-            (key, (value, now + (INF if remaining is None else remaining)))
-            for key, value, remaining in entries
-        )
-    new = cls.__new__(cls)
-    Store.__init__(new, maxsize, ttl, timer, None, data)
-    return new

@@ -64,12 +64,16 @@ class StaleRefresh:
         self._report("stale", key)
         flight = [None, None, MISSING, None, None]  # its owner is the refresher: set there
         if self.flights.setdefault(key, flight) is flight:
-            threading.Thread(
-                target=self._refresh,
-                args=(key, flight, args, kwargs),
-                name=f"pmp-cache refresh of {self.namespace}",
-                daemon=True,
-            ).start()
+            try:
+                threading.Thread(
+                    target=self._refresh,
+                    args=(key, flight, args, kwargs),
+                    name=f"pmp-cache refresh of {self.namespace}",
+                    daemon=True,
+                ).start()
+            except RuntimeError as exc:  # no thread (interpreter shutdown): a later call retries
+                self.fail(key, flight, exc)
+                self._report("refresh_error", key)
         return value
 
     def _refresh(
@@ -80,8 +84,8 @@ class StaleRefresh:
             value = self.compute(flight, args, kwargs)
             refused = self.refuses(value)
         except BaseException as exc:  # noqa: BLE001 - reported; the stale entry stays
+            self.fail(key, flight, exc)  # first: a hook that raises must not leave it running
             self._report("refresh_error", key)
-            self.fail(key, flight, exc)
             return
         self.finish(key, flight, value, keep=not refused)
 

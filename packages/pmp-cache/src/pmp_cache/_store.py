@@ -33,6 +33,7 @@ __all__ = [
     "od_get",
     "od_move_to_end",
     "od_popitem",
+    "restore",
 ]
 
 INF = float("inf")
@@ -370,3 +371,28 @@ class Internals(NamedTuple):
 def internals(cache: Store) -> Internals:
     """The ``Internals`` of ``cache`` (whose entries must not switch to deadlines later)."""
     return Store._internals_of(cache)  # noqa: SLF001 - the class of this module
+
+
+def restore(
+    cls: type[Store],
+    maxsize: int | None,
+    ttl: float | None,
+    timer: Callable[[], float] | None,
+    entries: list[tuple[Any, Any, float | None]],
+) -> Any:
+    """Rebuild a pickled cache of class ``cls``; remaining lifetimes restart from the new clock.
+
+    ``entries`` are ``(key, value, seconds left or None)``, least recently used first.
+    """
+    data: OrderedDict[Any, Any]
+    if ttl is None and all(remaining is None for _, _, remaining in entries):
+        data = OrderedDict((key, value) for key, value, _ in entries)
+    else:
+        now = _time.monotonic() if timer is None else timer()
+        data = TimedDict(
+            (key, (value, now + (INF if remaining is None else remaining)))
+            for key, value, remaining in entries
+        )
+    new = cls.__new__(cls)
+    Store.__init__(new, maxsize, ttl, timer, None, data)
+    return new

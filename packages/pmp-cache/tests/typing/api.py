@@ -92,6 +92,44 @@ assert_type(Service().greet("x"), str)
 assert_type(Service.greet.cache_stats(), CacheStats)
 
 
+@cache(
+    maxsize=8,
+    ttl=10,
+    stale=5,
+    unless=lambda result: result is None,
+    on_event=lambda _kind, _key: None,
+    namespace="lookups",
+)
+def lookup(x: int) -> int | None:
+    return x
+
+
+assert_type(lookup.cache_refresh(1), int | None)
+lookup.cache_refresh("1")  # type: ignore[arg-type]
+cache(stale="5")  # type: ignore[call-overload]
+cache(unless=3)  # type: ignore[call-overload]
+cache(undeclared=1)  # type: ignore[call-overload]
+
+
+@async_cache(ttl=10, stale=1)
+async def refreshed(x: int) -> str:
+    return str(x)
+
+
+async def use_refresh() -> None:
+    assert_type(await refreshed.acache_refresh(1), str)
+    await refreshed.acache_refresh("1")  # type: ignore[arg-type]
+
+
+@async_cache  # type: ignore[arg-type]  # async_cache wraps async functions only
+def not_async(x: int) -> int:
+    return x
+
+
+assert_type(Service().greet.cache_refresh("x"), str)
+assert_type(Service.greet.cache_refresh(Service(), "x"), str)
+
+
 scan_proof: S3FIFOCache[str, int] = S3FIFOCache(maxsize=128, ttl=60)
 assert_type(scan_proof.get("a"), int | None)
 assert_type(scan_proof.copy(), S3FIFOCache[str, int])

@@ -4,8 +4,9 @@ Every retry driver (the sync and async decorators, the ``retrying`` block form) 
 thin loop that keeps the loop's state (attempt number, last pause, total paused): it
 runs an attempt, asks :func:`next_pause` after a failure, sleeps the pause it is told
 (its only I/O) and, when there is a deadline, asks :func:`overran`. Hooks run here,
-and only here, once per retry and once on giving up; when none is installed each
-costs one ``is not None`` test, which is where per-attempt instrumentation can plug in.
+and only here, once per retry and once on giving up: the installed instruments
+(:data:`HOOKS`) first, then the function's own ``on_retry``/``on_give_up``; when none
+is installed each costs one ``is not None`` test.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from pmp_errors import ValidationError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pmp_decorators._instrument import Dispatch
     from pmp_decorators._retry_policy import Policy
 
 __all__ = [
+    "HOOKS",
     "TESTING",
     "give_up",
     "next_pause",
@@ -31,7 +34,17 @@ __all__ = [
     "pause_async",
     "pause_sync",
     "set_retry_testing",
+    "use_hooks",
 ]
+
+HOOKS: Dispatch | None = None
+"""The installed instruments (see ``set_instrumentation``), or ``None``."""
+
+
+def use_hooks(hooks: Dispatch | None) -> None:
+    """Report retries to ``hooks`` from now on (``None``: to nobody)."""
+    global HOOKS  # noqa: PLW0603 - one switch, read on the failure path
+    HOOKS = hooks
 
 
 class _Testing:
@@ -95,11 +108,13 @@ def next_pause(  # noqa: PLR0917 - the loop's whole state, positional for speed
     if attempt < limit:
         wait = policy.wait(attempt, previous, exc)
         if wait < math.inf and (not policy.timed or policy.now() + wait - start < policy.deadline):
-            if policy.on_retry is not None:
-                _tell(
-                    policy.on_retry,
-                    RetryState(policy.name, attempt, limit, wait, waited, exc, result),
-                )
+            hooks = HOOKS
+            if policy.on_retry is not None or hooks is not None:
+                state = RetryState(policy.name, attempt, limit, wait, waited, exc, result)
+                if hooks is not None:
+                    hooks.retry_scheduled(state)
+                if policy.on_retry is not None:
+                    _tell(policy.on_retry, state)
             return wait
     # out of attempts, an endless pause, or one that would end past the deadline
     give_up(policy, attempt, limit, waited, exc, result)
@@ -158,8 +173,13 @@ def give_up(  # noqa: PLR0917 - private
     result: object,
 ) -> None:
     """Run the give-up hook and note the attempts on the exception about to be raised."""
-    if policy.on_give_up is not None:
-        _tell(policy.on_give_up, RetryState(policy.name, attempt, limit, None, waited, exc, result))
+    hooks = HOOKS
+    if policy.on_give_up is not None or hooks is not None:
+        state = RetryState(policy.name, attempt, limit, None, waited, exc, result)
+        if hooks is not None:
+            hooks.retry_gave_up(state)
+        if policy.on_give_up is not None:
+            _tell(policy.on_give_up, state)
     if exc is not None:
         _note_once(exc, f"{policy.name}: gave up after ", f"{attempt} attempt(s)")
 

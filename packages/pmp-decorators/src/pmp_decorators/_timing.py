@@ -18,15 +18,25 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from pmp_decorators._instrument import Dispatch
     from pmp_decorators._sinks import LoggerLike, Sink
 
-__all__ = ["BlockTimer", "measure_block", "timed"]
+__all__ = ["HOOKS", "BlockTimer", "measure_block", "timed", "use_hooks"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 _GENERATOR_ADVICE = "time the loop that consumes it with measure_block instead"
+
+HOOKS: Dispatch | None = None
+"""The installed instruments (see ``set_instrumentation``), or ``None``: the hot path's test."""
+
+
+def use_hooks(hooks: Dispatch | None) -> None:
+    """Report timings to ``hooks`` from now on (``None``: to nobody)."""
+    global HOOKS  # noqa: PLW0603 - one switch, read by every timed call
+    HOOKS = hooks
 
 
 def _bad_name(name: object, expected: str) -> None:
@@ -170,10 +180,43 @@ class _Report:
         )
 
 
+class _Observed:
+    """One timed call while instruments are installed: the usual report, then the hooks."""
+
+    __slots__ = ("hooks", "report", "start", "tokens")
+
+    def __init__(self, hooks: Dispatch, report: _Report) -> None:
+        self.hooks = hooks
+        self.report = report
+        self.tokens = hooks.timing_started(report.label)
+        self.start = perf_counter_ns()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        elapsed = perf_counter_ns() - self.start
+        report = self.report
+        if report.stats is not None:
+            report.stats.add(elapsed)
+        if report.logger.isEnabledFor(report.level):
+            report.emit(elapsed, raised=exc_type is not None, depth=4)
+        self.hooks.timing_ended(report.label, self.tokens, elapsed, exc)
+
+
 def _timed_sync(func: Callable[P, R], report: _Report) -> Callable[P, R]:
     stats, level, enabled = report.stats, report.level, report.logger.isEnabledFor
 
     def timed_sync(*args: P.args, **kwargs: P.kwargs) -> R:
+        hooks = HOOKS
+        if hooks is not None:
+            with _Observed(hooks, report):
+                return func(*args, **kwargs)
         start = perf_counter_ns()
         try:
             result = func(*args, **kwargs)
@@ -196,6 +239,10 @@ def _timed_async(
     stats, level, enabled = report.stats, report.level, report.logger.isEnabledFor
 
     async def timed_async(*args: P.args, **kwargs: P.kwargs) -> R:
+        hooks = HOOKS
+        if hooks is not None:
+            with _Observed(hooks, report):
+                return await func(*args, **kwargs)
         start = perf_counter_ns()
         try:
             result = await func(*args, **kwargs)
@@ -226,7 +273,17 @@ class BlockTimer:
     (True, 'us')
     """
 
-    __slots__ = ("_elapsed_ns", "_start", "level", "logger", "name", "stats", "unit")
+    __slots__ = (
+        "_elapsed_ns",
+        "_hooks",
+        "_start",
+        "_tokens",
+        "level",
+        "logger",
+        "name",
+        "stats",
+        "unit",
+    )
 
     def __init__(
         self,
@@ -267,6 +324,9 @@ class BlockTimer:
         return None if elapsed is None else elapsed / UNITS[self.unit]
 
     def __enter__(self) -> Self:
+        hooks = self._hooks = HOOKS
+        if hooks is not None:
+            self._tokens = hooks.timing_started(self.name)
         self._start = perf_counter_ns()
         return self
 
@@ -281,8 +341,13 @@ class BlockTimer:
             self.stats.add(elapsed)
         if self.logger.isEnabledFor(self.level):
             self._emit(elapsed, exc_type is not None, 3)
+        if self._hooks is not None:
+            self._hooks.timing_ended(self.name, self._tokens, elapsed, exc)
 
     async def __aenter__(self) -> Self:
+        hooks = self._hooks = HOOKS
+        if hooks is not None:
+            self._tokens = hooks.timing_started(self.name)
         self._start = perf_counter_ns()
         return self
 
@@ -297,6 +362,8 @@ class BlockTimer:
             self.stats.add(elapsed)
         if self.logger.isEnabledFor(self.level):
             self._emit(elapsed, exc_type is not None, 3)
+        if self._hooks is not None:
+            self._hooks.timing_ended(self.name, self._tokens, elapsed, exc)
 
     def _emit(self, elapsed_ns: int, raised: bool, depth: int) -> None:
         value = elapsed_ns / UNITS[self.unit]

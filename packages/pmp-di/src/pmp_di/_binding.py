@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from pmp_di._errors import RegistrationError, ScopeError
+from pmp_di._instrument import report
 from pmp_di._lifecycle import LifecycleScope
 from pmp_di._needs import base_of, key_of
 from pmp_di._registration import (
@@ -27,7 +28,9 @@ def _missing_context(key: Any) -> Any:
             f"{name} is supplied per scope and this scope has none; open it with "
             f"container.scope(context={{{name}: ...}})"
         )
-        raise ScopeError(msg, service=name)
+        error = ScopeError(msg, service=name)
+        report(key, error)
+        raise error
 
     not_supplied.__qualname__ = "<from context>"
     return not_supplied

@@ -7,8 +7,14 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pmp_di._compiler import Emitter
-from pmp_di._errors import MissingDependencyError, RegistrationError, ScopeError
+from pmp_di._errors import (
+    DependencyInjectionError,
+    MissingDependencyError,
+    RegistrationError,
+    ScopeError,
+)
 from pmp_di._finalizers import Finalizers
+from pmp_di._instrument import report
 from pmp_di._lifecycle import LifecycleScope
 from pmp_di._needs import Need, base_of, how_to_register, mentions, need_of
 from pmp_di._registration import Registration, display, is_instance_of
@@ -111,7 +117,17 @@ class Registry:
         self.scope_bound.clear()
 
     def compile(self, service: Any, *, scoped: bool, is_async: bool) -> Callable[..., Any]:
-        """The plan resolving ``service``, cached when nothing in it can change."""
+        """The plan resolving ``service``, cached when nothing in it can change.
+
+        A container error raised here is reported to the installed instruments first.
+        """
+        try:
+            return self._compile(service, scoped=scoped, is_async=is_async)
+        except DependencyInjectionError as exc:
+            report(service, exc)
+            raise
+
+    def _compile(self, service: Any, *, scoped: bool, is_async: bool) -> Callable[..., Any]:
         if scoped:
             cache: dict[Any, Any] = self.scoped_aplans if is_async else self.scoped_plans
         else:
@@ -159,7 +175,9 @@ class Registry:
         message, context = refused.message, dict(refused.context)
 
         def outside() -> ScopeError:
-            return ScopeError(message, **context)
+            error = ScopeError(message, **context)
+            report(service, error)
+            return error
 
         if is_async:
 

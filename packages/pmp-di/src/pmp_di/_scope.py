@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pmp_di._errors import CircularDependencyError, ScopeError
 from pmp_di._finalizers import Finalizers
+from pmp_di._instrument import report
 from pmp_di._needs import key_of
 from pmp_di._registration import UNSET
 
@@ -154,7 +155,11 @@ class Scope:
         return await plan(self)
 
     def _compile(self, service: Any, *, is_async: bool) -> Callable[[Scope], Any]:
-        self._check_open()
+        try:
+            self._check_open()
+        except ScopeError as exc:
+            report(service, exc)
+            raise
         return self._registry.compile(service, scoped=True, is_async=is_async)
 
     def _check_open(self) -> None:

@@ -5,18 +5,34 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
 
 from pmp_errors import ConfigurationError
 from pmp_ratelimit._limiter import AsyncRateLimiter, RateLimiter, check_key, next_pause
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine
+    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 
-__all__ = ["rate_limited"]
+__all__ = ["AsyncDecorator", "rate_limited"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+G = TypeVar("G", bound="AsyncIterator[Any]")
+
+
+class AsyncDecorator(Protocol):
+    """What ``rate_limited`` returns for an ``AsyncRateLimiter``, keeping signatures.
+
+    It limits coroutine functions and async generator functions (before their first item).
+    """
+
+    @overload
+    def __call__(
+        self, func: Callable[P, Awaitable[R]], /
+    ) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+    @overload
+    def __call__(self, func: Callable[P, G], /) -> Callable[P, G]: ...
 
 
 @overload
@@ -26,7 +42,7 @@ def rate_limited(
     key: str | Callable[..., str] | None = None,
     cost: int = 1,
     wait: float = 0.0,
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Coroutine[Any, Any, R]]]: ...
+) -> AsyncDecorator: ...
 
 
 @overload
@@ -73,42 +89,90 @@ def rate_limited(
     limiter.check_request("", cost, wait=wait)
 
     def decorate(func: Callable[P, Any]) -> Callable[P, Any]:
+        if isinstance(func, classmethod | staticmethod | property) or not callable(func):
+            msg = (
+                f"rate_limited decorates a function, got {func!r}; put @rate_limited "
+                "under @classmethod, @staticmethod or @property, next to the function"
+            )
+            raise ConfigurationError(msg, config_key="func")
         name = key if isinstance(key, str) else getattr(func, "__qualname__", repr(func))
         key_of = key if callable(key) else None
-        is_async = inspect.iscoroutinefunction(func)
-        if isinstance(limiter, AsyncRateLimiter) and not is_async:
-            msg = (
-                f"{name}: an AsyncRateLimiter limits coroutine functions only; "
-                "use a RateLimiter for a plain function"
-            )
-            raise ConfigurationError(msg, config_key="limiter")
 
         def key_for(*args: Any, **kwargs: Any) -> str:
             return name if key_of is None else check_key(key_of(*args, **kwargs))
 
-        if not is_async:
-            assert isinstance(limiter, RateLimiter)
-            sync_limiter = limiter
-
-            @functools.wraps(func)
-            def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                sync_limiter.acquire(key_for(*args, **kwargs), cost, wait=wait)
-                return func(*args, **kwargs)
-
-            return wrapper
+        if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+            return _limit_async(func, limiter, key_for, cost, wait)
+        if isinstance(limiter, AsyncRateLimiter):
+            msg = (
+                f"{name}: an AsyncRateLimiter limits coroutine and async generator functions "
+                "only; use a RateLimiter for a plain function"
+            )
+            raise ConfigurationError(msg, config_key="limiter")
+        sync_limiter = limiter
 
         @functools.wraps(func)
-        async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            which = key_for(*args, **kwargs)
-            if isinstance(limiter, AsyncRateLimiter):
-                await limiter.acquire(which, cost, wait=wait)
-            else:
-                await _acquire_without_blocking(limiter, which, cost, wait)
-            return await func(*args, **kwargs)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            sync_limiter.acquire(key_for(*args, **kwargs), cost, wait=wait)
+            return func(*args, **kwargs)
 
-        return async_wrapper
+        return wrapper
 
     return decorate
+
+
+def _limit_async(
+    func: Callable[P, Any],
+    limiter: RateLimiter | AsyncRateLimiter,
+    key_for: Callable[..., str],
+    cost: int,
+    wait: float,
+) -> Callable[P, Any]:
+    """Wrap a coroutine function or an async generator function; waits never block the loop."""
+
+    async def acquire(which: str) -> None:
+        if isinstance(limiter, AsyncRateLimiter):
+            await limiter.acquire(which, cost, wait=wait)
+        else:
+            await _acquire_without_blocking(limiter, which, cost, wait)
+
+    if inspect.isasyncgenfunction(func):
+        return _limit_generator(func, acquire, key_for)
+
+    @functools.wraps(func)
+    async def coroutine(*args: P.args, **kwargs: P.kwargs) -> Any:
+        await acquire(key_for(*args, **kwargs))
+        return await func(*args, **kwargs)
+
+    return coroutine
+
+
+def _limit_generator(
+    func: Callable[P, Any], acquire: Callable[[str], Awaitable[None]], key_for: Callable[..., str]
+) -> Callable[P, Any]:
+    """Wrap an async generator function: acquire before the first item, then pass everything on."""
+
+    @functools.wraps(func)
+    async def generator(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[Any, Any]:
+        await acquire(key_for(*args, **kwargs))
+        inner: AsyncGenerator[Any, Any] = func(*args, **kwargs)
+        try:  # the items out; what is sent or thrown in, in
+            item = await anext(inner)
+            while True:
+                try:
+                    sent = yield item
+                except GeneratorExit:  # noqa: PERF203 - each throw goes on to the generator
+                    raise
+                except BaseException as error:  # noqa: BLE001 - passed on to the generator
+                    item = await inner.athrow(error)
+                else:
+                    item = await inner.asend(sent)
+        except StopAsyncIteration:
+            return
+        finally:
+            await inner.aclose()
+
+    return generator
 
 
 async def _acquire_without_blocking(limiter: RateLimiter, key: str, cost: int, wait: float) -> None:

@@ -21,33 +21,40 @@ __all__ = ["compile_admit", "compile_rule"]
 State = tuple[int, ...]
 
 
-def rule_lines(n: int, accept: list[str], indent: str, *, scalar: bool = False) -> list[str]:
-    """The rule for *n* rates; *accept* runs (nested) when every rate allows, with ``new``.
+def rule_lines(
+    intervals: tuple[int, ...],
+    windows: tuple[int, ...],
+    accept: list[str],
+    indent: str,
+    *,
+    scalar: bool = False,
+    unit: bool = False,
+) -> list[str]:
+    """The rule for these rates; *accept* runs (nested) when every rate allows, with ``new``.
 
-    With ``scalar`` (one rate only) the state is the arrival time itself, not a 1-tuple.
+    Each rate's interval and window are written in as numbers. A rate allows when its arrival
+    time, moved up to ``now``, is at most ``window - interval * cost`` ahead; only then does it
+    move on by ``interval * cost`` (a fresh key thus costs one addition). With ``scalar`` (one
+    rate only) the state is the arrival time itself, not a 1-tuple; with ``unit`` the cost is
+    known to be 1 and folded into the numbers.
     """
     lines: list[str] = []
-    for i in range(n):
+    for i, (interval, window) in enumerate(zip(intervals, windows, strict=True)):
         pad = indent + "    " * i
+        step = f"{interval}" if unit else f"{interval} * cost"
+        slack = f"{window - interval}" if unit else f"{window} - {interval} * cost"
         lines += [
             f"{pad}t{i} = state" if scalar else f"{pad}t{i} = state[{i}]",
             f"{pad}if t{i} < now:",
             f"{pad}    t{i} = now",
-            f"{pad}t{i} += I{i} * cost",
-            f"{pad}if t{i} - now <= W{i}:",
+            f"{pad}if t{i} - now <= {slack}:",
+            f"{pad}    t{i} += {step}",
         ]
-    pad = indent + "    " * n
-    new = "t0" if scalar else "(" + "".join(f"t{i}, " for i in range(n)) + ")"
+    pad = indent + "    " * len(intervals)
+    new = "t0" if scalar else "(" + "".join(f"t{i}, " for i in range(len(intervals))) + ")"
     lines.append(f"{pad}new = {new}")
     lines += [pad + line for line in accept]
     return lines
-
-
-def _constants(intervals: tuple[int, ...], windows: tuple[int, ...]) -> dict[str, Any]:
-    names: dict[str, Any] = {}
-    for i, (interval, window) in enumerate(zip(intervals, windows, strict=True)):
-        names[f"I{i}"], names[f"W{i}"] = interval, window
-    return names
 
 
 def _compile(source: list[str], names: dict[str, Any], name: str) -> Any:
@@ -65,11 +72,11 @@ def compile_rule(
         "def rule(state, now, cost):",
         "    if state is None:",
         f"        state = (now,) * {n}",
-        *rule_lines(n, ["return new"], "    "),
+        *rule_lines(intervals, windows, ["return new"], "    "),
         "    return None",
     ]
     rule: Callable[[State | None, int, int], State | None]
-    rule = _compile(source, _constants(intervals, windows), "rule")
+    rule = _compile(source, {}, "rule")
     return rule
 
 
@@ -89,14 +96,15 @@ def compile_admit(
 
     As ``admit(key, cost)``, anything else (a new key, a refusal) goes to
     ``fallback(key, cost, now)`` with the time already read. As ``acquire(key, cost=1, *,
-    wait=0.0)`` (``acquire=True``), a call with another cost or a wait, and anything the fast
+    wait=0.0)`` (``acquire=True``), a call with another cost or wait, and anything the fast
     path does not settle, goes to ``fallback(key, cost, wait=wait)``, which checks the input:
     only str keys are ever stored, so any other key finds no state here and goes there too.
     """
     if acquire:
         head = [
-            "def run(key, cost=ONE, *, wait=0.0):",
-            "    if cost is not ONE or wait:",
+            "def run(key, cost=ONE, *, wait=ZERO):",
+            # the default wait passes at once; another 0.0 too; None, "" ... go to be refused
+            "    if cost is not ONE or wait is not ZERO and (wait or type(wait) is not float):",
             "        return fallback(key, cost, wait=wait)",
         ]
         tail = "    return fallback(key, cost, wait=wait)"
@@ -108,29 +116,30 @@ def compile_admit(
         "    now = clock()",
         "    lock_get()",
         "    try:",
-        "        state = get(key)",
-        "        if state is not None:",
+        "        state = table[key]",
         *rule_lines(
-            len(intervals),
+            intervals,
+            windows,
             ["table[key] = new", "return None"],
-            "            ",
+            "        ",
             scalar=len(intervals) == 1,
+            unit=acquire,  # the inlined acquire settles cost 1 only
         ),
-        "    except TypeError:",  # an unhashable key: the fallback says what is wrong with it
+        # a new key, or an unhashable one: the fallback stores it or says what is wrong
+        "    except (KeyError, TypeError):",
         "        pass",
         "    finally:",
         "        lock_put(None)",
         tail,
     ]
-    names = _constants(intervals, windows)
-    names.update(
-        ONE=1,
-        clock=clock,
-        lock_get=lock.get,
-        lock_put=lock.put,
-        get=table.get,
-        table=table,
-        fallback=fallback,
-    )
+    names: dict[str, Any] = {
+        "ONE": 1,
+        "ZERO": 0.0,
+        "clock": clock,
+        "lock_get": lock.get,
+        "lock_put": lock.put,
+        "table": table,
+        "fallback": fallback,
+    }
     run: Callable[..., Any] = _compile(source, names, "run")
     return run

@@ -10,6 +10,7 @@ nothing. Every backend (in process, Redis) computes this and nothing else; no I/
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,11 @@ class Policy:
         self.limits = tuple(rate.limit for rate in rates)
         intervals = []
         for rate in rates:
-            interval = round(rate.per * ticks_per_second) // rate.limit
+            ticks = rate.per * ticks_per_second
+            if not math.isfinite(ticks):
+                msg = f"rate {rate} has a period too long to count in clock ticks (shorten it)"
+                raise ValidationError(msg, field="rate", value=str(rate))
+            interval = round(ticks) // rate.limit
             if interval < 1:
                 msg = (
                     f"rate {rate} is finer than this clock resolves (1/{ticks_per_second} s "

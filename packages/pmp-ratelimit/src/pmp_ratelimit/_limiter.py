@@ -69,6 +69,13 @@ def _check_wait(wait: float) -> None:
         raise ValidationError(msg, field="wait", value=wait)
 
 
+def _check_store(store: object, example: str) -> None:
+    """Refuse anything but a store instance (a URL, a class, ...) with a clear error."""
+    if isinstance(store, type) or not isinstance(store, Store):
+        msg = f"store must be a store such as MemoryStore() or {example}(url), got {store!r}"
+        raise ConfigurationError(msg, config_key="store")
+
+
 def check_key(key: object) -> str:
     """Return *key* if it is a string, else raise ValidationError saying so."""
     if type(key) is str or isinstance(key, str):
@@ -106,7 +113,7 @@ class _Limiter:
         check_key(key)
         if type(cost) is not int or cost != 1:
             self._policy.check_cost(cost)
-        if wait:
+        if type(wait) is not float or wait:
             _check_wait(wait)
 
     def __repr__(self) -> str:
@@ -136,6 +143,8 @@ class RateLimiter(_Limiter):
         store: Store | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
+        if store is not None:
+            _check_store(store, "RedisStore")
         self.store: Store = MemoryStore() if store is None else store
         super().__init__(rates, self.store.ticks_per_second)
         self._admit, self._decide = self.store.bind(self._policy)
@@ -146,7 +155,8 @@ class RateLimiter(_Limiter):
             )
             raise ConfigurationError(msg, config_key="store")
         self._sleep = sleep
-        if isinstance(self.store, MemoryStore):  # the common call inlined, as the same method
+        own = type(self).acquire is RateLimiter.acquire  # never inline over a subclass's acquire
+        if own and isinstance(self.store, MemoryStore):  # the common call inlined, same method
             general = functools.partial(RateLimiter.acquire, self)
             fast = self.store.fast_acquire(self._policy, general)
             fast.__name__, fast.__doc__ = "acquire", RateLimiter.acquire.__doc__
@@ -158,7 +168,13 @@ class RateLimiter(_Limiter):
 
         With ``wait=`` seconds, sleep for the turn while the total sleep stays within it.
         """
-        if type(key) is not str or type(cost) is not int or cost != 1 or wait:
+        if (
+            type(key) is not str
+            or type(cost) is not int
+            or cost != 1
+            or type(wait) is not float
+            or wait
+        ):
             self.check_request(key, cost, wait=wait)
         refusal = self._admit(key, cost)
         spent = 0.0
@@ -193,6 +209,8 @@ class AsyncRateLimiter(_Limiter):
         store: AsyncStore | MemoryStore | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        if store is not None:
+            _check_store(store, "AsyncRedisStore")
         self.store: AsyncStore | MemoryStore = MemoryStore() if store is None else store
         super().__init__(rates, self.store.ticks_per_second)
         self._sleep = sleep
@@ -213,7 +231,13 @@ class AsyncRateLimiter(_Limiter):
         With ``wait=`` seconds, sleep (without blocking the loop) for the turn while the total
         sleep stays within it.
         """
-        if type(key) is not str or type(cost) is not int or cost != 1 or wait:
+        if (
+            type(key) is not str
+            or type(cost) is not int
+            or cost != 1
+            or type(wait) is not float
+            or wait
+        ):
             self.check_request(key, cost, wait=wait)
         refusal = self._admit(key, cost)
         if refusal is not None and not isinstance(refusal, Decision):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import weakref
 from queue import SimpleQueue
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,8 @@ class MemoryStore:
     asyncio tasks alike see every request counted exactly once. A key whose state has run back to
     "fresh" is idle and dropped by a sweep that runs when the table has doubled since the last one;
     when ``max_keys`` keys are all busy, the eighth closest to idle is dropped (those keys then
-    start fresh). ``clock`` returns integer nanoseconds (``time.monotonic_ns`` by default); tests
+    start fresh). Limiters with the same rates on one store share their counts per key, as they
+    do in Redis. ``clock`` returns integer nanoseconds (``time.monotonic_ns`` by default); tests
     inject their own.
 
     >>> from pmp_ratelimit import MemoryStore, RateLimiter
@@ -48,8 +48,13 @@ class MemoryStore:
         if not is_count(max_keys):
             msg = f"max_keys must be a positive int, got {max_keys!r}"
             raise ValidationError(msg, field="max_keys", value=max_keys)
-        if not callable(clock):
-            msg = f"clock must be a callable returning nanoseconds, got {clock!r}"
+        checked: object = clock  # whatever the caller passed, whatever it returns
+        sample: object = clock() if callable(checked) else None
+        if not isinstance(sample, int) or isinstance(sample, bool):
+            msg = (
+                "clock must be a callable returning integer nanoseconds such as "
+                f"time.monotonic_ns, got {clock!r} (which returned {sample!r})"
+            )
             raise ValidationError(msg, field="clock", value=clock)
         self.max_keys = max_keys
         self.clock = clock
@@ -57,9 +62,9 @@ class MemoryStore:
         # uncontended, the pair is cheaper than Lock.acquire()/release() on CPython
         self._lock: SimpleQueue[None] = SimpleQueue()
         self._lock.put(None)
-        self._tables: weakref.WeakKeyDictionary[Policy, dict[str, Packed]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # one table per set of rates (their signature), as Redis keys are: limiters with the
+        # same rates on this store share their counts, however many of them are made
+        self._tables: dict[str, tuple[Policy, dict[str, Packed]]] = {}
         self._size = 0
         self._next_sweep = min(_FIRST_SWEEP, max_keys)
 
@@ -75,7 +80,7 @@ class MemoryStore:
         ``admit`` counts an allowed request and returns None, or returns the refusal; ``decide``
         always returns the ``Decision``. Both count only allowed requests.
         """
-        table = self._tables.setdefault(policy, {})
+        table = self._table(policy)
         lock = self._lock
 
         def decide_at(key: str, cost: int, now: int) -> Decision:
@@ -120,10 +125,18 @@ class MemoryStore:
             policy.windows,
             clock=self.clock,
             lock=self._lock,
-            table=self._tables.setdefault(policy, {}),
+            table=self._table(policy),
             fallback=acquire,
             acquire=True,
         )
+
+    def _table(self, policy: Policy) -> dict[str, Packed]:
+        """The table of *policy*'s rates, made under the lock so that no sweep sees it change."""
+        self._lock.get()
+        try:
+            return self._tables.setdefault(policy.signature, (policy, {}))[1]
+        finally:
+            self._lock.put(None)
 
     def _insert(self, table: dict[str, Packed], key: str, state: Packed, now: int) -> None:
         if self._size >= self._next_sweep:
@@ -134,10 +147,10 @@ class MemoryStore:
         self._size += 1
 
     def _sweep(self, now: int) -> None:
-        for policy, table in self._tables.items():
+        for policy, table in self._tables.values():
             for key in [key for key, state in table.items() if policy.idle(state, now)]:
                 del table[key]
-        self._size = sum(len(table) for table in self._tables.values())
+        self._size = sum(len(table) for _, table in self._tables.values())
         self._next_sweep = min(max(_FIRST_SWEEP, 2 * self._size), self.max_keys)
 
     def _evict(self) -> None:
@@ -147,7 +160,7 @@ class MemoryStore:
         fill up again instead of running on every insert.
         """
         found = [(policy.latest(state), table, key)
-                 for policy, table in self._tables.items()
+                 for policy, table in self._tables.values()
                  for key, state in table.items()]  # fmt: skip
         found.sort(key=lambda item: item[0])
         for _, table, key in found[: max(1, len(found) // 8)]:
@@ -159,7 +172,7 @@ class MemoryStore:
         """Forget every key's state."""
         self._lock.get()
         try:
-            for table in self._tables.values():
+            for _, table in self._tables.values():
                 table.clear()
             self._size = 0
             self._next_sweep = min(_FIRST_SWEEP, self.max_keys)

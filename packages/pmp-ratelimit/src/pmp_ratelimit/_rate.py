@@ -30,8 +30,9 @@ _UNITS = {
     "d": 86400,
     "day": 86400,
 }
+_PLURALS = frozenset({"sec", "second", "min", "minute", "hr", "hour", "day"})
 _FORMAT = re.compile(
-    r"\s*(?P<limit>\d+)\s*(?:/|per\s)\s*(?P<count>\d+(?:\.\d+)?)?\s*(?P<unit>[a-z]+)\s*\Z",
+    r"\s*(?P<limit>\d+)\s*(?:/|per\s)\s*(?P<count>\d+(?:\.\d+)?(?:e[-+]?\d+)?)?\s*(?P<unit>[a-z]+)\s*\Z",
     re.IGNORECASE,
 )
 _EXPECTED = "'<count>/<unit>' such as '100/minute', '5/second', '10/5s' or '1000 per hour'"
@@ -102,10 +103,10 @@ RateLike = Rate | str
 
 
 def _unit_seconds(unit: str) -> float | None:
-    seconds = _UNITS.get(unit)
-    if seconds is None and unit.endswith("s"):
-        seconds = _UNITS.get(unit[:-1])
-    return seconds
+    """Seconds in *unit*, a name or its plural ("minutes", "hrs"); single letters have none."""
+    if unit.endswith("s") and unit[:-1] in _PLURALS:
+        unit = unit[:-1]
+    return _UNITS.get(unit)
 
 
 def parse_rates(rates: Iterable[RateLike]) -> tuple[Rate, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pmp_errors import ConfigurationError
+from pmp_errors import ConfigurationError, ValidationError
 from pmp_ratelimit._script import OutagePolicy, ScriptProtocol, script_for
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRedisStore", "RedisStore"]
 
 _PREFIX = "pmp-ratelimit:"
+_LONGEST = 2**52  # microseconds: with the server's time added, Lua's doubles stay exact
 
 
 def _redis_errors() -> tuple[type[Exception], type[Exception], tuple[type[Exception], ...]]:
@@ -35,14 +36,14 @@ def _redis_errors() -> tuple[type[Exception], type[Exception], tuple[type[Except
 
 
 class _RedisStoreBase:
-    __slots__ = ("_no_script", "_outages", "_protocol", "client")
+    __slots__ = ("_no_script", "_outages", "_protocol", "_refused", "client")
 
     ticks_per_second = 1_000_000  # the script works in the server's microseconds
 
     def __init__(
         self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
     ) -> None:
-        self._no_script, _, self._outages = _redis_errors()
+        self._no_script, self._refused, self._outages = _redis_errors()
         self._protocol = ScriptProtocol(prefix, on_outage)
         self.client = self._connect(client) if isinstance(client, str) else client
 
@@ -52,6 +53,13 @@ class _RedisStoreBase:
 
     def _script(self, policy: Policy) -> tuple[str, tuple[bytes, ...], str, str]:
         """The key prefix, the ARGV of cost 1, the Lua source and its SHA1 for *policy*."""
+        for rate, window in zip(policy.rates, policy.windows, strict=True):
+            if window > _LONGEST:
+                msg = (
+                    f"rate {rate} is too long for Redis, whose scripts count in doubles: "
+                    f"at most {_LONGEST // 1_000_000 // 86400 // 365} years per period"
+                )
+                raise ValidationError(msg, field="rate", value=str(rate))
         lua, sha = script_for(policy)
         return self._protocol.key_prefix(policy), self._protocol.args(1), lua, sha
 
@@ -96,21 +104,24 @@ class RedisStore(_RedisStoreBase):
         self, policy: Policy
     ) -> tuple[Callable[[str, int], Decision | None], Callable[[str, int], Decision]]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each."""
-        protocol, client, no_script, outages = (
-            self._protocol, self.client, self._no_script, self._outages
+        protocol, client, no_script, refused, outages = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages
         )  # fmt: skip
         prefix, args_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
         def run(key: str, cost: int) -> Any:
             args = args_one if cost == 1 else protocol.args(cost)
+            name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
-                    return evalsha(sha, 1, prefix + key, *args)
+                    return evalsha(sha, 1, name, *args)
                 except no_script:
-                    return client.eval(lua, 1, prefix + key, *args)
+                    return client.eval(lua, 1, name, *args)
             except outages as error:
                 return outage(policy, error)
+            except refused as error:
+                raise protocol.server_error(prefix + key, error) from None
 
         def decide(key: str, cost: int) -> Decision:
             return protocol.decision(policy, run(key, cost))
@@ -147,21 +158,24 @@ class AsyncRedisStore(_RedisStoreBase):
         Callable[[str, int], Awaitable[Decision | None]], Callable[[str, int], Awaitable[Decision]]
     ]:
         """The limiter's ``admit`` and ``decide`` for *policy*: one EVALSHA each, awaited."""
-        protocol, client, no_script, outages = (
-            self._protocol, self.client, self._no_script, self._outages
+        protocol, client, no_script, refused, outages = (
+            self._protocol, self.client, self._no_script, self._refused, self._outages
         )  # fmt: skip
         prefix, args_one, lua, sha = self._script(policy)
         evalsha, outage = client.evalsha, protocol.outage
 
         async def run(key: str, cost: int) -> Any:
             args = args_one if cost == 1 else protocol.args(cost)
+            name = prefix + key if key.isascii() else protocol.name(prefix + key)
             try:
                 try:
-                    return await evalsha(sha, 1, prefix + key, *args)
+                    return await evalsha(sha, 1, name, *args)
                 except no_script:
-                    return await client.eval(lua, 1, prefix + key, *args)
+                    return await client.eval(lua, 1, name, *args)
             except outages as error:
                 return outage(policy, error)
+            except refused as error:
+                raise protocol.server_error(prefix + key, error) from None
 
         async def decide(key: str, cost: int) -> Decision:
             return protocol.decision(policy, await run(key, cost))

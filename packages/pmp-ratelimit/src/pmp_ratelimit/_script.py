@@ -13,10 +13,10 @@ import hashlib
 import logging
 from typing import Literal
 
-from pmp_errors import ValidationError
+from pmp_errors import ConfigurationError, ValidationError
 from pmp_ratelimit._gcra import Decision, Policy
 
-__all__ = ["OutagePolicy", "ScriptProtocol", "script_for"]
+__all__ = ["FOREIGN", "OutagePolicy", "ScriptProtocol", "script_for"]
 
 
 def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
@@ -38,7 +38,8 @@ def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
         "local raw = redis.call('GET', KEYS[1])",
         "local " + ", ".join(f"s{i}" for i in n) + " = " + ", ".join("now" for _ in n),
         "if raw then",
-        f"  local {', '.join(f'a{i}' for i in n)} = string.match(raw, '{pattern}')",
+        f"  local {', '.join(f'a{i}' for i in n)} = string.match(raw, '^{pattern}$')",
+        f"  if not a{len(intervals) - 1} then return redis.error_reply('{FOREIGN}') end",
         *[f"  s{i} = tonumber(a{i})" for i in n],
         "end",
         "local wait, binding = 0, 0",
@@ -88,6 +89,7 @@ def script_for(policy: Policy) -> tuple[str, str]:
     return source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
 
+FOREIGN = "PMPFOREIGN the key holds a value not written by a rate limiter"
 OutagePolicy = Literal["open", "closed"]
 logger = logging.getLogger("pmp_ratelimit")
 _ALLOWED = (b"1", "1")  # the reply's first character, as bytes or (decode_responses=True) str
@@ -113,6 +115,11 @@ class ScriptProtocol:
     def key_prefix(self, policy: Policy) -> str:
         """The start of the Redis keys under *policy*: the prefix, then the rates."""
         return f"{self.prefix}{policy.signature}:"
+
+    @staticmethod
+    def name(text: str) -> bytes:
+        """A Redis key name in UTF-8, lone surrogates too: any str key works, as in process."""
+        return text.encode("utf-8", "surrogatepass")
 
     @staticmethod
     def args(cost: int, now: int | None = None) -> tuple[bytes, ...]:
@@ -144,6 +151,22 @@ class ScriptProtocol:
             reset=reset / tps,
             limit=policy.limits[binding],
         )
+
+    def server_error(self, key: str, error: Exception) -> Exception:
+        """The error to raise for a script refused by the server: a clear one for a foreign key.
+
+        A key of another type (WRONGTYPE) or a string the script did not write is a clash of
+        key names; any other error (OOM, READONLY ...) is raised as redis-py reported it.
+        """
+        text = str(error)
+        if not text.startswith(("WRONGTYPE", "PMPFOREIGN")):
+            return error
+        reason = text.partition(" script: ")[0]
+        msg = (
+            f"the Redis key {key!r} holds a value this limiter did not write ({reason}); "
+            "give the store another prefix, or delete the key"
+        )
+        return ConfigurationError(msg, config_key="prefix", redis_key=key)
 
     def outage(self, policy: Policy, error: Exception) -> Decision:
         """Count *error* and decide by the outage policy: allow, or refuse for one interval."""

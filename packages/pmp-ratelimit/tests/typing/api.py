@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from typing_extensions import assert_type
@@ -63,3 +63,17 @@ async def fetch(url: str) -> bytes:
 
 limiter.acquire(42)  # type: ignore[arg-type]
 RedisStore("redis://", on_outage="maybe")  # type: ignore[arg-type]
+
+
+@rate_limited(alimiter, key="feed", wait=1.0)
+async def feed(n: int) -> AsyncIterator[int]:
+    yield n
+
+
+async def use_feed() -> None:
+    assert_type(feed(3), AsyncIterator[int])
+    assert_type([n async for n in feed(3)], list[int])
+    feed("3")  # type: ignore[arg-type]
+
+
+rate_limited(alimiter)(pay)  # type: ignore[arg-type]  # an AsyncRateLimiter on a plain function
