@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import http
 import json
 import pickle
@@ -409,3 +410,137 @@ def test_instance_must_be_a_str(bad: object) -> None:
     with pytest.raises(ValidationError, match="instance must be a URI reference") as info:
         PortfolioError("m").to_problem(instance=bad)  # type: ignore[arg-type]
     assert info.value.field == "instance"
+
+
+def test_errors_inside_public_context_show_only_what_is_public() -> None:
+    """An error held in a public entry shows what its own to_problem() would, never its record."""
+    inner = ValidationError("too short", field="password", value=SECRET)
+    setattr(inner, "__notes__", [f"tried {SECRET}"])  # noqa: B010 - declared from 3.11 only
+    inner.__cause__ = ValueError(SECRET)
+    server = PortfolioError(f"db password={SECRET}", dsn=SECRET)
+    foreign = KeyError(f"token={SECRET}")
+    e = ValidationError("bad", field="form", errors=[inner, server, foreign])
+    e.context["again"] = e  # a cycle through the error itself
+    p = e.expose("errors", "again").to_problem()
+    assert SECRET not in json.dumps(p, allow_nan=False)
+    assert p["errors"] == [
+        {"code": "validation_error", "status": 422, "detail": "too short", "field": "password"},
+        {"code": "portfolio_error", "status": 500, "detail": PortfolioError.server_detail},
+        {"code": None, "status": 500, "detail": PortfolioError.server_detail},
+    ]
+    again = p["again"]
+    assert isinstance(again, dict)
+    assert again["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("bad", [200, "503", None, 503.0, True])
+def test_an_odd_status_set_on_the_error_falls_back_to_the_class_status(bad: object) -> None:
+    """A status set on one error that is no error status never reaches the document."""
+    e = PortfolioError(f"db password={SECRET}")
+    e.status = bad  # type: ignore[misc,assignment]
+    assert e.http_status == 500
+    p = e.to_problem()
+    assert p["status"] == 500
+    assert p["detail"] == PortfolioError.server_detail
+
+
+@pytest.mark.parametrize(
+    "huge", [10**5000, 2**64, 1e300, float(2**31)], ids=["5000-digit", "2**64", "1e300", "2**31"]
+)
+def test_retry_after_is_capped_for_huge_waits(huge: float) -> None:
+    """A huge retry_after gives a Retry-After clients can parse (a 31-bit int), never an error."""
+    e = RateLimitError("Too many requests", retry_after=huge)
+    assert e.http_headers == {"Retry-After": str(2**31 - 1)}
+    json.dumps(e.to_problem(), allow_nan=False)
+
+
+def test_a_shadowing_class_that_is_gone_gives_the_code_back() -> None:
+    """A class that took a built-in's code leaves the built-in in place once collected."""
+
+    def shadow() -> type[PortfolioError]:
+        class ValidationError(PortfolioError):  # same name, so same code
+            pass
+
+        return ValidationError
+
+    cls: type[PortfolioError] | None = shadow()
+    assert type(from_problem({"code": "validation_error"})) is cls
+    cls = None
+    gc.collect()
+    assert type(from_problem({"code": "validation_error"})) is ValidationError
+
+
+@pytest.mark.parametrize(
+    ("attribute", "bad"),
+    [
+        ("code", 5),
+        ("code", ""),
+        ("code", "a b/c"),
+        ("code", "x?y"),
+        ("title", 5),
+        ("title", None),
+        ("server_detail", None),
+        ("server_detail", b"oops"),
+    ],
+)
+def test_class_problem_members_must_be_valid(attribute: str, bad: object) -> None:
+    """A class's code, title and server_detail are checked when it is defined."""
+    with pytest.raises(ValidationError, match=rf"BadError\.{attribute} must be") as info:
+        type("BadError", (PortfolioError,), {attribute: bad})
+    assert info.value.field == f"BadError.{attribute}"
+
+
+@pytest.mark.parametrize(
+    ("problem", "attribute"),
+    [
+        ({"code": "rate_limit_error", "retry_after": "soon"}, "retry_after"),
+        ({"code": "rate_limit_error", "retry_after": True}, "retry_after"),
+        ({"code": "rate_limit_error", "limit": 2.5}, "limit"),
+        ({"code": "validation_error", "field": ["a"]}, "field"),
+        ({"code": "configuration_error", "config_key": 1}, "config_key"),
+        ({"code": "data_processing_error", "step": None, "row_index": "3"}, "row_index"),
+        ({"code": "data_processing_error", "step": {"a": 1}}, "step"),
+        ({"code": "api_error", "status_code": "500"}, "status_code"),
+        ({"code": "api_error", "endpoint": 404}, "endpoint"),
+    ],
+)
+def test_rebuilt_attributes_keep_their_types(problem: dict[str, Any], attribute: str) -> None:
+    """A member of the wrong type in a received document reads as None, never as a wrong type."""
+    e = from_problem(problem)
+    assert getattr(e, attribute) is None
+    assert e.http_headers == {}
+    assert attribute in e.context  # still there, as received
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["https://exa mple.com/", "https://x.test/e/\n", 'https://x.test/"e"/', "https://x.test/é/"],
+)
+def test_type_bases_must_be_uris(bad: str) -> None:
+    """A base with characters a URI cannot hold (spaces, controls, quotes) is refused."""
+    with pytest.raises(ValidationError, match="base must be 'about:blank' or the https://"):
+        PortfolioError("m").to_problem(base=bad)
+
+
+def test_a_broken_error_inside_public_context_shows_nothing_of_its_own() -> None:
+    """An error whose own rendering fails shows as a server error, never as its repr."""
+    inner = ValidationError("too short", field="password", value=SECRET)
+    inner.public = None  # type: ignore[misc,assignment]
+    p = ValidationError("bad", field="form", errors=[inner]).expose("errors").to_problem()
+    assert SECRET not in json.dumps(p, allow_nan=False)
+    assert p["errors"] == [{"code": None, "status": 500, "detail": PortfolioError.server_detail}]
+
+
+def test_errors_as_keys_of_public_context_show_nothing_of_their_own() -> None:
+    """An error used as a mapping key in a public entry does not show its message."""
+    e = ValidationError("bad", field="form", by_error={KeyError(SECRET): 1, ValueError(SECRET): 2})
+    p = e.expose("by_error").to_problem()
+    assert SECRET not in json.dumps(p, allow_nan=False)
+    assert p["by_error"] == {"<error>": 1, "<error>#2": 2}
+
+
+def test_a_document_naming_problem_error_keeps_its_status_and_type() -> None:
+    """A forwarded ProblemError document is rebuilt with the status and type it carries."""
+    e = from_problem({"type": "https://example.com/p/x", "status": 403, "code": "problem_error"})
+    assert type(e) is ProblemError
+    assert (e.status_code, e.problem_type) == (403, "https://example.com/p/x")

@@ -452,3 +452,28 @@ def test_resolving_an_annotation_leaves_the_function_globals_alone() -> None:
     bare.__annotations__ = {"return": "int"}
     assert _returns_plain_value(bare)
     assert bare.__globals__ == {"int": int}
+
+
+async def _double(n: int) -> int:
+    return n * 2
+
+
+def _checked(n: int) -> int:
+    if n < 0:
+        msg = "negative"
+        raise ValueError(msg)
+    return n
+
+
+@pytest.mark.asyncio
+async def test_failure_before_the_coroutine_is_awaitable_when_annotated() -> None:
+    """A function annotated to return a coroutine gives one also when it raises before making it."""
+
+    def fetch(n: int) -> Coroutine[Any, Any, int]:
+        return _double(_checked(n))
+
+    safe = as_result(ValueError)(fetch)
+    assert await safe(2) == Success(4)
+    failed = await safe(-1)
+    assert isinstance(failed, Failure)
+    assert str(failed.error) == "negative"

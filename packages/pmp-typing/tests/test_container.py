@@ -1,6 +1,8 @@
 import copy
 import pickle
-from typing import cast
+from collections.abc import Callable
+from functools import partial
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -103,3 +105,20 @@ def test_container_of_result_round_trips() -> None:
     """A Container holding a Result (and the other way round) pickles whole."""
     box = Container(Success(Container(3)))
     assert pickle.loads(pickle.dumps(box)) == box
+
+
+def _pickled(value: object, protocol: int) -> object:
+    return pickle.loads(pickle.dumps(value, protocol=protocol))
+
+
+@pytest.mark.parametrize(
+    "clone",
+    [copy.deepcopy, *(partial(_pickled, protocol=p) for p in range(pickle.HIGHEST_PROTOCOL + 1))],
+)
+def test_a_container_inside_its_own_value_is_copied_once(clone: Callable[[Any], Any]) -> None:
+    """A Container reachable from its own value comes back as one Container, not two."""
+    box: Container[list[Any]] = Container([])
+    box.value.append(box)
+    other = clone(box)
+    assert other.value[0] is other
+    assert clone(Container(None)).value is None

@@ -181,14 +181,18 @@ class _Report:
 
 
 class _Observed:
-    """One timed call while instruments are installed: the usual report, then the hooks."""
+    """One timed call while instruments are installed: the usual report, then the hooks.
+
+    It reads the instruments itself, so that a wrapper tests the switch without a local, and
+    a call that sees them turned off between its test and here is simply timed as usual.
+    """
 
     __slots__ = ("hooks", "report", "start", "tokens")
 
-    def __init__(self, hooks: Dispatch, report: _Report) -> None:
-        self.hooks = hooks
+    def __init__(self, report: _Report) -> None:
+        self.hooks = hooks = HOOKS
         self.report = report
-        self.tokens = hooks.timing_started(report.label)
+        self.tokens: list[object] = [] if hooks is None else hooks.timing_started(report.label)
         self.start = perf_counter_ns()
 
     def __enter__(self) -> None:
@@ -206,16 +210,16 @@ class _Observed:
             report.stats.add(elapsed)
         if report.logger.isEnabledFor(report.level):
             report.emit(elapsed, raised=exc_type is not None, depth=4)
-        self.hooks.timing_ended(report.label, self.tokens, elapsed, exc)
+        if self.hooks is not None:
+            self.hooks.timing_ended(report.label, self.tokens, elapsed, exc)
 
 
 def _timed_sync(func: Callable[P, R], report: _Report) -> Callable[P, R]:
     stats, level, enabled = report.stats, report.level, report.logger.isEnabledFor
 
     def timed_sync(*args: P.args, **kwargs: P.kwargs) -> R:
-        hooks = HOOKS
-        if hooks is not None:
-            with _Observed(hooks, report):
+        if HOOKS is not None:
+            with _Observed(report):
                 return func(*args, **kwargs)
         start = perf_counter_ns()
         try:
@@ -239,9 +243,8 @@ def _timed_async(
     stats, level, enabled = report.stats, report.level, report.logger.isEnabledFor
 
     async def timed_async(*args: P.args, **kwargs: P.kwargs) -> R:
-        hooks = HOOKS
-        if hooks is not None:
-            with _Observed(hooks, report):
+        if HOOKS is not None:
+            with _Observed(report):
                 return await func(*args, **kwargs)
         start = perf_counter_ns()
         try:

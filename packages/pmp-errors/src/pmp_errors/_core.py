@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import math
 import re
-import weakref
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pmp_errors._chain import ErrorDict, exception_to_dict
-from pmp_errors._json import JSONValue, safe_repr, safe_str
+from pmp_errors._json import JSONValue, Walk, safe_repr
 from pmp_errors._pickling import restore, slot_values
 from pmp_errors._problem import (
     ABOUT_BLANK,
     check_base,
+    check_code,
     check_names,
+    check_text,
     is_error_status,
+    problem_detail,
+    public_context,
+    public_error,
     render_problem,
+    retry_after_header,
 )
+from pmp_errors._registry import register
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -28,20 +33,25 @@ __all__ = [
     "PortfolioError",
     "RateLimitError",
     "ValidationError",
-    "find_class",
 ]
 
+T = TypeVar("T")
 _UNSET: Any = object()
-_REGISTRY: weakref.WeakValueDictionary[str, type[PortfolioError]] = weakref.WeakValueDictionary()
-
-
-def find_class(code: str) -> type[PortfolioError] | None:
-    """Return the most recently defined error class whose ``code`` is *code*, if any."""
-    return _REGISTRY.get(code)
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _entry(error: PortfolioError, key: str, kind: type[T] | tuple[type[T], ...]) -> T | None:
+    """The context entry *key* if it is of *kind* (never a ``bool`` for a number), else None.
+
+    Errors rebuilt from received documents hold whatever the sender put there.
+    """
+    value = error.context.get(key)
+    if isinstance(value, kind) and (kind is str or not isinstance(value, bool)):
+        return value
+    return None
 
 
 def _as_text(message: object) -> str:
@@ -76,10 +86,15 @@ class PortfolioError(Exception):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "code" not in cls.__dict__:
+        if "code" in cls.__dict__:
+            cls.code = check_code(cls.__dict__["code"], field=f"{cls.__name__}.code")
+        else:
             cls.code = _snake(cls.__name__)
         if "title" not in cls.__dict__:
             cls.title = cls.code.replace("_", " ").capitalize()
+        for name in ("title", "server_detail"):
+            if name in cls.__dict__:
+                check_text(cls.__dict__[name], field=f"{cls.__name__}.{name}")
         if "status" in cls.__dict__ and not is_error_status(cls.status):
             msg = f"{cls.__name__}.status must be an HTTP error status (an int 400-599), got"
             msg += f" {safe_repr(cls.status)}"
@@ -88,7 +103,7 @@ class PortfolioError(Exception):
             cls.public = check_names(cls.__dict__["public"], field=f"{cls.__name__}.public")
         if "problem_base" in cls.__dict__:
             cls.problem_base = check_base(cls.problem_base, field=f"{cls.__name__}.problem_base")
-        _REGISTRY[cls.code] = cls
+        register(cls)
 
     def __init__(self, message: str, /, **context: Any) -> None:
         super().__init__(message)
@@ -156,7 +171,8 @@ class PortfolioError(Exception):
 
         Only the context entries named by the class's ``public`` or by
         :meth:`expose` become extension members (those whose names RFC 9457 would not
-        allow go under ``context``). A 5xx problem's ``detail`` is the class's generic
+        allow go under ``context``); an error inside them shows only its ``code``,
+        ``status``, ``detail`` and public context. A 5xx problem's ``detail`` is the class's generic
         ``server_detail``, never the message. ``type`` is ``about:blank`` (and the
         ``title`` the status's reason phrase) unless ``base`` or the class's
         ``problem_base`` gives the https:// URL of your documentation: the type is
@@ -178,26 +194,25 @@ class PortfolioError(Exception):
             msg = f"instance must be a URI reference (a str) or None, got {safe_repr(instance)}"
             raise ValidationError(msg, field="instance", value=instance)
         status = self._problem_status()
-        context = vars(self).get("context")
-        exposed = self.exposed
         return render_problem(
             base=self.problem_base if base is None else check_base(base, field="base"),
             code=self.code,
             title=self.title,
             status=status,
-            detail=self.server_detail if status >= 500 else safe_str(self),  # noqa: PLR2004
+            detail=problem_detail(self, status),
             instance=instance,
-            extensions={
-                key: value
-                for key, value in (context.items() if isinstance(context, dict) else ())
-                if key in exposed
-            },
+            extensions=public_context(self),
+            walk=Walk(public_error),
         )
 
     @property
     def http_status(self) -> int:
-        """The HTTP status a response to this error carries (the class's ``status``)."""
-        return self.status
+        """The HTTP status a response to this error carries (the class's ``status``).
+
+        A ``status`` set on the error itself counts when it is an HTTP error status.
+        """
+        status = self.status
+        return status if is_error_status(status) else type(self).status
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -212,11 +227,11 @@ class PortfolioError(Exception):
         try:
             status = self.http_status
         except Exception:  # noqa: BLE001 - e.g. a subclass that skipped __init__: the class's
-            return self.status
-        return status if is_error_status(status) else self.status
+            return type(self).status
+        return status if is_error_status(status) else type(self).status
 
 
-_REGISTRY[PortfolioError.code] = PortfolioError
+register(PortfolioError)
 
 
 class ValidationError(PortfolioError):
@@ -246,7 +261,7 @@ class ValidationError(PortfolioError):
     @property
     def field(self) -> str | None:
         """The name of the field that failed, if known."""
-        return self.context.get("field")
+        return _entry(self, "field", str)
 
     @property
     def value(self) -> Any:
@@ -287,24 +302,24 @@ class RateLimitError(PortfolioError):
     @property
     def retry_after(self) -> float | None:
         """Seconds to wait before trying again, if known."""
-        return self.context.get("retry_after")
+        return _entry(self, "retry_after", (int, float))
 
     @property
     def limit(self) -> int | None:
         """The limit that was exceeded, if known."""
-        return self.context.get("limit")
+        return _entry(self, "limit", int)
 
     @property
     def http_headers(self) -> dict[str, str]:
         """``Retry-After`` in whole seconds (rounded up) when ``retry_after`` is known.
 
+        Negative waits give 0; waits beyond ``2**31 - 1`` seconds (68 years) give that,
+        which every client can parse.
+
         >>> RateLimitError("Slow down", retry_after=0.2).http_headers
         {'Retry-After': '1'}
         """
-        wait = vars(self).get("context", {}).get("retry_after")
-        if isinstance(wait, int | float) and not isinstance(wait, bool) and math.isfinite(wait):
-            return {"Retry-After": str(max(0, math.ceil(wait)))}
-        return {}
+        return retry_after_header(vars(self).get("context", {}).get("retry_after"))
 
 
 class ConfigurationError(PortfolioError):
@@ -324,7 +339,7 @@ class ConfigurationError(PortfolioError):
     @property
     def config_key(self) -> str | None:
         """The configuration key at fault, if known."""
-        return self.context.get("config_key")
+        return _entry(self, "config_key", str)
 
 
 class DataProcessingError(PortfolioError):
@@ -354,12 +369,12 @@ class DataProcessingError(PortfolioError):
     @property
     def step(self) -> str | int | None:
         """The step (name or position) that failed, if known."""
-        return self.context.get("step")
+        return cast("str | int | None", _entry(self, "step", (str, int)))
 
     @property
     def row_index(self) -> int | None:
         """The index of the row being processed, if known."""
-        return self.context.get("row_index")
+        return _entry(self, "row_index", int)
 
 
 class APIError(PortfolioError):
@@ -396,9 +411,9 @@ class APIError(PortfolioError):
     @property
     def status_code(self) -> int | None:
         """The HTTP status code the API answered with, if any."""
-        return self.context.get("status_code")
+        return _entry(self, "status_code", int)
 
     @property
     def endpoint(self) -> str | None:
         """The endpoint that was called, if known."""
-        return self.context.get("endpoint")
+        return _entry(self, "endpoint", str)

@@ -11,7 +11,7 @@ import itertools
 import math
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import PurePath
 from typing import TypeAlias
 
@@ -145,14 +145,23 @@ def to_jsonable(value: object) -> JSONValue:
     return convert(value, 0, Walk())
 
 
+ErrorRenderer: TypeAlias = "Callable[[BaseException, int, Walk], JSONValue]"
+
+
 class Walk:
-    """The state of one rendering: the ids on the current path, and the budget left."""
+    """The state of one rendering: the ids on the current path, and the budget left.
 
-    __slots__ = ("left", "path")
+    ``errors`` renders the exceptions found on the way; by default, their full record.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("errors", "left", "path")
+
+    def __init__(
+        self, errors: Callable[[BaseException, int, Walk], JSONValue] | None = None
+    ) -> None:
         self.left = MAX_NODES
         self.path: set[int] = set()
+        self.errors = errors
 
 
 def convert(value: object, depth: int, walk: Walk) -> JSONValue:  # noqa: C901, PLR0911, PLR0912
@@ -195,16 +204,16 @@ def convert(value: object, depth: int, walk: Walk) -> JSONValue:  # noqa: C901, 
 
 def _container(value: object, depth: int, walk: Walk) -> JSONValue:
     if isinstance(value, BaseException):
-        from pmp_errors._chain import describe
-
-        return describe(value, depth, walk)  # type: ignore[return-value]
+        return (walk.errors or _record)(value, depth, walk)
     if isinstance(value, Mapping):
         out: dict[str, JSONValue] = {}
         for index, (key, item) in enumerate(value.items()):
             if index >= MAX_ITEMS or walk.left <= 0:
                 out[_unique("<truncated>", out)] = f"{len(value) - index} more items"
                 break
-            out[_unique(_key(key), out)] = convert(item, depth + 1, walk)
+            # a key is a str: an error as a key shows nothing of its own where errors are guarded
+            name = "<error>" if walk.errors and isinstance(key, BaseException) else _key(key)
+            out[_unique(name, out)] = convert(item, depth + 1, walk)
         return out
     if isinstance(value, set | frozenset):
         # all of them, then sorted, then cut: which items are kept must not depend on hashing
@@ -223,6 +232,12 @@ def _container(value: object, depth: int, walk: Walk) -> JSONValue:
             for f in dataclasses.fields(value)
         }
     return safe_repr(value)
+
+
+def _record(exc: BaseException, depth: int, walk: Walk) -> JSONValue:
+    from pmp_errors._chain import describe
+
+    return describe(exc, depth, walk)  # type: ignore[return-value]
 
 
 def _within_budget(items: Iterable[object], walk: Walk) -> Iterator[object]:

@@ -6,9 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-from pmp_errors._core import APIError, PortfolioError, ValidationError, find_class
+from pmp_errors._core import APIError, PortfolioError, ValidationError
 from pmp_errors._json import safe_repr
 from pmp_errors._problem import ABOUT_BLANK, STANDARD_MEMBERS
+from pmp_errors._registry import find_class
 
 __all__ = ["ProblemError", "from_problem"]
 
@@ -82,8 +83,8 @@ def from_problem(problem: Mapping[str, object], /) -> PortfolioError:
     elif nested is not None:
         context["context"] = nested
     exposed = frozenset(context)
-    if cls is None:
-        cls = ProblemError
+    if cls is None or issubclass(cls, ProblemError):  # another service's problem
+        cls = cls or ProblemError
         status = problem.get("status")
         if isinstance(status, int) and not isinstance(status, bool):
             context["status_code"] = status

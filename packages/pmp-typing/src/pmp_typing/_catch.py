@@ -8,14 +8,14 @@ import keyword
 import sys
 import types
 import typing
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from pmp_typing._errors import ArgumentTypeError, safe_repr
 from pmp_typing._result import Failure, Outcome, Success
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Callable
 
 __all__ = ["ResultDecorator", "as_result"]
 
@@ -84,6 +84,9 @@ def as_result(*exceptions: type[Exception]) -> ResultDecorator[Exception]:
     values like any other. Each call checks for a coroutine (one type test) unless
     the function's return annotation proves it returns none (``-> int``,
     ``-> list[str] | None``; not ``Any``, ``object``, type variables or awaitables).
+    When such a function raises a listed exception before making its coroutine, the
+    wrapper gives a coroutine of the ``Failure`` if the function is annotated to
+    return a ``Coroutine``, else (a ``lambda``, say) the ``Failure`` itself.
 
     >>> import asyncio
     >>> async def fetch(n: int) -> int:
@@ -168,11 +171,13 @@ def _generic_wrapper(
 
         return async_wrapper
 
+    failure = _failure_maker(fn)
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             value = fn(*args, **kwargs)
         except catch as exc:
-            return Failure(exc)
+            return failure(exc)
         if type(value) is types.CoroutineType:
             return _settle(cast("Coroutine[Any, Any, Any]", value), catch)
         return Success(value)
@@ -190,11 +195,8 @@ async def _settle(
         return Failure(exc)
 
 
-def _returns_plain_value(fn: types.FunctionType) -> bool:
-    """Whether ``fn``'s return annotation proves it never returns a coroutine.
-
-    Such functions get a wrapper without the per-call check for a coroutine.
-    """
+def _return_annotation(fn: types.FunctionType) -> object:
+    """``fn``'s return annotation, resolved; ``_UNANNOTATED`` if absent or unresolvable."""
     try:
         annotation = fn.__annotations__.get("return", _UNANNOTATED)
         if isinstance(annotation, str):  # from __future__ import annotations
@@ -203,8 +205,36 @@ def _returns_plain_value(fn: types.FunctionType) -> bool:
                 scope = {**scope}
             annotation = eval(annotation, scope)  # noqa: S307 - what get_type_hints does
     except Exception:  # noqa: BLE001 - an annotation that cannot be resolved proves nothing
+        return _UNANNOTATED
+    return annotation
+
+
+def _returns_plain_value(fn: types.FunctionType) -> bool:
+    """Whether ``fn``'s return annotation proves it never returns a coroutine.
+
+    Such functions get a wrapper without the per-call check for a coroutine.
+    """
+    annotation = _return_annotation(fn)
+    return annotation is not _UNANNOTATED and _plain(annotation)
+
+
+def _returns_coroutine(fn: Callable[..., Any]) -> bool:
+    """Whether the plain function ``fn`` is annotated to return a coroutine."""
+    if type(fn) is not types.FunctionType:
         return False
-    return _plain(annotation)
+    annotation = _return_annotation(fn)
+    cls = typing.get_origin(annotation) or annotation
+    return isinstance(cls, type) and issubclass(cls, Coroutine)
+
+
+async def _async_failure(exc: Exception) -> Failure[Exception]:
+    """What a function annotated to return a coroutine gives when it raises before making one."""
+    return Failure(exc)
+
+
+def _failure_maker(fn: Callable[..., Any]) -> Callable[[Exception], object]:
+    """What the wrapper of the sync callable ``fn`` returns for a caught exception."""
+    return _async_failure if _returns_coroutine(fn) else Failure
 
 
 def _plain(annotation: object) -> bool:
@@ -261,9 +291,11 @@ def _exact_wrapper(
     if shape is None:
         return None
     checked = not is_async and not _returns_plain_value(fn)
+    failure = Failure if is_async else _failure_maker(fn)
     make = _factory(*shape, is_async=is_async, checked=checked)
     wrapper = cast(
-        "types.FunctionType", make(fn, catch, Success, Failure, _settle, types.CoroutineType)
+        "types.FunctionType",
+        make(fn, catch, Success, failure, _settle, types.CoroutineType),
     )
     wrapper.__defaults__ = fn.__defaults__
     wrapper.__kwdefaults__ = fn.__kwdefaults__

@@ -46,9 +46,14 @@ class Container(Generic[T_co]):
     def __repr__(self) -> str:
         return f"Container({safe_repr(self._value)})"
 
-    def __reduce__(self) -> tuple[type[Container[T_co]], tuple[T_co]]:
-        # the default would restore the slot through __setattr__, which refuses it
-        return (Container, (self._value,))
+    def __reduce__(self) -> tuple[object, tuple[type[Container[T_co]]], tuple[T_co]]:
+        # the default would restore the slot through __setattr__, which refuses it; the
+        # value goes in the state, not the arguments, so that a value holding the box
+        # gets the copy (deepcopy only knows the copy once it is made)
+        return (object.__new__, (Container,), (self._value,))
+
+    def __setstate__(self, state: tuple[T_co]) -> None:
+        object.__setattr__(self, "_value", state[0])
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Container):

@@ -10,7 +10,7 @@ from pmp_errors import exception_to_dict
 from pmp_errors.integrations import EXCEPTION_KEY
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 
     from pmp_di._container import DIContainer
     from pmp_di._scope import Scope
@@ -44,6 +44,12 @@ def request_scope(asgi_scope: Mapping[str, Any]) -> Scope:
             " (Litestar: plugins=[DIPlugin(container)])"
         )
         raise LookupError(msg) from None
+
+
+def declare_context(container: DIContainer, keys: Iterable[Any]) -> None:
+    """Declare *keys* as values every request scope is given (``from_context=True``)."""
+    for key in keys:
+        container.register(key, from_context=True)
 
 
 class RequestScopes:

@@ -34,14 +34,14 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pmp_di.integrations._asgi import SCOPE_KEY, RequestScopes, request_scope
+from pmp_di.integrations._asgi import SCOPE_KEY, RequestScopes, declare_context, request_scope
 from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[fastapi]", "fastapi", "starlette"):
     from fastapi import Depends
     from starlette.requests import HTTPConnection  # noqa: TC002 - FastAPI reads the annotation
 
-    from pmp_di.integrations.starlette import connection_context
+    from pmp_di.integrations.starlette import CONTEXT_KEYS, connection_context
     from pmp_errors.integrations.fastapi import setup as setup_errors
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ def setup(app: FastAPI, container: DIContainer, *, errors: bool = True) -> None:
     *errors* installs ``pmp_errors.integrations.fastapi.setup(app)`` too (validation
     errors included). Call it before the app serves its first request.
     """
+    declare_context(container, CONTEXT_KEYS)
     app.add_middleware(RequestScopes, container=container, context=connection_context)
     if errors:
         setup_errors(app)

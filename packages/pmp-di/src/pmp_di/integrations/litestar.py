@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from pmp_di.integrations._asgi import SCOPE_KEY, RequestScopes, request_scope
+from pmp_di.integrations._asgi import RequestScopes, declare_context, request_scope
 from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[litestar]", "litestar"):
@@ -49,6 +49,8 @@ _provided: dict[Any, Provide] = {}
 
 _ANY_REQUEST = Request[Any, Any, Any]
 _ANY_WEBSOCKET = WebSocket[Any, Any, Any]
+CONTEXT_KEYS = (Request, _ANY_REQUEST, WebSocket, _ANY_WEBSOCKET)
+"""The types a request's scope is given: declared on the container by :class:`DIPlugin`."""
 
 
 def connection_context(scope: Scope, receive: Receive, send: Send) -> Mapping[Any, Any]:
@@ -73,11 +75,8 @@ def provide(service: Any) -> Provide:
     if found is None:
 
         async def resolve(scope: Scope) -> Any:
-            try:
-                request = scope[SCOPE_KEY]  # type: ignore[literal-required]
-            except KeyError:  # the plugin is not installed: say so
-                request = request_scope(scope)
-            return await request.aresolve(service)
+            # request_scope reads the scope the plugin stored, or says it is not installed
+            return await request_scope(cast("Mapping[str, Any]", scope)).aresolve(service)
 
         found = _provided[service] = Provide(resolve)
     return found
@@ -94,6 +93,7 @@ class DIPlugin(InitPluginProtocol):
     def __init__(self, container: DIContainer, *, errors: bool = True) -> None:
         self._container = container
         self._errors = errors
+        declare_context(container, CONTEXT_KEYS)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Add the scope middleware (outermost of the app's) and the error handlers."""

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pmp_di.integrations._asgi import RequestScopes, request_scope
+from pmp_di.integrations._asgi import RequestScopes, declare_context, request_scope
 from pmp_errors.integrations import requires_extra
 
 with requires_extra("pmp-di[starlette]", "starlette"):
@@ -54,6 +54,10 @@ __all__ = ["RequestScopes", "connection_context", "request_scope", "resolve", "s
 T = TypeVar("T")
 
 
+CONTEXT_KEYS = (Request, WebSocket)
+"""The types a request's scope is given: declared on the container by :func:`setup`."""
+
+
 def connection_context(scope: Scope, receive: Receive, send: Send) -> Mapping[Any, Any]:
     """The values a request's container scope is given: its ``Request`` or ``WebSocket``."""
     if scope["type"] == "http":
@@ -72,6 +76,7 @@ def setup(app: Starlette, container: DIContainer, *, errors: bool = True) -> Non
     *errors* installs ``pmp_errors.integrations.starlette.setup(app)`` too. Call it
     before the app serves its first request.
     """
+    declare_context(container, CONTEXT_KEYS)
     app.add_middleware(RequestScopes, container=container, context=connection_context)
     if errors:
         setup_errors(app)

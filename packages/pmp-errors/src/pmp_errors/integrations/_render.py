@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 from pmp_errors._chain import exception_to_dict
 from pmp_errors._core import PortfolioError, ValidationError
-from pmp_errors._problem import ABOUT_BLANK, check_base, is_error_status, render_problem
+from pmp_errors._json import Walk
+from pmp_errors._problem import (
+    ABOUT_BLANK,
+    check_base,
+    is_error_status,
+    public_error,
+    render_problem,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -144,6 +151,7 @@ def render_status(
         detail=(detail or phrase) if status < 500 else PortfolioError.server_detail,  # noqa: PLR2004
         instance=instance,
         extensions={},
+        walk=Walk(public_error),
     )
     return _answer(status, {**(headers or {}), "Content-Type": PROBLEM_JSON}, problem)
 
