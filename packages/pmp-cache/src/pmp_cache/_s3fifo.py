@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 
-from pmp_cache._lru import LRUCache
+from pmp_cache._lru import MISSING, LRUCache, make_get
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -13,6 +13,11 @@ __all__ = ["S3FIFOCache", "memory_store"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
+
+# S3-FIFO's step on a hit: mark the key read (``Store._touch``, a bound ``set.add``).
+_S3FIFO_TOUCH = """\
+    self._touch(key)"""
 
 
 class S3FIFOCache(LRUCache[K, V]):
@@ -37,6 +42,23 @@ class S3FIFOCache(LRUCache[K, V]):
 
     __slots__ = ()
     POLICY: ClassVar[str] = "s3fifo"
+
+    if TYPE_CHECKING:
+
+        @overload
+        def get(self, key: K, default: None = None) -> V | None: ...
+        @overload
+        def get(self, key: K, default: V | T) -> V | T: ...
+        def get(self, key: K, default: object = None) -> object: ...
+
+    else:
+        get = make_get(_S3FIFO_TOUCH, "S3FIFOCache", "marking it read")
+
+    def __getitem__(self, key: K) -> V:
+        value = S3FIFOCache.get(self, key, MISSING)  # not self.get: a subclass's may differ
+        if value is MISSING:
+            return self.__missing__(key)
+        return cast("V", value)
 
 
 def memory_store(

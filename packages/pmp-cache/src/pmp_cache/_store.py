@@ -94,6 +94,7 @@ class Store:
         "_plain_limit",
         "_policy",
         "_timer",
+        "_touch",
         "_ttl",
     )
 
@@ -119,6 +120,8 @@ class Store:
         # An unbounded store never evicts: it needs no policy's bookkeeping.
         lru = check_policy(self.POLICY) == "lru" or self._maxsize == sys.maxsize
         self._policy = None if lru else S3Fifo(self._maxsize)
+        # A hit's step under a policy other than LRU (LRU's own is inlined, see _lru).
+        self._touch = None if self._policy is None else self._policy.touch
         self._ttl = check_ttl(ttl)
         check_timer(timer)
         self._timer = timer
