@@ -6,11 +6,12 @@ import pickle
 import threading
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from pmp_cache import LRUCache, S3FIFOCache, async_cache, cache
+from pmp_cache._policy import Ghost
 from pmp_errors import ConfigurationError, ValidationError
 
 
@@ -22,14 +23,16 @@ class Clock:
         return self.now
 
 
-MAXSIZE = 5  # a small FIFO of 1 entry; a ghost of 2 generations of up to 2 keys
+MAXSIZE = 5  # a small FIFO of 1 entry; a ghost of 2 generations of up to 4 keys
 
 
 class S3FifoModel(RuleBasedStateMachine):
     """S3FIFOCache against S3-FIFO written with lists, with deadlines and an injected clock.
 
-    The model holds what is stored (expired entries included), the small and main
-    FIFOs, the read marks, the ghost FIFO and the exact counters.
+    The model holds what is stored (expired entries included), the store's order
+    (the main FIFO, in which keys of the small FIFO are skipped), the small FIFO,
+    the read marks, the ghost (the policy's, checked on its own below) and the
+    exact counters.
     """
 
     def __init__(self) -> None:
@@ -37,16 +40,17 @@ class S3FifoModel(RuleBasedStateMachine):
         self.clock = Clock()
         self.cache: S3FIFOCache[int, int] = S3FIFOCache(maxsize=MAXSIZE, ttl=10, timer=self.clock)
         self.stored: dict[int, tuple[int, float]] = {}
+        self.order: list[int] = []
         self.small: list[int] = []
-        self.main: list[int] = []
         self.read: set[int] = set()
-        self.ghost: set[int] = set()
-        self.old_ghost: set[int] = set()
+        self.ghost = Ghost(4)
         self.hits = self.misses = self.evictions = self.expirations = 0
 
     def _remove(self, key: int) -> None:
         del self.stored[key]
-        (self.small if key in self.small else self.main).remove(key)
+        self.order.remove(key)
+        if key in self.small:
+            self.small.remove(key)
         self.read.discard(key)
 
     def _evict(self) -> None:
@@ -55,18 +59,21 @@ class S3FifoModel(RuleBasedStateMachine):
                 key = self.small.pop(0)
                 if key in self.read:  # read while new: on to the main FIFO
                     self.read.discard(key)
-                    self.main.append(key)
+                    self.order.remove(key)
+                    self.order.append(key)
                     continue
                 del self.stored[key]
+                self.order.remove(key)
                 self.ghost.add(key)
-                if len(self.ghost) == 2:  # a new generation
-                    self.old_ghost, self.ghost = self.ghost, set()
                 self.evictions += 1
                 return
-            key = self.main.pop(0)
+            key = self.order.pop(0)
+            if key in self.small:  # still new: the small FIFO decides
+                self.order.append(key)
+                continue
             if key in self.read:  # a second chance
                 self.read.discard(key)
-                self.main.append(key)
+                self.order.append(key)
                 continue
             del self.stored[key]
             self.evictions += 1
@@ -87,12 +94,12 @@ class S3FifoModel(RuleBasedStateMachine):
             if len(self.stored) >= MAXSIZE:
                 self._evict()
         self.stored[key] = (value, deadline)
-        if key in self.ghost | self.old_ghost:  # evicted from the small FIFO lately
-            self.ghost.discard(key)
-            self.old_ghost.discard(key)
-            self.main.append(key)  # straight to the main FIFO
-        else:
+        self.order.append(key)
+        self.read.discard(key)
+        if key not in self.ghost:  # else evicted unread lately: straight to the main FIFO
             self.small.append(key)
+            if len(self.small) > 1:  # still filling up: the oldest moves on as it is
+                self.small.pop(0)
 
     @rule(key=st.integers(0, 9))
     def get(self, key):
@@ -151,15 +158,16 @@ def test_a_scan_does_not_flush_entries_in_use():
 
 def test_a_key_back_soon_after_eviction_skips_the_small_fifo():
     """A key evicted unread comes back into the main FIFO, so the next scan spares it."""
-    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=20)
-    c.update((k, k) for k in range(20))
-    c[20] = 20  # full: 0, oldest and unread in the small FIFO, leaves into the ghost
-    assert 0 not in c
-    c[0] = 0  # remembered: into the main FIFO
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=20)  # a small FIFO of 2 entries
+    c.update((k, k) for k in range(20))  # as it fills, 0 to 17 move on to the main FIFO
+    c[20] = 20  # full: 18, oldest and unread in the small FIFO, leaves into the ghost
+    assert 18 not in c
+    c[18] = 18  # remembered (19 leaves the small FIFO for it): into the main FIFO
     for k in range(100, 200):
         c[k] = k
-    assert 0 in c
-    assert 1 not in c  # evicted in turn to make room for 0
+    assert 18 in c
+    assert 0 not in c  # the main FIFO's oldest, unread, made room for it in turn
+    assert sum(k in c for k in range(18)) == 17  # the scan passed through the small FIFO
 
 
 def test_read_marks_left_by_racing_readers_are_pruned():
@@ -167,12 +175,13 @@ def test_read_marks_left_by_racing_readers_are_pruned():
     c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
     policy = c._policy
     assert policy is not None
+    ghost_bytes = len(policy.ghost.new) + len(policy.ghost.old)
     for k in range(1000):
         policy.touch(-k - 1)  # what a reader does for a key a writer evicts at once
         c[k] = k
     assert len(policy.visited) <= 2 * 10 + 16
     assert len(policy.small) <= 10
-    assert len(policy.ghost) + len(policy.old_ghost) <= 10
+    assert len(policy.ghost.new) + len(policy.ghost.old) == ghost_bytes
 
 
 def test_copy_pickle_and_clear_keep_the_policy():
@@ -310,12 +319,35 @@ def test_a_policy_with_a_backend_is_refused():
 
 def test_the_main_fifo_gives_a_read_entry_a_second_chance():
     c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)  # a small FIFO of 1 entry
-    c.update((k, k) for k in range(10))
-    for k in range(10):
-        c.get(k)
-    c[10] = 10  # all ten were read: on to the main FIFO, whose oldest, 0, then leaves
-    assert 0 not in c
-    c.get(10)
+    c.update((k, k) for k in range(10))  # as it fills, 0 to 8 move on to the main FIFO
+    c.get(0)
     c.get(1)
-    c[11] = 11  # 10 moves on; in the main FIFO 1 was read again: 2 leaves instead
-    assert (1 in c, 2 in c, 10 in c) == (True, False, True)
+    c[10] = 10  # full: 9, unread in the small FIFO, leaves
+    assert 9 not in c
+    c.get(10)
+    c[11] = 11  # 10 was read: on to the main FIFO, where 0 and 1 were read: 2 leaves
+    assert (0 in c, 1 in c, 2 in c, 10 in c) == (True, True, False, True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    size=st.integers(1, 300),
+    keys=st.lists(st.one_of(st.integers(), st.text(max_size=5)), unique=True, max_size=900),
+)
+def test_the_ghost_remembers_its_last_keys_and_forgets_older_ones(size, keys):
+    """No key among the last ``size`` added is missed, and ``clear`` forgets them all."""
+    ghost = Ghost(size)
+    for key in keys:
+        ghost.add(key)
+    assert all(key in ghost for key in keys[-size:])
+    assert len(ghost.new) == len(ghost.old) >= 2 * size
+    ghost.clear()
+    assert not any(key in ghost for key in keys)
+
+
+def test_the_ghost_has_few_false_positives():
+    ghost = Ghost(10_000)
+    for key in range(0, 2_000_000, 100):  # strided keys, 20,000 of them: both generations full
+        ghost.add(key)
+    false = sum(key in ghost for key in range(1, 1_000_000, 100))  # 10,000 never added
+    assert false < 350  # under 3.5%

@@ -4,18 +4,18 @@
 kept in recency order and needs nothing more. ``"s3fifo"`` is S3-FIFO (Yang et
 al., SOSP 2023): new entries wait in a small FIFO (a tenth of the cache); one
 that was read while there moves on to the main FIFO, one that was not leaves
-and is remembered in a ghost FIFO of hashes, so that it goes straight to the
-main FIFO if it comes back soon. The main FIFO gives a read entry a second
-chance (CLOCK). A one-pass scan thus passes through the small FIFO only, and a
-hit just marks the key read: a set insertion, no reordering.
+and is remembered in a ghost of hashes, so that it goes straight to the main
+FIFO if it comes back soon. The main FIFO gives a read entry a second chance
+(CLOCK). A one-pass scan thus passes through the small FIFO only, and a hit
+just marks the key read: a set insertion, no reordering.
 
 The store's ``OrderedDict`` is the main FIFO (keys of the small one are
 skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
-either end: a plain dict's first key costs a scan past deleted slots) and the
-read marks a set. The ghost is two generations of hashes (a set filled until
-it holds half the ghost's size, then retired in one step), so it remembers the
-last half to all of ``ghost_size`` keys evicted, at a set's cost per key and
-without keeping evicted keys alive. The store tells the policy of entries removed by other
+either end: a plain dict's first key costs a scan past deleted slots) of at
+most a tenth of the cache: while the store fills up, its oldest entries move on
+to the main FIFO unread. The read marks are a set. The ghost (``Ghost``) keeps
+no key and no object per key: two generations of a Bloom filter, a few bytes
+per key remembered. The store tells the policy of entries removed by other
 means (``delete``, expiry, ``clear``). A reader that marks a key just as a
 writer evicts it leaves a stale mark: the marks are pruned to the resident
 keys when they outgrow the cache.
@@ -28,9 +28,12 @@ from typing import Any
 
 from pmp_errors import ValidationError
 
-__all__ = ["POLICIES", "S3Fifo", "check_policy"]
+__all__ = ["POLICIES", "Ghost", "S3Fifo", "check_policy"]
 
 POLICIES = ("lru", "s3fifo")
+
+_MIX = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads strided hashes (Fibonacci hashing)
+_MASK64 = (1 << 64) - 1
 
 
 def check_policy(policy: object) -> str:
@@ -44,21 +47,66 @@ def check_policy(policy: object) -> str:
     return str(policy)
 
 
+class Ghost:
+    """The hashes of the last ``size`` to ``2 * size`` keys added, without keeping any.
+
+    Each generation is a Bloom filter (two bits per key, 16 bits per key it
+    holds, so about 1.4% false positives); the newer one takes ``size`` keys,
+    then the older one is dropped. A key is never reported missing while
+    remembered; one never added is reported present about once in 35 lookups
+    at worst.
+    """
+
+    __slots__ = ("added", "bits", "new", "old", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self.bits = max(6, (16 * self.size - 1).bit_length())  # log2 of a filter's bits
+        self.new = bytearray(1 << (self.bits - 3))
+        self.old = bytearray(len(self.new))
+        self.added = 0
+
+    def _bits_of(self, key: Any) -> tuple[int, int]:
+        mixed = (hash(key) * _MIX) & _MASK64
+        bits = self.bits
+        return mixed >> (64 - bits), (mixed >> (64 - 2 * bits)) & ((1 << bits) - 1)
+
+    def add(self, key: Any) -> None:
+        """Remember ``key``; past ``size`` keys, start a new generation."""
+        if self.added >= self.size:
+            self.old, self.new = self.new, self.old
+            self.new[:] = bytes(len(self.new))
+            self.added = 0
+        new = self.new
+        for bit in self._bits_of(key):
+            new[bit >> 3] |= 1 << (bit & 7)
+        self.added += 1
+
+    def __contains__(self, key: object) -> bool:
+        first, second = self._bits_of(key)
+        i, j, a, b = first >> 3, second >> 3, 1 << (first & 7), 1 << (second & 7)
+        new, old = self.new, self.old
+        return bool((new[i] & a and new[j] & b) or (old[i] & a and old[j] & b))
+
+    def clear(self) -> None:
+        """Forget every key."""
+        self.new[:] = self.old[:] = bytes(len(self.new))
+        self.added = 0
+
+
 class S3Fifo:
     """The S3-FIFO state of one store; every method runs with the store's lock held.
 
     ``touch`` (a bound ``set.add``) is the only step readers call without the lock.
     """
 
-    __slots__ = ("ghost", "ghost_size", "old_ghost", "small", "small_size", "touch", "visited")
+    __slots__ = ("ghost", "small", "small_size", "touch", "visited")
 
     def __init__(self, maxsize: int) -> None:
         self.small: OrderedDict[Any, None] = OrderedDict()
         self.visited: set[Any] = set()
-        self.ghost: set[int] = set()  # the newer generation
-        self.old_ghost: set[int] = set()
         self.small_size = max(1, maxsize // 10)
-        self.ghost_size = max(2, maxsize - self.small_size)
+        self.ghost = Ghost(max(1, maxsize - self.small_size))  # as many as the main FIFO
         self.touch = self.visited.add
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
@@ -67,12 +115,12 @@ class S3Fifo:
         visited.discard(key)
         if len(visited) > 2 * len(data) + 16:  # stale marks: keep the resident ones
             visited.intersection_update(data)
-        hashed = hash(key)
-        if hashed in self.ghost or hashed in self.old_ghost:
-            self.ghost.discard(hashed)
-            self.old_ghost.discard(hashed)
-        else:
-            self.small[key] = None
+        if key in self.ghost:  # evicted unread lately: straight to the main FIFO
+            return
+        small = self.small
+        small[key] = None
+        if len(small) > self.small_size:  # still filling up: the oldest moves on, as it is
+            small.popitem(False)  # noqa: FBT003 - positional is faster
 
     def victim(self, data: Any) -> tuple[Any, Any]:
         """Remove and return the ``(key, entry)`` to evict from the non-empty ``data``."""
@@ -88,11 +136,7 @@ class S3Fifo:
                     data.move_to_end(key)
                     continue
                 del data[key]
-                ghost = self.ghost
-                ghost.add(hash(key))
-                if 2 * len(ghost) >= self.ghost_size:
-                    self.old_ghost = ghost
-                    self.ghost = set()
+                self.ghost.add(key)
                 return key, entry
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
@@ -113,7 +157,6 @@ class S3Fifo:
         self.small.clear()
         self.visited.clear()
         self.ghost.clear()
-        self.old_ghost.clear()
 
 
 _GONE: Any = object()
