@@ -23,7 +23,7 @@ class Clock:
         return self.now
 
 
-MAXSIZE = 5  # a small FIFO of 1 entry; a ghost of 2 generations of up to 4 keys
+MAXSIZE = 5  # a small FIFO of 1 entry; a ghost of 2 generations of up to 2 keys
 
 
 class S3FifoModel(RuleBasedStateMachine):
@@ -43,7 +43,7 @@ class S3FifoModel(RuleBasedStateMachine):
         self.order: list[int] = []
         self.small: list[int] = []
         self.read: set[int] = set()
-        self.ghost = Ghost(4)
+        self.ghost = Ghost(2)
         self.hits = self.misses = self.evictions = self.expirations = 0
 
     def _remove(self, key: int) -> None:
@@ -96,7 +96,9 @@ class S3FifoModel(RuleBasedStateMachine):
         self.stored[key] = (value, deadline)
         self.order.append(key)
         self.read.discard(key)
-        if key not in self.ghost:  # else evicted unread lately: straight to the main FIFO
+        if key in self.ghost:  # evicted unread lately: straight to the main FIFO
+            self.ghost.discard(key)
+        else:
             self.small.append(key)
             if len(self.small) > 1:  # still filling up: the oldest moves on as it is
                 self.small.pop(0)
@@ -334,20 +336,29 @@ def test_the_main_fifo_gives_a_read_entry_a_second_chance():
     size=st.integers(1, 300),
     keys=st.lists(st.one_of(st.integers(), st.text(max_size=5)), unique=True, max_size=900),
 )
-def test_the_ghost_remembers_its_last_keys_and_forgets_older_ones(size, keys):
-    """No key among the last ``size`` added is missed, and ``clear`` forgets them all."""
+def test_the_ghost_remembers_its_last_keys_and_forgets_the_others(size, keys):
+    """Nearly all of the last ``size`` keys are found; ``discard`` and ``clear`` forget them.
+
+    A full bucket drops one of its four fingerprints; the memory stays fixed.
+    """
     ghost = Ghost(size)
+    before = len(ghost.new) + len(ghost.old)
     for key in keys:
         ghost.add(key)
-    assert all(key in ghost for key in keys[-size:])
-    assert len(ghost.new) == len(ghost.old) >= 2 * size
+    recent = keys[-size:]
+    assert sum(key not in ghost for key in recent) <= max(1, len(recent) // 50)
+    assert len(ghost.new) + len(ghost.old) == before <= 2 * 8 * size + 32
+    for key in recent[:10]:
+        ghost.discard(key)
+    assert not any(key in ghost for key in recent[:10])
     ghost.clear()
     assert not any(key in ghost for key in keys)
 
 
-def test_the_ghost_has_few_false_positives():
+def test_the_ghost_has_few_false_positives_even_for_strided_keys():
     ghost = Ghost(10_000)
-    for key in range(0, 2_000_000, 100):  # strided keys, 20,000 of them: both generations full
+    for key in range(0, 2_000_000, 100):  # 20,000 strided keys: both generations full
         ghost.add(key)
+    assert all(key in ghost for key in range(1_000_000, 2_000_000, 100))
     false = sum(key in ghost for key in range(1, 1_000_000, 100))  # 10,000 never added
-    assert false < 350  # under 3.5%
+    assert false < 150  # under 1.5%
