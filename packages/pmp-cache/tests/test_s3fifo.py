@@ -362,3 +362,18 @@ def test_the_ghost_has_few_false_positives_even_for_strided_keys():
     assert all(key in ghost for key in range(1_000_000, 2_000_000, 100))
     false = sum(key in ghost for key in range(1, 1_000_000, 100))  # 10,000 never added
     assert false < 150  # under 1.5%
+
+
+def test_each_policy_hit_runs_its_own_step_only():
+    """LRU's hit moves the entry and checks no policy; S3-FIFO's only marks the key read."""
+    assert "od_move_to_end" in LRUCache.get.__code__.co_names
+    assert not {"_touch", "_policy"} & set(LRUCache.get.__code__.co_names)
+    assert "od_move_to_end" not in S3FIFOCache.get.__code__.co_names
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
+    c.update((k, k) for k in range(5))
+    before = list(c)
+    assert (c[0], c.get(1), c.get(9, -1)) == (0, 1, -1)
+    assert list(c) == before  # no reordering
+    assert c._policy is not None
+    assert c._policy.visited == {0, 1}
+    assert (c.stats()["hits"], c.stats()["misses"]) == (2, 1)

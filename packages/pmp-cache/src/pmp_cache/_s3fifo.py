@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pmp_cache._lru import MISSING, LRUCache, make_get
 
@@ -13,7 +13,6 @@ __all__ = ["S3FIFOCache", "memory_store"]
 
 K = TypeVar("K")
 V = TypeVar("V")
-T = TypeVar("T")
 
 # S3-FIFO's step on a hit: mark the key read (``Store._touch``, a bound ``set.add``).
 _S3FIFO_TOUCH = """\
@@ -43,15 +42,7 @@ class S3FIFOCache(LRUCache[K, V]):
     __slots__ = ()
     POLICY: ClassVar[str] = "s3fifo"
 
-    if TYPE_CHECKING:
-
-        @overload
-        def get(self, key: K, default: None = None) -> V | None: ...
-        @overload
-        def get(self, key: K, default: V | T) -> V | T: ...
-        def get(self, key: K, default: object = None) -> object: ...
-
-    else:
+    if not TYPE_CHECKING:  # typed as LRUCache.get
         get = make_get(_S3FIFO_TOUCH, "S3FIFOCache", "marking it read")
 
     def __getitem__(self, key: K) -> V:
