@@ -2,7 +2,7 @@
 
 ``"lru"`` drops the least recently used entry: the store's ``OrderedDict`` is
 kept in recency order and needs nothing more. ``"s3fifo"`` is S3-FIFO (Yang et
-al., SOSP 2023): new entries wait in a small FIFO (a tenth of the cache); one
+al., SOSP 2023): new entries wait in a small FIFO (a twentieth of the cache); one
 that was read while there moves on to the main FIFO, one that was not leaves
 and is remembered in a ghost of hashes, so that it goes straight to the main
 FIFO if it comes back soon. The main FIFO gives a read entry a second chance
@@ -12,13 +12,15 @@ just marks the key read: a set insertion, no reordering.
 The store's ``OrderedDict`` is the main FIFO (keys of the small one are
 skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
 either end: a plain dict's first key costs a scan past deleted slots) of at
-most a tenth of the cache: while the store fills up, its oldest entries move on
-to the main FIFO unread. The read marks are a set. The ghost (``Ghost``) keeps
-no key and no object per key: two generations of one-byte fingerprints in
-buckets, a few bytes per key remembered. The store tells the policy of entries removed by other
-means (``delete``, expiry, ``clear``). A reader that marks a key just as a
-writer evicts it leaves a stale mark: the marks are pruned to the resident
-keys when they outgrow the cache.
+most a twentieth of the cache (on the Zipf traces of benchmarks/hit_ratio.py
+it scored higher than a tenth on all but one): while the store fills up, its
+oldest entries move on to the main FIFO unread. The read marks are a set. The
+ghost (``Ghost``) keeps no key and no object per key: two generations of
+one-byte fingerprints in buckets, a few bytes per key remembered. The store
+tells the policy of entries removed by other means (``delete``, expiry,
+``clear``). A reader that marks a key just as a writer evicts it leaves a
+stale mark: the marks are pruned to the resident keys when they outgrow the
+cache.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ class S3Fifo:
     def __init__(self, maxsize: int) -> None:
         self.small: OrderedDict[Any, None] = OrderedDict()
         self.visited: set[Any] = set()
-        self.small_size = max(1, maxsize // 10)
+        self.small_size = max(1, maxsize // 20)
         # The last half to all of as many keys as the main FIFO holds.
         self.ghost = Ghost(max(1, (maxsize - self.small_size) // 2))
         self.touch = self.visited.add
