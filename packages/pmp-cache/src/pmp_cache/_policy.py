@@ -7,14 +7,15 @@ that was read while there moves on to the main FIFO, one that was not leaves
 and is remembered in a ghost of hashes, so that it goes straight to the main
 FIFO if it comes back soon. The main FIFO gives a read entry a second chance
 (CLOCK). A one-pass scan thus passes through the small FIFO only, and a hit
-just marks the key read: a set insertion, no reordering.
+just marks the key read: a dict store, no reordering.
 
 The store's ``OrderedDict`` is the main FIFO (keys of the small one are
 skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
 either end: a plain dict's first key costs a scan past deleted slots) of at
 most a twentieth of the cache (on the Zipf traces of benchmarks/hit_ratio.py
 it scored higher than a tenth on all but one): while the store fills up, its
-oldest entries move on to the main FIFO unread. The read marks are a set. The
+oldest entries move on to the main FIFO unread. The read marks are the keys of a
+dict (a store into it is cheaper than a call of set.add). The
 ghost (``Ghost``) keeps no key and no object per key: two generations of
 one-byte fingerprints in buckets, a few bytes per key remembered. The store
 tells the policy of entries removed by other means (``delete``, expiry,
@@ -111,25 +112,27 @@ class Ghost:
 class S3Fifo:
     """The S3-FIFO state of one store; every method runs with the store's lock held.
 
-    ``touch`` (a bound ``set.add``) is the only step readers call without the lock.
+    Readers mark a key read without the lock: ``visited[key] = None`` (``S3FIFOCache.get``)
+    or ``touch(key)`` (a bound ``dict.setdefault``, the decorators' hit).
     """
 
     __slots__ = ("ghost", "small", "small_size", "touch", "visited")
 
     def __init__(self, maxsize: int) -> None:
         self.small: OrderedDict[Any, None] = OrderedDict()
-        self.visited: set[Any] = set()
+        self.visited: dict[Any, None] = {}  # a set of keys; a dict for the cheaper hit
         self.small_size = max(1, maxsize // 20)
         # The last half to all of as many keys as the main FIFO holds.
         self.ghost = Ghost(max(1, (maxsize - self.small_size) // 2))
-        self.touch = self.visited.add
+        self.touch = self.visited.setdefault
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
         """Place a key just stored as new (at the end of ``data``) in its FIFO."""
         visited = self.visited
-        visited.discard(key)
+        visited.pop(key, None)
         if len(visited) > 2 * len(data) + 16:  # stale marks: keep the resident ones
-            visited.intersection_update(data)
+            for stale in [k for k in list(visited) if k not in data]:  # list(): atomic
+                del visited[stale]
         ghost = self.ghost
         if key in ghost:  # evicted unread lately: straight to the main FIFO
             ghost.discard(key)
@@ -149,7 +152,7 @@ class S3Fifo:
                 if entry is _GONE:  # pragma: no cover - every removal forgets its key
                     continue
                 if key in visited:  # read while new: on to the main FIFO
-                    visited.discard(key)
+                    visited.pop(key, None)
                     data.move_to_end(key)
                     continue
                 del data[key]
@@ -159,7 +162,7 @@ class S3Fifo:
             if key in small:  # still new: the small FIFO decides
                 data[key] = entry
             elif key in visited:  # read since its last turn: a second chance
-                visited.discard(key)
+                visited.pop(key, None)
                 data[key] = entry
             else:
                 return key, entry
@@ -167,7 +170,7 @@ class S3Fifo:
     def forget(self, key: Any) -> None:
         """Drop what is known of ``key``, which left the store by other means."""
         self.small.pop(key, None)
-        self.visited.discard(key)
+        self.visited.pop(key, None)
 
     def clear(self) -> None:
         """Forget everything (the store was emptied)."""

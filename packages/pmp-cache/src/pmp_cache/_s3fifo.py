@@ -14,9 +14,9 @@ __all__ = ["S3FIFOCache", "memory_store"]
 K = TypeVar("K")
 V = TypeVar("V")
 
-# S3-FIFO's step on a hit: mark the key read (``Store._touch``, a bound ``set.add``).
+# S3-FIFO's step on a hit: mark the key read (a store into the policy's ``visited``).
 _S3FIFO_TOUCH = """\
-    self._touch(key)"""
+    self._marks[key] = None"""
 
 
 class S3FIFOCache(LRUCache[K, V]):

@@ -90,11 +90,11 @@ class Store:
         "_data",
         "_hook",
         "_lock",
+        "_marks",
         "_maxsize",
         "_plain_limit",
         "_policy",
         "_timer",
-        "_touch",
         "_ttl",
     )
 
@@ -120,8 +120,8 @@ class Store:
         # An unbounded store never evicts: it needs no policy's bookkeeping.
         lru = check_policy(self.POLICY) == "lru" or self._maxsize == sys.maxsize
         self._policy = None if lru else S3Fifo(self._maxsize)
-        # A hit's step under a policy other than LRU (LRU's own is inlined, see _lru).
-        self._touch = None if self._policy is None else self._policy.touch
+        # What a hit marks under a policy other than LRU (LRU's own step is inlined, see _lru).
+        self._marks = None if self._policy is None else self._policy.visited
         self._ttl = check_ttl(ttl)
         check_timer(timer)
         self._timer = timer
