@@ -9,6 +9,8 @@ reported ratio is the median of the per-round ratios ``ours / baseline`` (below
 1.0 means we are faster). The cost of the bare measuring loop is measured in each
 round and subtracted, so ratios compare the operations themselves.
 
+Then the hit ratios of the eviction policies (``hit_ratio.py``) are printed.
+
 When redis-py and ``redis-server`` are available, the Redis rows of
 ``redis_bench.py`` run too, on a server started on a free loopback port (and
 stopped at the end); otherwise they are skipped with a note.
@@ -581,6 +583,14 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
                 fh,
                 indent=2,
             )
+
+    # Hit ratios by eviction policy (its JSON is not a rows file: not charted).
+    import hit_ratio  # next to this script, so on sys.path when it runs
+
+    hit_ratio.run(
+        quick=args.quick,
+        json_path=None if not args.json else args.json.removesuffix(".json") + ".hit-ratio",
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ async def test_seed_async_example_runs_as_written():
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("options", [{}, {"ttl": 60}])
+@pytest.mark.parametrize(
+    "options", [{}, {"ttl": 60}, {"policy": "s3fifo"}, {"ttl": 60, "policy": "s3fifo"}]
+)
 async def test_stampede_of_tasks_runs_once(options):
     """8 concurrent tasks missing one key share one call and one result."""
     calls: list[int] = []

@@ -294,7 +294,7 @@ def test_maxsize_evicts_and_counts():
     assert f.cache_info() == CacheInfo(hits=1, misses=3, maxsize=2, currsize=2)
 
 
-@pytest.mark.parametrize("variant", ["plain", "ttl", "backend"])
+@pytest.mark.parametrize("variant", ["plain", "ttl", "backend", "s3fifo", "s3fifo-ttl"])
 def test_single_flight_across_threads(variant):
     """8 threads missing one key run the function once and share the result."""
     release = threading.Event()
@@ -304,6 +304,8 @@ def test_single_flight_across_threads(variant):
         "plain": {},
         "ttl": {"ttl": 60},
         "backend": {"backend": LRUCache(), "namespace": "slow"},
+        "s3fifo": {"policy": "s3fifo"},
+        "s3fifo-ttl": {"policy": "s3fifo", "ttl": 60},
     }
 
     @cache(**options[variant])

@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from pmp_cache import CacheBackend, LRUCache
+from pmp_cache import CacheBackend, LRUCache, S3FIFOCache
 from pmp_errors import ValidationError
 
 
@@ -288,14 +288,15 @@ def test_stats_fields_and_hit_rate():
     assert c.stats()["hit_rate"] == pytest.approx(2 / 3)
 
 
-def test_threads_hammering_keep_size_and_stats_consistent():
+@pytest.mark.parametrize("kind", [LRUCache, S3FIFOCache])
+def test_threads_hammering_keep_size_and_stats_consistent(kind: type[LRUCache[int, int]]):
     """8 threads doing get/set/delete never raise or overfill; hits and misses never overcount.
 
     Hits and misses are counted without a lock (``+= 1`` is not atomic, with the
     GIL or without it), so concurrent readers may lose a few: what holds on every
     build is ``hits + misses <= lookups``. The size bound holds exactly.
     """
-    c: LRUCache[int, int] = LRUCache(maxsize=32, ttl=1000)
+    c: LRUCache[int, int] = kind(maxsize=32, ttl=1000)
     barrier = threading.Barrier(8)
     errors: list[BaseException] = []
     lookups = [0] * 8
@@ -331,9 +332,10 @@ def test_threads_hammering_keep_size_and_stats_consistent():
     assert stats["currsize"] <= 32
 
 
-def test_threads_inserting_into_a_plain_cache_count_every_eviction():
+@pytest.mark.parametrize("kind", [LRUCache, S3FIFOCache])
+def test_threads_inserting_into_a_plain_cache_count_every_eviction(kind: type[LRUCache[int, int]]):
     """Concurrent inserts of new keys never overfill a cache without TTL and lose no eviction."""
-    c: LRUCache[int, int] = LRUCache(maxsize=32)
+    c: LRUCache[int, int] = kind(maxsize=32)
     barrier = threading.Barrier(8)
     errors: list[BaseException] = []
     sizes: list[int] = []
@@ -376,9 +378,10 @@ def test_subclass_setitem_may_call_set():
     assert c.stats()["evictions"] == 2
 
 
-def test_iterating_while_other_threads_read_and_write():
+@pytest.mark.parametrize("kind", [LRUCache, S3FIFOCache])
+def test_iterating_while_other_threads_read_and_write(kind: type[LRUCache[int, int]]):
     """Iteration over a snapshot never fails with 'mutated during iteration'."""
-    c: LRUCache[int, int] = LRUCache(maxsize=100)
+    c: LRUCache[int, int] = kind(maxsize=100)
     c.update((i, i) for i in range(100))
     stop = threading.Event()
     barrier = threading.Barrier(3)

@@ -19,6 +19,7 @@ from pmp_cache._decorators import AsyncCachedFunction, CachedFunction, async_cac
 from pmp_cache._errors import ReentrantCallError, UnhashableArgumentError
 from pmp_cache._lru import LRUCache
 from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache, RedisCacheStats
+from pmp_cache._s3fifo import S3FIFOCache
 from pmp_cache._serializers import (
     JsonSerializer,
     PayloadRejectedError,
@@ -43,6 +44,7 @@ __all__ = [
     "RedisCache",
     "RedisCacheStats",
     "ReentrantCallError",
+    "S3FIFOCache",
     "Serializer",
     "UnhashableArgumentError",
     "async_cache",

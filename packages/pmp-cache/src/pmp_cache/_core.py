@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from pmp_cache._errors import UnhashableArgumentError
 from pmp_cache._fetch import BackendFetch
 from pmp_cache._keys import argument_forms, bound_key, make_key, unhashable_error
-from pmp_cache._lru import LRUCache
 from pmp_cache._mutex import holding, new_mutex
+from pmp_cache._s3fifo import memory_store
 from pmp_cache._stale import StaleRefresh
 from pmp_cache._stats import CacheInfo, CacheStats
 from pmp_cache._store import MISSING, Internals, internals
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
 
     from pmp_cache._backend import AsyncCacheBackend, CacheBackend
+    from pmp_cache._lru import LRUCache
 
 __all__ = ["Core"]
 
@@ -73,6 +74,7 @@ class Core(ThreadFlights, TaskFlights, BackendFetch, StaleRefresh):
         unless: Callable[[Any], object] | None = None,
         on_event: Callable[[str, Any], object] | None = None,
         stale: float | None = None,
+        policy: str = "lru",
     ) -> None:
         self.func = func
         self.unless = unless  # results it returns true for are not stored
@@ -84,7 +86,9 @@ class Core(ThreadFlights, TaskFlights, BackendFetch, StaleRefresh):
         self.ttl = ttl
         self.backend = backend
         self.store: LRUCache[Any, Any] | None = (
-            LRUCache(maxsize, ttl, timer=timer, on_event=on_event) if backend is None else None
+            memory_store(policy, maxsize, ttl, timer=timer, on_event=on_event)
+            if backend is None
+            else None
         )
         name = getattr(self.signature_of, "__qualname__", repr(self.signature_of))
         self.namespace = (

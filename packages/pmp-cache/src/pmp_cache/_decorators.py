@@ -221,6 +221,7 @@ def _decorator(
             unless=cast("Callable[[Any], object] | None", unless),
             on_event=cast("Callable[[str, Any], object] | None", on_event),
             stale=checked_stale,
+            policy=str(options["policy"]),
         )
         wrapper = _make_wrapper(core, is_async=is_async)
         _attach(wrapper, core, func, is_async=is_async)
@@ -312,7 +313,8 @@ def cache(
     unique name, so with a backend it needs ``namespace=``; ``cache_clear``
     clears the whole backend). ``unless`` keeps results it returns true for out
     of the cache; ``stale`` (seconds, with ``ttl``) serves an expired entry
-    while one refresher computes it; ``on_event(kind, key)`` hears hits,
+    while one refresher computes it; ``policy="s3fifo"`` evicts by S3-FIFO
+    instead of LRU (see ``S3FIFOCache``); ``on_event(kind, key)`` hears hits,
     misses, evictions and expirations. On a method, each instance gets its own
     cache and is not kept alive by it. Usable bare (``@cache``) or configured.
 

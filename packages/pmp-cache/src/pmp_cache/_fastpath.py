@@ -203,8 +203,8 @@ def _local_tier(core: Core) -> LRUCache[Any, Any] | None:
 def _store_value(mem: Internals) -> str:
     """Source storing a computed ``value`` (see ``_STORE_VALUE``) for this store."""
     maxsize, timed = mem.maxsize, mem.timed
-    insert = _INSERT  # unbounded, or maxsize 0: rare enough for the general method
-    if 0 < maxsize < sys.maxsize:
+    insert = _INSERT  # unbounded, maxsize 0 or another policy: the general method
+    if 0 < maxsize < sys.maxsize and mem.lru:
         evict_hook = (
             ""
             if mem.hook is None
@@ -263,7 +263,7 @@ def compile_wrapper(
             "counts": None if mem is None else mem.counts,
             "data": data,
             "get": None if data is None else data.get,
-            "move": None if data is None else data.move_to_end,
+            "move": None if mem is None else mem.touch,
             "popitem": None if data is None else data.popitem,
             "insert": None if mem is None else mem.insert,
             "make_room": None if mem is None else mem.make_room,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from pmp_cache._backend import CacheBackend
 from pmp_cache._lru import LRUCache
+from pmp_cache._policy import check_policy
 from pmp_cache._validate import (
     check_callable,
     check_hook,
@@ -36,9 +37,13 @@ class CacheOptions(TypedDict, total=False):
     unless: Callable[[Any], object] | None
     on_event: Callable[[str, Any], object] | None
     stale: float | None
+    policy: Literal["lru", "s3fifo"]
 
 
-_DEFAULTS: dict[str, Any] = dict.fromkeys(CacheOptions.__annotations__) | {"typed": False}
+_DEFAULTS: dict[str, Any] = dict.fromkeys(CacheOptions.__annotations__) | {
+    "typed": False,
+    "policy": "lru",
+}
 
 
 def fill_options(decorator: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +140,12 @@ def check_options(
         )
     check_timer(timer)
     check_hook(on_event)
+    if check_policy(options["policy"]) != "lru" and backend is not None:
+        raise ConfigurationError(
+            "policy= chooses how the in-memory store evicts; a backend evicts by its own "
+            "rules: drop backend= or policy=",
+            config_key="policy",
+        )
     if on_event is not None and backend is not None:
         raise ConfigurationError(
             "on_event reports the events of the in-memory store; a backend keeps its own "

@@ -13,9 +13,10 @@ from __future__ import annotations
 import sys
 import time as _time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pmp_cache._mutex import Mutex, holding, new_mutex
+from pmp_cache._policy import S3Fifo, check_policy
 from pmp_cache._validate import check_hook, check_maxsize, check_timer, check_ttl
 
 if TYPE_CHECKING:
@@ -89,13 +90,16 @@ class Store:
         "_data",
         "_hook",
         "_lock",
+        "_marks",
         "_maxsize",
         "_plain_limit",
+        "_policy",
         "_timer",
         "_ttl",
     )
 
     _data: OrderedDict[Any, Any]
+    POLICY: ClassVar[str] = "lru"
 
     def __init__(
         self,
@@ -105,17 +109,28 @@ class Store:
         on_event: Callable[[str, Any], object] | None,
         data: OrderedDict[Any, Any] | None = None,
     ) -> None:
-        """Check the settings and start empty, or with ``data`` (already in this store's form)."""
+        """Check the settings and start empty, or with ``data`` (already in this store's form).
+
+        The class's ``POLICY`` names the eviction policy (see _policy).
+        """
         checked = check_maxsize(maxsize)
         check_hook(on_event)
         self._hook = on_event
         self._maxsize = sys.maxsize if checked is None else checked
+        # An unbounded store never evicts: it needs no policy's bookkeeping.
+        lru = check_policy(self.POLICY) == "lru" or self._maxsize == sys.maxsize
+        self._policy = None if lru else S3Fifo(self._maxsize)
+        # What a hit marks under a policy other than LRU (LRU's own step is inlined, see _lru).
+        self._marks = None if self._policy is None else self._policy.visited
         self._ttl = check_ttl(ttl)
         check_timer(timer)
         self._timer = timer
         if data is None:
             data = OrderedDict() if self._ttl is None else TimedDict()
         self._set_data(data)
+        if self._policy is not None:
+            for key in data:
+                self._policy.admit(data, key)
         self._lock = new_mutex()
         self._counts = Counters()
 
@@ -126,6 +141,8 @@ class Store:
             lock=self._lock,
             counts=self._counts,
             timed=type(self._data) is TimedDict,
+            touch=self._data.move_to_end if self._policy is None else self._policy.touch,
+            lru=self._policy is None,
             maxsize=self._maxsize,
             ttl=self._ttl,
             timer=self._timer,
@@ -139,9 +156,9 @@ class Store:
         )
 
     def _set_data(self, data: OrderedDict[Any, Any]) -> None:
-        """Install the store; ``__setitem__`` inlines the plain bounded case only."""
+        """Install the store; ``__setitem__`` inlines the plain bounded LRU case only."""
         self._data = data
-        plain = type(data) is not TimedDict
+        plain = type(data) is not TimedDict and self._policy is None
         self._plain_limit = self._maxsize if plain else 0
 
     def _now(self) -> float:
@@ -167,6 +184,7 @@ class Store:
             if entry[1] > self._now():
                 return entry[0]
             del data[key]
+            self._forget(key)
             self._counts.expirations += 1
             if self._hook is not None:
                 self._hook("expiration", key)
@@ -214,6 +232,8 @@ class Store:
                     self._hook("eviction", key)
                 return
             self._make_room(now)
+        policy = self._policy
+        new = policy is not None and key not in data
         if timed:
             if ttl is None:
                 ttl = self._ttl
@@ -222,10 +242,13 @@ class Store:
             data[key] = (value, deadline)
         else:
             data[key] = value
-        data.move_to_end(key)
+        if policy is None:
+            data.move_to_end(key)
+        elif new:
+            policy.admit(data, key)
 
     def _make_room(self, now: float) -> None:
-        """Free a slot in a full cache: expired entries first, else the LRU one.
+        """Free a slot in a full cache: expired entries first, else the policy's victim.
 
         The caller holds the lock. ``now`` is only read for a cache with deadlines.
         """
@@ -233,8 +256,12 @@ class Store:
         timed = type(data) is TimedDict
         if timed and now >= self._counts.next_expiry:
             self._sweep(now)
+        policy = self._policy
         while len(data) >= self._maxsize:
-            key, entry = od_popitem(data, False)  # noqa: FBT003 - see __setitem__
+            if policy is None:
+                key, entry = od_popitem(data, False)  # noqa: FBT003 - see __setitem__
+            else:
+                key, entry = policy.victim(data)
             kind = "expiration" if timed and entry[1] <= now else "eviction"
             if kind == "eviction":
                 self._counts.evictions += 1
@@ -261,6 +288,7 @@ class Store:
                 soonest = deadline
         for key in dead:
             del data[key]
+            self._forget(key)
             if self._hook is not None:
                 self._hook("expiration", key)
         self._counts.expirations += len(dead)
@@ -278,6 +306,7 @@ class Store:
         try:
             if self._data.get(key, MISSING) is entry:  # pragma: no branch - else: a racing reader
                 del self._data[key]
+                self._forget(key)
                 self._counts.expirations += 1
                 if self._hook is not None:
                     self._hook("expiration", key)
@@ -288,6 +317,8 @@ class Store:
         """Remove ``key`` and return its live value or ``MISSING``; the caller holds the lock."""
         data = self._data
         entry = data.pop(key, MISSING)
+        if entry is not MISSING:
+            self._forget(key)
         if entry is MISSING or type(data) is not TimedDict:
             return entry
         if entry[1] <= self._now():
@@ -297,9 +328,20 @@ class Store:
             return MISSING
         return entry[0]
 
+    def _forget(self, key: Any) -> None:
+        """Tell the policy that ``key`` left by other means than eviction (lock held)."""
+        if self._policy is not None:
+            self._policy.forget(key)
+
+    def _clear(self) -> None:
+        """Drop every entry; the caller holds the lock."""
+        self._data.clear()
+        if self._policy is not None:
+            self._policy.clear()
+
     def _empty(self) -> None:
         """Drop every entry and zero the counters; the caller holds the lock."""
-        self._data.clear()
+        self._clear()
         counts = self._counts
         counts.hits = counts.misses = counts.evictions = counts.expirations = 0
 
@@ -315,6 +357,8 @@ class Internals(NamedTuple):
     lock: Mutex
     counts: Counters
     timed: bool
+    touch: Callable[[Any], object]  # a hit's bookkeeping: move_to_end for LRU
+    lru: bool  # the inlined insert-and-evict is LRU's
     maxsize: int
     ttl: float | None
     timer: Callable[[], float] | None

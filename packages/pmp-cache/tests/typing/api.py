@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import assert_type
 
-from pmp_cache import CachedFunction, CacheInfo, CacheStats, LRUCache, async_cache, cache
+from pmp_cache import (
+    CachedFunction,
+    CacheInfo,
+    CacheStats,
+    LRUCache,
+    S3FIFOCache,
+    async_cache,
+    cache,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -120,3 +128,18 @@ def not_async(x: int) -> int:
 
 assert_type(Service().greet.cache_refresh("x"), str)
 assert_type(Service.greet.cache_refresh(Service(), "x"), str)
+
+
+scan_proof: S3FIFOCache[str, int] = S3FIFOCache(maxsize=128, ttl=60)
+assert_type(scan_proof.get("a"), int | None)
+assert_type(scan_proof.copy(), S3FIFOCache[str, int])
+as_lru: LRUCache[str, int] = scan_proof
+
+
+@cache(maxsize=64, policy="s3fifo")
+def scan_proof_square(x: int) -> int:
+    return x * x
+
+
+assert_type(scan_proof_square(2), int)
+cache(policy="lfu")  # type: ignore[call-overload]

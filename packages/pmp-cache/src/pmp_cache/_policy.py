@@ -1,0 +1,182 @@
+"""Eviction policies of the storage core: which entry a full store drops.
+
+``"lru"`` drops the least recently used entry: the store's ``OrderedDict`` is
+kept in recency order and needs nothing more. ``"s3fifo"`` is S3-FIFO (Yang et
+al., SOSP 2023): new entries wait in a small FIFO (a twentieth of the cache); one
+that was read while there moves on to the main FIFO, one that was not leaves
+and is remembered in a ghost of hashes, so that it goes straight to the main
+FIFO if it comes back soon. The main FIFO gives a read entry a second chance
+(CLOCK). A one-pass scan thus passes through the small FIFO only, and a hit
+just marks the key read: a dict store, no reordering.
+
+The store's ``OrderedDict`` is the main FIFO (keys of the small one are
+skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
+either end: a plain dict's first key costs a scan past deleted slots) of at
+most a twentieth of the cache (on the Zipf traces of benchmarks/hit_ratio.py
+it scored higher than a tenth on all but one): while the store fills up, its
+oldest entries move on to the main FIFO unread. The read marks are the keys of a
+dict (a store into it is cheaper than a call of set.add). The
+ghost (``Ghost``) keeps no key and no object per key: two generations of
+one-byte fingerprints in buckets, a few bytes per key remembered. The store
+tells the policy of entries removed by other means (``delete``, expiry,
+``clear``). A reader that marks a key just as a writer evicts it leaves a
+stale mark: the marks are pruned to the resident keys when they outgrow the
+cache.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from pmp_errors import ValidationError
+
+__all__ = ["POLICIES", "Ghost", "S3Fifo", "check_policy"]
+
+POLICIES = ("lru", "s3fifo")
+
+_MIX = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads strided hashes (Fibonacci hashing)
+_MASK64 = (1 << 64) - 1
+
+
+def check_policy(policy: object) -> str:
+    """``policy`` if it names a known policy, else a ``ValidationError`` listing them."""
+    if policy not in POLICIES:
+        raise ValidationError(
+            f"policy must be one of {', '.join(map(repr, POLICIES))}, got {policy!r}",
+            field="policy",
+            value=policy,
+        )
+    return str(policy)
+
+
+class Ghost:
+    """The last ``size`` to ``2 * size`` keys added, as one-byte fingerprints of their hashes.
+
+    Keeps no key and no object per key: each generation is a ``bytearray`` of
+    buckets of 4 one-byte fingerprints, 4 slots per key it holds; the newer one
+    takes ``size`` keys, then the older one is dropped. A key is found while
+    remembered (unless its bucket overflowed, which drops one of four there),
+    and ``discard`` forgets it; a key never added is found about once in 128
+    lookups.
+    """
+
+    __slots__ = ("added", "bits", "new", "old", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self.bits = max(4, (4 * self.size - 1).bit_length())  # log2 of a generation's slots
+        self.new = bytearray(1 << self.bits)
+        self.old = bytearray(len(self.new))
+        self.added = 0
+
+    def _slot(self, key: object) -> tuple[int, int]:
+        """``(first slot of the key's bucket, fingerprint in 1..255)``."""
+        mixed = (hash(key) * _MIX) & _MASK64
+        return (mixed >> (64 - self.bits)) & ~3, (mixed >> 24) % 255 + 1
+
+    def add(self, key: object) -> None:
+        """Remember ``key``; past ``size`` keys, start a new generation."""
+        bucket, print_ = self._slot(key)
+        new = self.new
+        if new.find(print_, bucket, bucket + 4) >= 0:
+            return
+        if self.added >= self.size:
+            self.old, self.new = new, self.old
+            new = self.new
+            new[:] = bytes(len(new))
+            self.added = 0
+        free = new.find(0, bucket, bucket + 4)
+        new[bucket + (print_ & 3) if free < 0 else free] = print_
+        self.added += 1
+
+    def __contains__(self, key: object) -> bool:
+        bucket, print_ = self._slot(key)
+        end = bucket + 4
+        return self.new.find(print_, bucket, end) >= 0 or self.old.find(print_, bucket, end) >= 0
+
+    def discard(self, key: object) -> None:
+        """Forget ``key`` (and, rarely, a key with the same bucket and fingerprint)."""
+        bucket, print_ = self._slot(key)
+        for table in (self.new, self.old):
+            found = table.find(print_, bucket, bucket + 4)
+            if found >= 0:
+                table[found] = 0
+
+    def clear(self) -> None:
+        """Forget every key."""
+        self.new[:] = self.old[:] = bytes(len(self.new))
+        self.added = 0
+
+
+class S3Fifo:
+    """The S3-FIFO state of one store; every method runs with the store's lock held.
+
+    Readers mark a key read without the lock: ``visited[key] = None`` (``S3FIFOCache.get``)
+    or ``touch(key)`` (a bound ``dict.setdefault``, the decorators' hit).
+    """
+
+    __slots__ = ("ghost", "small", "small_size", "touch", "visited")
+
+    def __init__(self, maxsize: int) -> None:
+        self.small: OrderedDict[Any, None] = OrderedDict()
+        self.visited: dict[Any, None] = {}  # a set of keys; a dict for the cheaper hit
+        self.small_size = max(1, maxsize // 20)
+        # The last half to all of as many keys as the main FIFO holds.
+        self.ghost = Ghost(max(1, (maxsize - self.small_size) // 2))
+        self.touch = self.visited.setdefault
+
+    def admit(self, data: dict[Any, Any], key: Any) -> None:
+        """Place a key just stored as new (at the end of ``data``) in its FIFO."""
+        visited = self.visited
+        visited.pop(key, None)
+        if len(visited) > 2 * len(data) + 16:  # stale marks: keep the resident ones
+            for stale in [k for k in list(visited) if k not in data]:  # list(): atomic
+                del visited[stale]
+        ghost = self.ghost
+        if key in ghost:  # evicted unread lately: straight to the main FIFO
+            ghost.discard(key)
+            return
+        small = self.small
+        small[key] = None
+        if len(small) > self.small_size:  # still filling up: the oldest moves on, as it is
+            small.popitem(False)  # noqa: FBT003 - positional is faster
+
+    def victim(self, data: Any) -> tuple[Any, Any]:
+        """Remove and return the ``(key, entry)`` to evict from the non-empty ``data``."""
+        small, visited = self.small, self.visited
+        while True:
+            if small and (len(small) >= self.small_size or len(small) >= len(data)):
+                key = small.popitem(False)[0]  # noqa: FBT003 - positional is faster
+                entry = data.get(key, _GONE)
+                if entry is _GONE:  # pragma: no cover - every removal forgets its key
+                    continue
+                if key in visited:  # read while new: on to the main FIFO
+                    visited.pop(key, None)
+                    data.move_to_end(key)
+                    continue
+                del data[key]
+                self.ghost.add(key)
+                return key, entry
+            key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
+            if key in small:  # still new: the small FIFO decides
+                data[key] = entry
+            elif key in visited:  # read since its last turn: a second chance
+                visited.pop(key, None)
+                data[key] = entry
+            else:
+                return key, entry
+
+    def forget(self, key: Any) -> None:
+        """Drop what is known of ``key``, which left the store by other means."""
+        self.small.pop(key, None)
+        self.visited.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything (the store was emptied)."""
+        self.small.clear()
+        self.visited.clear()
+        self.ghost.clear()
+
+
+_GONE: Any = object()

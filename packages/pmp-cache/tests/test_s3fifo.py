@@ -1,0 +1,379 @@
+"""S3FIFOCache and policy="s3fifo": the policy against a model, and everything else as under LRU."""
+
+import asyncio
+import copy
+import pickle
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from pmp_cache import LRUCache, S3FIFOCache, async_cache, cache
+from pmp_cache._policy import Ghost
+from pmp_errors import ConfigurationError, ValidationError
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+MAXSIZE = 5  # a small FIFO of 1 entry; a ghost of 2 generations of up to 2 keys
+
+
+class S3FifoModel(RuleBasedStateMachine):
+    """S3FIFOCache against S3-FIFO written with lists, with deadlines and an injected clock.
+
+    The model holds what is stored (expired entries included), the store's order
+    (the main FIFO, in which keys of the small FIFO are skipped), the small FIFO,
+    the read marks, the ghost (the policy's, checked on its own below) and the
+    exact counters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = Clock()
+        self.cache: S3FIFOCache[int, int] = S3FIFOCache(maxsize=MAXSIZE, ttl=10, timer=self.clock)
+        self.stored: dict[int, tuple[int, float]] = {}
+        self.order: list[int] = []
+        self.small: list[int] = []
+        self.read: set[int] = set()
+        self.ghost = Ghost(2)
+        self.hits = self.misses = self.evictions = self.expirations = 0
+
+    def _remove(self, key: int) -> None:
+        del self.stored[key]
+        self.order.remove(key)
+        if key in self.small:
+            self.small.remove(key)
+        self.read.discard(key)
+
+    def _evict(self) -> None:
+        while True:
+            if self.small and (len(self.small) >= 1 or len(self.small) >= len(self.stored)):
+                key = self.small.pop(0)
+                if key in self.read:  # read while new: on to the main FIFO
+                    self.read.discard(key)
+                    self.order.remove(key)
+                    self.order.append(key)
+                    continue
+                del self.stored[key]
+                self.order.remove(key)
+                self.ghost.add(key)
+                self.evictions += 1
+                return
+            key = self.order.pop(0)
+            if key in self.small:  # still new: the small FIFO decides
+                self.order.append(key)
+                continue
+            if key in self.read:  # a second chance
+                self.read.discard(key)
+                self.order.append(key)
+                continue
+            del self.stored[key]
+            self.evictions += 1
+            return
+
+    @rule(key=st.integers(0, 9), value=st.integers(), ttl=st.sampled_from([None, 1.0, 25.0]))
+    def set(self, key, value, ttl):
+        self.cache.set(key, value, ttl=ttl)
+        deadline = self.clock.now + (10 if ttl is None else ttl)
+        if key in self.stored:  # overwritten in place: its place in the FIFOs is kept
+            self.stored[key] = (value, deadline)
+            return
+        if len(self.stored) >= MAXSIZE:  # full: expired entries leave first
+            for k, (_, d) in list(self.stored.items()):
+                if d <= self.clock.now:
+                    self._remove(k)
+                    self.expirations += 1
+            if len(self.stored) >= MAXSIZE:
+                self._evict()
+        self.stored[key] = (value, deadline)
+        self.order.append(key)
+        self.read.discard(key)
+        if key in self.ghost:  # evicted unread lately: straight to the main FIFO
+            self.ghost.discard(key)
+        else:
+            self.small.append(key)
+            if len(self.small) > 1:  # still filling up: the oldest moves on as it is
+                self.small.pop(0)
+
+    @rule(key=st.integers(0, 9))
+    def get(self, key):
+        got = self.cache.get(key, -1)
+        entry = self.stored.get(key)
+        if entry is not None and entry[1] > self.clock.now:
+            assert got == entry[0]
+            self.read.add(key)
+            self.hits += 1
+        else:
+            assert got == -1
+            self.misses += 1
+            if entry is not None:
+                self._remove(key)
+                self.expirations += 1
+
+    @rule(key=st.integers(0, 9))
+    def delete(self, key):
+        entry = self.stored.get(key)
+        live = entry is not None and entry[1] > self.clock.now
+        assert self.cache.delete(key) is live
+        if entry is not None:
+            self._remove(key)
+            self.expirations += not live
+
+    @rule(seconds=st.floats(0, 12))
+    def tick(self, seconds):
+        self.clock.now += seconds
+
+    @invariant()
+    def same_contents_and_counters(self):
+        live = {k: v for k, (v, d) in self.stored.items() if d > self.clock.now}
+        assert dict(self.cache.items()) == live
+        assert len(self.cache._data) == len(self.stored) <= MAXSIZE
+        stats = self.cache.stats()
+        assert (stats["hits"], stats["misses"]) == (self.hits, self.misses)
+        assert (stats["evictions"], stats["expirations"]) == (self.evictions, self.expirations)
+        assert stats["currsize"] == len(live)
+
+
+S3FifoModel.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+test_s3fifo_matches_model = S3FifoModel.TestCase
+
+
+def test_a_scan_does_not_flush_entries_in_use():
+    """Keys read once survive a one-pass scan of 10x the cache; under LRU none does."""
+    for kind, survivors in ((S3FIFOCache, 10), (LRUCache, 0)):
+        c: LRUCache[int, int] = kind(maxsize=100)
+        for k in range(10):
+            c[k] = k
+            c.get(k)
+        for k in range(1000, 2000):
+            c[k] = k
+        assert sum(k in c for k in range(10)) == survivors, kind
+
+
+def test_a_key_back_soon_after_eviction_skips_the_small_fifo():
+    """A key evicted unread comes back into the main FIFO, so the next scan spares it."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=40)  # a small FIFO of 2 entries
+    c.update((k, k) for k in range(40))  # as it fills, 0 to 37 move on to the main FIFO
+    c[40] = 40  # full: 38, oldest and unread in the small FIFO, leaves into the ghost
+    assert 38 not in c
+    c[38] = 38  # remembered (39 leaves the small FIFO for it): into the main FIFO
+    for k in range(100, 200):
+        c[k] = k
+    assert 38 in c
+    assert 0 not in c  # the main FIFO's oldest, unread, made room for it in turn
+    assert sum(k in c for k in range(38)) == 37  # the scan passed through the small FIFO
+
+
+def test_read_marks_left_by_racing_readers_are_pruned():
+    """Marks of keys that left meanwhile never make the policy's state outgrow the cache."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
+    policy = c._policy
+    assert policy is not None
+    ghost_bytes = len(policy.ghost.new) + len(policy.ghost.old)
+    for k in range(1000):
+        policy.touch(-k - 1)  # what a reader does for a key a writer evicts at once
+        c[k] = k
+    assert len(policy.visited) <= 2 * 10 + 16
+    assert len(policy.small) <= 10
+    assert len(policy.ghost.new) + len(policy.ghost.old) == ghost_bytes
+
+
+def test_copy_pickle_and_clear_keep_the_policy():
+    c: S3FIFOCache[str, int] = S3FIFOCache(maxsize=3, ttl=60)
+    c.update(a=1, b=2)
+    for other in (c.copy(), copy.copy(c), pickle.loads(pickle.dumps(c))):
+        assert type(other) is S3FIFOCache
+        assert other == c
+        assert other.POLICY == "s3fifo"
+        other.update(c=3, d=4, e=5)
+        assert len(other) == 3
+    c.clear()
+    assert len(c) == 0
+    assert c._policy is not None
+    assert (c._policy.small, c._policy.visited) == ({}, {})
+
+
+def test_popitem_and_unbounded_and_zero_sizes():
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=None)
+    c.update((k, k) for k in range(50))
+    assert c.maxsize is None
+    assert len(c) == 50
+    assert c._policy is None  # it never evicts: no bookkeeping
+    bounded: S3FIFOCache[int, int] = S3FIFOCache(maxsize=100)
+    bounded.update((k, k) for k in range(50))
+    key, value = bounded.popitem()
+    assert key == value
+    assert key not in bounded
+    assert bounded._policy is not None
+    assert key not in bounded._policy.small
+    zero: S3FIFOCache[int, int] = S3FIFOCache(maxsize=0)
+    zero[1] = 1
+    assert (len(zero), zero.stats()["evictions"]) == (0, 1)
+
+
+def test_eviction_and_expiration_events_under_s3fifo():
+    events: list[tuple[str, object]] = []
+    clock = Clock()
+
+    @cache(
+        maxsize=2,
+        ttl=5,
+        timer=clock,
+        policy="s3fifo",
+        on_event=lambda k, key: events.append((k, key)),
+    )
+    def f(x: int) -> int:
+        return x
+
+    f(1)
+    f(1)
+    f(2)
+    f(3)  # full: 2 (unread, in the small FIFO) leaves
+    clock.now = 6
+    f(4)  # everything expired: swept first
+    kinds = [k for k, _ in events]
+    assert kinds == ["miss", "hit", "miss", "miss", "eviction", "miss", "expiration", "expiration"]
+    assert ("eviction", 1) not in events
+    assert f.cache_stats()["evictions"] == 1
+
+
+def test_stale_serves_under_s3fifo():
+    clock = Clock()
+    calls: list[int] = []
+
+    @cache(maxsize=4, ttl=1, stale=10, timer=clock, policy="s3fifo")
+    def f(x: int) -> int:
+        calls.append(x)
+        return len(calls)
+
+    assert f(1) == 1
+    clock.now = 2
+    assert f(1) in (1, 2)  # served stale while one refresher recomputes
+    f.cache_clear()
+    assert f(1) >= 2
+
+
+@pytest.mark.parametrize("ttl", [None, 60])
+def test_threads_hammering_a_cached_function_under_s3fifo(ttl):
+    """8 threads over 64 keys in a 16-entry cache: right values, size bound, no error."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    @cache(maxsize=16, ttl=ttl, policy="s3fifo")
+    def f(x: int) -> int:
+        return x * 2
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(3000):
+                k = (i * 7 + n) % 64 if i % 2 else n % 4
+                assert f(k) == 2 * k
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert f.cache_info().currsize <= 16
+
+
+@pytest.mark.asyncio
+async def test_tasks_hammering_an_async_cached_function_under_s3fifo():
+    @async_cache(maxsize=16, policy="s3fifo")
+    async def f(x: int) -> int:
+        await asyncio.sleep(0)
+        return x * 2
+
+    async def work(n: int) -> None:
+        for i in range(300):
+            k = (i * 7 + n) % 64 if i % 2 else n % 4
+            assert await f(k) == 2 * k
+
+    await asyncio.gather(*(work(n) for n in range(16)))
+    info = f.cache_info()
+    assert info.currsize <= 16
+    assert info.hits > 0
+
+
+@pytest.mark.parametrize("policy", ["LRU", "fifo", None, 1])
+def test_an_unknown_policy_is_named_in_the_error(policy):
+    with pytest.raises(ValidationError, match="policy must be one of 'lru', 's3fifo'"):
+        cache(policy=policy)
+
+
+def test_a_policy_with_a_backend_is_refused():
+    with pytest.raises(ConfigurationError, match="drop backend= or policy="):
+        cache(backend=LRUCache(), policy="s3fifo")
+    cache(backend=LRUCache(), policy="lru")  # the default is fine with any backend
+
+
+def test_the_main_fifo_gives_a_read_entry_a_second_chance():
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)  # a small FIFO of 1 entry
+    c.update((k, k) for k in range(10))  # as it fills, 0 to 8 move on to the main FIFO
+    c.get(0)
+    c.get(1)
+    c[10] = 10  # full: 9, unread in the small FIFO, leaves
+    assert 9 not in c
+    c.get(10)
+    c[11] = 11  # 10 was read: on to the main FIFO, where 0 and 1 were read: 2 leaves
+    assert (0 in c, 1 in c, 2 in c, 10 in c) == (True, True, False, True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    size=st.integers(1, 300),
+    keys=st.lists(st.one_of(st.integers(), st.text(max_size=5)), unique=True, max_size=900),
+)
+def test_the_ghost_remembers_its_last_keys_and_forgets_the_others(size, keys):
+    """Nearly all of the last ``size`` keys are found; ``discard`` and ``clear`` forget them.
+
+    A full bucket drops one of its four fingerprints; the memory stays fixed.
+    """
+    ghost = Ghost(size)
+    before = len(ghost.new) + len(ghost.old)
+    for key in keys:
+        ghost.add(key)
+    recent = keys[-size:]
+    assert sum(key not in ghost for key in recent) <= max(1, len(recent) // 50)
+    assert len(ghost.new) + len(ghost.old) == before <= 2 * 8 * size + 32
+    for key in recent[:10]:
+        ghost.discard(key)
+    assert not any(key in ghost for key in recent[:10])
+    ghost.clear()
+    assert not any(key in ghost for key in keys)
+
+
+def test_the_ghost_has_few_false_positives_even_for_strided_keys():
+    ghost = Ghost(10_000)
+    for key in range(0, 2_000_000, 100):  # 20,000 strided keys: both generations full
+        ghost.add(key)
+    assert all(key in ghost for key in range(1_000_000, 2_000_000, 100))
+    false = sum(key in ghost for key in range(1, 1_000_000, 100))  # 10,000 never added
+    assert false < 150  # under 1.5%
+
+
+def test_each_policy_hit_runs_its_own_step_only():
+    """LRU's hit moves the entry and checks no policy; S3-FIFO's only marks the key read."""
+    assert "od_move_to_end" in LRUCache.get.__code__.co_names
+    assert not {"_touch", "_policy"} & set(LRUCache.get.__code__.co_names)
+    assert "od_move_to_end" not in S3FIFOCache.get.__code__.co_names
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
+    c.update((k, k) for k in range(5))
+    before = list(c)
+    assert (c[0], c.get(1), c.get(9, -1)) == (0, 1, -1)
+    assert list(c) == before  # no reordering
+    assert c._policy is not None
+    assert c._policy.visited == dict.fromkeys([0, 1])
+    assert (c.stats()["hits"], c.stats()["misses"]) == (2, 1)
