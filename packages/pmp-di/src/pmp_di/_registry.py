@@ -252,7 +252,8 @@ class Registry:
                     f"before opening scopes: container.register({name}, from_context=True)"
                 )
                 raise RegistrationError(msg, argument="context", value=name)
-            if not reg.from_context:
+            declared = reg if reg.from_context else reg.context_of  # (overridden for now)
+            if declared is None:
                 name = display(key)
                 msg = (
                     f"{name} is registered as a service, so it cannot be supplied per scope; "
@@ -263,5 +264,5 @@ class Registry:
                 name = display(key)
                 msg = f"context value for {name} must be a {name}, got {value!r}"
                 raise RegistrationError(msg, argument="context", value=value)
-            cache[reg.state] = value
+            cache[declared.state] = value
         return cache
