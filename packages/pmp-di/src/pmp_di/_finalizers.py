@@ -71,11 +71,12 @@ class Finalizers:
     nothing is dropped: ``aclose`` runs them all.
     """
 
-    __slots__ = ("exits", "where")
+    __slots__ = ("closing", "exits", "where")
 
     def __init__(self, where: str) -> None:
         self.where = where
         self.exits: list[tuple[bool, Any]] = []
+        self.closing: asyncio.Task[None] | None = None  # an ``aclose`` under way
 
     def enter(self, manager: Any) -> Any:
         """Enter a context manager; its exit runs when this closes."""
@@ -118,11 +119,14 @@ class Finalizers:
 
         A cancellation (a client gone, a timeout) arriving meanwhile does not cut a
         finalizer short: every exit runs to its end, then the cancellation is raised.
+        A second caller while one runs waits for it and sees its outcome.
         """
-        if not any(is_async for is_async, _ in self.exits):
-            self.close(exc)
-            return
-        runner = _runner(self._aclose(exc))
+        runner = self.closing
+        if runner is None or runner.done():
+            if not any(is_async for is_async, _ in self.exits):
+                self.close(exc)
+                return
+            runner = self.closing = _runner(self._aclose(exc))
         interrupt: asyncio.CancelledError | None = None
         while not runner.done():
             try:
