@@ -3,6 +3,7 @@ import builtins
 import random
 import sys
 import threading
+import traceback
 from typing import Any
 
 import pytest
@@ -1048,3 +1049,26 @@ def test_an_exception_whose_notes_are_not_a_list_is_raised_unchanged():
         retry(max_attempts=2, delay=0.0)(func)()
     assert info.value.__notes__ == ("frozen",)
     assert len(calls) == 2
+
+
+def test_both_wrappers_come_from_one_template_and_show_it_in_tracebacks():
+    """The sync wrapper is the async template without async/await; tracebacks show its lines."""
+    from pmp_decorators import _retry_drivers as drivers
+
+    sync = drivers.unasync(drivers.TEMPLATE)
+    assert "await " not in sync
+    assert "async " not in sync
+    assert "#sync:" not in sync
+    assert sync.count("\n") == drivers.TEMPLATE.count("\n")  # line for line
+    func, _ = failing(5)
+
+    with pytest.raises(OSError) as info:
+        retry(max_attempts=2, delay=0)(func)(1)
+    assert "result = call(*args, **kwargs)" in "".join(traceback.format_tb(info.tb))
+
+    async def afunc():
+        raise OSError("down")
+
+    with pytest.raises(OSError) as info:
+        asyncio.run(retry(max_attempts=2, delay=0)(afunc)())
+    assert "result = await call(*args, **kwargs)" in "".join(traceback.format_tb(info.tb))
