@@ -1051,6 +1051,57 @@ def test_an_exception_whose_notes_are_not_a_list_is_raised_unchanged():
     assert len(calls) == 2
 
 
+@pytest.mark.parametrize("exceptions", [None, Exception, BaseException])
+@pytest.mark.parametrize("accept", [None, lambda _: False])
+@pytest.mark.parametrize("fails_first", [False, True])
+def test_plain_function_returning_an_awaitable_is_refused_naming_the_fix(
+    exceptions, accept, fails_first
+):
+    """A plain def returning a coroutine is refused on its first result, never retried.
+
+    Retrying it would retry only the creation of the coroutine: its failures surface
+    where it is awaited, outside the retry. The error names `async def` and
+    async_retry; the coroutine is closed (no never-awaited warning); the refusal itself
+    is not retried, whatever exceptions= says.
+    """
+    calls: list[int] = []
+
+    async def fetch() -> str:
+        raise OSError("down")
+
+    def handler():
+        calls.append(1)
+        if fails_first and len(calls) == 1:
+            raise OSError("first")
+        return fetch()
+
+    wrapped = retry(max_attempts=4, delay=0.0, exceptions=exceptions, retry_if_result=accept)(
+        handler
+    )
+    with pytest.raises(
+        ValidationError, match=r"handler.*returned a coroutine.*async def.*async_re"
+    ):
+        wrapped()
+    assert len(calls) == (2 if fails_first else 1)
+
+
+def test_the_fix_the_refusal_names_retries_the_awaited_failures():
+    """async_retry awaits what a plain def returns, so the awaited failures are retried."""
+    calls: list[int] = []
+
+    async def fetch() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OSError("down")
+        return "ok"
+
+    def handler():
+        return fetch()
+
+    assert asyncio.run(async_retry(max_attempts=3, delay=0.0)(handler)()) == "ok"
+    assert len(calls) == 3
+
+
 def test_both_wrappers_come_from_one_template_and_show_it_in_tracebacks():
     """The sync wrapper is the async template without async/await; tracebacks show its lines."""
     from pmp_decorators import _retry_drivers as drivers
@@ -1059,6 +1110,7 @@ def test_both_wrappers_come_from_one_template_and_show_it_in_tracebacks():
     assert "await " not in sync
     assert "async " not in sync
     assert "#sync:" not in sync
+    assert "refuse_awaitable(" in sync
     assert sync.count("\n") == drivers.TEMPLATE.count("\n")  # line for line
     func, _ = failing(5)
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pmp_errors import ValidationError
 
-__all__ = ["is_async_callable", "refuse_async_sleep", "refuse_bare_use", "refuse_generator"]
+__all__ = [
+    "AwaitableReturnedError",
+    "is_async_callable",
+    "refuse_async_sleep",
+    "refuse_awaitable",
+    "refuse_bare_use",
+    "refuse_generator",
+]
 
 
 def refuse_generator(func: object, decorator: str, advice: str) -> None:
@@ -68,3 +75,32 @@ def refuse_async_sleep(sleep: object, where: str) -> None:
             value=sleep,
             expected="a blocking sleep for plain functions and `for` loops",
         )
+
+
+class AwaitableReturnedError(ValidationError):
+    """A plain function under a sync wrapper returned an awaitable (:func:`refuse_awaitable`).
+
+    Its own class so that the wrapper can let it through whatever it catches.
+    """
+
+
+def refuse_awaitable(name: str, result: object, decorator: str, advice: str) -> None:
+    """Refuse an awaitable ``result`` of ``name``, a function wrapped as a plain one.
+
+    The wrapper treated the function as synchronous, so whatever the awaitable does
+    later happens outside it. A coroutine is closed first: it will never be awaited.
+    """
+    if not hasattr(result, "__await__"):
+        return
+    close = getattr(result, "close", None)
+    if callable(close):
+        close()
+    kind = type(result).__name__
+    raise AwaitableReturnedError(
+        f"{decorator} wraps {name} as a plain function, but it returned a {kind}: "
+        f"its failures would happen where it is awaited, outside {decorator}; "
+        f"{advice}",
+        field="func",
+        value=name,
+        expected="an `async def` function for a result that is awaited",
+    )

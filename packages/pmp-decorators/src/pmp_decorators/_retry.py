@@ -94,7 +94,10 @@ def retry(
     :func:`set_retry_testing` turns every pause off. Bad configuration raises
     ``pmp_errors.ValidationError`` here, not at call time, and so does a generator
     function. An object whose ``__call__`` is ``async def`` is retried as a coroutine
-    function. Methods work, also with ``retry`` above ``@classmethod``/``@staticmethod``.
+    function. A plain function whose first returned value is awaitable raises
+    ``pmp_errors.ValidationError`` (only the creation of the awaitable would be retried):
+    declare it ``async def``, or use :func:`async_retry`, which awaits what it returns.
+    Methods work, also with ``retry`` above ``@classmethod``/``@staticmethod``.
 
     >>> calls = []
     >>> @retry(max_attempts=3, delay=0.0, exceptions=(OSError,))

@@ -7,7 +7,9 @@ loop only counts, sleeps the pause it is told and makes the next attempt.
 
 :data:`TEMPLATE` is the async form. The sync form is made from it by :func:`unasync`:
 ``async def`` becomes ``def``, ``await`` goes, the pause blocks (``pause_sync``), and
-lines marked ``#sync:`` are kept (they are dropped from the async form).
+lines marked ``#sync:`` are kept (they are dropped from the async form). Those lines
+check the first value a plain function returns: an awaitable means the function is
+asynchronous in fact, and retrying it would retry only the creation of the awaitable.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import linecache
 from typing import TYPE_CHECKING, Any
 
+from pmp_decorators._callables import AwaitableReturnedError, refuse_awaitable
 from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async, pause_sync
 
 if TYPE_CHECKING:
@@ -29,6 +32,17 @@ def wrap(policy, func):
     catch, accept, timed = policy.catch, policy.retry_if_result, policy.timed
     passthrough = policy.passthrough
     call = func
+#sync:    passthrough = (*passthrough, AwaitableReturnedError)  # a refusal below is never retried
+#sync:
+#sync:    def first_call(*args, **kwargs):
+#sync:        """Until one attempt returns: check that the result is not awaitable."""
+#sync:        nonlocal call
+#sync:        result = func(*args, **kwargs)
+#sync:        refuse_awaitable(policy.name, result, "retry", ADVICE)
+#sync:        call = func  # from now on the wrappers call the function itself
+#sync:        return result
+#sync:
+#sync:    call = first_call
 
     async def run(args, kwargs, exc, result, start):
         """Every attempt after the first, which raised ``exc`` or returned ``result``."""
@@ -91,6 +105,10 @@ def wrap(policy, func):
 """``wrap(policy, func)``: the wrapper of a coroutine function, and the source of both forms."""
 
 _SYNC_MARK = "#sync:"
+ADVICE = (
+    "declare it `async def` (retry then awaits it), or decorate it with async_retry(...), "
+    "which awaits what it returns"
+)
 
 
 def unasync(template: str) -> str:
@@ -119,11 +137,14 @@ def _compile(source: str, form: str) -> Callable[[Policy, Callable[..., Any]], A
     filename = f"<pmp_decorators retry, {form}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     namespace: dict[str, Any] = {
+        "ADVICE": ADVICE,
+        "AwaitableReturnedError": AwaitableReturnedError,
         "TESTING": TESTING,
         "next_pause": next_pause,
         "overran": overran,
         "pause_async": pause_async,
         "pause_sync": pause_sync,
+        "refuse_awaitable": refuse_awaitable,
     }
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own template
     wrap: Callable[[Policy, Callable[..., Any]], Any] = namespace["wrap"]
