@@ -1079,7 +1079,7 @@ def test_plain_function_returning_an_awaitable_is_refused_naming_the_fix(
         handler
     )
     with pytest.raises(
-        ValidationError, match=r"handler.*returned a coroutine.*async def.*async_re"
+        ValidationError, match=r"handler.*returned an awaitable coroutine.*async def.*async_re"
     ):
         wrapped()
     assert len(calls) == (2 if fails_first else 1)
@@ -1124,3 +1124,29 @@ def test_both_wrappers_come_from_one_template_and_show_it_in_tracebacks():
     with pytest.raises(OSError) as info:
         asyncio.run(retry(max_attempts=2, delay=0)(afunc)())
     assert "result = await call(*args, **kwargs)" in "".join(traceback.format_tb(info.tb))
+
+
+def test_awaitable_check_asks_the_type_and_knows_generator_coroutines():
+    """A proxy answering every attribute is not awaitable; a types.coroutine object is.
+
+    Only the result's type says whether ``await`` works on it: an instance ``__getattr__``
+    that answers any name must not make a plain result refused.
+    """
+    import types
+
+    class Proxy:
+        def __getattr__(self, name: str) -> object:
+            return lambda *_: None
+
+    proxy = Proxy()
+    assert retry(delay=0.0)(lambda: proxy)() is proxy
+
+    @types.coroutine
+    def legacy():
+        yield
+
+    def handler():
+        return legacy()
+
+    with pytest.raises(ValidationError, match="returned an awaitable generator"):
+        retry(delay=0.0)(handler)()

@@ -90,14 +90,16 @@ def refuse_awaitable(name: str, result: object, decorator: str, advice: str) -> 
     The wrapper treated the function as synchronous, so whatever the awaitable does
     later happens outside it. A coroutine is closed first: it will never be awaited.
     """
-    if not hasattr(result, "__await__"):
+    import inspect
+
+    if not inspect.isawaitable(result):  # asks the type, and knows @types.coroutine generators
         return
     close = getattr(result, "close", None)
     if callable(close):
         close()
     kind = type(result).__name__
     raise AwaitableReturnedError(
-        f"{decorator} wraps {name} as a plain function, but it returned a {kind}: "
+        f"{decorator} wraps {name} as a plain function, but it returned an awaitable {kind}: "
         f"its failures would happen where it is awaited, outside {decorator}; "
         f"{advice}",
         field="func",
