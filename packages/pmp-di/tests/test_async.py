@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -330,3 +331,42 @@ async def test_a_second_concurrent_aclose_waits_for_the_first_and_sees_its_outco
     await asyncio.gather(first, second)
     outcome = "failed" if fails else "closed"
     assert outcomes == [(["pool closed", "session closed"], outcome)] * 2
+
+
+def test_a_second_aclose_from_another_threads_event_loop_waits_without_hanging() -> None:
+    """A container closed at once from two threads, each with its own event loop.
+
+    The second caller waits for the first one's cleanup and returns after it; it used to
+    wait on the first loop's task from the wrong loop and never wake up.
+    """
+    log: list[str] = []
+    cleaning, release = threading.Event(), threading.Event()
+
+    async def make_pool() -> AsyncIterator[Pool]:
+        yield Pool()
+        cleaning.set()
+        await asyncio.get_running_loop().run_in_executor(None, release.wait)
+        log.append("pool closed")
+
+    container = DIContainer().register(Pool, factory=make_pool, scope=LifecycleScope.SINGLETON)
+    seen: list[list[str]] = []
+
+    def close_too() -> None:
+        asyncio.run(container.aclose())
+        seen.append(list(log))
+
+    async def first() -> None:
+        await container.aresolve(Pool)
+        closing = asyncio.create_task(container.aclose())
+        await asyncio.get_running_loop().run_in_executor(None, cleaning.wait)
+        second = threading.Thread(target=close_too, daemon=True)
+        second.start()
+        await asyncio.sleep(0.05)
+        assert seen == []  # still waiting for the first cleanup
+        release.set()
+        await closing
+        await asyncio.get_running_loop().run_in_executor(None, second.join, 5.0)
+        assert not second.is_alive()
+
+    asyncio.run(first())
+    assert seen == [["pool closed"]]
