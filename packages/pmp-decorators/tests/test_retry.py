@@ -1117,6 +1117,8 @@ def test_both_wrappers_come_from_one_template_and_show_it_in_tracebacks():
     with pytest.raises(OSError) as info:
         retry(max_attempts=2, delay=0)(func)(1)
     assert "result = call(*args, **kwargs)" in "".join(traceback.format_tb(info.tb))
+    modules = {frame.f_globals.get("__name__") for frame, _ in traceback.walk_tb(info.tb)}
+    assert "pmp_decorators._retry_drivers" in modules  # warnings and logs name the module
 
     async def afunc():
         raise OSError("down")

@@ -137,6 +137,7 @@ def _compile(source: str, form: str) -> Callable[[Policy, Callable[..., Any]], A
     filename = f"<pmp_decorators retry, {form}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     namespace: dict[str, Any] = {
+        "__name__": __name__,  # the wrappers' module, for warnings and tracebacks
         "ADVICE": ADVICE,
         "AwaitableReturnedError": AwaitableReturnedError,
         "TESTING": TESTING,
