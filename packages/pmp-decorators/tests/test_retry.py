@@ -751,6 +751,16 @@ def test_generator_functions_are_refused_at_decoration(factory, func):
     assert "generator" in str(info.value)
 
 
+@pytest.mark.parametrize("value", [None, 42, "fetch"])
+@pytest.mark.parametrize("factory", [retry, async_retry])
+def test_a_value_that_is_not_callable_is_refused_at_decoration(factory, value):
+    """retry()(None) is refused at once, naming the value, not at the first call."""
+    with pytest.raises(ValidationError, match=r"decorates callables, got") as info:
+        factory(delay=0)(value)
+    assert info.value.field == "func"
+    assert repr(value) in str(info.value)
+
+
 def test_works_above_classmethod_and_staticmethod():
     """A retry placed above @classmethod / @staticmethod keeps the binding and retries."""
     calls: list[object] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pmp_decorators._nodes import safe_repr
 from pmp_errors import ValidationError
 
 __all__ = [
@@ -11,7 +12,19 @@ __all__ = [
     "refuse_awaitable",
     "refuse_bare_use",
     "refuse_generator",
+    "refuse_uncallable",
 ]
+
+
+def refuse_uncallable(func: object, decorator: str) -> None:
+    """Raise ``ValidationError`` when ``func`` cannot be called at all."""
+    if not callable(func):
+        raise ValidationError(
+            f"{decorator} decorates callables, got {type(func).__name__} {safe_repr(func)}",
+            field="func",
+            value=func,
+            expected="a function, a method or a callable object",
+        )
 
 
 def refuse_generator(func: object, decorator: str, advice: str) -> None:

@@ -12,6 +12,7 @@ from pmp_decorators._callables import (
     refuse_async_sleep,
     refuse_bare_use,
     refuse_generator,
+    refuse_uncallable,
 )
 from pmp_decorators._retry_drivers import wrap_async, wrap_sync
 from pmp_decorators._retry_policy import Jitter, Policy
@@ -36,6 +37,7 @@ _GENERATOR_ADVICE = "retry the code that iterates it instead"
 
 def _bind(policy: Policy, func: Callable[..., Any], decorator: str) -> Policy:
     """A copy of ``policy`` named after ``func`` (one decorator may wrap many functions)."""
+    refuse_uncallable(func, decorator)
     refuse_generator(func, decorator, _GENERATOR_ADVICE)
     bound = copy.copy(policy)
     bound.name = getattr(func, "__qualname__", None) or repr(func)
