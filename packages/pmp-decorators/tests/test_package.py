@@ -49,6 +49,7 @@ def test_doctests_in_the_package_pass():
     from pmp_decorators import (
         _annotations,
         _cached,
+        _check,
         _errors,
         _instrument,
         _retry,
@@ -65,6 +66,7 @@ def test_doctests_in_the_package_pass():
         pmp_decorators,
         _annotations,
         _cached,
+        _check,
         _errors,
         _instrument,
         _retry,

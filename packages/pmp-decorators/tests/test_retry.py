@@ -3,6 +3,7 @@ import builtins
 import random
 import sys
 import threading
+import traceback
 from typing import Any
 
 import pytest
@@ -750,6 +751,16 @@ def test_generator_functions_are_refused_at_decoration(factory, func):
     assert "generator" in str(info.value)
 
 
+@pytest.mark.parametrize("value", [None, 42, "fetch"])
+@pytest.mark.parametrize("factory", [retry, async_retry])
+def test_a_value_that_is_not_callable_is_refused_at_decoration(factory, value):
+    """retry()(None) is refused at once, naming the value, not at the first call."""
+    with pytest.raises(ValidationError, match=r"decorates callables, got") as info:
+        factory(delay=0)(value)
+    assert info.value.field == "func"
+    assert repr(value) in str(info.value)
+
+
 def test_works_above_classmethod_and_staticmethod():
     """A retry placed above @classmethod / @staticmethod keeps the binding and retries."""
     calls: list[object] = []
@@ -1054,3 +1065,106 @@ def test_an_exception_whose_notes_are_not_a_list_is_raised_unchanged():
         retry(max_attempts=2, delay=0.0)(func)()
     assert info.value.__notes__ == ("frozen",)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("exceptions", [None, Exception, BaseException])
+@pytest.mark.parametrize("accept", [None, lambda _: False])
+@pytest.mark.parametrize("fails_first", [False, True])
+def test_plain_function_returning_an_awaitable_is_refused_naming_the_fix(
+    exceptions, accept, fails_first
+):
+    """A plain def returning a coroutine is refused on its first result, never retried.
+
+    Retrying it would retry only the creation of the coroutine: its failures surface
+    where it is awaited, outside the retry. The error names `async def` and
+    async_retry; the coroutine is closed (no never-awaited warning); the refusal itself
+    is not retried, whatever exceptions= says.
+    """
+    calls: list[int] = []
+
+    async def fetch() -> str:
+        raise OSError("down")
+
+    def handler():
+        calls.append(1)
+        if fails_first and len(calls) == 1:
+            raise OSError("first")
+        return fetch()
+
+    wrapped = retry(max_attempts=4, delay=0.0, exceptions=exceptions, retry_if_result=accept)(
+        handler
+    )
+    with pytest.raises(
+        ValidationError, match=r"handler.*returned an awaitable coroutine.*async def.*async_re"
+    ):
+        wrapped()
+    assert len(calls) == (2 if fails_first else 1)
+
+
+def test_the_fix_the_refusal_names_retries_the_awaited_failures():
+    """async_retry awaits what a plain def returns, so the awaited failures are retried."""
+    calls: list[int] = []
+
+    async def fetch() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OSError("down")
+        return "ok"
+
+    def handler():
+        return fetch()
+
+    assert asyncio.run(async_retry(max_attempts=3, delay=0.0)(handler)()) == "ok"
+    assert len(calls) == 3
+
+
+def test_both_wrappers_come_from_one_template_and_show_it_in_tracebacks():
+    """The sync wrapper is the async template without async/await; tracebacks show its lines."""
+    from pmp_decorators import _retry_drivers as drivers
+
+    sync = drivers.unasync(drivers.TEMPLATE)
+    assert "await " not in sync
+    assert "async " not in sync
+    assert "#sync:" not in sync
+    assert "refuse_awaitable(" in sync
+    assert sync.count("\n") == drivers.TEMPLATE.count("\n")  # line for line
+    func, _ = failing(5)
+
+    with pytest.raises(OSError) as info:
+        retry(max_attempts=2, delay=0)(func)(1)
+    assert "result = call(*args, **kwargs)" in "".join(traceback.format_tb(info.tb))
+    modules = {frame.f_globals.get("__name__") for frame, _ in traceback.walk_tb(info.tb)}
+    assert "pmp_decorators._retry_drivers" in modules  # warnings and logs name the module
+
+    async def afunc():
+        raise OSError("down")
+
+    with pytest.raises(OSError) as info:
+        asyncio.run(retry(max_attempts=2, delay=0)(afunc)())
+    assert "result = await call(*args, **kwargs)" in "".join(traceback.format_tb(info.tb))
+
+
+def test_awaitable_check_asks_the_type_and_knows_generator_coroutines():
+    """A proxy answering every attribute is not awaitable; a types.coroutine object is.
+
+    Only the result's type says whether ``await`` works on it: an instance ``__getattr__``
+    that answers any name must not make a plain result refused.
+    """
+    import types
+
+    class Proxy:
+        def __getattr__(self, name: str) -> object:
+            return lambda *_: None
+
+    proxy = Proxy()
+    assert retry(delay=0.0)(lambda: proxy)() is proxy
+
+    @types.coroutine
+    def legacy():
+        yield
+
+    def handler():
+        return legacy()
+
+    with pytest.raises(ValidationError, match="returned an awaitable generator"):
+        retry(delay=0.0)(handler)()

@@ -294,13 +294,13 @@ def test_unhashable_annotation_is_checked_without_caching():
 
 def test_cache_is_bounded(monkeypatch):
     """The annotation cache is cleared when it reaches its bound."""
-    from pmp_decorators import _validate
+    from pmp_decorators import _check
 
-    monkeypatch.setattr(_validate, "_MAX_CACHED", 2)
-    monkeypatch.setattr(_validate, "_PREDICATES", {})
+    monkeypatch.setattr(_check, "_MAX_CACHED", 2)
+    monkeypatch.setattr(_check, "_PREDICATES", {})
     for tp in (int, str, float):
         check_type(tp(), tp)
-    assert len(_validate._PREDICATES) == 1
+    assert len(_check._PREDICATES) == 1
 
 
 def test_safe_repr_cuts_and_survives_broken_repr():

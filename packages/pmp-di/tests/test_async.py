@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ import pytest
 from pmp_di import AsyncDependencyError, CleanupError, DIContainer, LifecycleScope
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
 
 class Pool:
@@ -277,3 +278,95 @@ async def test_timeout_during_cleanup_lets_every_finalizer_finish() -> None:
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(request(), 0.001)
     assert log == ["session closed"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("closing", ["container", "scope"])
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_second_concurrent_aclose_waits_for_the_first_and_sees_its_outcome(
+    closing: str, fails: bool
+) -> None:
+    """Two tasks closing one container (or scope) at once both return after the cleanup.
+
+    The second caller neither returns early while finalizers still run nor runs the
+    remaining ones itself; a cleanup failure reaches both.
+    """
+    log: list[str] = []
+    release = asyncio.Event()
+
+    def make_session() -> Iterator[Session]:  # entered first, so it exits last
+        yield Session()
+        log.append("session closed")
+
+    async def make_pool() -> AsyncIterator[Pool]:
+        yield Pool()
+        await release.wait()
+        log.append("pool closed")
+        if fails:
+            raise RuntimeError("pool close failed")
+
+    lifetime = LifecycleScope.SINGLETON if closing == "container" else LifecycleScope.SCOPED
+    container = DIContainer().register(Session, factory=make_session, scope=lifetime)
+    container.register(Pool, factory=make_pool, scope=lifetime)
+    owner = container if closing == "container" else container.scope()
+    await owner.aresolve(Session)
+    await owner.aresolve(Pool)
+    outcomes: list[tuple[list[str], str]] = []
+
+    async def close() -> None:
+        try:
+            await owner.aclose()
+        except CleanupError:
+            outcomes.append((list(log), "failed"))
+        else:
+            outcomes.append((list(log), "closed"))
+
+    first = asyncio.create_task(close())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(close())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert outcomes == []
+    release.set()
+    await asyncio.gather(first, second)
+    outcome = "failed" if fails else "closed"
+    assert outcomes == [(["pool closed", "session closed"], outcome)] * 2
+
+
+def test_a_second_aclose_from_another_threads_event_loop_waits_without_hanging() -> None:
+    """A container closed at once from two threads, each with its own event loop.
+
+    The second caller waits for the first one's cleanup and returns after it; it used to
+    wait on the first loop's task from the wrong loop and never wake up.
+    """
+    log: list[str] = []
+    cleaning, release = threading.Event(), threading.Event()
+
+    async def make_pool() -> AsyncIterator[Pool]:
+        yield Pool()
+        cleaning.set()
+        await asyncio.get_running_loop().run_in_executor(None, release.wait)
+        log.append("pool closed")
+
+    container = DIContainer().register(Pool, factory=make_pool, scope=LifecycleScope.SINGLETON)
+    seen: list[list[str]] = []
+
+    def close_too() -> None:
+        asyncio.run(container.aclose())
+        seen.append(list(log))
+
+    async def first() -> None:
+        await container.aresolve(Pool)
+        closing = asyncio.create_task(container.aclose())
+        await asyncio.get_running_loop().run_in_executor(None, cleaning.wait)
+        second = threading.Thread(target=close_too, daemon=True)
+        second.start()
+        await asyncio.sleep(0.05)
+        assert seen == []  # still waiting for the first cleanup
+        release.set()
+        await closing
+        await asyncio.get_running_loop().run_in_executor(None, second.join, 5.0)
+        assert not second.is_alive()
+
+    asyncio.run(first())
+    assert seen == [["pool closed"]]

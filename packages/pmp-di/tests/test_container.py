@@ -296,6 +296,28 @@ def test_optional_unregistered_gives_none_and_registered_is_injected() -> None:
     assert isinstance(built.old, RequestService)
 
 
+def test_top_level_optional_resolves_like_an_optional_parameter() -> None:
+    """resolve(X | None) and resolve(Optional[X]) give an X when X is registered, else None.
+
+    Exactly what a parameter annotated so receives, in every resolve and in explain.
+    """
+    container = DIContainer()
+    keys: list[object] = [Config | None, Optional[Config]]  # noqa: UP045 - both spellings
+    for key in keys:
+        assert container.resolve(key) is None  # type: ignore[arg-type]
+        assert asyncio.run(container.aresolve(key)) is None  # type: ignore[arg-type]
+        assert "None" in container.explain(key)
+    container.register(Config, scope=LifecycleScope.SCOPED)
+    for key in keys:
+        with container.scope() as scope:
+            got: object = scope.resolve(key)  # type: ignore[arg-type]
+            assert isinstance(got, Config)
+            assert got is container.resolve(key)  # type: ignore[arg-type]
+            assert got is asyncio.run(scope.aresolve(key))  # type: ignore[arg-type]
+        assert container.needs_scope(key)
+        assert "Config  (scoped" in container.explain(key)
+
+
 def test_parameters_after_a_skipped_default_are_passed_by_keyword() -> None:
     """A dependency after a defaulted parameter still arrives, by keyword."""
     container = DIContainer().register(Config).register(AfterSkip).register(KeywordOnly)

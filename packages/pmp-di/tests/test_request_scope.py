@@ -107,6 +107,32 @@ def test_nested_scope_context_shadows_the_parent() -> None:
         assert container.resolve(User) is outer
 
 
+def test_override_of_a_context_value_still_takes_the_scopes_values() -> None:
+    """Overriding a from_context type keeps scopes opening with it; the override wins.
+
+    The code that opens scopes (a web integration) keeps supplying the request while a
+    test replaces it; a scope opened during the override still has the real value after
+    the override ends, and a value of the wrong type is still refused.
+    """
+    container = web_container()
+    real, fake = Request("/real"), Request("/fake")
+    with container.override(Request, instance=fake):
+        with container.scope(context={Request: real}) as scope:
+            assert container.resolve(Handler).request is fake
+            with (
+                container.override(Request, instance=Request("/inner")),  # nested overrides
+                scope.scope(context={Request: Request("/nested")}),
+            ):
+                assert container.resolve(Request).path == "/inner"
+            with pytest.raises(RegistrationError, match="must be a Request"):
+                container.scope(context={Request: "not a request"})
+        long_lived = container.scope(context={Request: real})
+    with long_lived:
+        assert long_lived.resolve(Handler).request is real
+    with container.scope(context={Request: real}):
+        assert container.resolve(Handler).request is real
+
+
 @pytest.mark.parametrize(
     ("context", "match"),
     [({User: "ada"}, "must be a User"), ({Session: Session()}, "registered as a service")],

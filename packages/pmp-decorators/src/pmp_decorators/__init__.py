@@ -14,6 +14,7 @@ from __future__ import annotations
 from pmp_decorators._annotations import UnresolvedAnnotationWarning
 from pmp_decorators._block import BlockTimer, measure_block
 from pmp_decorators._cached import CachedProperty
+from pmp_decorators._check import check_type
 from pmp_decorators._errors import TypeValidationError
 from pmp_decorators._retry import async_retry, retry
 from pmp_decorators._retry_core import set_retry_testing
@@ -22,7 +23,7 @@ from pmp_decorators._retrying import Attempt, Retrying, retrying
 from pmp_decorators._settings import Restorer
 from pmp_decorators._stats import TimingStats
 from pmp_decorators._timing import timed
-from pmp_decorators._validate import check_type, set_validation_enabled, validate_types
+from pmp_decorators._validate import set_validation_enabled, validate_types
 
 __all__ = [
     "Attempt",

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from pmp_decorators._nodes import safe_repr
 from pmp_errors import ValidationError
 
-__all__ = ["is_async_callable", "refuse_async_sleep", "refuse_bare_use", "refuse_generator"]
+__all__ = [
+    "AwaitableReturnedError",
+    "is_async_callable",
+    "refuse_async_sleep",
+    "refuse_awaitable",
+    "refuse_bare_use",
+    "refuse_generator",
+    "refuse_uncallable",
+]
+
+
+def refuse_uncallable(func: object, decorator: str) -> None:
+    """Raise ``ValidationError`` when ``func`` cannot be called at all."""
+    if not callable(func):
+        raise ValidationError(
+            f"{decorator} decorates callables, got {type(func).__name__} {safe_repr(func)}",
+            field="func",
+            value=func,
+            expected="a function, a method or a callable object",
+        )
 
 
 def refuse_generator(func: object, decorator: str, advice: str) -> None:
@@ -68,3 +88,34 @@ def refuse_async_sleep(sleep: object, where: str) -> None:
             value=sleep,
             expected="a blocking sleep for plain functions and `for` loops",
         )
+
+
+class AwaitableReturnedError(ValidationError):
+    """A plain function under a sync wrapper returned an awaitable (:func:`refuse_awaitable`).
+
+    Its own class so that the wrapper can let it through whatever it catches.
+    """
+
+
+def refuse_awaitable(name: str, result: object, decorator: str, advice: str) -> None:
+    """Refuse an awaitable ``result`` of ``name``, a function wrapped as a plain one.
+
+    The wrapper treated the function as synchronous, so whatever the awaitable does
+    later happens outside it. A coroutine is closed first: it will never be awaited.
+    """
+    import inspect
+
+    if not inspect.isawaitable(result):  # asks the type, and knows @types.coroutine generators
+        return
+    close = getattr(result, "close", None)
+    if callable(close):
+        close()
+    kind = type(result).__name__
+    raise AwaitableReturnedError(
+        f"{decorator} wraps {name} as a plain function, but it returned an awaitable {kind}: "
+        f"its failures would happen where it is awaited, outside {decorator}; "
+        f"{advice}",
+        field="func",
+        value=name,
+        expected="an `async def` function for a result that is awaited",
+    )

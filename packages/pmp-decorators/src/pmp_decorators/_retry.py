@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -14,8 +12,9 @@ from pmp_decorators._callables import (
     refuse_async_sleep,
     refuse_bare_use,
     refuse_generator,
+    refuse_uncallable,
 )
-from pmp_decorators._retry_core import TESTING, next_pause, overran, pause_async, pause_sync
+from pmp_decorators._retry_drivers import wrap_async, wrap_sync
 from pmp_decorators._retry_policy import Jitter, Policy
 
 if TYPE_CHECKING:
@@ -33,159 +32,12 @@ Exceptions = type[BaseException] | tuple[type[BaseException], ...] | Callable[[E
 """What ``exceptions=`` accepts: classes to retry, or a predicate on the exception."""
 
 
-def _run_sync(  # noqa: PLR0917 - private, positional on the failure path
-    policy: Policy,
-    func: Callable[..., R],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    exc: BaseException | None,
-    result: Any,
-    start: float,
-) -> R:
-    """Everything after a failed first attempt; never runs when the first attempt succeeds."""
-    passthrough, catch, accept = policy.passthrough, policy.catch, policy.retry_if_result
-    sleep = None if TESTING.active else (policy.sleep or time.sleep)
-    timed = policy.timed
-    attempt, previous, waited = 1, policy.delay, 0.0
-    while True:
-        wait = next_pause(policy, attempt, previous, waited, start, exc, result)
-        if wait is not None:
-            previous = wait
-            if sleep is not None:
-                pause_sync(sleep, wait)
-            waited += wait
-            if not timed or not overran(policy, attempt, waited, start, exc, result):
-                attempt += 1
-                try:
-                    result = func(*args, **kwargs)
-                except passthrough:
-                    raise
-                except catch as caught:
-                    exc, result = caught, None
-                    continue
-                if accept is None or not accept(result):
-                    return cast("R", result)
-                exc = None
-                continue
-        if exc is not None:
-            raise exc
-        return cast("R", result)
-
-
-async def _run_async(  # noqa: PLR0917 - private, positional on the failure path
-    policy: Policy,
-    func: Callable[..., Awaitable[R]],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    exc: BaseException | None,
-    result: Any,
-    start: float,
-) -> R:
-    """The async driver of the same loop as :func:`_run_sync` (only the I/O differs)."""
-    passthrough, catch, accept = policy.passthrough, policy.catch, policy.retry_if_result
-    sleeps = not TESTING.active
-    timed = policy.timed
-    attempt, previous, waited = 1, policy.delay, 0.0
-    while True:
-        wait = next_pause(policy, attempt, previous, waited, start, exc, result)
-        if wait is not None:
-            previous = wait
-            if sleeps:
-                await pause_async(policy.sleep, wait)
-            waited += wait
-            if not timed or not overran(policy, attempt, waited, start, exc, result):
-                attempt += 1
-                try:
-                    result = await func(*args, **kwargs)
-                except passthrough:
-                    raise
-                except catch as caught:
-                    exc, result = caught, None
-                    continue
-                if accept is None or not accept(result):
-                    return cast("R", result)
-                exc = None
-                continue
-        if exc is not None:
-            raise exc
-        return cast("R", result)
-
-
-def _wrap_sync(policy: Policy, func: Callable[P, R]) -> Callable[P, R]:
-    passthrough, catch = policy.passthrough, policy.catch
-    if policy.retry_if_result is None and policy.deadline == math.inf:
-
-        def fast(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return func(*args, **kwargs)
-            except passthrough:
-                raise
-            except catch as exc:
-                first = exc
-            return _run_sync(policy, func, args, kwargs, first, None, 0.0)
-
-        return fast
-    accept = policy.retry_if_result
-    timed = policy.deadline != math.inf
-
-    def general(*args: P.args, **kwargs: P.kwargs) -> R:
-        start = policy.now() if timed else 0.0
-        try:
-            result = func(*args, **kwargs)
-        except passthrough:
-            raise
-        except catch as exc:
-            first = exc
-        else:
-            if accept is None or not accept(result):
-                return result
-            return _run_sync(policy, func, args, kwargs, None, result, start)
-        return _run_sync(policy, func, args, kwargs, first, None, start)
-
-    return general
-
-
-def _wrap_async(
-    policy: Policy, func: Callable[P, Awaitable[R]]
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    passthrough, catch = policy.passthrough, policy.catch
-    if policy.retry_if_result is None and policy.deadline == math.inf:
-
-        async def fast(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return await func(*args, **kwargs)
-            except passthrough:
-                raise
-            except catch as exc:
-                first = exc
-            return await _run_async(policy, func, args, kwargs, first, None, 0.0)
-
-        return fast
-    accept = policy.retry_if_result
-    timed = policy.deadline != math.inf
-
-    async def general(*args: P.args, **kwargs: P.kwargs) -> R:
-        start = policy.now() if timed else 0.0
-        try:
-            result = await func(*args, **kwargs)
-        except passthrough:
-            raise
-        except catch as exc:
-            first = exc
-        else:
-            if accept is None or not accept(result):
-                return result
-            return await _run_async(policy, func, args, kwargs, None, result, start)
-        return await _run_async(policy, func, args, kwargs, first, None, start)
-
-    return general
-
-
 _GENERATOR_ADVICE = "retry the code that iterates it instead"
 
 
 def _bind(policy: Policy, func: Callable[..., Any], decorator: str) -> Policy:
     """A copy of ``policy`` named after ``func`` (one decorator may wrap many functions)."""
+    refuse_uncallable(func, decorator)
     refuse_generator(func, decorator, _GENERATOR_ADVICE)
     bound = copy.copy(policy)
     bound.name = getattr(func, "__qualname__", None) or repr(func)
@@ -244,7 +96,10 @@ def retry(
     :func:`set_retry_testing` turns every pause off. Bad configuration raises
     ``pmp_errors.ValidationError`` here, not at call time, and so does a generator
     function. An object whose ``__call__`` is ``async def`` is retried as a coroutine
-    function. Methods work, also with ``retry`` above ``@classmethod``/``@staticmethod``.
+    function. A plain function whose first returned value is awaitable raises
+    ``pmp_errors.ValidationError`` (only the creation of the awaitable would be retried):
+    declare it ``async def``, or use :func:`async_retry`, which awaits what it returns.
+    Methods work, also with ``retry`` above ``@classmethod``/``@staticmethod``.
 
     >>> calls = []
     >>> @retry(max_attempts=3, delay=0.0, exceptions=(OSError,))
@@ -264,10 +119,10 @@ def retry(
             return type(func)(decorate(func.__func__))
         bound = _bind(policy, func, "retry")
         if is_async_callable(func):
-            wrapper: Callable[P, R] = _wrap_async(bound, func)  # type: ignore[arg-type,assignment]
+            wrapper: Callable[P, R] = wrap_async(bound, func)
         else:
             refuse_async_sleep(policy.sleep, f"{bound.name} is a plain function")
-            wrapper = _wrap_sync(bound, func)
+            wrapper = wrap_sync(bound, func)
         return _update_wrapper(wrapper, func)
 
     return decorate
@@ -313,6 +168,9 @@ def async_retry(
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         if isinstance(func, staticmethod | classmethod):  # placed above @staticmethod/@classmethod
             return type(func)(decorate(func.__func__))
-        return _update_wrapper(_wrap_async(_bind(policy, func, "async_retry"), func), func)
+        wrapper: Callable[P, Coroutine[Any, Any, R]] = wrap_async(
+            _bind(policy, func, "async_retry"), func
+        )
+        return _update_wrapper(wrapper, func)
 
     return decorate

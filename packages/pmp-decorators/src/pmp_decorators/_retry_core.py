@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from pmp_decorators._retry_policy import RetryState, check_attempts
@@ -211,8 +212,13 @@ def _note_once(exc: BaseException, prefix: str, rest: str) -> None:
         exc.__notes__ = [prefix + rest]  # type: ignore[attr-defined]
 
 
-def pause_sync(sleep: Callable[[float], object], wait: float) -> None:
-    """Sleep ``wait`` seconds with a blocking ``sleep``; refuse one that returns an awaitable."""
+def pause_sync(sleep: Callable[[float], object] | None, wait: float) -> None:
+    """Sleep ``wait`` seconds with a blocking ``sleep`` (``time.sleep`` when ``None``).
+
+    A ``sleep`` that returns an awaitable is refused: nothing would await it.
+    """
+    if sleep is None:
+        sleep = time.sleep
     pending = sleep(wait)
     if hasattr(pending, "__await__"):
         close = getattr(pending, "close", None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from pmp_decorators._callables import refuse_async_sleep
@@ -131,7 +130,7 @@ class Retrying:
                 if wait is None:  # the block succeeded (or was left without an exception)
                     return
                 if not TESTING.active:
-                    pause_sync(self._policy.sleep or time.sleep, wait)
+                    pause_sync(self._policy.sleep, wait)
                 loop.go_on()
         finally:  # also on `break` and on an exception leaving the loop
             loop.done = True

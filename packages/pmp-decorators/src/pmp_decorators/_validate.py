@@ -1,4 +1,4 @@
-"""Runtime type validation of arguments: ``validate_types`` and ``check_type``."""
+"""Runtime type validation of a function's arguments: ``validate_types``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import keyword
 import threading
 import typing
 import warnings
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pmp_decorators._annotations import (
     UnresolvedAnnotationWarning,
@@ -16,9 +16,9 @@ from pmp_decorators._annotations import (
     raw_annotations,
     resolve_annotations,
 )
+from pmp_decorators._check import describe, make_error
 from pmp_decorators._containers import ContainerNode
-from pmp_decorators._errors import TypeValidationError
-from pmp_decorators._nodes import AnyNode, Failure, Generator, Node, safe_repr
+from pmp_decorators._nodes import AnyNode, Generator, Node, safe_repr
 from pmp_decorators._settings import Restorer
 from pmp_decorators._types import compile_type, unpacked
 from pmp_errors import ValidationError
@@ -26,16 +26,13 @@ from pmp_errors import ValidationError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["check_type", "set_validation_enabled", "validate_types"]
+__all__ = ["set_validation_enabled", "validate_types"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-T = TypeVar("T")
 
 _ENABLED = [True]
 _RESERVED = "_pmp_"
-_PREDICATES: dict[object, tuple[Node, Callable[[object], bool]]] = {}
-_MAX_CACHED = 1024
 
 
 def set_validation_enabled(enabled: bool) -> Restorer:
@@ -59,71 +56,6 @@ def set_validation_enabled(enabled: bool) -> Restorer:
 
     _ENABLED[0] = bool(enabled)
     return Restorer(undo)
-
-
-def _describe(value: object) -> str:
-    return f"{type(value).__qualname__} {safe_repr(value)}"
-
-
-def _make_error(
-    label: str, field: str, failure: Failure, *, default: bool = False
-) -> TypeValidationError:
-    what = "return value" if field == "return" else f"argument {field!r}"
-    if default:
-        what = f"the default of {what}"
-    where = "" if failure.path == field else f" at {failure.path}"
-    return TypeValidationError(
-        f"{label}: {what}{where} must be {failure.expected}, got {_describe(failure.value)}",
-        field=field,
-        value=failure.value,
-        expected=failure.expected,
-        path=failure.path,
-    )
-
-
-def _predicate(expected: object) -> tuple[Node, Callable[[object], bool]]:
-    try:
-        return _PREDICATES[expected]
-    except (KeyError, TypeError):
-        pass
-    node = compile_type(expected)
-    namespace: dict[str, Any] = {}
-    gen = Generator(namespace)
-    source = f"def _pmp_check(v):\n    return {node.expr('v', gen)}\n"
-    exec(compile(source, "<pmp_decorators check_type>", "exec"), namespace)  # noqa: S102 - generated from bound names
-    entry = (node, namespace["_pmp_check"])
-    try:
-        if len(_PREDICATES) >= _MAX_CACHED:
-            _PREDICATES.clear()
-        _PREDICATES[expected] = entry
-    except TypeError:  # unhashable annotation: not cached
-        pass
-    return entry
-
-
-@overload
-def check_type(value: object, expected: type[T], *, name: str = ...) -> T: ...
-@overload
-def check_type(value: object, expected: Any, *, name: str = ...) -> Any: ...
-def check_type(value: object, expected: Any, *, name: str = "value") -> Any:
-    """Return ``value`` if it matches ``expected`` in full, else raise ``TypeValidationError``.
-
-    Accepts every annotation that :func:`validate_types` accepts; containers are
-    checked item by item, to any depth.
-
-    >>> check_type([1, 2, 3], list[int])
-    [1, 2, 3]
-    >>> check_type({"a": 1, "b": "x"}, dict[str, int], name="d")
-    Traceback (most recent call last):
-    ...
-    pmp_decorators._errors.TypeValidationError: check_type(): argument 'd' at d['b'] must be int, got str 'x'
-    """  # noqa: E501
-    node, predicate = _predicate(expected)
-    if predicate(value):
-        return value
-    failure = node.find(value, name)
-    assert failure is not None
-    raise _make_error("check_type()", name, failure)
 
 
 class _Validated:
@@ -341,13 +273,13 @@ class _Validated:
                 bound = self.sentinels[name] = f"_pmp_s{len(self.sentinels)}"
                 self.namespace[bound] = param.default
             elif failure is not None:
-                raise _make_error(self.label, name, failure, default=True)
+                raise make_error(self.label, name, failure, default=True)
 
     def fail(self, index: int, value: object) -> typing.NoReturn:
         name, node = self.nodes[index]
         failure = node.find(value, name)
         assert failure is not None
-        raise _make_error(self.label, name, failure)
+        raise make_error(self.label, name, failure)
 
 
 def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -394,7 +326,7 @@ def validate_types(**types: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
             return type(func)(decorate(func.__func__))
         if not callable(func):
             raise ValidationError(
-                f"validate_types decorates callables, got {_describe(func)}",
+                f"validate_types decorates callables, got {describe(func)}",
                 field="func",
                 value=func,
                 expected="a function",

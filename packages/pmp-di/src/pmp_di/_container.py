@@ -122,6 +122,9 @@ class DIContainer:
         key, layer = reg.service, object()
         registry = self._registry
         with registry.lock:
+            below = registry.regs.get(key)
+            if below is not None:  # scopes keep taking the values of an overridden context
+                reg.context_of = below if below.from_context else below.context_of
             layers = self._layers.setdefault(key, [])
             replaced = registry.install(reg)
             if not layers:

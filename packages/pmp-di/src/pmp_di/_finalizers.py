@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -71,11 +73,14 @@ class Finalizers:
     nothing is dropped: ``aclose`` runs them all.
     """
 
-    __slots__ = ("exits", "where")
+    __slots__ = ("closing", "exits", "where")
 
     def __init__(self, where: str) -> None:
         self.where = where
         self.exits: list[tuple[bool, Any]] = []
+        # the outcome of an ``aclose`` under way: a thread-safe future, since a caller
+        # on another thread's event loop may wait for it too
+        self.closing: concurrent.futures.Future[None] | None = None
 
     def enter(self, manager: Any) -> Any:
         """Enter a context manager; its exit runs when this closes."""
@@ -118,21 +123,26 @@ class Finalizers:
 
         A cancellation (a client gone, a timeout) arriving meanwhile does not cut a
         finalizer short: every exit runs to its end, then the cancellation is raised.
+        A second caller while one runs waits for it and sees its outcome.
         """
-        if not any(is_async for is_async, _ in self.exits):
-            self.close(exc)
-            return
-        runner = _runner(self._aclose(exc))
+        closing = self.closing
+        if closing is None or closing.done():
+            if not any(is_async for is_async, _ in self.exits):
+                self.close(exc)
+                return
+            closing = self.closing = concurrent.futures.Future()
+            _runner(self._aclose(exc)).add_done_callback(functools.partial(_settle, closing))
+        outcome = asyncio.wrap_future(closing)
         interrupt: asyncio.CancelledError | None = None
-        while not runner.done():
+        while not outcome.done():
             try:
-                await asyncio.wait((runner,))
+                await asyncio.wait((outcome,))
             except asyncio.CancelledError as cancelled:  # noqa: PERF203 - held until the finalizers are done
                 interrupt = cancelled
-        if interrupt is None or runner.cancelled():
-            runner.result()
+        if interrupt is None or outcome.cancelled():
+            outcome.result()
             return
-        raise interrupt from runner.exception()
+        raise interrupt from outcome.exception()
 
     async def _aclose(self, exc: BaseException | None) -> None:
         exits, outcome = self.exits, _Outcome(exc)
@@ -146,6 +156,18 @@ class Finalizers:
             except BaseException as failure:  # noqa: BLE001 - every finalizer runs; re-raised below
                 outcome.failed(failure)
         outcome.raise_(self.where)
+
+
+def _settle(closing: concurrent.futures.Future[None], runner: asyncio.Task[None]) -> None:
+    """Hand the outcome of the task running the finalizers to every waiting caller."""
+    if closing.cancelled():
+        return
+    if runner.cancelled():
+        closing.cancel()
+    elif runner.exception() is not None:
+        closing.set_exception(runner.exception())
+    else:
+        closing.set_result(None)
 
 
 def _runner(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

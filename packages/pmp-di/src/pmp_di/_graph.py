@@ -14,7 +14,7 @@ from pmp_di._errors import (
 )
 from pmp_di._lifecycle import LifecycleScope
 from pmp_di._needs import Need, describe_need, how_to_register, need_of, normalize
-from pmp_di._registration import UNSET, Kind, Param, Registration, display
+from pmp_di._registration import UNSET, Kind, Param, Registration, display, optional_inner
 
 __all__ = ["cycle_error", "explain_tree", "missing_error", "validate_graph"]
 
@@ -242,6 +242,13 @@ def _members_lines(
     return lines
 
 
+def _explain_optional(regs: dict[Any, Registration], service: object, need: Need) -> str:
+    """``X | None`` explained as a parameter so annotated gets it: an X, or ``None``."""
+    if need is Need.NONE:
+        return f"{display(service)}  (None: not registered)"
+    return explain_tree(regs, optional_inner(normalize(service)))
+
+
 def explain_tree(regs: dict[Any, Registration], service: object) -> str:
     """A text tree showing how ``service`` would be built."""
     try:
@@ -251,7 +258,9 @@ def explain_tree(regs: dict[Any, Registration], service: object) -> str:
     # (registration, label, lead, indent, services above it), or a finished line
     todo: list[_Line] = [(root, display(service), "", "", ())] if root is not None else []
     if root is None:
-        need, targets, _ = need_of(regs, service)
+        need, targets, nullable = need_of(regs, service)
+        if nullable:
+            return _explain_optional(regs, service, need)
         if need is Need.NONE or need is Need.ONE:
             return f"{display(service)}  (MISSING: not registered)"
         todo.append(f"{display(service)}  ({describe_need(need, targets)})")

@@ -195,6 +195,7 @@ class Registration:
     __slots__ = (
         "_params",
         "_signature",
+        "context_of",
         "from_context",
         "kind",
         "lifetime",
@@ -217,6 +218,8 @@ class Registration:
         self.lifetime = lifetime
         self.origin = origin
         self.from_context = from_context
+        # the from_context binding an override stands in for: scopes still take its values
+        self.context_of: Registration | None = None
         self._params: tuple[Param, ...] | None = None
         if instance is not UNSET:
             self.kind, self.provider = Kind.INSTANCE, None

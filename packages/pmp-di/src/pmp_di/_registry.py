@@ -153,9 +153,12 @@ class Registry:
             return plan
 
     def _gathering(self, service: Any) -> Registration:
-        """A binding for a collection or a provider of registered services, else an error."""
-        need, _, _ = need_of(self.regs, service)
-        if need is Need.NONE or need is Need.ONE:
+        """A binding for a collection, a provider or an optional, else an error.
+
+        ``X | None`` is built as a parameter so annotated would be: an X, or ``None``.
+        """
+        need, _, nullable = need_of(self.regs, service)
+        if not nullable and (need is Need.NONE or need is Need.ONE):
             name = display(service)
             msg = f"{name} is not registered; register it with {how_to_register(service)}"
             raise MissingDependencyError(msg, service=name, path=[name])
@@ -164,7 +167,7 @@ class Registry:
             return gathered
 
         gather.__annotations__ = {"gathered": service}
-        gather.__qualname__ = f"<{need.value} {display(service)}>"
+        gather.__qualname__ = f"<{'optional' if nullable else need.value} {display(service)}>"
         return Registration(service, LifecycleScope.TRANSIENT, origin=gather)
 
     def _in_current_scope(
@@ -252,7 +255,8 @@ class Registry:
                     f"before opening scopes: container.register({name}, from_context=True)"
                 )
                 raise RegistrationError(msg, argument="context", value=name)
-            if not reg.from_context:
+            declared = reg if reg.from_context else reg.context_of  # (overridden for now)
+            if declared is None:
                 name = display(key)
                 msg = (
                     f"{name} is registered as a service, so it cannot be supplied per scope; "
@@ -263,5 +267,5 @@ class Registry:
                 name = display(key)
                 msg = f"context value for {name} must be a {name}, got {value!r}"
                 raise RegistrationError(msg, argument="context", value=value)
-            cache[reg.state] = value
+            cache[declared.state] = value
         return cache

@@ -249,11 +249,13 @@ class Scope:
         self.__exit__(None, exc, None)
 
     async def aclose(self, exc: BaseException | None = None) -> None:
-        """Like :meth:`close`, also awaiting async finalizers."""
-        if not self._closed:
-            finalizers = self._finish()
-            if finalizers is not None:
-                await finalizers.aclose(exc)
+        """Like :meth:`close`, also awaiting async finalizers.
+
+        A second call while the first one's finalizers run waits for them to finish.
+        """
+        finalizers = self._finalizers if self._closed else self._finish()
+        if finalizers is not None:
+            await finalizers.aclose(exc)
 
     def __enter__(self) -> Self:
         if self._closed or self._parent is not None:
