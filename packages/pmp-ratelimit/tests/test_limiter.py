@@ -37,6 +37,22 @@ def test_acquire_raises_rate_limit_error_with_retry_after_and_limit(limiter, clo
     limiter.acquire("alice")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [(), (1,), (1, 0.0), (1, -0.0), (1, 0), (1, float("0"))],
+    ids=["omitted", "cost", "cost-wait", "negative-zero", "int-wait", "other-zero"],
+)
+def test_defaults_given_explicitly_count_the_same(limiter, clock, args):
+    """Whatever form a cost of 1 and no wait take, a known key counts once per call."""
+    limiter.acquire("k")  # the key is known: the next calls take the inlined path if any
+    limiter.acquire("k", *args)
+    with pytest.raises(RateLimitError):
+        limiter.acquire("k", *args)
+    assert clock.slept == []
+    clock.advance(0.5)
+    assert limiter.try_acquire("k").remaining == 0
+
+
 def test_keys_are_independent(limiter):
     """One key's use leaves another's burst whole."""
     limiter.acquire("alice")

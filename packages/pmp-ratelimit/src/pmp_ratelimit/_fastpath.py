@@ -11,6 +11,7 @@ call and leaves every other case (a new key, a refusal) to the store's general p
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,7 +73,10 @@ class _Refused(Exception):  # noqa: N818 - a jump out of the locked fast path, n
 
 def _compile(source: list[str], names: dict[str, Any], name: str) -> Any:
     namespace: dict[str, Any] = dict(names)
-    exec(compile("\n".join(source), f"<pmp_ratelimit {name}>", "exec"), namespace)  # noqa: S102 - our own template
+    with warnings.catch_warnings():  # `is` with a literal: on purpose, see compile_admit
+        warnings.simplefilter("ignore", SyntaxWarning)
+        code = compile("\n".join(source), f"<pmp_ratelimit {name}>", "exec")
+    exec(code, namespace)  # noqa: S102 - our own template
     return namespace[name]
 
 
@@ -112,14 +116,17 @@ def compile_admit(
     path does not settle, goes to ``fallback(key, cost, wait=wait)``, which checks the input:
     only str keys are ever stored, so any other key finds no state here and goes there too.
     Its parameters have positional defaults, not keyword-only ones, so that CPython calls it
-    on its quickest path (a keyword-only default costs a dictionary lookup per call).
+    on its quickest path (a keyword-only default costs a dictionary lookup per call). The
+    defaults are the very constants its first line compares against by identity (``cost is not
+    1 or wait is not 0.0``), so that the common call costs two constant loads rather than two
+    global lookups (about 150 of 3,400 instructions per call on CPython 3.11).
     """
     scalar = len(intervals) == 1
     if acquire:
         head = [
-            "def run(key, cost=ONE, wait=ZERO):",
-            # anything but the defaults themselves (another 1.0 or 0.0 too) takes the long way
-            "    if cost is not ONE or wait is not ZERO:",
+            "def run(key, cost=1, wait=0.0):",
+            # anything but the defaults themselves (any other 1.0 or 0.0 too) takes the long way
+            "    if cost is not 1 or wait is not 0.0:",
             "        return fallback(key, cost, wait=wait)",
         ]
         tail = "    return fallback(key, cost, wait=wait)"
@@ -150,8 +157,6 @@ def compile_admit(
         tail,
     ]
     names: dict[str, Any] = {
-        "ONE": 1,
-        "ZERO": 0.0,
         "Refused": _Refused,
         "clock": clock,
         "lock_get": lock.get,
@@ -160,4 +165,7 @@ def compile_admit(
         "fallback": fallback,
     }
     run: Callable[..., Any] = _compile(source, names, "run")
+    if acquire:  # the defaults become the constants the first line compares against
+        zero = next(c for c in run.__code__.co_consts if type(c) is float and c == 0.0)
+        run.__defaults__ = (1, zero)
     return run
