@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +50,15 @@ class Model:
     def room(self, now: int) -> int:
         return min((b.capacity - b.level_at(now)) // b.interval for b in self.buckets)
 
+    def drained(self, now: int) -> int:
+        """Ticks until every bucket is empty again (a full burst is back)."""
+        return max(b.level_at(now) for b in self.buckets)
+
+    def tightest(self, now: int) -> int:
+        """The index of the first bucket with the least room."""
+        rooms = [(b.capacity - b.level_at(now)) // b.interval for b in self.buckets]
+        return rooms.index(min(rooms))
+
 
 rates = st.lists(
     st.builds(Rate, st.integers(1, 6), st.sampled_from([0.01, 0.04, 0.1, 0.3, 1.0])),
@@ -73,9 +83,11 @@ def test_decisions_match_the_leaky_bucket_model(rates, steps):
         assert decision.allowed == model.request(now, cost)
         assert (admit(policy, state, now, cost) is not None) == decision.allowed
         assert decision.remaining == max(model.room(now), 0)
+        assert decision.reset * TPS == pytest.approx(model.drained(now), abs=1e-6)
         if decision.allowed:
             state = kept
             assert decision.retry_after == 0.0
+            assert decision.limit == policy.limits[model.tightest(now)]
         else:
             ticks = round(decision.retry_after * TPS)
             assert ticks > 0

@@ -126,30 +126,38 @@ def admit(policy: Policy, state: State | None, now: int, cost: int) -> State | N
 def decide(policy: Policy, state: State | None, now: int, cost: int) -> tuple[State, Decision]:
     """Decide one request of *cost* at tick *now*; return the state to keep and the decision.
 
-    When the request is refused the returned state is *state* unchanged (fresh if it was None).
+    When the request is refused the returned state is *state* with arrival times in the past
+    moved up to *now* (fresh if it was None).
     """
     new = admit(policy, state, now, cost)
-    bases = (
-        tuple(max(now, tat) for tat in state)
-        if state is not None
-        else (now,) * len(policy.intervals)
-    )
-    kept = bases if new is None else new
-    rates = tuple(zip(kept, policy.intervals, policy.windows, strict=True))
-    left = [(window - (tat - now)) // interval for tat, interval, window in rates]
-    if new is None:
-        waits = [tat + interval * cost - window - now for tat, interval, window in rates]
-        wait = max(waits)
-        binding = waits.index(wait)
-    else:
-        wait = 0
-        binding = left.index(min(left))
+    allowed = new is not None
+    times = new if new is not None else (now,) * len(policy.intervals) if state is None else state
+    kept: list[int] = []
+    remaining = wait = latest = 0
+    binding = -1
+    rates = zip(times, policy.intervals, policy.windows, strict=False)  # one length: a policy
+    for i, (arrival, interval, window) in enumerate(rates):
+        tat = arrival if arrival > now else now  # noqa: FURB136 - a call costs more
+        kept.append(tat)
+        left = (window - (tat - now)) // interval
+        if binding < 0:
+            remaining, latest, wait, binding = left, tat, tat + interval * cost - window - now, 0
+            continue
+        latest = max(latest, tat)
+        if allowed:
+            if left < remaining:
+                remaining, binding = left, i
+        else:
+            remaining = min(remaining, left)
+            over = tat + interval * cost - window - now
+            if over > wait:
+                wait, binding = over, i
     tps = policy.ticks_per_second
-    decision = Decision(
-        allowed=new is not None,
-        remaining=max(min(left), 0),
-        retry_after=wait / tps,
-        reset=(max(kept) - now) / tps,
-        limit=policy.limits[binding],
+    decision = Decision(  # by position: a frozen dataclass is costly enough to build
+        allowed,  # allowed
+        max(remaining, 0),  # remaining
+        0.0 if allowed else wait / tps,  # retry_after
+        (latest - now) / tps,  # reset
+        policy.limits[binding],  # limit
     )
-    return kept, decision
+    return tuple(kept), decision
