@@ -96,6 +96,27 @@ def test_named_override() -> None:
     assert type(container.resolve(Repo, name="cache")) is MemoryRepo
 
 
+class MaybeReports:
+    def __init__(
+        self,
+        cache: Annotated[Repo | None, Named("cache")],
+        spare: Annotated[Repo | None, Named("spare")],
+    ) -> None:
+        self.cache = cache
+        self.spare = spare
+
+
+def test_an_optional_named_binding_is_the_binding_or_none() -> None:
+    """``Annotated[T | None, Named(n)]`` is the binding named n when there is one, else None."""
+    container = repos().register(MaybeReports)
+    container.validate()
+    built = container.resolve(MaybeReports)
+    assert built.cache is container.resolve(Repo, name="cache")
+    assert built.spare is None
+    assert container.resolve(Annotated[Repo | None, Named("spare")]) is None  # type: ignore[arg-type]
+    assert "cache" in container.explain(MaybeReports)
+
+
 @pytest.mark.parametrize("name", ["", 3])
 def test_bad_names_are_refused(name: object) -> None:
     """A name must be a non-empty string."""

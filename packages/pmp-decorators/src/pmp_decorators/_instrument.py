@@ -16,7 +16,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from pmp_decorators import _block, _retry_core, _timing
-from pmp_decorators._settings import Restorer
+from pmp_decorators._settings import Layers, Restorer
 from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -225,25 +225,13 @@ class Dispatch:
         )
 
 
-class _Layer:
-    """One ``set_instrumentation`` call: what it installed, over the layer before it."""
-
-    __slots__ = ("below", "dispatch", "removed")
-
-    def __init__(self, dispatch: Dispatch | None, below: _Layer | None) -> None:
-        self.dispatch = dispatch
-        self.below = below
-        self.removed = False
-
-
-_top: _Layer | None = None  # the latest set_instrumentation still in force
-_layers_lock = threading.Lock()
-
-
 def _install(dispatch: Dispatch | None) -> None:
     _timing.use_hooks(dispatch)
     _block.use_hooks(dispatch)
     _retry_core.use_hooks(dispatch)
+
+
+_INSTALLED: Layers[Dispatch | None] = Layers(_install, base=None)
 
 
 def set_instrumentation(*instruments: Instrument) -> Restorer:
@@ -269,20 +257,4 @@ def set_instrumentation(*instruments: Instrument) -> Restorer:
                 value=instrument,
                 expected="Instrument",
             )
-    global _top  # noqa: PLW0603 - the one stack of settings
-    dispatch = Dispatch(instruments) if instruments else None
-    with _layers_lock:
-        layer = _top = _Layer(dispatch, _top)
-        _install(dispatch)
-
-    def undo() -> None:
-        global _top  # noqa: PLW0603 - the one stack of settings
-        with _layers_lock:
-            layer.removed = True
-            if _top is not layer:
-                return  # a later call is in force; this layer is skipped when it is undone
-            while _top is not None and _top.removed:
-                _top = _top.below
-            _install(None if _top is None else _top.dispatch)
-
-    return Restorer(undo)
+    return _INSTALLED.push(Dispatch(instruments) if instruments else None)

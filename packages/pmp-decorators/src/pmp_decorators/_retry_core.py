@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 from pmp_decorators._retry_policy import RetryState, check_attempts
-from pmp_decorators._settings import Restorer
+from pmp_decorators._settings import Layers, Restorer
 from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
@@ -59,6 +59,13 @@ class _Testing:
 TESTING = _Testing()
 
 
+def _apply_testing(setting: tuple[bool, int | None]) -> None:
+    TESTING.active, TESTING.attempts = setting
+
+
+_TESTING_LAYERS: Layers[tuple[bool, int | None]] = Layers(_apply_testing, base=(False, None))
+
+
 def set_retry_testing(active: bool = True, *, attempts: int | None = None) -> Restorer:
     """Turn retry test mode on (no waiting at all) or off, for every retried function.
 
@@ -71,14 +78,7 @@ def set_retry_testing(active: bool = True, *, attempts: int | None = None) -> Re
     """
     if attempts is not None:
         check_attempts(attempts, "attempts")
-    previous = (TESTING.active, TESTING.attempts)
-
-    def undo() -> None:
-        TESTING.active, TESTING.attempts = previous
-
-    TESTING.active = bool(active)
-    TESTING.attempts = attempts if active else None
-    return Restorer(undo)
+    return _TESTING_LAYERS.push((bool(active), attempts if active else None))
 
 
 def next_pause(  # noqa: PLR0917 - the loop's whole state, positional for speed

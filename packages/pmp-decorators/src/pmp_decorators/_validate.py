@@ -19,7 +19,7 @@ from pmp_decorators._annotations import (
 from pmp_decorators._check import describe, make_error
 from pmp_decorators._containers import ContainerNode
 from pmp_decorators._nodes import AnyNode, Generator, Node, safe_repr
-from pmp_decorators._settings import Restorer
+from pmp_decorators._settings import Layers, Restorer
 from pmp_decorators._types import compile_type, unpacked
 from pmp_errors import ValidationError
 
@@ -32,6 +32,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _ENABLED = [True]
+
+
+def _apply_enabled(enabled: bool) -> None:
+    _ENABLED[0] = enabled
+
+
+_ENABLED_LAYERS: Layers[bool] = Layers(_apply_enabled, base=True)
 _RESERVED = "_pmp_"
 
 
@@ -49,13 +56,7 @@ def set_validation_enabled(enabled: bool) -> Restorer:
     ...     birthday(1.5)
     2.5
     """
-    previous = _ENABLED[0]
-
-    def undo() -> None:
-        _ENABLED[0] = previous
-
-    _ENABLED[0] = bool(enabled)
-    return Restorer(undo)
+    return _ENABLED_LAYERS.push(bool(enabled))
 
 
 class _Validated:

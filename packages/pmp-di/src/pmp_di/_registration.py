@@ -116,8 +116,19 @@ def _is_union(origin: object) -> bool:
 
 
 def optional_inner(annotation: object) -> object:
-    """``X`` for ``X | None`` / ``Optional[X]``, else ``UNSET``."""
-    if _is_union(typing.get_origin(annotation)):
+    """``X`` for ``X | None`` / ``Optional[X]``, else ``UNSET``.
+
+    The optional may sit inside ``Annotated``: ``Annotated[X | None, Named("n")]`` gives
+    ``Annotated[X, Named("n")]``, the named binding that may be missing.
+    """
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner = optional_inner(typing.get_args(annotation)[0])
+        if inner is UNSET:
+            return UNSET
+        args = (inner, *annotation.__metadata__)  # type: ignore[attr-defined]
+        return typing.Annotated[args]
+    if _is_union(origin):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(members) == 1 and len(typing.get_args(annotation)) == 2:  # noqa: PLR2004
             return members[0]
