@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pmp_decorators import retry, set_retry_testing, set_validation_enabled, validate_types
-from pmp_decorators._settings import Layers
+from pmp_decorators._settings import Layers, Restorer
 from pmp_errors import ValidationError
 
 
@@ -80,7 +80,7 @@ def test_layers_match_a_model_in_any_order_of_undoing(steps: list[int]) -> None:
     """Pushes and undos in random order: in force is the latest change not yet undone."""
     applied: list[int] = []
     layers = Layers(applied.append, base=-1)
-    restorers = []
+    restorers: list[Restorer] = []
     undone: set[int] = set()
     for step in steps:
         if step < 5 or not restorers:  # push
