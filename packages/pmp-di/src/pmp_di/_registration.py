@@ -123,11 +123,11 @@ def optional_inner(annotation: object) -> object:
     """
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        inner = optional_inner(typing.get_args(annotation)[0])
+        base, *metadata = typing.get_args(annotation)
+        inner = optional_inner(base)
         if inner is UNSET:
             return UNSET
-        args = (inner, *annotation.__metadata__)  # type: ignore[attr-defined]
-        return typing.Annotated[args]
+        return typing.Annotated[tuple([inner, *metadata])]
     if _is_union(origin):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(members) == 1 and len(typing.get_args(annotation)) == 2:  # noqa: PLR2004
