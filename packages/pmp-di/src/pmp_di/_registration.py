@@ -127,7 +127,8 @@ def optional_inner(annotation: object) -> object:
         inner = optional_inner(base)
         if inner is UNSET:
             return UNSET
-        return typing.Annotated[tuple([inner, *metadata])]
+        args = (inner, *metadata)
+        return typing.Annotated[args]
     if _is_union(origin):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(members) == 1 and len(typing.get_args(annotation)) == 2:  # noqa: PLR2004
