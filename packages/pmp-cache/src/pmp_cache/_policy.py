@@ -30,9 +30,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from pmp_cache._steps import Steps
 from pmp_errors import ValidationError
 
-__all__ = ["POLICIES", "Ghost", "S3Fifo", "check_policy"]
+__all__ = ["POLICIES", "S3_STEPS", "Ghost", "S3Fifo", "check_policy"]
 
 POLICIES = ("lru", "s3fifo")
 
@@ -196,3 +197,16 @@ class S3Fifo:
 
 
 _GONE: Any = object()
+
+# S3-FIFO's parts of the store's insert and evict steps (see _steps): a new key is
+# admitted to its FIFO (an update keeps its place); the policy picks the victim.
+# ``self._policy`` is None in an unbounded store, which never evicts.
+S3_STEPS = Steps(
+    new="""\
+    policy = self._policy
+    new = policy is not None and key not in data""",
+    place="""\
+    if new:
+        policy.admit(data, key)""",
+    victim="self._policy.victim(data)",
+)
