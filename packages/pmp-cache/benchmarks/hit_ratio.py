@@ -291,6 +291,8 @@ def run(*, quick: bool, json_path: str | None) -> None:
     n = 100_000 if quick else 1_000_000
     print(f"Python {platform.python_version()}, {n:,} requests per trace, {KEYS:,} keys")
     results: dict[str, Any] = {
+        "package": "pmp-cache",  # read by tools/bench_charts.py, which charts the hit ratios
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "python": platform.python_version(),
         "requests": n,
         "hit_cost": hit_cost(5 if quick else 21),
