@@ -393,3 +393,19 @@ def test_each_policy_hit_runs_its_own_step_only():
     assert c._policy is not None
     assert c._policy.visited == dict.fromkeys([0, 1])
     assert (c.stats()["hits"], c.stats()["misses"]) == (2, 1)
+
+
+def test_unbounded_s3fifo_removes_expires_and_clears_without_a_policy() -> None:
+    """An unbounded S3FIFOCache keeps no policy state; removals and expiry still work."""
+    now = [0.0]
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=None, ttl=10, timer=lambda: now[0])
+    c.update((k, k) for k in range(5))
+    assert c._policy is None
+    assert c.pop(0) == 0
+    with pytest.raises(KeyError):
+        c[0]
+    now[0] = 10.0
+    assert c.expire() == 4
+    c[1] = 1
+    c.clear()
+    assert len(c) == 0
