@@ -5,6 +5,11 @@ Each benchmark script writes ``{"package", "python", "date", "rows": [{"name", "
 bar per row: our time divided by the baseline's, log scale, 1.0 marked) and
 ``<package>-<python>.md`` (the same numbers as a table) into the output folder.
 
+A hit-ratio file (``*.hit-ratio``, from ``packages/pmp-cache/benchmarks/hit_ratio.py``) holds
+``{"package", "python", "date", "hit_ratio": {trace: {policy: percent}}}``; for each this writes
+``<package>-hit-ratio-<python>.svg``: per cache size, grouped bars per trace for the policies of
+``HIT_RATIO_POLICIES`` found in it.
+
 Usage: ``python tools/bench_charts.py RESULTS_DIR OUT_DIR`` (needs matplotlib).
 """
 
@@ -15,7 +20,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "markdown_table", "render"]
+__all__ = ["HIT_RATIO_POLICIES", "main", "markdown_table", "render", "render_hit_ratio"]
+
+# The policies a hit-ratio chart shows, in this order, with their colors.
+HIT_RATIO_POLICIES = {
+    "pmp s3fifo": "#2e7d32",
+    "pmp lru": "#c62828",
+    "theine (W-TinyLFU)": "#1565c0",
+    "top-k (offline)": "#9e9e9e",
+    "Belady (offline)": "#424242",
+}
 
 
 def markdown_table(result: dict[str, Any]) -> str:
@@ -81,6 +95,45 @@ def render(result: dict[str, Any], svg: Path) -> None:
     plt.close(fig)
 
 
+def render_hit_ratio(result: dict[str, Any], svg: Path) -> None:
+    """Draw the hit ratios as grouped bars per trace, one panel per cache size, into *svg*."""
+    import matplotlib as mpl
+
+    mpl.use("svg")
+    mpl.rcParams["svg.hashsalt"] = "pmp"  # deterministic ids: re-rendering gives the same file
+    import matplotlib.pyplot as plt
+
+    table: dict[str, dict[str, float]] = result["hit_ratio"]
+    sizes: dict[str, list[str]] = {}  # cache size -> its rows, in order
+    for row in table:
+        sizes.setdefault(row.rsplit(" @ ", 1)[1], []).append(row)
+    shown = [p for p in HIT_RATIO_POLICIES if any(p in ratios for ratios in table.values())]
+    width = 0.8 / max(1, len(shown))
+    fig, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 4.6), sharey=True)
+    panels = list(getattr(axes, "flat", [axes]))
+    for ax, (size, rows) in zip(panels, sizes.items(), strict=True):
+        for index, policy in enumerate(shown):
+            offset = (index - (len(shown) - 1) / 2) * width
+            xs = [row_index + offset for row_index in range(len(rows))]
+            values = [table[row].get(policy, 0.0) for row in rows]
+            ax.bar(xs, values, width, label=policy, color=HIT_RATIO_POLICIES[policy])
+        ax.set_xticks(range(len(rows)), [row.rsplit(" @ ", 1)[0] for row in rows])
+        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+        ax.set_title(f"cache = {size} of the keys", fontsize=9)
+        ax.grid(axis="y", linewidth=0.3)
+    first = panels[0]
+    first.set_ylabel("hit ratio (%)")
+    first.legend(fontsize=7, loc="upper left")
+    fig.suptitle(
+        f"{result['package']} hit ratios by eviction policy — Python {result['python']}, "
+        f"{result['date']}, {result['requests']:,} requests per trace",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(svg, metadata={"Date": None})
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Render every results file found in the results folder."""
     args = sys.argv[1:] if argv is None else argv
@@ -96,7 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         (out / f"{stem}.md").write_text(markdown_table(result), encoding="utf-8")
         render(result, out / f"{stem}.svg")
         print(f"wrote {out / stem}.svg and .md")  # noqa: T201
-    return 0 if files else 1
+    ratios = sorted(results.glob("*.hit-ratio"))
+    for file in ratios:
+        result = json.loads(file.read_text(encoding="utf-8"))
+        svg = out / f"{result['package']}-hit-ratio-{result['python'].rsplit('.', 1)[0]}.svg"
+        render_hit_ratio(result, svg)
+        print(f"wrote {svg}")  # noqa: T201
+    return 0 if files or ratios else 1
 
 
 if __name__ == "__main__":

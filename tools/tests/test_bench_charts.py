@@ -47,6 +47,26 @@ def test_main_writes_chart_and_table(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "pmp-cache-3.11.md").is_file()
 
 
+def test_main_charts_hit_ratios(tmp_path: Path) -> None:
+    """A hit-ratio file gets a chart of its own, one panel per cache size."""
+    pytest.importorskip("matplotlib")
+    results = tmp_path / "results"
+    results.mkdir()
+    row = {"pmp s3fifo": 40.0, "pmp lru": 30.0, "Belady (offline)": 50.0, "cachetools LFU": 1.0}
+    hit_ratio = {
+        "package": "pmp-cache",
+        "python": "3.11.7",
+        "date": "2026-12-03",
+        "requests": 1000,
+        "hit_ratio": {f"{trace} @ {size}": row for size in ("0.1%", "1.0%") for trace in "ab"},
+    }
+    (results / "pmp-cache-3.11.hit-ratio").write_text(json.dumps(hit_ratio))
+    assert bench_charts.main([str(results), str(tmp_path / "out")]) == 0
+    svg = (tmp_path / "out" / "pmp-cache-hit-ratio-3.11.svg").read_text()
+    assert "pmp s3fifo" in svg
+    assert "cachetools LFU" not in svg
+
+
 def test_main_usage_and_empty_folder(tmp_path: Path) -> None:
     """main() explains its usage and fails when there is nothing to render."""
     assert bench_charts.main([]) == 2

@@ -3,6 +3,7 @@
 import asyncio
 import copy
 import pickle
+import sys
 import threading
 
 import pytest
@@ -184,6 +185,21 @@ def test_read_marks_left_by_racing_readers_are_pruned():
     assert len(policy.visited) <= 2 * 10 + 16
     assert len(policy.small) <= 10
     assert len(policy.ghost.new) + len(policy.ghost.old) == ghost_bytes
+
+
+def test_read_marks_give_back_their_memory_once_cleared():
+    """A dict never shrinks: marks cleared by eviction must not keep the warm-up's table."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=1000)
+    c.update((k, k) for k in range(1000))
+    for k in range(1000):
+        c.get(k)  # every key marked read
+    policy = c._policy
+    assert policy is not None
+    full = sys.getsizeof(policy.visited)
+    for k in range(1000, 3000):  # unread new keys: the marks are cleared as keys are passed
+        c[k] = k
+    assert len(policy.visited) < 100
+    assert sys.getsizeof(policy.visited) < full // 4
 
 
 def test_copy_pickle_and_clear_keep_the_policy():
@@ -377,3 +393,19 @@ def test_each_policy_hit_runs_its_own_step_only():
     assert c._policy is not None
     assert c._policy.visited == dict.fromkeys([0, 1])
     assert (c.stats()["hits"], c.stats()["misses"]) == (2, 1)
+
+
+def test_unbounded_s3fifo_removes_expires_and_clears_without_a_policy() -> None:
+    """An unbounded S3FIFOCache keeps no policy state; removals and expiry still work."""
+    now = [0.0]
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=None, ttl=10, timer=lambda: now[0])
+    c.update((k, k) for k in range(5))
+    assert c._policy is None
+    assert c.pop(0) == 0
+    with pytest.raises(KeyError):
+        c[0]
+    now[0] = 10.0
+    assert c.expire() == 4
+    c[1] = 1
+    c.clear()
+    assert len(c) == 0

@@ -20,8 +20,9 @@ ghost (``Ghost``) keeps no key and no object per key: two generations of
 one-byte fingerprints in buckets, a few bytes per key remembered. The store
 tells the policy of entries removed by other means (``delete``, expiry,
 ``clear``). A reader that marks a key just as a writer evicts it leaves a
-stale mark: the marks are pruned to the resident keys when they outgrow the
-cache.
+stale mark: after every cache's worth of new keys, the marks are rebuilt from
+the resident keys' only (``compact``), which also gives the dict back the
+memory of marks cleared since (a dict never shrinks on its own).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from pmp_cache._steps import Steps
 from pmp_errors import ValidationError
 
-__all__ = ["POLICIES", "Ghost", "S3Fifo", "check_policy"]
+__all__ = ["POLICIES", "S3_STEPS", "Ghost", "S3Fifo", "check_policy"]
 
 POLICIES = ("lru", "s3fifo")
 
@@ -116,23 +118,25 @@ class S3Fifo:
     or ``touch(key)`` (a bound ``dict.setdefault``, the decorators' hit).
     """
 
-    __slots__ = ("ghost", "small", "small_size", "touch", "visited")
+    __slots__ = ("admitted", "compact_every", "ghost", "small", "small_size", "touch", "visited")
 
     def __init__(self, maxsize: int) -> None:
         self.small: OrderedDict[Any, None] = OrderedDict()
         self.visited: dict[Any, None] = {}  # a set of keys; a dict for the cheaper hit
         self.small_size = max(1, maxsize // 20)
+        self.admitted = 0  # keys admitted since the marks were last compacted
+        self.compact_every = maxsize + 16
         # The last half to all of as many keys as the main FIFO holds.
         self.ghost = Ghost(max(1, (maxsize - self.small_size) // 2))
         self.touch = self.visited.setdefault
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
         """Place a key just stored as new (at the end of ``data``) in its FIFO."""
-        visited = self.visited
-        visited.pop(key, None)
-        if len(visited) > 2 * len(data) + 16:  # stale marks: keep the resident ones
-            for stale in [k for k in list(visited) if k not in data]:  # list(): atomic
-                del visited[stale]
+        self.visited.pop(key, None)
+        self.admitted += 1
+        if self.admitted >= self.compact_every:
+            self.admitted = 0
+            self.compact(data)
         ghost = self.ghost
         if key in ghost:  # evicted unread lately: straight to the main FIFO
             ghost.discard(key)
@@ -141,6 +145,19 @@ class S3Fifo:
         small[key] = None
         if len(small) > self.small_size:  # still filling up: the oldest moves on, as it is
             small.popitem(False)  # noqa: FBT003 - positional is faster
+
+    def compact(self, data: dict[Any, Any]) -> None:
+        """Keep the marks of resident keys only, in a table sized for them.
+
+        A dict never shrinks: one that held a mark for most of the cache while it
+        warmed up keeps that table (about 29 bytes per entry) when far fewer keys
+        are marked later. Refilled in place, as readers hold ``touch``; a mark
+        stored meanwhile may be lost (a second chance missed, nothing more).
+        """
+        visited = self.visited
+        kept = {k: None for k in list(visited) if k in data}  # list(): atomic
+        visited.clear()
+        visited.update(kept)
 
     def victim(self, data: Any) -> tuple[Any, Any]:
         """Remove and return the ``(key, entry)`` to evict from the non-empty ``data``."""
@@ -180,3 +197,16 @@ class S3Fifo:
 
 
 _GONE: Any = object()
+
+# S3-FIFO's parts of the store's insert and evict steps (see _steps): a new key is
+# admitted to its FIFO (an update keeps its place); the policy picks the victim.
+# ``self._policy`` is None in an unbounded store, which never evicts.
+S3_STEPS = Steps(
+    new="""\
+    policy = self._policy
+    new = policy is not None and key not in data""",
+    place="""\
+    if new:
+        policy.admit(data, key)""",
+    victim="self._policy.victim(data)",
+)

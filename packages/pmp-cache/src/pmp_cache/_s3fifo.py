@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pmp_cache._lru import MISSING, LRUCache, make_get
+from pmp_cache._policy import S3_STEPS
+from pmp_cache._steps import make_steps
+from pmp_cache._store import TimedDict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,6 +53,34 @@ class S3FIFOCache(LRUCache[K, V]):
         if value is MISSING:
             return self.__missing__(key)
         return cast("V", value)
+
+    # -- the store's lock-held steps under S3-FIFO (LRU's run no policy check) ---------
+
+    if not TYPE_CHECKING:  # typed as Store's
+        _insert, _make_room = make_steps("S3FIFOCache", S3_STEPS, TimedDict)
+
+    def _take(self, key: Any) -> Any:
+        policy = self._policy
+        if policy is not None:
+            policy.forget(key)
+        return LRUCache._take(self, key)  # noqa: SLF001 - the base's step; super() costs more
+
+    def _sweep(self, now: float) -> list[Any]:
+        dead = super()._sweep(now)
+        policy = self._policy
+        if policy is not None:
+            for key in dead:
+                policy.forget(key)
+        return dead
+
+    def _forget(self, key: Any) -> None:
+        if self._policy is not None:
+            self._policy.forget(key)
+
+    def _clear(self) -> None:
+        super()._clear()
+        if self._policy is not None:
+            self._policy.clear()
 
 
 def memory_store(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pmp_cache._mutex import Mutex, holding, new_mutex
 from pmp_cache._policy import S3Fifo, check_policy
+from pmp_cache._steps import LRU_STEPS, make_steps
 from pmp_cache._validate import check_hook, check_maxsize, check_timer, check_ttl
 
 if TYPE_CHECKING:
@@ -212,67 +213,18 @@ class Store:
             return [(k, e[0]) for k, e in items if e[1] > now]
         return items
 
-    def _insert(self, key: Any, value: Any, ttl: float | None) -> None:
-        """Store an entry, evicting first so the size never exceeds ``maxsize``.
+    if TYPE_CHECKING:
 
-        The caller holds the lock. ``ttl=None`` means the cache's default. An
-        evicted entry that had already expired counts as an expiration.
-        """
-        data = self._data
-        maxsize = self._maxsize
-        timed = type(data) is TimedDict
-        now = 0.0
-        if timed:
-            timer = self._timer
-            now = _time.monotonic() if timer is None else timer()
-        if len(data) >= maxsize and key not in data:
-            if not maxsize:  # nothing fits: the new entry is evicted at once
-                self._counts.evictions += 1
-                if self._hook is not None:
-                    self._hook("eviction", key)
-                return
-            self._make_room(now)
-        policy = self._policy
-        new = policy is not None and key not in data
-        if timed:
-            if ttl is None:
-                ttl = self._ttl
-            deadline = INF if ttl is None else now + ttl
-            self._counts.next_expiry = min(self._counts.next_expiry, deadline)
-            data[key] = (value, deadline)
-        else:
-            data[key] = value
-        if policy is None:
-            data.move_to_end(key)
-        elif new:
-            policy.admit(data, key)
+        def _insert(self, key: Any, value: Any, ttl: float | None) -> None: ...
+        def _make_room(self, now: float) -> None: ...
 
-    def _make_room(self, now: float) -> None:
-        """Free a slot in a full cache: expired entries first, else the policy's victim.
+    else:
+        _insert, _make_room = make_steps("Store", LRU_STEPS, TimedDict)
 
-        The caller holds the lock. ``now`` is only read for a cache with deadlines.
-        """
-        data = self._data
-        timed = type(data) is TimedDict
-        if timed and now >= self._counts.next_expiry:
-            self._sweep(now)
-        policy = self._policy
-        while len(data) >= self._maxsize:
-            if policy is None:
-                key, entry = od_popitem(data, False)  # noqa: FBT003 - see __setitem__
-            else:
-                key, entry = policy.victim(data)
-            kind = "expiration" if timed and entry[1] <= now else "eviction"
-            if kind == "eviction":
-                self._counts.evictions += 1
-            else:
-                self._counts.expirations += 1
-            if self._hook is not None:
-                self._hook(kind, key)
+    def _sweep(self, now: float) -> list[Any]:
+        """Drop every expired entry, counted as expirations, and return their keys.
 
-    def _sweep(self, now: float) -> None:
-        """Drop every expired entry, counted as expirations; the caller holds the lock.
-
+        The caller holds the lock.
         Also resets ``Counters.next_expiry``: entries stored later with the default TTL
         expire at ``now + ttl`` or after (the clock is monotonic), and ``_insert``
         lowers it for shorter per-item TTLs.
@@ -288,11 +240,11 @@ class Store:
                 soonest = deadline
         for key in dead:
             del data[key]
-            self._forget(key)
             if self._hook is not None:
                 self._hook("expiration", key)
         self._counts.expirations += len(dead)
         self._counts.next_expiry = soonest
+        return dead
 
     def _make_timed(self) -> None:
         with holding(self._lock):
@@ -317,8 +269,6 @@ class Store:
         """Remove ``key`` and return its live value or ``MISSING``; the caller holds the lock."""
         data = self._data
         entry = data.pop(key, MISSING)
-        if entry is not MISSING:
-            self._forget(key)
         if entry is MISSING or type(data) is not TimedDict:
             return entry
         if entry[1] <= self._now():
@@ -329,15 +279,14 @@ class Store:
         return entry[0]
 
     def _forget(self, key: Any) -> None:
-        """Tell the policy that ``key`` left by other means than eviction (lock held)."""
-        if self._policy is not None:
-            self._policy.forget(key)
+        """Tell the policy that ``key`` left by other means than eviction (lock held).
+
+        LRU keeps nothing beside the entries; see ``S3FIFOCache`` for a policy that does.
+        """
 
     def _clear(self) -> None:
         """Drop every entry; the caller holds the lock."""
         self._data.clear()
-        if self._policy is not None:
-            self._policy.clear()
 
     def _empty(self) -> None:
         """Drop every entry and zero the counters; the caller holds the lock."""
