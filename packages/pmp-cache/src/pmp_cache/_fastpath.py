@@ -49,7 +49,7 @@ _SYNC_MISS = """
         _pmp_value = _pmp_begin(_pmp_key, _pmp_flight)  # another flight has it, or its value came
         if _pmp_value is not _pmp_flight:
             return _pmp_value  # counted by begin: a hit, or a miss if the computation failed
-    _pmp_counts.misses += 1
+    _pmp_next(_pmp_miss_ticks)
     _pmp_flight[4] = _pmp_mark(_pmp_flight)  # the token, see _reentry
     try:{miss_hook}
         _pmp_value = _pmp_func({call})
@@ -150,7 +150,7 @@ _HIT = """\
 {i}    _pmp_move(_pmp_key)
 {i}except _pmp_KeyError:
 {i}    pass
-{i}_pmp_counts.hits += 1{hook}
+{i}_pmp_next(_pmp_hit_ticks){hook}
 {i}return {value}"""
 
 # Entries with deadlines are hits while fresh, else dropped (then a miss). With ``stale=``,
@@ -261,6 +261,8 @@ def compile_wrapper(
             "time": _time,
             "namespace": core.namespace,
             "counts": None if mem is None else mem.counts,
+            "hit_ticks": None if mem is None else mem.counts.hit_ticks,
+            "miss_ticks": None if mem is None else mem.counts.miss_ticks,
             "data": data,
             "get": None if data is None else data.get,
             "move": None if mem is None else mem.touch,
@@ -293,6 +295,7 @@ def compile_wrapper(
             "serve_stale": core.aserve_stale if is_async else core.serve_stale,
             # builtins under our prefix, so that parameters named like them change nothing
             "len": len,
+            "next": next,
             "type": type,
             "BaseException": BaseException,
             "KeyError": KeyError,

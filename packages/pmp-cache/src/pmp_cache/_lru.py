@@ -382,7 +382,7 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
         0.5
         """
         currsize = len(self)
-        hits, misses = self._counts.hits, self._counts.misses
+        hits, misses = self._counts.all_hits(), self._counts.all_misses()
         lookups = hits + misses
         return {
             "hits": hits,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time as _time
 from collections import OrderedDict
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pmp_cache._mutex import Mutex, holding, new_mutex
@@ -60,15 +61,48 @@ class Counters:
 
     Counts changed under the cache's lock (evictions, expirations) are exact;
     hits and misses are counted without one (see ``LRUCache.stats``).
+
+    The generated wrappers count their hits and misses with ``next(hit_ticks)``
+    and ``next(miss_ticks)``: an ``itertools.repeat`` counts down in C and returns
+    ``None``, where ``hits += 1`` makes a new int and frees the old one (about 100
+    instructions less per count on CPython 3.11). ``all_hits()`` and
+    ``all_misses()`` add the ticks to ``hits`` and ``misses``.
     """
 
-    __slots__ = ("evictions", "expirations", "hits", "misses", "next_expiry")
+    __slots__ = (
+        "evictions",
+        "expirations",
+        "hit_base",
+        "hit_ticks",
+        "hits",
+        "miss_base",
+        "miss_ticks",
+        "misses",
+        "next_expiry",
+    )
 
     def __init__(self) -> None:
         self.hits = self.misses = self.evictions = self.expirations = 0
+        self.hit_ticks = repeat(None, sys.maxsize)
+        self.miss_ticks = repeat(None, sys.maxsize)
+        self.hit_base = self.miss_base = sys.maxsize
         # No entry expires before this time: a lower bound, so a full cache knows when
         # it must look for expired entries before evicting a live one (see _sweep).
         self.next_expiry = -INF
+
+    def all_hits(self) -> int:
+        """``hits`` plus the hits ticked since the last ``zero()``."""
+        return self.hits + self.hit_base - self.hit_ticks.__length_hint__()
+
+    def all_misses(self) -> int:
+        """``misses`` plus the misses ticked since the last ``zero()``."""
+        return self.misses + self.miss_base - self.miss_ticks.__length_hint__()
+
+    def zero(self) -> None:
+        """Reset every count (the ticks keep counting down from where they are)."""
+        self.hits = self.misses = self.evictions = self.expirations = 0
+        self.hit_base = self.hit_ticks.__length_hint__()
+        self.miss_base = self.miss_ticks.__length_hint__()
 
 
 class TimedDict(OrderedDict[Any, Any]):
@@ -342,8 +376,7 @@ class Store:
     def _empty(self) -> None:
         """Drop every entry and zero the counters; the caller holds the lock."""
         self._clear()
-        counts = self._counts
-        counts.hits = counts.misses = counts.evictions = counts.expirations = 0
+        self._counts.zero()
 
 
 class Internals(NamedTuple):
