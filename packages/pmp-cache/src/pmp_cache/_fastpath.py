@@ -101,14 +101,14 @@ _INSERT = """\
 _PLAIN_INSERT = """\
                 if _pmp_len(_pmp_data) >= {maxsize}:
                     _pmp_evicted = _pmp_popitem(False)
-                    _pmp_counts.evictions += 1{evict_hook}
+                    _pmp_next(_pmp_eviction_ticks){evict_hook}
                 _pmp_data[_pmp_key] = _pmp_value"""
 
 _TIMED_INSERT = """\
                 if _pmp_len(_pmp_data) >= {maxsize}:
                     if _pmp_now < _pmp_counts.next_expiry:  # nothing has expired: evict the LRU
                         _pmp_evicted = _pmp_popitem(False)
-                        _pmp_counts.evictions += 1{evict_hook}
+                        _pmp_next(_pmp_eviction_ticks){evict_hook}
                     else:
                         _pmp_make_room(_pmp_now)
                 _pmp_data[_pmp_key] = (_pmp_value, _pmp_now + _pmp_ttl)"""
@@ -261,8 +261,9 @@ def compile_wrapper(
             "time": _time,
             "namespace": core.namespace,
             "counts": None if mem is None else mem.counts,
-            "hit_ticks": None if mem is None else mem.counts.hit_ticks,
-            "miss_ticks": None if mem is None else mem.counts.miss_ticks,
+            "hit_ticks": None if mem is None else mem.counts.ticks["hits"],
+            "miss_ticks": None if mem is None else mem.counts.ticks["misses"],
+            "eviction_ticks": None if mem is None else mem.counts.ticks["evictions"],
             "data": data,
             "get": None if data is None else data.get,
             "move": None if mem is None else mem.touch,

@@ -48,6 +48,8 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
+_TICKED = ("hits", "misses", "evictions")  # counted by ticks too: see Counters
+
 # ``OrderedDict`` methods called as functions: ``od_get(data, key, default)`` is about
 # 15 ns faster than ``data.get(key, default)`` on CPython 3.11 (and no slower on
 # 3.13), where the method lookup on an OrderedDict instance is never specialised.
@@ -62,47 +64,40 @@ class Counters:
     Counts changed under the cache's lock (evictions, expirations) are exact;
     hits and misses are counted without one (see ``LRUCache.stats``).
 
-    The generated wrappers count their hits and misses with ``next(hit_ticks)``
-    and ``next(miss_ticks)``: an ``itertools.repeat`` counts down in C and returns
+    The generated wrappers count hits, misses and evictions with
+    ``next(ticks[name])``: an ``itertools.repeat`` counts down in C and returns
     ``None``, where ``hits += 1`` makes a new int and frees the old one (about 100
-    instructions less per count on CPython 3.11). ``all_hits()`` and
-    ``all_misses()`` add the ticks to ``hits`` and ``misses``.
+    instructions less per count on CPython 3.11). ``total(name)`` adds the ticks
+    to the attribute of that name.
     """
 
-    __slots__ = (
-        "evictions",
-        "expirations",
-        "hit_base",
-        "hit_ticks",
-        "hits",
-        "miss_base",
-        "miss_ticks",
-        "misses",
-        "next_expiry",
-    )
+    __slots__ = ("bases", "evictions", "expirations", "hits", "misses", "next_expiry", "ticks")
 
     def __init__(self) -> None:
         self.hits = self.misses = self.evictions = self.expirations = 0
-        self.hit_ticks = repeat(None, sys.maxsize)
-        self.miss_ticks = repeat(None, sys.maxsize)
-        self.hit_base = self.miss_base = sys.maxsize
+        self.ticks = {name: repeat(None, sys.maxsize) for name in _TICKED}
+        self.bases = dict.fromkeys(_TICKED, sys.maxsize)  # each tick's length at zero
         # No entry expires before this time: a lower bound, so a full cache knows when
         # it must look for expired entries before evicting a live one (see _sweep).
         self.next_expiry = -INF
 
-    def all_hits(self) -> int:
-        """``hits`` plus the hits ticked since the last ``zero()``."""
-        return self.hits + self.hit_base - self.hit_ticks.__length_hint__()
+    def total(self, name: str) -> int:
+        """The count ``name`` (``"hits"``, ``"misses"`` or ``"evictions"``) with its ticks.
 
-    def all_misses(self) -> int:
-        """``misses`` plus the misses ticked since the last ``zero()``."""
-        return self.misses + self.miss_base - self.miss_ticks.__length_hint__()
+        >>> counts = Counters()
+        >>> counts.hits += 1
+        >>> next(counts.ticks["hits"])
+        >>> counts.total("hits")
+        2
+        """
+        counted: int = getattr(self, name)
+        return counted + self.bases[name] - self.ticks[name].__length_hint__()
 
     def zero(self) -> None:
-        """Reset every count (the ticks keep counting down from where they are)."""
+        """Reset every count (the ticks count on down from where they are)."""
         self.hits = self.misses = self.evictions = self.expirations = 0
-        self.hit_base = self.hit_ticks.__length_hint__()
-        self.miss_base = self.miss_ticks.__length_hint__()
+        for name, ticks in self.ticks.items():
+            self.bases[name] = ticks.__length_hint__()
 
 
 class TimedDict(OrderedDict[Any, Any]):
