@@ -285,6 +285,42 @@ def test_ttl_decorator_expires_with_injected_timer():
     assert (stats["hits"], stats["misses"], stats["expirations"]) == (1, 2, 1)
 
 
+@pytest.mark.parametrize("options", [{}, {"ttl": 60}])
+def test_counts_start_again_from_zero_after_clear(options: Any):
+    """Hits and misses counted by the generated wrapper restart at zero after cache_clear."""
+
+    @cache(**options)
+    def f(x: int) -> int:
+        return x
+
+    f(1), f(1), f(1), f(2)
+    assert (f.cache_info().hits, f.cache_info().misses) == (2, 2)
+    f.cache_clear()
+    assert (f.cache_info().hits, f.cache_info().misses) == (0, 0)
+    f(1), f(1)
+    assert (f.cache_info().hits, f.cache_info().misses) == (1, 1)
+    assert f.cache_stats()["hit_rate"] == 0.5
+
+
+@pytest.mark.parametrize("options", [{}, {"ttl": 60}])
+def test_a_type_error_raised_on_a_hit_passes_through_unchanged(options: Any):
+    """A TypeError from an on_event hook during a hit reaches the caller as raised."""
+    raised = TypeError("from the hook")
+
+    def hook(kind: str, key: object) -> None:
+        if kind == "hit":
+            raise raised
+
+    @cache(on_event=hook, **options)
+    def f(x: int) -> int:
+        return x
+
+    assert f(1) == 1
+    with pytest.raises(TypeError) as info:
+        f(1)
+    assert info.value is raised
+
+
 def test_maxsize_evicts_and_counts():
     """A full decorated cache evicts its LRU entry and counts it."""
     f = cache(maxsize=2)(lambda x: x)

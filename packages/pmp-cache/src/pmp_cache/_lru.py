@@ -382,13 +382,13 @@ class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):
         0.5
         """
         currsize = len(self)
-        hits, misses = self._counts.hits, self._counts.misses
+        hits, misses = self._counts.total("hits"), self._counts.total("misses")
         lookups = hits + misses
         return {
             "hits": hits,
             "misses": misses,
             "hit_rate": hits / lookups if lookups else 0.0,
-            "evictions": self._counts.evictions,
+            "evictions": self._counts.total("evictions"),
             "expirations": self._counts.expirations,
             "currsize": currsize,
             "maxsize": self.maxsize,

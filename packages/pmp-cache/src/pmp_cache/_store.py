@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time as _time
 from collections import OrderedDict
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pmp_cache._mutex import Mutex, holding, new_mutex
@@ -48,6 +49,8 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
+_TICKED = ("hits", "misses", "evictions")  # counted by ticks too: see Counters
+
 # ``OrderedDict`` methods called as functions: ``od_get(data, key, default)`` is about
 # 15 ns faster than ``data.get(key, default)`` on CPython 3.11 (and no slower on
 # 3.13), where the method lookup on an OrderedDict instance is never specialised.
@@ -61,15 +64,41 @@ class Counters:
 
     Counts changed under the cache's lock (evictions, expirations) are exact;
     hits and misses are counted without one (see ``LRUCache.stats``).
+
+    The generated wrappers count hits, misses and evictions with
+    ``next(ticks[name])``: an ``itertools.repeat`` counts down in C and returns
+    ``None``, where ``hits += 1`` makes a new int and frees the old one (about 100
+    instructions less per count on CPython 3.11). ``total(name)`` adds the ticks
+    to the attribute of that name.
     """
 
-    __slots__ = ("evictions", "expirations", "hits", "misses", "next_expiry")
+    __slots__ = ("bases", "evictions", "expirations", "hits", "misses", "next_expiry", "ticks")
 
     def __init__(self) -> None:
         self.hits = self.misses = self.evictions = self.expirations = 0
+        self.ticks = {name: repeat(None, sys.maxsize) for name in _TICKED}
+        self.bases = dict.fromkeys(_TICKED, sys.maxsize)  # each tick's length at zero
         # No entry expires before this time: a lower bound, so a full cache knows when
         # it must look for expired entries before evicting a live one (see _sweep).
         self.next_expiry = -INF
+
+    def total(self, name: str) -> int:
+        """The count ``name`` (``"hits"``, ``"misses"`` or ``"evictions"``) with its ticks.
+
+        >>> counts = Counters()
+        >>> counts.hits += 1
+        >>> next(counts.ticks["hits"])
+        >>> counts.total("hits")
+        2
+        """
+        counted: int = getattr(self, name)
+        return counted + self.bases[name] - self.ticks[name].__length_hint__()
+
+    def zero(self) -> None:
+        """Reset every count (the ticks count on down from where they are)."""
+        self.hits = self.misses = self.evictions = self.expirations = 0
+        for name, ticks in self.ticks.items():
+            self.bases[name] = ticks.__length_hint__()
 
 
 class TimedDict(OrderedDict[Any, Any]):
@@ -291,8 +320,7 @@ class Store:
     def _empty(self) -> None:
         """Drop every entry and zero the counters; the caller holds the lock."""
         self._clear()
-        counts = self._counts
-        counts.hits = counts.misses = counts.evictions = counts.expirations = 0
+        self._counts.zero()
 
 
 class Internals(NamedTuple):
