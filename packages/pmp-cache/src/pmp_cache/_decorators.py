@@ -25,9 +25,21 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCachedFunction", "CachedFunction", "async_cache", "cache"]
 
 P = ParamSpec("P")
+Q = ParamSpec("Q")  # the parameters of a class method after its class
+T_contra = TypeVar("T_contra", contravariant=True)
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
+
+
+class _ClassFirst(Protocol[T_contra, Q, R_co]):
+    """A callable taking a class first: a cached class method, bound to its class when read.
+
+    (A self-type of ``CachedFunction[Concatenate[type[T], Q], R]`` would say the same, but
+    mypy 2.4 matches it whatever the first parameter is.)
+    """
+
+    def __call__(self, cls: type[T_contra], /, *args: Q.args, **kwargs: Q.kwargs) -> R_co: ...
 
 
 class CachedFunction(Protocol[P, R_co]):
@@ -75,6 +87,16 @@ class CachedFunction(Protocol[P, R_co]):
         """
         ...
 
+    # A class method (its first parameter is a class) binds the class, read from the class
+    # or from an instance; a method read from the class is the function taking the instance.
+    @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: None, owner: type[T]
+    ) -> CachedFunction[Q, R]: ...
+    @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: T, owner: type[Any] | None = None
+    ) -> CachedFunction[Q, R]: ...
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
@@ -115,6 +137,14 @@ class AsyncCachedFunction(CachedFunction[P, R_co], Protocol[P, R_co]):
         """``cache_refresh`` awaiting the backend (``cache_refresh`` is the same coroutine)."""
         ...
 
+    @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: None, owner: type[T]
+    ) -> AsyncCachedFunction[Q, R]: ...
+    @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: T, owner: type[Any] | None = None
+    ) -> AsyncCachedFunction[Q, R]: ...
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
