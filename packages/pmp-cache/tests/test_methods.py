@@ -256,3 +256,29 @@ def test_a_method_with_a_backend_is_refused_when_the_class_is_made():
 
     assert S.s(1) == S.s(1) == 1
     assert len(shared) == 1
+
+
+class _Slotted:
+    __slots__ = ("__weakref__", "n")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @cache
+    def plus(this, x: int) -> int:  # noqa: N805 - the case under test
+        return this.n + x
+
+
+def test_a_slotted_class_with_weak_references_gets_per_instance_caches():
+    """Instances without __dict__ keep their caches in a table that forgets them when they die."""
+    a, b = _Slotted(1), _Slotted(10)
+    assert a.plus(1) == a.plus(1) == 2
+    assert b.plus(1) == 11
+    assert _Slotted.plus.cache_info().hits == 1
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is None
+    assert _Slotted.plus.cache_info().currsize == 1
+    for n in range(200):  # a new instance often takes a dead one's address (and id)
+        assert _Slotted(n).plus(0) == n

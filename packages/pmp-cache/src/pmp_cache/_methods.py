@@ -177,8 +177,8 @@ class CachedMethod(functools.partial[Any]):
     def _bind_slotted(self, instance: object) -> Any:
         key = id(instance)
         slotted = self._slotted
-        try:
-            weakref.ref(instance, lambda _: slotted.pop(key, None))
+        try:  # forget the cache when the instance dies (its id may then be reused)
+            weakref.finalize(instance, slotted.pop, key, None)
         except TypeError:
             qualname = getattr(self._func, "__qualname__", repr(self._func))
             raise ConfigurationError(
