@@ -282,3 +282,71 @@ def test_a_slotted_class_with_weak_references_gets_per_instance_caches():
     assert _Slotted.plus.cache_info().currsize == 1
     for n in range(200):  # a new instance often takes a dead one's address (and id)
         assert _Slotted(n).plus(0) == n
+
+
+def test_static_methods_below_cache_pickle_by_reference_and_name_themselves():
+    """A static method below @cache pickles as the function it is, and says what it is."""
+    import pickle
+
+    assert pickle.loads(pickle.dumps(_Kinds.static_below)) is _Kinds.static_below
+    assert repr(_Kinds.static_below) == "<cached _Kinds.static_below>"
+
+
+def test_a_method_copied_into_another_class_gets_caches_there_too():
+    """The same cached method in two class bodies gives instances of each their own caches."""
+
+    class Other:
+        this = _Named.__dict__["this"]
+
+        def __init__(self) -> None:
+            self.n = 7
+
+    assert Other().this(1) == 8
+    assert _Named(1).this(1) == 2
+
+
+def test_a_method_assigned_after_the_class_over_a_backend_is_refused_when_bound():
+    """A class-body function set on a class later, over a shared backend, fails when read."""
+    shared: LRUCache[Any, Any] = LRUCache()
+
+    class Source:
+        @staticmethod
+        @cache(backend=shared, namespace="late")
+        def late(this: Any, x: int) -> int:  # noqa: ARG004 - the instance, once a method
+            return x
+
+    class Target:
+        pass
+
+    target: Any = Target
+    target.late = Source.__dict__["late"].__func__
+    with pytest.raises(ConfigurationError, match="method"):
+        target().late(1)
+
+
+@pytest.mark.asyncio
+async def test_coroutine_controls_of_methods_and_static_methods():
+    """acache_* controls act on one instance's cache, or on a static method's one cache."""
+    a = _Named(1)
+    assert await a.later(1) == 2
+    assert await _Named.later.acache_invalidate(a, 1) is True
+    assert await _Named.later.acache_refresh(a, 1) == 2
+    await _Named.later.acache_clear()
+    assert _Named.later.cache_info().currsize == 0
+    named: Any = _Named  # a sync cached method offers the coroutine controls too
+    assert named(1).this(1) == 2
+    assert await named.this.acache_invalidate(named(1), 1) is False
+    await named.this.acache_clear()
+
+    class S:
+        @staticmethod
+        @async_cache
+        async def s(x: int) -> int:
+            return x
+
+    s: Any = S.s
+    assert await s(1) == 1
+    assert await s.acache_refresh(1) == 1
+    assert await s.acache_invalidate(1) is True
+    await s.acache_clear()
+    assert await s.cache_refresh(2) == 2
