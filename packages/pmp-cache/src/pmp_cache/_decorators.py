@@ -253,6 +253,8 @@ def _decorator(
             return functools.partialmethod(method, *func.args, **func.keywords)
         _check_decorated(func, is_async=is_async)
         if defined_in_class(func):  # a method, or a static or class method (see _methods)
+            if shared and namespace is None:
+                check_identity(func)  # now, though its cached function is made at the first call
             return CachedMethod(func, build, method=False, shared=shared)
         return build(func)
 

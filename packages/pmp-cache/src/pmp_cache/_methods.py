@@ -69,11 +69,22 @@ class CachedMethod(functools.partial[Any]):
     instance's cache.
     """
 
-    __slots__ = ("_attr", "_build", "_func", "_live", "_lock", "_method", "_shared", "_slotted")
+    __slots__ = (
+        "_attr",
+        "_build",
+        "_func",
+        "_function",
+        "_live",
+        "_lock",
+        "_method",
+        "_shared",
+        "_slotted",
+    )
 
     _attr: str
     _build: Callable[..., Any]
     _func: Callable[..., Any]
+    _function: Any  # the cached function of a static or class method, once made
     _live: weakref.WeakValueDictionary[int, Any]
     _lock: threading.Lock
     _method: bool
@@ -89,7 +100,9 @@ class CachedMethod(functools.partial[Any]):
         shared: bool,
     ) -> Self:
         """``build(func, method=...)`` makes a cached function, per instance if ``method``."""
-        self = super().__new__(cls, _refuse_shared(func) if method and shared else build(func))
+        if method and shared:
+            _refuse_shared(func)
+        self = super().__new__(cls, func)  # the partial's function is set below
         functools.update_wrapper(self, func)
         self._func = func
         self._build = build
@@ -98,9 +111,9 @@ class CachedMethod(functools.partial[Any]):
         self._lock = threading.Lock()
         self._live = weakref.WeakValueDictionary()
         self._slotted = {}  # instances without __dict__: id -> wrapper
-        self._method = False
-        if method:
-            self._become_method()
+        self._function = None
+        self._method = method
+        self._forward(self._call_method if method else self._call_function)
         return self
 
     def __repr__(self) -> str:
@@ -109,9 +122,12 @@ class CachedMethod(functools.partial[Any]):
     def __reduce__(self) -> str:
         return self._func.__qualname__  # pickled by reference, as functions are
 
-    def _become_method(self) -> None:
-        """From now on, a call through the class calls its first argument's own cache."""
-        self._method = True
+    def _forward(self, make: Callable[[], Callable[..., Any]]) -> None:
+        """Calls of this descriptor go to ``make()`` (a coroutine function if the function is)."""
+        cast("Any", self).__setstate__((make(), (), {}, self.__dict__))  # the partial's function
+
+    def _call_method(self) -> Callable[..., Any]:
+        """A function calling its first argument's own cache."""
         get = self.__get__
         if _is_async(self._func):
 
@@ -122,7 +138,34 @@ class CachedMethod(functools.partial[Any]):
             def call(instance: object, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
                 return get(instance)(*args, **kwargs)
 
-        cast("Any", self).__setstate__((call, (), {}, self.__dict__))  # the partial's function
+        return call
+
+    def _call_function(self) -> Callable[..., Any]:
+        """A function making the cached function at its first call, which then takes over.
+
+        Most functions in a class body are methods, whose own cached function would
+        never be used: it is made only when needed (compiling it costs about a millisecond).
+        """
+        function = self._cached_function
+        if _is_async(self._func):
+
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                return await function()(*args, **kwargs)
+        else:
+
+            def call(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+                return function()(*args, **kwargs)
+
+        return call
+
+    def _cached_function(self) -> Any:
+        """The cached function of a static or class method (one cache), made once."""
+        with self._lock:
+            if self._function is None:
+                self._function = self._build(self._func)
+                if not self._method:
+                    self._forward(lambda: self._function)
+            return self._function
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         # One name per class and method: a subclass overriding the method (and calling
@@ -131,7 +174,8 @@ class CachedMethod(functools.partial[Any]):
             _refuse_shared(self._func)
         self._attr = f"__pmp_cache_{owner.__module__}.{owner.__qualname__}.{name}"
         if not self._method:
-            self._become_method()
+            self._method = True
+            self._forward(self._call_method)
 
     def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
         if instance is None:
@@ -143,7 +187,7 @@ class CachedMethod(functools.partial[Any]):
             return MethodType(wrapper, instance)
         if slot is None or slot.owner != id(instance):
             if instance is owner and not self._method:  # a classmethod above, Python < 3.13
-                return MethodType(self.func, instance)
+                return MethodType(self._function or self._cached_function(), instance)
             slot = self._bind(instance)
         return MethodType(slot.wrapper, instance)
 
@@ -195,13 +239,13 @@ class CachedMethod(functools.partial[Any]):
 
     def _caches(self) -> list[Any]:
         """Every live instance's cache, and the function's own unless it is a method."""
-        return [*self._live.values(), *(() if self._method else (self.func,))]
+        return [*self._live.values(), *(() if self._method else (self._cached_function(),))]
 
     def _target(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
         """The cache a control with these arguments acts on, and the arguments for it."""
         if self._method:
             return self.__get__(args[0]), args[1:]
-        return self.func, args
+        return self._cached_function(), args
 
     def cache_stats(self) -> CacheStats:
         """Counters summed over every live instance."""
