@@ -590,16 +590,6 @@ def test_backend_stores_namespaced_keys():
     assert len(shared) == 0
 
 
-def test_method_with_backend_is_refused():
-    """A method cannot share a backend, since instances could not be told apart."""
-    with pytest.raises(ConfigurationError, match="method"):
-
-        class C:
-            @cache(backend=LRUCache(), namespace="f")
-            def f(self, x: int) -> int:
-                return x
-
-
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

@@ -7,7 +7,6 @@ import importlib.util
 import logging
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 import structlog
@@ -23,18 +22,6 @@ from pmp_cache.integrations.logging import LoggingInstrument
 from pmp_cache.integrations.opentelemetry import OpenTelemetryInstrument
 from pmp_cache.integrations.prometheus import PrometheusInstrument
 from pmp_errors import ConfigurationError, ValidationError
-
-_spec = importlib.util.spec_from_file_location(
-    "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-_server = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
-if _spec.name not in sys.modules:
-    sys.modules[_spec.name] = _server
-    _spec.loader.exec_module(_server)
-redis_server = _server.redis_server
-redis_url = _server.redis_url
 
 # 10 lookups (7 hits, 3 misses) of a 2-entry LRU cache, one eviction, then age and staleness
 WORKLOAD = [

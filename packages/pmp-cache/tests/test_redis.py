@@ -1,31 +1,18 @@
-"""RedisCache and AsyncRedisCache against a real redis-server (see redis_server.py)."""
+"""RedisCache and AsyncRedisCache against a real redis-server (the shared redis_server fixture)."""
 
 import asyncio
-import importlib.util
 import logging
 import pickle
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache
 from pmp_cache._serializers import PickleSerializer
 from pmp_errors import ConfigurationError, ValidationError
-
-_spec = importlib.util.spec_from_file_location(
-    "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-_server = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = _server
-_spec.loader.exec_module(_server)
-redis_server = _server.redis_server
-redis_url = _server.redis_url
 
 SECRET = b"k" * 32
 

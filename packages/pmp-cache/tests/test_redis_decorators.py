@@ -1,13 +1,11 @@
-"""cache(backend=RedisCache(...)) against a real redis-server (see redis_server.py)."""
+"""cache(backend=RedisCache(...)) against a real redis-server (the shared redis_server fixture)."""
 
 import asyncio
-import importlib.util
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -16,18 +14,6 @@ import pytest_asyncio
 from pmp_cache import async_cache, cache
 from pmp_cache._redis import AsyncRedisCache, CacheUnavailableError, RedisCache
 from pmp_errors import ValidationError
-
-_spec = importlib.util.spec_from_file_location(
-    "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-_server = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
-if _spec.name not in sys.modules:
-    sys.modules[_spec.name] = _server
-    _spec.loader.exec_module(_server)
-redis_server = _server.redis_server
-redis_url = _server.redis_url
 
 
 def wait_until(condition, timeout=2.0):

@@ -7,7 +7,6 @@ cuts the connections, as a network or a restart does.
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import signal
 import socket
@@ -16,24 +15,11 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from pmp_cache._redis import AsyncRedisCache, RedisCache
 from pmp_errors import ConfigurationError
-
-_spec = importlib.util.spec_from_file_location(
-    "pmp_cache_test_redis_server", Path(__file__).with_name("redis_server.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-_server = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
-if _spec.name not in sys.modules:
-    sys.modules[_spec.name] = _server
-    _spec.loader.exec_module(_server)
-redis_server = _server.redis_server
-redis_url = _server.redis_url
 
 LOCK = "t:v1|lock:k"
 

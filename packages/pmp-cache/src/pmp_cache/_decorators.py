@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overl
 
 from pmp_cache._core import Core
 from pmp_cache._fastpath import compile_wrapper
-from pmp_cache._methods import CachedMethod, is_method
+from pmp_cache._methods import CachedMethod, attach_refresh, defined_in_class
 from pmp_cache._options import check_identity, check_options, check_stale, fill_options
 from pmp_cache._signature import fast_parameters
-from pmp_errors import ConfigurationError, ValidationError
+from pmp_errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine, Hashable
@@ -25,9 +25,21 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCachedFunction", "CachedFunction", "async_cache", "cache"]
 
 P = ParamSpec("P")
+Q = ParamSpec("Q")  # the parameters of a class method after its class
+T_contra = TypeVar("T_contra", contravariant=True)
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
+
+
+class _ClassFirst(Protocol[T_contra, Q, R_co]):
+    """A callable taking a class first: a cached class method, bound to its class when read.
+
+    (A self-type of ``CachedFunction[Concatenate[type[T], Q], R]`` would say the same, but
+    mypy 2.4 matches it whatever the first parameter is.)
+    """
+
+    def __call__(self, cls: type[T_contra], /, *args: Q.args, **kwargs: Q.kwargs) -> R_co: ...
 
 
 class CachedFunction(Protocol[P, R_co]):
@@ -75,6 +87,16 @@ class CachedFunction(Protocol[P, R_co]):
         """
         ...
 
+    # A class method (its first parameter is a class) binds the class, read from the class
+    # or from an instance; a method read from the class is the function taking the instance.
+    @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: None, owner: type[T]
+    ) -> CachedFunction[Q, R]: ...
+    @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: T, owner: type[Any] | None = None
+    ) -> CachedFunction[Q, R]: ...
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
@@ -116,6 +138,14 @@ class AsyncCachedFunction(CachedFunction[P, R_co], Protocol[P, R_co]):
         ...
 
     @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: None, owner: type[T]
+    ) -> AsyncCachedFunction[Q, R]: ...
+    @overload
+    def __get__(
+        self: _ClassFirst[T, Q, R], instance: T, owner: type[Any] | None = None
+    ) -> AsyncCachedFunction[Q, R]: ...
+    @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
     @overload
     def __get__(
@@ -143,24 +173,6 @@ def _attach(wrapper: Any, core: Core, func: Callable[..., Any], *, is_async: boo
         wrapper.acache_invalidate = lambda *args, **kwargs: core.ainvalidate(args, kwargs)
     if not core.skip:  # a cached method's refresh needs its instance: see CachedMethod
         attach_refresh(wrapper, wrapper, is_async=is_async)
-
-
-def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> None:
-    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call."""
-    if is_async:
-
-        async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
-            await target.acache_invalidate(*args, **kwargs)
-            return await call(*args, **kwargs)
-
-        target.acache_refresh = target.cache_refresh = acache_refresh
-    else:
-
-        def cache_refresh(*args: Any, **kwargs: Any) -> Any:
-            target.cache_invalidate(*args, **kwargs)
-            return call(*args, **kwargs)
-
-        target.cache_refresh = cache_refresh
 
 
 # -- the decorators ---------------------------------------------------------------------
@@ -208,6 +220,9 @@ def _decorator(
     unless, on_event, namespace = options["unless"], options["on_event"], options["namespace"]
 
     def build(func: Callable[..., Any], *, method: bool = False) -> Any:
+        """The cached function (``method``: one instance's, taking the instance first)."""
+        if backend is not None and namespace is None:
+            check_identity(func)
         core = Core(
             func,
             maxsize=checked_maxsize,
@@ -229,24 +244,18 @@ def _decorator(
 
     def decorate(func: Callable[..., Any]) -> Any:
         if isinstance(func, (classmethod, staticmethod)):  # cache the function, then rewrap it
-            return type(func)(decorate(func.__func__))
+            _check_decorated(func.__func__, is_async=is_async)
+            return type(func)(build(func.__func__))
+        shared = backend is not None
         if isinstance(func, functools.partialmethod):
-            return functools.partialmethod(decorate(func.func), *func.args, **func.keywords)
+            _check_decorated(func.func, is_async=is_async)
+            method = CachedMethod(func.func, build, method=True, shared=shared)
+            return functools.partialmethod(method, *func.args, **func.keywords)
         _check_decorated(func, is_async=is_async)
-        if is_method(func):
-            if backend is not None:
-                raise ConfigurationError(
-                    f"{func.__qualname__}() is a method: a shared backend cannot tell "
-                    "instances apart; cache a function of explicit arguments instead",
-                    config_key="backend",
-                )
-            return CachedMethod(
-                func,
-                functools.partial(build, method=True),
-                functools.partial(attach_refresh, is_async=is_async),
-            )
-        if backend is not None and namespace is None:
-            check_identity(func)
+        if defined_in_class(func):  # a method, or a static or class method (see _methods)
+            if shared and namespace is None:
+                check_identity(func)  # now, though its cached function is made at the first call
+            return CachedMethod(func, build, method=False, shared=shared)
         return build(func)
 
     return decorate

@@ -1,4 +1,12 @@
-"""Cached methods: one cache per instance, stored on the instance, bound like a method.
+"""Cached functions defined in a class body: per-instance caches for methods.
+
+Whether a function is a method is known from how it is used, never from the name
+of its first parameter. ``cache`` returns a ``CachedMethod`` for a function
+defined in a class body (its ``__qualname__`` says so); it is a method when the
+class is made with it in its namespace (``__set_name__``) or when it is read
+through an instance (``__get__``). Under ``@staticmethod`` or ``@classmethod``
+neither happens, and it is called as the function it wraps: one cache keyed by
+every argument (the class included, for a class method).
 
 ``obj.method`` is a plain bound method (``types.MethodType``) of the instance's
 own cached function, which takes ``self`` first and keys by the other
@@ -26,7 +34,9 @@ from pmp_errors import ConfigurationError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["CachedMethod", "is_method"]
+    from typing_extensions import Self
+
+__all__ = ["CachedMethod", "defined_in_class"]
 
 
 class _Slot:
@@ -47,38 +57,125 @@ class _Slot:
         return (_Slot, (0, None))
 
 
-class CachedMethod:
+class CachedMethod(functools.partial[Any]):
     """Descriptor giving each instance its own cache (see the module docstring).
 
-    Read from the class it is a function taking the instance first, whose
-    ``cache_*`` controls act on every live instance's cache.
+    It is a ``functools.partial`` of the function it calls when called itself,
+    so that a call costs no Python frame of its own (C code forwards it, by
+    vectorcall from Python 3.12): the cached function (a static or class
+    method), or, once it is known to be a method, a function that calls the
+    first argument's own cache. Read from the class it is a function taking
+    the instance first, whose ``cache_*`` controls act on every live
+    instance's cache.
     """
 
-    def __init__(
-        self,
+    __slots__ = (
+        "_attr",
+        "_build",
+        "_func",
+        "_function",
+        "_live",
+        "_lock",
+        "_method",
+        "_shared",
+        "_slotted",
+    )
+
+    _attr: str
+    _build: Callable[..., Any]
+    _func: Callable[..., Any]
+    _function: Any  # the cached function of a static or class method, once made
+    _live: weakref.WeakValueDictionary[int, Any]
+    _lock: threading.Lock
+    _method: bool
+    _shared: bool
+    _slotted: dict[int, Any]
+
+    def __new__(
+        cls,
         func: Callable[..., Any],
         build: Callable[..., Any],
-        refresh: Callable[[Any, Callable[..., Any]], None],
-    ) -> None:
+        *,
+        method: bool,
+        shared: bool,
+    ) -> Self:
+        """``build(func, method=...)`` makes a cached function, per instance if ``method``."""
+        if method and shared:
+            _refuse_shared(func)
+        self = super().__new__(cls, func)  # the partial's function is set below
         functools.update_wrapper(self, func)
-        self._refresh = refresh
-        if inspect.iscoroutinefunction(func):  # so that inspect sees a coroutine function
-            self.__code__ = func.__code__
-            self.__defaults__ = getattr(func, "__defaults__", None)
-            self.__kwdefaults__ = getattr(func, "__kwdefaults__", None)
-            if hasattr(inspect, "markcoroutinefunction"):  # pragma: no branch - Python >= 3.12
-                inspect.markcoroutinefunction(self)
         self._func = func
         self._build = build
+        self._shared = shared  # a method over a shared backend is refused
         self._attr = f"__pmp_cache_{func.__name__}_{id(self):x}"
         self._lock = threading.Lock()
-        self._live: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
-        self._slotted: dict[int, Any] = {}  # instances without __dict__: id -> wrapper
+        self._live = weakref.WeakValueDictionary()
+        self._slotted = {}  # instances without __dict__: id -> wrapper
+        self._function = None
+        self._method = method
+        self._forward(self._call_method if method else self._call_function)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<cached {self._func.__qualname__}>"
+
+    def __reduce__(self) -> str:
+        return self._func.__qualname__  # pickled by reference, as functions are
+
+    def _forward(self, make: Callable[[], Callable[..., Any]]) -> None:
+        """Calls of this descriptor go to ``make()`` (a coroutine function if the function is)."""
+        cast("Any", self).__setstate__((make(), (), {}, self.__dict__))  # the partial's function
+
+    def _call_method(self) -> Callable[..., Any]:
+        """A function calling its first argument's own cache."""
+        get = self.__get__
+        if _is_async(self._func):
+
+            async def call(instance: object, /, *args: Any, **kwargs: Any) -> Any:
+                return await get(instance)(*args, **kwargs)
+        else:
+
+            def call(instance: object, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+                return get(instance)(*args, **kwargs)
+
+        return call
+
+    def _call_function(self) -> Callable[..., Any]:
+        """A function making the cached function at its first call, which then takes over.
+
+        Most functions in a class body are methods, whose own cached function would
+        never be used: it is made only when needed (compiling it costs about a millisecond).
+        """
+        function = self._cached_function
+        if _is_async(self._func):
+
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                return await function()(*args, **kwargs)
+        else:
+
+            def call(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+                return function()(*args, **kwargs)
+
+        return call
+
+    def _cached_function(self) -> Any:
+        """The cached function of a static or class method (one cache), made once."""
+        with self._lock:
+            if self._function is None:
+                self._function = self._build(self._func)
+                if not self._method:
+                    self._forward(lambda: self._function)
+            return self._function
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         # One name per class and method: a subclass overriding the method (and calling
         # ``super()``) has a cache of its own on the same instance.
+        if self._shared:
+            _refuse_shared(self._func)
         self._attr = f"__pmp_cache_{owner.__module__}.{owner.__qualname__}.{name}"
+        if not self._method:
+            self._method = True
+            self._forward(self._call_method)
 
     def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
         if instance is None:
@@ -89,11 +186,15 @@ class CachedMethod:
             wrapper = self._slotted.get(id(instance)) or self._bind_slotted(instance)
             return MethodType(wrapper, instance)
         if slot is None or slot.owner != id(instance):
+            if instance is owner and not self._method:  # a classmethod above, Python < 3.13
+                return MethodType(self._function or self._cached_function(), instance)
             slot = self._bind(instance)
         return MethodType(slot.wrapper, instance)
 
     def _new(self, instance: object) -> Any:
-        wrapper = self._build(self._func)
+        if self._shared:
+            _refuse_shared(self._func)
+        wrapper = self._build(self._func, method=True)
         ref: Callable[[], object]
         try:
             ref = weakref.ref(instance)  # a strong one would keep the instance alive from its cache
@@ -105,7 +206,7 @@ class CachedMethod:
         def call(*args: Any, **kwargs: Any) -> Any:
             return wrapper(ref(), *args, **kwargs)
 
-        self._refresh(wrapper, call)
+        attach_refresh(wrapper, call, is_async=_is_async(self._func))
         self._live[id(wrapper)] = wrapper
         return wrapper
 
@@ -120,8 +221,8 @@ class CachedMethod:
     def _bind_slotted(self, instance: object) -> Any:
         key = id(instance)
         slotted = self._slotted
-        try:
-            weakref.ref(instance, lambda _: slotted.pop(key, None))
+        try:  # forget the cache when the instance dies (its id may then be reused)
+            weakref.finalize(instance, slotted.pop, key, None)
         except TypeError:
             qualname = getattr(self._func, "__qualname__", repr(self._func))
             raise ConfigurationError(
@@ -136,11 +237,15 @@ class CachedMethod:
                 wrapper = slotted[key] = self._new(instance)
         return wrapper
 
-    def __call__(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
-        return self.__get__(instance)(*args, **kwargs)
+    def _caches(self) -> list[Any]:
+        """Every live instance's cache, and the function's own unless it is a method."""
+        return [*self._live.values(), *(() if self._method else (self._cached_function(),))]
 
-    def _bound(self) -> list[Any]:
-        return list(self._live.values())
+    def _target(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+        """The cache a control with these arguments acts on, and the arguments for it."""
+        if self._method:
+            return self.__get__(args[0]), args[1:]
+        return self._cached_function(), args
 
     def cache_stats(self) -> CacheStats:
         """Counters summed over every live instance."""
@@ -148,7 +253,7 @@ class CachedMethod:
             ("hits", "misses", "evictions", "expirations", "currsize"), 0
         )
         maxsize: int | None = 0
-        for bound in self._bound():
+        for bound in self._caches():
             stats = bound.cache_stats()
             for name in totals:
                 totals[name] += stats[name]
@@ -172,38 +277,72 @@ class CachedMethod:
 
     def cache_clear(self) -> None:
         """Clear the cache of every live instance."""
-        for bound in self._bound():
+        for bound in self._caches():
             bound.cache_clear()
 
-    def cache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
-        """Drop one instance's entry for these arguments."""
-        return bool(self.__get__(instance).cache_invalidate(*args, **kwargs))
+    def cache_invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        """Drop one entry: of the instance given first, for a method."""
+        target, rest = self._target(args)
+        return bool(target.cache_invalidate(*rest, **kwargs))
 
-    def cache_refresh(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
-        """Recompute and store one instance's entry for these arguments; return the result."""
-        return self.__get__(instance).cache_refresh(*args, **kwargs)
+    def cache_refresh(self, *args: Any, **kwargs: Any) -> Any:
+        """Recompute and store one entry (of the instance given first, for a method)."""
+        target, rest = self._target(args)
+        return target.cache_refresh(*rest, **kwargs)
 
-    async def acache_refresh(self, instance: object, /, *args: Any, **kwargs: Any) -> Any:
+    async def acache_refresh(self, *args: Any, **kwargs: Any) -> Any:
         """``cache_refresh`` of an async cached method."""
-        return await self.__get__(instance).acache_refresh(*args, **kwargs)
+        target, rest = self._target(args)
+        return await target.acache_refresh(*rest, **kwargs)
 
     async def acache_clear(self) -> None:
         """``cache_clear`` as a coroutine, as async cached functions offer it."""
-        self.cache_clear()
+        if not _is_async(self._func):
+            self.cache_clear()
+            return
+        for bound in self._caches():
+            await bound.acache_clear()
 
-    async def acache_invalidate(self, instance: object, /, *args: Any, **kwargs: Any) -> bool:
+    async def acache_invalidate(self, *args: Any, **kwargs: Any) -> bool:
         """``cache_invalidate`` as a coroutine, as async cached functions offer it."""
-        return self.cache_invalidate(instance, *args, **kwargs)
+        if not _is_async(self._func):
+            return self.cache_invalidate(*args, **kwargs)
+        target, rest = self._target(args)
+        return bool(await target.acache_invalidate(*rest, **kwargs))
 
 
-def is_method(func: Callable[..., Any]) -> bool:
-    """Whether ``func`` is defined in a class body and takes ``self`` first."""
-    parts = getattr(func, "__qualname__", "").split(".")
-    code = getattr(func, "__code__", None)
-    return (
-        len(parts) >= 2  # noqa: PLR2004 - "Class.method"
-        and parts[-2] != "<locals>"
-        and code is not None
-        and code.co_argcount >= 1
-        and code.co_varnames[0] == "self"
+def _is_async(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func)
+
+
+def _refuse_shared(func: Callable[..., Any]) -> Any:
+    qualname = getattr(func, "__qualname__", repr(func))
+    raise ConfigurationError(
+        f"{qualname}() is a method: a shared backend cannot tell instances apart; cache a "
+        "function of explicit arguments instead (a staticmethod, or one taking the key)",
+        config_key="backend",
     )
+
+
+def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> None:
+    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call."""
+    if is_async:
+
+        async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
+            await target.acache_invalidate(*args, **kwargs)
+            return await call(*args, **kwargs)
+
+        target.acache_refresh = target.cache_refresh = acache_refresh
+    else:
+
+        def cache_refresh(*args: Any, **kwargs: Any) -> Any:
+            target.cache_invalidate(*args, **kwargs)
+            return call(*args, **kwargs)
+
+        target.cache_refresh = cache_refresh
+
+
+def defined_in_class(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` was defined in a class body (its qualified name says so)."""
+    parts = getattr(func, "__qualname__", "").split(".")
+    return len(parts) >= 2 and parts[-2] != "<locals>"  # noqa: PLR2004 - "Class.function"

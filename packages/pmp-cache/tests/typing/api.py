@@ -143,3 +143,62 @@ def scan_proof_square(x: int) -> int:
 
 assert_type(scan_proof_square(2), int)
 cache(policy="lfu")  # type: ignore[call-overload]
+
+
+class Kinds:
+    @cache
+    @classmethod
+    def above(cls, x: int) -> str:
+        return f"{cls.__name__}:{x}"
+
+    @classmethod
+    @cache
+    def below(cls, x: int) -> str:
+        return f"{cls.__name__}:{x}"
+
+    @cache
+    @staticmethod
+    def static_above(x: int) -> str:
+        return str(x)
+
+    @staticmethod
+    @cache
+    def static_below(x: int) -> str:
+        return str(x)
+
+    @async_cache
+    @classmethod
+    async def async_above(cls, x: int) -> str:
+        return str(x)
+
+    @classmethod
+    @async_cache
+    async def async_below(cls, x: int) -> str:
+        return str(x)
+
+    @cache
+    def method(this, x: int) -> str:  # noqa: N805 - any name for the instance
+        return str(x)
+
+
+assert_type(Kinds.above(1), str)
+assert_type(Kinds.below(1), str)
+assert_type(Kinds().above(1), str)
+assert_type(Kinds().below(1), str)
+assert_type(Kinds.static_above(1), str)
+assert_type(Kinds.static_below(1), str)
+assert_type(Kinds().method(1), str)
+assert_type(Kinds.method(Kinds(), 1), str)
+assert_type(Kinds.below.cache_info(), CacheInfo)
+Kinds.above("1")  # type: ignore[arg-type]
+Kinds.below("1")  # type: ignore[arg-type]
+Kinds().above("1")  # type: ignore[arg-type]
+Kinds().below("1")  # type: ignore[arg-type]
+Kinds.static_below("1")  # type: ignore[arg-type]
+
+
+async def use_async_class_methods() -> None:
+    assert_type(await Kinds.async_above(1), str)
+    assert_type(await Kinds.async_below(1), str)
+    assert_type(await Kinds().async_below(1), str)
+    await Kinds.async_below("1")  # type: ignore[arg-type]
