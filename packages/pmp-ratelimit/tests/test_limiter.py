@@ -160,7 +160,8 @@ async def test_async_non_string_keys_are_refused(alimiter):
     [(0, 0, "cost must be a positive int"), (1.0, 0, "cost must be a positive int"),
      (True, 0, "cost must be a positive int"), (3, 0, "cost 3 exceeds the limit 2"),
      (1, -1, "wait must be a finite number"), (1, math.nan, "wait must be a finite number"),
-     (1, math.inf, "wait must be a finite"), (1, "1", "wait must be a finite number")],
+     (1, math.inf, "wait must be a finite"), (1, "1", "wait must be a finite number"),
+     pytest.param(1, 10**400, "wait must be a finite number", id="wait-beyond-a-float")],
 )  # fmt: skip
 def test_bad_cost_and_wait_are_refused(limiter, cost, wait, message):
     """A cost that is not a positive int (or above a limit) and a bad wait are refused."""
