@@ -181,6 +181,29 @@ def test_a_str_subclass_is_a_key(limiter):
     assert limiter.try_acquire("alice").remaining == 0
 
 
+@pytest.mark.asyncio
+async def test_a_str_subclass_key_counts_as_its_text_whatever_its_hash(limiter, alimiter):
+    """A str subclass that is unhashable or hashes otherwise is limited as its text, as in Redis."""
+
+    class Unhashable(str):
+        __slots__ = ()
+        __hash__ = None  # type: ignore[assignment]
+
+    class OwnHash(str):
+        __slots__ = ()
+
+        def __hash__(self) -> int:
+            return 7
+
+    limiter.acquire(Unhashable("alice"))
+    assert limiter.try_acquire(OwnHash("alice")).remaining == 0
+    with pytest.raises(RateLimitError):
+        limiter.acquire("alice")
+    assert limiter.try_acquire(Unhashable("bob")).remaining == 1
+    await alimiter.acquire(OwnHash("carol"))
+    assert (await alimiter.try_acquire(Unhashable("carol"))).remaining == 0
+
+
 def test_default_store_and_real_clock():
     """Without a store the limiter keeps its own MemoryStore on the monotonic clock."""
     limiter = RateLimiter("1/hour")

@@ -77,9 +77,15 @@ def _check_store(store: object, example: str) -> None:
 
 
 def check_key(key: object) -> str:
-    """Return *key* if it is a string, else raise ValidationError saying so."""
-    if type(key) is str or isinstance(key, str):
+    """*key* as a plain str (a subclass's text alone), else raise ValidationError saying so.
+
+    A subclass of str is limited as its text, whatever its ``__hash__`` or ``__eq__`` say, as
+    it is in Redis: ``str.__str__`` copies that text into a plain str.
+    """
+    if type(key) is str:
         return key
+    if isinstance(key, str):
+        return str.__str__(key)
     msg = f"a rate-limit key must be a str (e.g. a user id or an IP address), got {key!r}"
     raise ValidationError(msg, field="key", value=key)
 
@@ -110,11 +116,16 @@ class _Limiter:
         ...
         pmp_errors._core.ValidationError: cost 6 exceeds the limit 5: ...
         """
-        check_key(key)
+        self._checked(key, cost, wait)
+
+    def _checked(self, key: object, cost: int, wait: float) -> str:
+        """The key as a plain str once the request is checked (see ``check_request``)."""
+        text = check_key(key)
         if type(cost) is not int or cost != 1:
             self._policy.check_cost(cost)
         if type(wait) is not float or wait:
             _check_wait(wait)
+        return text
 
     def __repr__(self) -> str:
         rates = ", ".join(repr(str(rate)) for rate in self.rates)
@@ -175,7 +186,7 @@ class RateLimiter(_Limiter):
             or type(wait) is not float
             or wait
         ):
-            self.check_request(key, cost, wait=wait)
+            key = self._checked(key, cost, wait)
         refusal = self._admit(key, cost)
         spent = 0.0
         while refusal is not None:
@@ -186,7 +197,7 @@ class RateLimiter(_Limiter):
 
     def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
-        self.check_request(key, cost)
+        key = self._checked(key, cost, 0.0)
         return self._decide(key, cost)
 
 
@@ -238,7 +249,7 @@ class AsyncRateLimiter(_Limiter):
             or type(wait) is not float
             or wait
         ):
-            self.check_request(key, cost, wait=wait)
+            key = self._checked(key, cost, wait)
         refusal = self._admit(key, cost)
         if refusal is not None and not isinstance(refusal, Decision):
             refusal = await refusal
@@ -253,7 +264,7 @@ class AsyncRateLimiter(_Limiter):
 
     async def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
-        self.check_request(key, cost)
+        key = self._checked(key, cost, 0.0)
         decision = self._decide(key, cost)
         if not isinstance(decision, Decision):
             decision = await decision
