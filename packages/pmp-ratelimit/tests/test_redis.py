@@ -392,3 +392,22 @@ async def test_keys_that_are_not_utf8_text_are_limited_in_redis_as_in_process(re
     assert limiter.try_acquire("café").allowed  # text keys are as before
     await astore.aclose()
     store.close()
+
+
+@pytest.mark.asyncio
+async def test_a_cost_of_an_int_subclass_counts_its_value_in_redis(redis_url):
+    """A cost from an int-valued enum (whose str() is its name) takes its value, not 1."""
+    from enum import Enum
+
+    class Cost(int, Enum):
+        HEAVY = 3
+
+    store, astore = RedisStore(redis_url, prefix="cost:"), AsyncRedisStore(redis_url, prefix="cost:")
+    limiter = RateLimiter("10/minute", store=store)
+    alimiter = AsyncRateLimiter("10/minute", store=astore)
+    limiter.acquire("sync", Cost.HEAVY)
+    assert limiter.try_acquire("sync", Cost.HEAVY).remaining == 4
+    await alimiter.acquire("async", Cost.HEAVY)
+    assert (await alimiter.try_acquire("async", Cost.HEAVY)).remaining == 4
+    await astore.aclose()
+    store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import operator
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -118,14 +119,19 @@ class _Limiter:
         """
         self._checked(key, cost, wait)
 
-    def _checked(self, key: object, cost: int, wait: float) -> str:
-        """The key as a plain str once the request is checked (see ``check_request``)."""
+    def _checked(self, key: object, cost: int, wait: float) -> tuple[str, int]:
+        """The key as a plain str and the cost as a plain int, once the request is checked.
+
+        A cost of an int subclass (an int-valued enum, say) counts as its value everywhere:
+        the Redis stores send ``str(cost)``, which such a class may spell otherwise.
+        """
         text = check_key(key)
         if type(cost) is not int or cost != 1:
             self._policy.check_cost(cost)
+            cost = operator.index(cost)
         if type(wait) is not float or wait:
             _check_wait(wait)
-        return text
+        return text, cost
 
     def __repr__(self) -> str:
         rates = ", ".join(repr(str(rate)) for rate in self.rates)
@@ -186,7 +192,7 @@ class RateLimiter(_Limiter):
             or type(wait) is not float
             or wait
         ):
-            key = self._checked(key, cost, wait)
+            key, cost = self._checked(key, cost, wait)
         refusal = self._admit(key, cost)
         spent = 0.0
         while refusal is not None:
@@ -197,7 +203,7 @@ class RateLimiter(_Limiter):
 
     def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
-        key = self._checked(key, cost, 0.0)
+        key, cost = self._checked(key, cost, 0.0)
         return self._decide(key, cost)
 
 
@@ -249,7 +255,7 @@ class AsyncRateLimiter(_Limiter):
             or type(wait) is not float
             or wait
         ):
-            key = self._checked(key, cost, wait)
+            key, cost = self._checked(key, cost, wait)
         refusal = self._admit(key, cost)
         if refusal is not None and not isinstance(refusal, Decision):
             refusal = await refusal
@@ -264,7 +270,7 @@ class AsyncRateLimiter(_Limiter):
 
     async def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
-        key = self._checked(key, cost, 0.0)
+        key, cost = self._checked(key, cost, 0.0)
         decision = self._decide(key, cost)
         if not isinstance(decision, Decision):
             decision = await decision
