@@ -350,7 +350,9 @@ def test_server_killed_and_restarted_mid_run(redis_server, redis_url, policy):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("value", ["hash", "hello", "-5", "1.5e20", "12 34", ""])
+@pytest.mark.parametrize(
+    "value", ["hash", "hello", "-5", "1.5e20", "12 34", "", "99999999999999999999999"]
+)
 async def test_a_key_holding_what_the_limiter_did_not_write_is_a_clear_error(redis_url, raw, value):
     """A hash, text or a number not written by the limiter is reported, never counted over."""
     key = "foreign:5/1s:k"
