@@ -404,7 +404,8 @@ async def test_a_cost_of_an_int_subclass_counts_its_value_in_redis(redis_url):
     class Cost(int, Enum):
         HEAVY = 3
 
-    store, astore = RedisStore(redis_url, prefix="cost:"), AsyncRedisStore(redis_url, prefix="cost:")
+    store = RedisStore(redis_url, prefix="cost:")
+    astore = AsyncRedisStore(redis_url, prefix="cost:")
     limiter = RateLimiter("10/minute", store=store)
     alimiter = AsyncRateLimiter("10/minute", store=astore)
     limiter.acquire("sync", Cost.HEAVY)
