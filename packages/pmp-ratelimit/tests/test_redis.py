@@ -245,6 +245,31 @@ def test_bad_store_settings_are_refused(redis_url, kwargs, field):
     assert info.value.context["field"] == field
 
 
+@pytest.mark.asyncio
+async def test_a_client_of_the_wrong_kind_or_a_bad_url_is_refused_when_the_store_is_made(redis_url):
+    """An asyncio client in RedisStore, a blocking one in AsyncRedisStore, or no client at all."""
+    import redis
+    import redis.asyncio
+
+    sync_client, async_client = (
+        redis.Redis.from_url(redis_url),
+        redis.asyncio.Redis.from_url(redis_url),
+    )
+    cases = [
+        (RedisStore, async_client, "use AsyncRedisStore"),
+        (AsyncRedisStore, sync_client, "use RedisStore"),
+        (RedisStore, 5, "a redis-py client"),
+        (AsyncRedisStore, None, "a redis-py client"),
+        (RedisStore, "localhost:6379", "cannot use the URL 'localhost:6379'"),
+    ]
+    for kind, client, message in cases:
+        with pytest.raises(ConfigurationError, match=message) as info:
+            kind(client)
+        assert info.value.config_key == "client"
+    await async_client.aclose()
+    sync_client.close()
+
+
 def test_rates_finer_than_a_microsecond_are_refused_in_redis(redis_url):
     """Redis works in microseconds: a rate finer than that is refused with a clear error."""
     with pytest.raises(ValidationError, match="finer than this clock resolves"):
