@@ -235,6 +235,43 @@ def test_a_full_sync_connection_pool_is_no_outage(redis_url):
     client.close()
 
 
+@pytest.mark.asyncio
+async def test_a_blocking_pool_out_of_connections_is_no_outage(redis_url):
+    """A BlockingConnectionPool's timeout (a plain ConnectionError) reaches the caller too."""
+    import redis
+    import redis.asyncio
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.01)
+    client = redis.Redis(connection_pool=pool)
+    store = RedisStore(client, on_outage="open")
+    limiter = RateLimiter("3/hour", store=store)
+    held = pool.get_connection()  # the pool's only connection, taken
+    try:
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            limiter.acquire("k")
+    finally:
+        pool.release(held)
+    apool = redis.asyncio.BlockingConnectionPool.from_url(
+        redis_url, max_connections=1, timeout=0.01
+    )
+    aclient = redis.asyncio.Redis(connection_pool=apool)
+    astore = AsyncRedisStore(aclient, on_outage="open")
+    alimiter = AsyncRateLimiter("3/hour", store=astore)
+    aheld = await apool.get_connection()
+    try:
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            await alimiter.acquire("k")
+    finally:
+        await apool.release(aheld)
+    assert store.errors == astore.errors == 0
+    assert limiter.try_acquire("k").remaining == 2  # nothing counted while the pool was out
+    await aclient.aclose()
+    await apool.disconnect()  # a pool given to a client is not closed with it
+    client.close()
+    pool.disconnect()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"), [({"prefix": 5}, "prefix"), ({"on_outage": "maybe"}, "on_outage")]
 )

@@ -32,7 +32,8 @@ def _redis_errors() -> tuple[
 
     A full connection pool (``MaxConnectionsError``, a ``ConnectionError``) is the client's own
     limit, not an outage: it reaches the caller, so that ``on_outage="open"`` never lets a
-    crowd of concurrent calls past the limit. Without redis-py, a clear error naming the extra.
+    crowd of concurrent calls past the limit (see ``_pool_empty``). Without redis-py, a clear
+    error naming the extra.
     """
     try:
         from redis import exceptions
@@ -43,6 +44,16 @@ def _redis_errors() -> tuple[
     full = getattr(exceptions, "MaxConnectionsError", None)
     pool_full: tuple[type[Exception], ...] = () if full is None else (full,)
     return exceptions.NoScriptError, exceptions.ResponseError, outages, pool_full
+
+
+# what redis-py's pools say, in a plain ConnectionError, when they have no connection to give:
+# a BlockingConnectionPool past its timeout, and a full ConnectionPool before MaxConnectionsError
+_POOL_EMPTY = frozenset({"No connection available.", "Too many connections"})
+
+
+def _pool_empty(error: Exception, pool_full: tuple[type[Exception], ...]) -> bool:
+    """True when *error* is the client's pool out of connections, which is never an outage."""
+    return isinstance(error, pool_full) or str(error) in _POOL_EMPTY
 
 
 class _RedisStoreBase:
@@ -150,9 +161,9 @@ class RedisStore(_RedisStoreBase):
                     return evalsha(sha, 1, name, *args)
                 except no_script:
                     return client.eval(lua, 1, name, *args)
-            except pool_full:
-                raise  # the client's own limit: not an outage
             except outages as error:
+                if _pool_empty(error, pool_full):
+                    raise  # the client's own limit: not an outage
                 return outage(policy, error)
             except refused as error:
                 raise protocol.server_error(prefix + key, error) from None
@@ -210,9 +221,9 @@ class AsyncRedisStore(_RedisStoreBase):
                     return await evalsha(sha, 1, name, *args)
                 except no_script:
                     return await client.eval(lua, 1, name, *args)
-            except pool_full:
-                raise  # the client's own limit: not an outage
             except outages as error:
+                if _pool_empty(error, pool_full):
+                    raise  # the client's own limit: not an outage
                 return outage(policy, error)
             except refused as error:
                 raise protocol.server_error(prefix + key, error) from None
