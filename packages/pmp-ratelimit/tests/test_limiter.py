@@ -160,7 +160,8 @@ async def test_async_non_string_keys_are_refused(alimiter):
     [(0, 0, "cost must be a positive int"), (1.0, 0, "cost must be a positive int"),
      (True, 0, "cost must be a positive int"), (3, 0, "cost 3 exceeds the limit 2"),
      (1, -1, "wait must be a finite number"), (1, math.nan, "wait must be a finite number"),
-     (1, math.inf, "wait must be a finite"), (1, "1", "wait must be a finite number")],
+     (1, math.inf, "wait must be a finite"), (1, "1", "wait must be a finite number"),
+     pytest.param(1, 10**400, "wait must be a finite number", id="wait-beyond-a-float")],
 )  # fmt: skip
 def test_bad_cost_and_wait_are_refused(limiter, cost, wait, message):
     """A cost that is not a positive int (or above a limit) and a bad wait are refused."""
@@ -178,6 +179,29 @@ def test_a_str_subclass_is_a_key(limiter):
 
     limiter.acquire(Name("alice"))
     assert limiter.try_acquire("alice").remaining == 0
+
+
+@pytest.mark.asyncio
+async def test_a_str_subclass_key_counts_as_its_text_whatever_its_hash(limiter, alimiter):
+    """A str subclass that is unhashable or hashes otherwise is limited as its text, as in Redis."""
+
+    class Unhashable(str):
+        __slots__ = ()
+        __hash__ = None  # type: ignore[assignment]
+
+    class OwnHash(str):
+        __slots__ = ()
+
+        def __hash__(self) -> int:
+            return 7
+
+    limiter.acquire(Unhashable("alice"))
+    assert limiter.try_acquire(OwnHash("alice")).remaining == 0
+    with pytest.raises(RateLimitError):
+        limiter.acquire("alice")
+    assert limiter.try_acquire(Unhashable("bob")).remaining == 1
+    await alimiter.acquire(OwnHash("carol"))
+    assert (await alimiter.try_acquire(Unhashable("carol"))).remaining == 0
 
 
 def test_default_store_and_real_clock():

@@ -50,7 +50,7 @@ def test_unparsable_rate_strings_name_the_expected_form(text):
     ("limit", "per", "field"),
     [(-1, 1, "limit"), (0, 1, "limit"), (1.5, 1, "limit"), (True, 1, "limit"),
      (1, 0, "per"), (1, -2, "per"), (1, float("inf"), "per"), (1, float("nan"), "per"),
-     (1, "1", "per")],
+     (1, "1", "per"), pytest.param(1, 10**400, "per", id="per-beyond-a-float")],
 )  # fmt: skip
 def test_bad_rate_numbers_are_refused(limit, per, field):
     """A non-positive or non-numeric limit or period raises ValidationError naming it."""

@@ -235,6 +235,43 @@ def test_a_full_sync_connection_pool_is_no_outage(redis_url):
     client.close()
 
 
+@pytest.mark.asyncio
+async def test_a_blocking_pool_out_of_connections_is_no_outage(redis_url):
+    """A BlockingConnectionPool's timeout (a plain ConnectionError) reaches the caller too."""
+    import redis
+    import redis.asyncio
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.01)
+    client = redis.Redis(connection_pool=pool)
+    store = RedisStore(client, on_outage="open")
+    limiter = RateLimiter("3/hour", store=store)
+    held = pool.get_connection()  # the pool's only connection, taken
+    try:
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            limiter.acquire("k")
+    finally:
+        pool.release(held)
+    apool = redis.asyncio.BlockingConnectionPool.from_url(
+        redis_url, max_connections=1, timeout=0.01
+    )
+    aclient = redis.asyncio.Redis(connection_pool=apool)
+    astore = AsyncRedisStore(aclient, on_outage="open")
+    alimiter = AsyncRateLimiter("3/hour", store=astore)
+    aheld = await apool.get_connection()
+    try:
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            await alimiter.acquire("k")
+    finally:
+        await apool.release(aheld)
+    assert store.errors == astore.errors == 0
+    assert limiter.try_acquire("k").remaining == 2  # nothing counted while the pool was out
+    await aclient.aclose()
+    await apool.disconnect()  # a pool given to a client is not closed with it
+    client.close()
+    pool.disconnect()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"), [({"prefix": 5}, "prefix"), ({"on_outage": "maybe"}, "on_outage")]
 )
@@ -243,6 +280,31 @@ def test_bad_store_settings_are_refused(redis_url, kwargs, field):
     with pytest.raises(ValidationError) as info:
         RedisStore(redis_url, **kwargs)
     assert info.value.context["field"] == field
+
+
+@pytest.mark.asyncio
+async def test_a_client_of_the_wrong_kind_or_a_bad_url_is_refused_when_the_store_is_made(redis_url):
+    """An asyncio client in RedisStore, a blocking one in AsyncRedisStore, or no client at all."""
+    import redis
+    import redis.asyncio
+
+    sync_client, async_client = (
+        redis.Redis.from_url(redis_url),
+        redis.asyncio.Redis.from_url(redis_url),
+    )
+    cases = [
+        (RedisStore, async_client, "use AsyncRedisStore"),
+        (AsyncRedisStore, sync_client, "use RedisStore"),
+        (RedisStore, 5, "a redis-py client"),
+        (AsyncRedisStore, None, "a redis-py client"),
+        (RedisStore, "localhost:6379", "cannot use the URL 'localhost:6379'"),
+    ]
+    for kind, client, message in cases:
+        with pytest.raises(ConfigurationError, match=message) as info:
+            kind(client)
+        assert info.value.config_key == "client"
+    await async_client.aclose()
+    sync_client.close()
 
 
 def test_rates_finer_than_a_microsecond_are_refused_in_redis(redis_url):
@@ -350,7 +412,9 @@ def test_server_killed_and_restarted_mid_run(redis_server, redis_url, policy):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("value", ["hash", "hello", "-5", "1.5e20", "12 34", ""])
+@pytest.mark.parametrize(
+    "value", ["hash", "hello", "-5", "1.5e20", "12 34", "", "99999999999999999999999"]
+)
 async def test_a_key_holding_what_the_limiter_did_not_write_is_a_clear_error(redis_url, raw, value):
     """A hash, text or a number not written by the limiter is reported, never counted over."""
     key = "foreign:5/1s:k"
@@ -390,5 +454,25 @@ async def test_keys_that_are_not_utf8_text_are_limited_in_redis_as_in_process(re
     assert (await alimiter.try_acquire("caf\udce8")).allowed
     assert not limiter.try_acquire("caf\udce8").allowed
     assert limiter.try_acquire("café").allowed  # text keys are as before
+    await astore.aclose()
+    store.close()
+
+
+@pytest.mark.asyncio
+async def test_a_cost_of_an_int_subclass_counts_its_value_in_redis(redis_url):
+    """A cost from an int-valued enum (whose str() is its name) takes its value, not 1."""
+    from enum import Enum
+
+    class Cost(int, Enum):
+        HEAVY = 3
+
+    store = RedisStore(redis_url, prefix="cost:")
+    astore = AsyncRedisStore(redis_url, prefix="cost:")
+    limiter = RateLimiter("10/minute", store=store)
+    alimiter = AsyncRateLimiter("10/minute", store=astore)
+    limiter.acquire("sync", Cost.HEAVY)
+    assert limiter.try_acquire("sync", Cost.HEAVY).remaining == 4
+    await alimiter.acquire("async", Cost.HEAVY)
+    assert (await alimiter.try_acquire("async", Cost.HEAVY)).remaining == 4
     await astore.aclose()
     store.close()

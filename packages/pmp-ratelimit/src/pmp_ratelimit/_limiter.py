@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import operator
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -77,9 +78,15 @@ def _check_store(store: object, example: str) -> None:
 
 
 def check_key(key: object) -> str:
-    """Return *key* if it is a string, else raise ValidationError saying so."""
-    if type(key) is str or isinstance(key, str):
+    """*key* as a plain str (a subclass's text alone), else raise ValidationError saying so.
+
+    A subclass of str is limited as its text, whatever its ``__hash__`` or ``__eq__`` say, as
+    it is in Redis: ``str.__str__`` copies that text into a plain str.
+    """
+    if type(key) is str:
         return key
+    if isinstance(key, str):
+        return str.__str__(key)
     msg = f"a rate-limit key must be a str (e.g. a user id or an IP address), got {key!r}"
     raise ValidationError(msg, field="key", value=key)
 
@@ -110,11 +117,21 @@ class _Limiter:
         ...
         pmp_errors._core.ValidationError: cost 6 exceeds the limit 5: ...
         """
-        check_key(key)
+        self._checked(key, cost, wait)
+
+    def _checked(self, key: object, cost: int, wait: float) -> tuple[str, int]:
+        """The key as a plain str and the cost as a plain int, once the request is checked.
+
+        A cost of an int subclass (an int-valued enum, say) counts as its value everywhere:
+        the Redis stores send ``str(cost)``, which such a class may spell otherwise.
+        """
+        text = check_key(key)
         if type(cost) is not int or cost != 1:
             self._policy.check_cost(cost)
+            cost = operator.index(cost)
         if type(wait) is not float or wait:
             _check_wait(wait)
+        return text, cost
 
     def __repr__(self) -> str:
         rates = ", ".join(repr(str(rate)) for rate in self.rates)
@@ -175,7 +192,7 @@ class RateLimiter(_Limiter):
             or type(wait) is not float
             or wait
         ):
-            self.check_request(key, cost, wait=wait)
+            key, cost = self._checked(key, cost, wait)
         refusal = self._admit(key, cost)
         spent = 0.0
         while refusal is not None:
@@ -186,7 +203,7 @@ class RateLimiter(_Limiter):
 
     def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
-        self.check_request(key, cost)
+        key, cost = self._checked(key, cost, 0.0)
         return self._decide(key, cost)
 
 
@@ -238,7 +255,7 @@ class AsyncRateLimiter(_Limiter):
             or type(wait) is not float
             or wait
         ):
-            self.check_request(key, cost, wait=wait)
+            key, cost = self._checked(key, cost, wait)
         refusal = self._admit(key, cost)
         if refusal is not None and not isinstance(refusal, Decision):
             refusal = await refusal
@@ -253,7 +270,7 @@ class AsyncRateLimiter(_Limiter):
 
     async def try_acquire(self, key: str, cost: int = 1) -> Decision:
         """Decide one request of *cost* for *key* without raising; count it when allowed."""
-        self.check_request(key, cost)
+        key, cost = self._checked(key, cost, 0.0)
         decision = self._decide(key, cost)
         if not isinstance(decision, Decision):
             decision = await decision

@@ -44,13 +44,13 @@ def is_count(value: object) -> bool:
 
 
 def is_seconds(value: object) -> bool:
-    """True for a finite int or float >= 0 (bools are not durations)."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
+    """True for a finite int or float >= 0 (bools are not durations, nor ints beyond a float)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:  # an int too large for a float: no number of seconds we can count
+        return False
 
 
 @dataclass(frozen=True, slots=True)

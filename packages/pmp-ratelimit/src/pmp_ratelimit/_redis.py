@@ -8,7 +8,8 @@ limiter recovers by itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import inspect
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pmp_errors import ConfigurationError, ValidationError
 from pmp_ratelimit._script import OutagePolicy, ScriptProtocol, script_for
@@ -31,7 +32,8 @@ def _redis_errors() -> tuple[
 
     A full connection pool (``MaxConnectionsError``, a ``ConnectionError``) is the client's own
     limit, not an outage: it reaches the caller, so that ``on_outage="open"`` never lets a
-    crowd of concurrent calls past the limit. Without redis-py, a clear error naming the extra.
+    crowd of concurrent calls past the limit (see ``_pool_empty``). Without redis-py, a clear
+    error naming the extra.
     """
     try:
         from redis import exceptions
@@ -44,21 +46,53 @@ def _redis_errors() -> tuple[
     return exceptions.NoScriptError, exceptions.ResponseError, outages, pool_full
 
 
+# what redis-py's pools say, in a plain ConnectionError, when they have no connection to give:
+# a BlockingConnectionPool past its timeout, and a full ConnectionPool before MaxConnectionsError
+_POOL_EMPTY = frozenset({"No connection available.", "Too many connections"})
+
+
+def _pool_empty(error: Exception, pool_full: tuple[type[Exception], ...]) -> bool:
+    """True when *error* is the client's pool out of connections, which is never an outage."""
+    return isinstance(error, pool_full) or str(error) in _POOL_EMPTY
+
+
 class _RedisStoreBase:
     __slots__ = ("_no_script", "_outages", "_pool_full", "_protocol", "_refused", "client")
 
     ticks_per_second = 1_000_000  # the script works in the server's microseconds
+    _awaited: ClassVar[bool] = False  # whether the client's calls are awaited
+    _twin: ClassVar[str] = "AsyncRedisStore"  # the store for the other kind of client
 
     def __init__(
         self, client: Any, *, prefix: str = _PREFIX, on_outage: OutagePolicy = "open"
     ) -> None:
         self._no_script, self._refused, self._outages, self._pool_full = _redis_errors()
         self._protocol = ScriptProtocol(prefix, on_outage)
-        self.client = self._connect(client) if isinstance(client, str) else client
+        self.client = self._client(client)
 
     @staticmethod
     def _connect(url: str) -> Any:
         raise NotImplementedError
+
+    @classmethod
+    def _client(cls, client: Any) -> Any:
+        """*client*, or a client for the URL *client*: refused now if it could never work."""
+        name = cls.__name__
+        if isinstance(client, str):
+            try:
+                return cls._connect(client)
+            except ValueError as error:  # redis-py's word on a URL it cannot read
+                msg = f"{name} cannot use the URL {client!r}: {error}"
+                raise ConfigurationError(msg, config_key="client") from None
+        execute = getattr(client, "execute_command", None)
+        if not callable(execute) or not callable(getattr(client, "evalsha", None)):
+            msg = f"{name} needs a redis-py client or a URL ('redis://host:6379/0'), got {client!r}"
+            raise ConfigurationError(msg, config_key="client")
+        if inspect.iscoroutinefunction(execute) is not cls._awaited:
+            kind = "an asyncio" if not cls._awaited else "a blocking"
+            msg = f"{name} cannot use {kind} client ({client!r}); use {cls._twin} with it"
+            raise ConfigurationError(msg, config_key="client")
+        return client
 
     def _script(self, policy: Policy) -> tuple[str, tuple[bytes, ...], str, str]:
         """The key prefix, the ARGV of a full answer at cost 1, the Lua source and its SHA1."""
@@ -127,9 +161,9 @@ class RedisStore(_RedisStoreBase):
                     return evalsha(sha, 1, name, *args)
                 except no_script:
                     return client.eval(lua, 1, name, *args)
-            except pool_full:
-                raise  # the client's own limit: not an outage
             except outages as error:
+                if _pool_empty(error, pool_full):
+                    raise  # the client's own limit: not an outage
                 return outage(policy, error)
             except refused as error:
                 raise protocol.server_error(prefix + key, error) from None
@@ -158,6 +192,8 @@ class AsyncRedisStore(_RedisStoreBase):
     """
 
     __slots__ = ()
+    _awaited = True
+    _twin = "RedisStore"
 
     @staticmethod
     def _connect(url: str) -> Any:
@@ -185,9 +221,9 @@ class AsyncRedisStore(_RedisStoreBase):
                     return await evalsha(sha, 1, name, *args)
                 except no_script:
                     return await client.eval(lua, 1, name, *args)
-            except pool_full:
-                raise  # the client's own limit: not an outage
             except outages as error:
+                if _pool_empty(error, pool_full):
+                    raise  # the client's own limit: not an outage
                 return outage(policy, error)
             except refused as error:
                 raise protocol.server_error(prefix + key, error) from None

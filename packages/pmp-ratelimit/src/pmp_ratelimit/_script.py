@@ -25,9 +25,10 @@ def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
     ``s<i>`` is rate *i*'s arrival time now (at least ``now``), ``t<i>`` what it becomes if the
     request passes. A refusal leaves the key alone; an allowed request stores every ``t<i>``
     and lets the key expire when it would be idle again. ARGV is the cost, then a time (tests
-    only). Without ARGV (the common call: cost 1, no numbers wanted when allowed) an allowed
-    request is answered with the integer 1, which costs the client the least to read and
-    to send for.
+    only). A stored value that is not one integer per rate, each at most 2^53 (more than the
+    script ever writes), is refused as foreign. Without ARGV (the common call: cost 1, no
+    numbers wanted when allowed) an allowed request is answered with the integer 1, which
+    costs the client the least to read and to send for.
     """
     n = range(len(intervals))
     pattern = " ".join("(%d+)" for _ in n)
@@ -44,6 +45,10 @@ def _lua(intervals: tuple[int, ...], windows: tuple[int, ...]) -> str:
         f"  local {', '.join(f'a{i}' for i in n)} = string.match(raw, '^{pattern}$')",
         f"  if not a{len(intervals) - 1} then return redis.error_reply('{FOREIGN}') end",
         *[f"  s{i} = tonumber(a{i})" for i in n],
+        # past 2^53 no time the script wrote (the server's clock plus a window under 2^52 us)
+        f"  if {' or '.join(f's{i} > {_EXACT}' for i in n)} then",
+        f"    return redis.error_reply('{FOREIGN}')",
+        "  end",
         "end",
         "local wait, binding = 0, 0",
     ]
@@ -94,6 +99,7 @@ def script_for(policy: Policy) -> tuple[str, str]:
     return source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
 
+_EXACT = 2**53  # doubles count every integer up to here
 FOREIGN = "PMPFOREIGN the key holds a value not written by a rate limiter"
 OutagePolicy = Literal["open", "closed"]
 logger = logging.getLogger("pmp_ratelimit")
