@@ -1,4 +1,4 @@
-"""MemoryStore: exact under real threads and tasks, bounded, idle keys swept."""
+"""MemoryStore: exact under real threads and tasks, bounded, idle keys dropped."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import asyncio
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from pmp_errors import RateLimitError, ValidationError
 from pmp_ratelimit import AsyncRateLimiter, MemoryStore, Rate, RateLimiter
+from pmp_ratelimit._gcra import Policy
 
 
 def test_eight_threads_on_one_key_allow_exactly_the_limit(clock):
@@ -53,16 +55,24 @@ async def test_five_hundred_tasks_on_one_key_allow_exactly_the_limit(clock):
     assert sum(await asyncio.gather(*(one() for _ in range(500)))) == 300
 
 
-def test_idle_keys_are_swept(clock):
-    """Keys back to fresh are dropped when the table has grown past the sweep point."""
+def test_idle_keys_are_dropped_as_new_keys_come(clock):
+    """Each new key drops up to two idle ones, the longest kept first; busy keys stay."""
     store = MemoryStore(clock=clock)
     limiter = RateLimiter("10/second", store=store)
     for i in range(1024):
         limiter.acquire(f"old{i}")
     assert len(store) == 1024
-    clock.advance(1)
-    limiter.acquire("new")
-    assert len(store) == 1
+    clock.advance(1)  # every old key is idle now
+    for i in range(100):
+        limiter.acquire(f"new{i}")
+    assert len(store) == 1024 - 200 + 100
+    for i in range(100, 512):
+        limiter.acquire(f"new{i}")
+    assert len(store) == 512  # every old key dropped, no new one (they are busy)
+    for _ in range(9):  # its first request was above: nine more fill its burst of ten
+        limiter.acquire("new0")
+    with pytest.raises(RateLimitError):
+        limiter.acquire("new0")  # its state was kept throughout
 
 
 def test_busy_keys_stay_and_max_keys_bounds_the_table(clock):
@@ -134,22 +144,14 @@ def test_a_clock_returning_an_int_subclass_counts_as_its_value(clock):
     limiter = RateLimiter("1/second", store=store)
     limiter.acquire("k")
     assert not limiter.try_acquire("k").allowed
-    assert all(type(s) is int for _, table in store._tables.values() for s in table.values())
+    assert all(type(s) is int for _, table, _ in store._tables.values() for s in table.values())
     assert MemoryStore()._now is time.monotonic_ns
 
 
-def test_a_full_table_drops_a_batch_and_stays_bounded(clock):
-    """Inserting far past max_keys busy keys keeps the table at most max_keys, cheaply."""
+def test_a_full_table_stays_bounded_and_drops_the_oldest_busy_keys(clock):
+    """Inserting far past max_keys busy keys keeps the table at most max_keys."""
     store = MemoryStore(max_keys=64, clock=clock)
     limiter = RateLimiter("1/hour", store=store)
-    sweeps = []
-    sweep = store._sweep
-
-    def counted(now: int) -> None:
-        sweeps.append(now)
-        sweep(now)
-
-    store._sweep = counted  # type: ignore[method-assign]
     for i in range(1000):
         limiter.acquire(f"k{i}")
         clock.advance(0.001)
@@ -157,7 +159,35 @@ def test_a_full_table_drops_a_batch_and_stays_bounded(clock):
     with pytest.raises(RateLimitError):
         limiter.acquire("k999")  # the newest keys are kept
     limiter.acquire("k0")  # the oldest were dropped and start fresh
-    assert len(sweeps) <= 1000 // 8 + 1  # a batch is dropped, not one key per insert
+
+
+def test_no_insert_looks_at_more_than_a_few_keys(clock, monkeypatch):
+    """A new key, even into a full table, reads a bounded number of states: no pause."""
+    store = MemoryStore(max_keys=10_000, clock=clock)
+    limiter = RateLimiter("1/hour", store=store)
+    reads = 0
+    idle, latest = Policy.idle, Policy.latest
+
+    def counted_idle(self: Policy, packed: Any, now: int) -> bool:
+        nonlocal reads
+        reads += 1
+        return idle(self, packed, now)
+
+    def counted_latest(self: Policy, packed: Any) -> int:
+        nonlocal reads
+        reads += 1
+        return latest(self, packed)
+
+    monkeypatch.setattr(Policy, "idle", counted_idle)
+    monkeypatch.setattr(Policy, "latest", counted_latest)
+    most = 0
+    for i in range(25_000):  # all busy: past max_keys, every insert must free a slot
+        reads = 0
+        limiter.acquire(f"k{i}")
+        most = max(most, reads)
+        clock.advance(0.000001)
+    assert len(store) == 10_000
+    assert most <= 2 + 16  # the hand's 2 keys, then a window of 16
 
 
 def test_limiters_with_the_same_rates_on_one_store_share_counts(clock):

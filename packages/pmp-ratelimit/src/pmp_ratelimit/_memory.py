@@ -1,8 +1,9 @@
-"""The in-process store: GCRA state per key in a dict, one lock, idle keys swept."""
+"""The in-process store: GCRA state per key in a dict, one lock, idle keys dropped as it goes."""
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from queue import SimpleQueue
 from typing import TYPE_CHECKING
 
@@ -16,8 +17,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MemoryStore"]
 
-_FIRST_SWEEP = 1024
 Packed = State | int
+Table = tuple[Policy, dict[str, Packed], deque[str]]  # rates, states, the hand's queue
+_HAND = 2  # kept keys looked at for each new key: idle ones are dropped
+_WINDOW = 16  # at max_keys: kept keys looked at to free a slot for a new one
 _TRUSTED_CLOCKS = (time.monotonic_ns, time.perf_counter_ns, time.time_ns)  # ints, always
 
 
@@ -49,11 +52,13 @@ class MemoryStore:
 
     Each decision takes one lock for a few dictionary operations and never awaits, so threads and
     asyncio tasks alike see every request counted exactly once. A key whose state has run back to
-    "fresh" is idle and dropped by a sweep that runs when the table has doubled since the last one;
-    when ``max_keys`` keys are all busy, the eighth closest to idle is dropped (those keys then
-    start fresh). Limiters with the same rates on one store share their counts per key, as they
-    do in Redis. ``clock`` returns integer nanoseconds (``time.monotonic_ns`` by default); tests
-    inject their own.
+    "fresh" is idle: each new key moves a hand over the two keys kept longest since the hand last
+    passed them, dropping the idle ones, so idle keys go at the pace new ones come. At
+    ``max_keys``, a new key frees a slot among the next 16 keys under the hand: an idle one, else
+    the one closest to idle (which then starts fresh). No insert looks at more keys than that,
+    so a full table never pauses the store. Limiters with the same rates on one store share their
+    counts per key, as they do in Redis. ``clock`` returns integer nanoseconds
+    (``time.monotonic_ns`` by default); tests inject their own.
 
     >>> from pmp_ratelimit import MemoryStore, RateLimiter
     >>> store = MemoryStore(max_keys=10_000)
@@ -89,12 +94,12 @@ class MemoryStore:
         self._lock.put(None)
         # one table per set of rates (their signature), as Redis keys are: limiters with the
         # same rates on this store share their counts, however many of them are made
-        self._tables: dict[str, tuple[Policy, dict[str, Packed]]] = {}
+        # each table's keys also wait in its queue, in the order the hand passes them
+        self._tables: dict[str, Table] = {}
         self._size = 0
-        self._next_sweep = min(_FIRST_SWEEP, max_keys)
 
     def __len__(self) -> int:
-        """The number of keys with state kept (idle ones may not have been swept yet)."""
+        """The number of keys with state kept (idle ones may not have been dropped yet)."""
         return self._size
 
     def bind(
@@ -105,7 +110,8 @@ class MemoryStore:
         ``admit`` counts an allowed request and returns None, or returns the refusal; ``decide``
         always returns the ``Decision``. Both count only allowed requests.
         """
-        table = self._table(policy)
+        entry = self._table(policy)
+        table = entry[1]
         lock = self._lock
 
         def decide_at(key: str, cost: int, now: int) -> Decision:
@@ -115,7 +121,7 @@ class MemoryStore:
                 kept, decision = decide(policy, policy.unpack(packed), now, cost)
                 if decision.allowed:
                     if packed is None:
-                        self._insert(table, key, policy.pack(kept), now)
+                        self._insert(entry, key, policy.pack(kept), now)
                     else:
                         table[key] = policy.pack(kept)
                 return decision
@@ -150,56 +156,68 @@ class MemoryStore:
             policy.windows,
             clock=self._now,
             lock=self._lock,
-            table=self._table(policy),
+            table=self._table(policy)[1],
             fallback=acquire,
             acquire=True,
         )
 
-    def _table(self, policy: Policy) -> dict[str, Packed]:
-        """The table of *policy*'s rates, made under the lock so that no sweep sees it change."""
+    def _table(self, policy: Policy) -> Table:
+        """The table of *policy*'s rates, made under the lock so that no hand sees it change."""
         self._lock.get()
         try:
-            return self._tables.setdefault(policy.signature, (policy, {}))[1]
+            return self._tables.setdefault(policy.signature, (policy, {}, deque()))
         finally:
             self._lock.put(None)
 
-    def _insert(self, table: dict[str, Packed], key: str, state: Packed, now: int) -> None:
-        if self._size >= self._next_sweep:
-            self._sweep(now)
-            if self._size >= self.max_keys:
-                self._evict()
-        table[key] = state
+    def _insert(self, entry: Table, key: str, state: Packed, now: int) -> None:
+        """Keep a new key's state; the hand passes over a few kept keys first (lock held)."""
+        self._size -= _pass(entry, now, _HAND)
+        if self._size >= self.max_keys:
+            self._free_a_slot(now)
+        entry[1][key] = state
+        entry[2].append(key)
         self._size += 1
 
-    def _sweep(self, now: int) -> None:
-        for policy, table in self._tables.values():
-            for key in [key for key, state in table.items() if policy.idle(state, now)]:
-                del table[key]
-        self._size = sum(len(table) for _, table in self._tables.values())
-        self._next_sweep = min(max(_FIRST_SWEEP, 2 * self._size), self.max_keys)
-
-    def _evict(self) -> None:
-        """Drop the eighth of the keys closest to idle (at least one): they start fresh again.
-
-        Dropping a batch keeps inserts at capacity cheap: the next sweep waits for the table to
-        fill up again instead of running on every insert.
-        """
-        found = [(policy.latest(state), table, key)
-                 for policy, table in self._tables.values()
-                 for key, state in table.items()]  # fmt: skip
-        found.sort(key=lambda item: item[0])
-        for _, table, key in found[: max(1, len(found) // 8)]:
-            del table[key]
-        self._size = len(found) - max(1, len(found) // 8)
-        self._next_sweep = self.max_keys
+    def _free_a_slot(self, now: int) -> None:
+        """Drop a key of the largest table: the idle ones passed, else the closest to idle."""
+        largest = max(self._tables.values(), key=lambda entry: len(entry[1]))
+        self._size -= _pass(largest, now, _WINDOW, make_room=True)
 
     def clear(self) -> None:
         """Forget every key's state."""
         self._lock.get()
         try:
-            for _, table in self._tables.values():
+            for _, table, order in self._tables.values():
                 table.clear()
+                order.clear()
             self._size = 0
-            self._next_sweep = min(_FIRST_SWEEP, self.max_keys)
         finally:
             self._lock.put(None)
+
+
+def _pass(entry: Table, now: int, n: int, *, make_room: bool = False) -> int:
+    """Move the hand over the next *n* keys of a table: drop the idle, requeue the rest.
+
+    With *make_room*, one key is dropped at least: when none is idle, the closest to idle (the
+    one whose state runs back to fresh first). Returns how many keys were dropped.
+    """
+    policy, table, order = entry
+    kept: list[str] = []
+    closest, soonest = "", 0
+    dropped = 0
+    for _ in range(min(n, len(order))):
+        key = order.popleft()
+        last = policy.latest(table[key])
+        if last <= now:
+            del table[key]
+            dropped += 1
+        else:
+            if not kept or last < soonest:
+                closest, soonest = key, last
+            kept.append(key)
+    if make_room and not dropped and kept:
+        del table[closest]
+        kept.remove(closest)
+        dropped = 1
+    order.extend(kept)
+    return dropped
