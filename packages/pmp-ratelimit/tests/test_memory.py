@@ -9,6 +9,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pmp_errors import RateLimitError, ValidationError
 from pmp_ratelimit import AsyncRateLimiter, MemoryStore, Rate, RateLimiter
@@ -243,3 +245,36 @@ def test_a_clock_not_in_integer_nanoseconds_is_refused(clock):
     with pytest.raises(ValidationError, match="monotonic_ns") as info:
         MemoryStore(clock=clock)
     assert info.value.context["field"] == "clock"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    max_keys=st.integers(1, 8),
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("acquire"), st.integers(0, 1), st.integers(0, 12)),
+            st.tuples(st.just("advance"), st.sampled_from([0.01, 0.3, 2.0])),
+            st.tuples(st.just("clear")),
+        ),
+        max_size=80,
+    ),
+)
+def test_the_hand_keeps_the_table_bounded_and_its_queue_exact(max_keys, steps):
+    """Whatever comes, the store holds at most max_keys keys, each queued once for the hand."""
+    now = [1_000_000_000_000]
+    store = MemoryStore(max_keys=max_keys, clock=lambda: now[0])
+    limiters = [
+        RateLimiter("3/second", store=store),
+        RateLimiter("2/second", "5/minute", store=store),
+    ]
+    for step in steps:
+        if step[0] == "acquire":
+            limiters[step[1]].try_acquire(f"k{step[2]}")
+        elif step[0] == "advance":
+            now[0] += round(step[1] * 1_000_000_000)
+        else:
+            store.clear()
+        tables = list(store._tables.values())
+        assert len(store) == sum(len(table) for _, table, _ in tables) <= max_keys
+        for _, table, order in tables:
+            assert sorted(order) == sorted(table)  # every kept key queued once, no other
