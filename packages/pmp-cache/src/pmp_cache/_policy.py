@@ -21,8 +21,8 @@ oldest entries move on to the main FIFO unread. The read marks are the keys of a
 dict (a store into it is cheaper than a call of set.add). The
 ghost (``Ghost``) keeps no key and no object per key: two generations of
 one-byte fingerprints in buckets, a few bytes per key remembered. The credits
-are 2-bit counters indexed by the key's hash, 8 per entry of the cache (2
-bytes per entry); keys that share one share their credit (a few extra turns
+are 2-bit counters indexed by the key's hash, 8 to 16 per entry of the cache
+(2 to 4 bytes per entry); keys that share one share their credit (a few extra turns
 for an unread entry, nothing more). The store
 tells the policy of entries removed by other means (``delete``, expiry,
 ``clear``). A reader that marks a key just as a writer evicts it leaves a
