@@ -22,7 +22,7 @@ dict (a store into it is cheaper than a call of set.add). The
 ghost (``Ghost``) keeps no key and no object per key: two generations of
 one-byte fingerprints in buckets, a few bytes per key remembered. The credits
 are 2-bit counters indexed by the key's hash, 8 to 16 per entry of the cache
-(2 to 4 bytes per entry); keys that share one share their credit (a few extra turns
+(2 to 4 bytes per entry), at least 1 KiB; keys that share one share their credit (a few extra turns
 for an unread entry, nothing more). The store
 tells the policy of entries removed by other means (``delete``, expiry,
 ``clear``). A reader that marks a key just as a writer evicts it leaves a
@@ -122,13 +122,14 @@ class Credits:
     """Up to 3 further turns per key in the main FIFO: 2-bit counters indexed by its hash.
 
     Holds no key: ``8 * size`` counters (rounded up to a power of two), four to
-    a byte. Keys sharing a counter share their credit.
+    a byte, and at least 4096 (1 KiB): keys sharing a counter share their credit,
+    which cost a 100-entry cache up to 0.6 points of hit ratio with 8 per entry.
     """
 
     __slots__ = ("shift", "table")
 
     def __init__(self, size: int) -> None:
-        bits = max(4, (8 * max(1, size) - 1).bit_length())  # log2 of the number of counters
+        bits = max(12, (8 * size - 1).bit_length())  # log2 of the number of counters
         self.shift = 64 - bits
         self.table = bytearray(1 << (bits - 2))
 
