@@ -2,6 +2,7 @@
 
 import asyncio
 import copy
+import itertools
 import pickle
 import sys
 import threading
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from pmp_cache import LRUCache, S3FIFOCache, async_cache, cache
-from pmp_cache._policy import Ghost
+from pmp_cache._policy import Credits, Ghost
 from pmp_errors import ConfigurationError, ValidationError
 
 
@@ -32,8 +33,8 @@ class S3FifoModel(RuleBasedStateMachine):
 
     The model holds what is stored (expired entries included), the store's order
     (the main FIFO, in which keys of the small FIFO are skipped), the small FIFO,
-    the read marks, the ghost (the policy's, checked on its own below) and the
-    exact counters.
+    the read marks, the ghost and the credits (the policy's, checked on their own
+    below) and the exact counters.
     """
 
     def __init__(self) -> None:
@@ -45,6 +46,7 @@ class S3FifoModel(RuleBasedStateMachine):
         self.small: list[int] = []
         self.read: set[int] = set()
         self.ghost = Ghost(2)
+        self.credits = Credits(MAXSIZE)
         self.hits = self.misses = self.evictions = self.expirations = 0
 
     def _remove(self, key: int) -> None:
@@ -53,6 +55,7 @@ class S3FifoModel(RuleBasedStateMachine):
         if key in self.small:
             self.small.remove(key)
         self.read.discard(key)
+        self.credits.discard(key)
 
     def _evict(self) -> None:
         while True:
@@ -72,8 +75,12 @@ class S3FifoModel(RuleBasedStateMachine):
             if key in self.small:  # still new: the small FIFO decides
                 self.order.append(key)
                 continue
-            if key in self.read:  # a second chance
+            if key in self.read:  # another turn, and one more in store (up to 3)
                 self.read.discard(key)
+                self.credits.earn(key)
+                self.order.append(key)
+                continue
+            if self.credits.spend(key):  # unread, but read in earlier turns
                 self.order.append(key)
                 continue
             del self.stored[key]
@@ -345,6 +352,65 @@ def test_the_main_fifo_gives_a_read_entry_a_second_chance():
     c.get(10)
     c[11] = 11  # 10 was read: on to the main FIFO, where 0 and 1 were read: 2 leaves
     assert (0 in c, 1 in c, 2 in c, 10 in c) == (True, True, False, True)
+
+
+def test_the_main_fifo_keeps_an_entry_read_in_several_turns_for_as_many_unread():
+    """Each turn an entry was read in buys it one unread turn more, up to 3."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
+    c.update((k, k) for k in range(10))
+    c.get(0)
+    c.get(1)
+    fresh = itertools.count(100)
+
+    def turn() -> None:  # as many new keys as the cache holds, each read while new
+        for k in itertools.islice(fresh, 10):
+            c[k] = k
+            c.get(k)
+
+    for _ in range(3):
+        turn()
+        c.get(0)
+    for _ in range(3):
+        turn()
+    assert (0 in c, 1 in c) == (True, False)  # 1 was read in one turn only
+    turn()
+    turn()
+    assert 0 not in c  # its 3 turns spent
+
+
+def test_credits_count_turns_up_to_three_per_key():
+    """``earn`` adds a turn up to 3, ``spend`` takes one until none is left; 2 bytes per entry."""
+    turns = Credits(1000)
+    assert len(turns.table) == 2048  # 8192 2-bit counters
+    assert len(Credits(10).table) == 1024  # at least 4096: small caches share few
+    turns.earn("a")
+    assert (turns["a"], turns["b"]) == (1, 0)
+    for _ in range(5):
+        turns.earn("a")
+    assert turns["a"] == 3
+    assert [turns.spend("a") for _ in range(4)] == [True, True, True, False]
+    assert turns["a"] == 0
+    turns.earn("a")
+    turns.earn("b")
+    turns.discard("a")
+    assert (turns["a"], turns["b"]) == (0, 1)
+    turns.clear()
+    assert not any(turns.table)
+
+
+@settings(max_examples=50, deadline=None)
+@given(keys=st.lists(st.one_of(st.integers(), st.text(max_size=5)), unique=True, max_size=200))
+def test_credits_of_other_keys_only_ever_add_turns(keys):
+    """A key's credit is at least its own (keys sharing a counter share it), at most 3."""
+    counters = Credits(100)
+    own = {key: i % 4 for i, key in enumerate(keys)}
+    for key, earned in own.items():
+        for _ in range(earned):
+            counters.earn(key)
+    assert all(earned <= counters[key] <= 3 for key, earned in own.items())
+    spent = sum(counters.spend(key) for key in keys for _ in range(3))
+    assert spent <= sum(own.values())
+    assert not any(counters.table)
 
 
 @settings(max_examples=50, deadline=None)

@@ -5,9 +5,12 @@ kept in recency order and needs nothing more. ``"s3fifo"`` is S3-FIFO (Yang et
 al., SOSP 2023): new entries wait in a small FIFO (a twentieth of the cache); one
 that was read while there moves on to the main FIFO, one that was not leaves
 and is remembered in a ghost of hashes, so that it goes straight to the main
-FIFO if it comes back soon. The main FIFO gives a read entry a second chance
-(CLOCK). A one-pass scan thus passes through the small FIFO only, and a hit
-just marks the key read: a dict store, no reordering.
+FIFO if it comes back soon. The main FIFO gives an entry read since its last
+turn another turn, and, as in the paper's 2-bit frequency, remembers up to 3
+such turns (``Credits``): an entry passed unread spends one and stays, until it
+has none left. A one-pass scan thus passes through the small FIFO only, and a
+hit just marks the key read: a dict store, no reordering; the count is carried
+by the eviction scan, which adds one for each turn the key was read in.
 
 The store's ``OrderedDict`` is the main FIFO (keys of the small one are
 skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
@@ -17,7 +20,10 @@ it scored higher than a tenth on all but one): while the store fills up, its
 oldest entries move on to the main FIFO unread. The read marks are the keys of a
 dict (a store into it is cheaper than a call of set.add). The
 ghost (``Ghost``) keeps no key and no object per key: two generations of
-one-byte fingerprints in buckets, a few bytes per key remembered. The store
+one-byte fingerprints in buckets, a few bytes per key remembered. The credits
+are 2-bit counters indexed by the key's hash, 8 to 16 per entry of the cache
+(2 to 4 bytes per entry), at least 1 KiB; keys that share one share their credit (a few extra turns
+for an unread entry, nothing more). The store
 tells the policy of entries removed by other means (``delete``, expiry,
 ``clear``). A reader that marks a key just as a writer evicts it leaves a
 stale mark: after every cache's worth of new keys, the marks are rebuilt from
@@ -33,12 +39,13 @@ from typing import Any
 from pmp_cache._steps import Steps
 from pmp_errors import ValidationError
 
-__all__ = ["POLICIES", "S3_STEPS", "Ghost", "S3Fifo", "check_policy"]
+__all__ = ["POLICIES", "S3_STEPS", "Credits", "Ghost", "S3Fifo", "check_policy"]
 
 POLICIES = ("lru", "s3fifo")
 
 _MIX = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads strided hashes (Fibonacci hashing)
 _MASK64 = (1 << 64) - 1
+_MOST_TURNS = 3  # the most turns a key's credit holds (a 2-bit counter)
 
 
 def check_policy(policy: object) -> str:
@@ -111,6 +118,54 @@ class Ghost:
         self.added = 0
 
 
+class Credits:
+    """Up to 3 further turns per key in the main FIFO: 2-bit counters indexed by its hash.
+
+    Holds no key: ``8 * size`` counters (rounded up to a power of two), four to
+    a byte, and at least 4096 (1 KiB): keys sharing a counter share their credit,
+    which cost a 100-entry cache up to 0.6 points of hit ratio with 8 per entry.
+    """
+
+    __slots__ = ("shift", "table")
+
+    def __init__(self, size: int) -> None:
+        bits = max(12, (8 * size - 1).bit_length())  # log2 of the number of counters
+        self.shift = 64 - bits
+        self.table = bytearray(1 << (bits - 2))
+
+    def earn(self, key: object) -> None:
+        """Add one turn to ``key``'s credit, up to 3."""
+        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        table, index, shift = self.table, slot >> 2, (slot & 3) << 1
+        byte = table[index]
+        if (byte >> shift) & 3 != _MOST_TURNS:
+            table[index] = byte + (1 << shift)
+
+    def spend(self, key: object) -> bool:
+        """Take one turn from ``key``'s credit: ``False`` if it had none."""
+        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        table, index, shift = self.table, slot >> 2, (slot & 3) << 1
+        byte = table[index]
+        if not (byte >> shift) & 3:
+            return False
+        table[index] = byte - (1 << shift)
+        return True
+
+    def __getitem__(self, key: object) -> int:
+        """``key``'s credit, 0 to 3."""
+        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        return (self.table[slot >> 2] >> ((slot & 3) << 1)) & 3
+
+    def discard(self, key: object) -> None:
+        """Drop ``key``'s credit (and that of keys sharing its counter)."""
+        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        self.table[slot >> 2] &= ~(3 << ((slot & 3) << 1)) & 0xFF
+
+    def clear(self) -> None:
+        """Drop every credit."""
+        self.table[:] = bytes(len(self.table))
+
+
 class S3Fifo:
     """The S3-FIFO state of one store; every method runs with the store's lock held.
 
@@ -118,7 +173,16 @@ class S3Fifo:
     or ``touch(key)`` (a bound ``dict.setdefault``, the decorators' hit).
     """
 
-    __slots__ = ("admitted", "compact_every", "ghost", "small", "small_size", "touch", "visited")
+    __slots__ = (
+        "admitted",
+        "compact_every",
+        "credits",
+        "ghost",
+        "small",
+        "small_size",
+        "touch",
+        "visited",
+    )
 
     def __init__(self, maxsize: int) -> None:
         self.small: OrderedDict[Any, None] = OrderedDict()
@@ -128,6 +192,7 @@ class S3Fifo:
         self.compact_every = maxsize + 16
         # The last half to all of as many keys as the main FIFO holds.
         self.ghost = Ghost(max(1, (maxsize - self.small_size) // 2))
+        self.credits = Credits(maxsize)
         self.touch = self.visited.setdefault
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
@@ -178,8 +243,11 @@ class S3Fifo:
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
                 data[key] = entry
-            elif key in visited:  # read since its last turn: a second chance
+            elif key in visited:  # read since its last turn: another turn, and one more in store
                 visited.pop(key, None)
+                self.credits.earn(key)
+                data[key] = entry
+            elif self.credits.spend(key):  # unread, but read in earlier turns
                 data[key] = entry
             else:
                 return key, entry
@@ -188,12 +256,14 @@ class S3Fifo:
         """Drop what is known of ``key``, which left the store by other means."""
         self.small.pop(key, None)
         self.visited.pop(key, None)
+        self.credits.discard(key)
 
     def clear(self) -> None:
         """Forget everything (the store was emptied)."""
         self.small.clear()
         self.visited.clear()
         self.ghost.clear()
+        self.credits.clear()
 
 
 _GONE: Any = object()
