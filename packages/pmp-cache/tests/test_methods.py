@@ -1,5 +1,6 @@
 """Cached methods are told apart from functions by where they live, not by a parameter's name."""
 
+import asyncio
 import functools
 import gc
 import inspect
@@ -350,3 +351,35 @@ async def test_coroutine_controls_of_methods_and_static_methods():
     assert await s.acache_invalidate(1) is True
     await s.acache_clear()
     assert await s.cache_refresh(2) == 2
+
+
+class _Payload:
+    """A cached value whose lifetime the tests watch."""
+
+
+class _Holder:
+    @cache
+    def value(self, x: int) -> _Payload:
+        return _Payload()
+
+    @async_cache
+    async def avalue(self, x: int) -> _Payload:
+        return _Payload()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_an_instance_cache_is_freed_with_its_instance_without_the_collector(is_async: bool):
+    """A dead instance's cache and values go at once, not at the next garbage collection."""
+    gc.collect()
+    gc.disable()
+    try:
+        holder = _Holder()
+        value = await holder.avalue(1) if is_async else holder.value(1)
+        ref = weakref.ref(value)
+        del value, holder
+        await asyncio.sleep(0)  # the loop drops the finished computation's future
+        assert ref() is None
+        assert _Holder.value.cache_info().currsize == _Holder.avalue.cache_info().currsize == 0
+    finally:
+        gc.enable()

@@ -203,8 +203,10 @@ class CachedMethod(functools.partial[Any]):
             def ref() -> object:
                 return instance
 
+        function = weakref.ref(wrapper)  # the wrapper holds this call: no cycle keeps its cache
+
         def call(*args: Any, **kwargs: Any) -> Any:
-            return wrapper(ref(), *args, **kwargs)
+            return cast("Any", function())(ref(), *args, **kwargs)
 
         attach_refresh(wrapper, call, is_async=_is_async(self._func))
         self._live[id(wrapper)] = wrapper
@@ -325,18 +327,24 @@ def _refuse_shared(func: Callable[..., Any]) -> Any:
 
 
 def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> None:
-    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call."""
+    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call.
+
+    The controls hold ``target``'s invalidation, not ``target`` itself: an instance's
+    cache is then freed with the instance, without waiting for the garbage collector.
+    """
     if is_async:
+        ainvalidate = target.acache_invalidate
 
         async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
-            await target.acache_invalidate(*args, **kwargs)
+            await ainvalidate(*args, **kwargs)
             return await call(*args, **kwargs)
 
         target.acache_refresh = target.cache_refresh = acache_refresh
     else:
+        invalidate = target.cache_invalidate
 
         def cache_refresh(*args: Any, **kwargs: Any) -> Any:
-            target.cache_invalidate(*args, **kwargs)
+            invalidate(*args, **kwargs)
             return call(*args, **kwargs)
 
         target.cache_refresh = cache_refresh

@@ -120,5 +120,6 @@ class TaskFlights:
     def _afinish(self, flight: TaskFlight, key: Any, task: asyncio.Task[Any]) -> None:
         if self.flights.get(key) is flight:
             del self.flights[key]
+        flight.task = None  # the task's context holds the flight: no cycle keeps its result
         if not task.cancelled():
             task.exception()  # retrieved here so an unawaited failure is not reported as lost
