@@ -383,3 +383,29 @@ async def test_an_instance_cache_is_freed_with_its_instance_without_the_collecto
         assert _Holder.value.cache_info().currsize == _Holder.avalue.cache_info().currsize == 0
     finally:
         gc.enable()
+
+
+class _Registry(type):
+    """A metaclass whose cached method gets each class as its instance."""
+
+    @cache
+    def describe(cls, x: int) -> tuple[str, int]:
+        return (cls.__name__, x)
+
+
+class _Registered(metaclass=_Registry):
+    pass
+
+
+class _RegisteredChild(_Registered):
+    pass
+
+
+def test_a_cached_method_of_a_metaclass_caches_per_class():
+    """A class is an instance of its metaclass: it gets a cache of its own, as instances do."""
+    registry: Any = _Registry
+    assert _Registered.describe(1) == _Registered.describe(1) == ("_Registered", 1)
+    assert _RegisteredChild.describe(1) == ("_RegisteredChild", 1)
+    assert _Registered.describe.cache_info().currsize == 1
+    assert registry.describe.cache_info().misses == 2
+    assert registry.describe.cache_invalidate(_Registered, 1) is True

@@ -217,7 +217,10 @@ class CachedMethod(functools.partial[Any]):
             slot = instance.__dict__.get(self._attr)
             if slot is None or slot.owner != id(instance):
                 slot = _Slot(id(instance), self._new(instance))
-                instance.__dict__[self._attr] = slot
+                if isinstance(instance, type):  # a metaclass's method: a read-only namespace
+                    type.__setattr__(instance, self._attr, slot)
+                else:
+                    instance.__dict__[self._attr] = slot
         return cast("_Slot", slot)
 
     def _bind_slotted(self, instance: object) -> Any:
