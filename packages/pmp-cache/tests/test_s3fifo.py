@@ -409,3 +409,13 @@ def test_unbounded_s3fifo_removes_expires_and_clears_without_a_policy() -> None:
     c[1] = 1
     c.clear()
     assert len(c) == 0
+
+
+@pytest.mark.parametrize("ttl", [None, 10])
+def test_an_unbounded_s3fifo_cache_serves_hits(ttl: float | None) -> None:
+    """An S3FIFOCache without maxsize finds stored keys with get and [], as an LRUCache does."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=None, ttl=ttl)
+    c[1] = 1
+    assert c.get(1) == c[1] == 1
+    assert c.stats()["hits"] == 2
+    assert not c._marks  # nothing kept for a policy it does not have

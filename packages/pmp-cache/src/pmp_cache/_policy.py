@@ -33,12 +33,30 @@ from typing import Any
 from pmp_cache._steps import Steps
 from pmp_errors import ValidationError
 
-__all__ = ["POLICIES", "S3_STEPS", "Ghost", "S3Fifo", "check_policy"]
+__all__ = ["POLICIES", "S3_STEPS", "UNMARKED", "Ghost", "S3Fifo", "check_policy"]
 
 POLICIES = ("lru", "s3fifo")
 
 _MIX = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads strided hashes (Fibonacci hashing)
 _MASK64 = (1 << 64) - 1
+
+
+class _Unmarked(dict[Any, None]):
+    """Read marks that keep nothing: those of a store with no policy (it evicts nothing).
+
+    >>> marks = _Unmarked()
+    >>> marks["key"] = None
+    >>> len(marks)
+    0
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: None) -> None:
+        """Keep nothing: an unbounded store needs no marks."""
+
+
+UNMARKED = _Unmarked()  # shared: it never holds anything
 
 
 def check_policy(policy: object) -> str:
