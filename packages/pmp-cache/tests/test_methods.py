@@ -409,3 +409,24 @@ def test_a_cached_method_of_a_metaclass_caches_per_class():
     assert _Registered.describe.cache_info().currsize == 1
     assert registry.describe.cache_info().misses == 2
     assert registry.describe.cache_invalidate(_Registered, 1) is True
+
+
+def test_a_class_redefined_over_itself_keeps_a_cache_per_definition():
+    """A class redefined over itself, calling super() in a cached method, gets two caches."""
+
+    class Greeter:
+        @cache
+        def greet(self, name: str) -> str:
+            return f"hello {name}"
+
+    base = Greeter
+
+    class Greeter(base):  # type: ignore[no-redef]  # the same module and qualified name
+        @cache
+        def greet(self, name: str) -> str:
+            return super().greet(name).upper()
+
+    greeter = Greeter()
+    assert greeter.greet("ada") == greeter.greet("ada") == "HELLO ADA"
+    assert base.greet(greeter, "ada") == "hello ada"
+    assert Greeter.greet.cache_info().hits == 1

@@ -172,7 +172,13 @@ class CachedMethod(functools.partial[Any]):
         # ``super()``) has a cache of its own on the same instance.
         if self._shared:
             _refuse_shared(self._func)
-        self._attr = f"__pmp_cache_{owner.__module__}.{owner.__qualname__}.{name}"
+        where = (owner.__module__, owner.__qualname__)
+        self._attr = f"__pmp_cache_{where[0]}.{where[1]}.{name}"
+        # A class redefined over itself (``class A(A)``) shares its name with a base:
+        # the count of same-named classes in its MRO tells the two apart.
+        same = sum((c.__module__, c.__qualname__) == where for c in owner.__mro__)
+        if same > 1:
+            self._attr += f"#{same}"
         if not self._method:
             self._method = True
             self._forward(self._call_method)
