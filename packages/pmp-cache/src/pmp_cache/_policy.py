@@ -70,6 +70,9 @@ def check_policy(policy: object) -> str:
     return str(policy)
 
 
+_GROWN = 1 << 16  # keys a generation takes at first: a larger ghost grows to its size
+
+
 class Ghost:
     """The last ``size`` to ``2 * size`` keys added, as one-byte fingerprints of their hashes.
 
@@ -78,14 +81,22 @@ class Ghost:
     takes ``size`` keys, then the older one is dropped. A key is found while
     remembered (unless its bucket overflowed, which drops one of four there),
     and ``discard`` forgets it; a key never added is found about once in 128
-    lookups.
+    lookups. A ghost of more than 65,536 keys starts with generations of that
+    many, and when one is full starts afresh with generations four times larger
+    (forgetting its keys, a few times at most), until they take ``size``: a huge
+    ``maxsize`` costs memory only as keys are evicted.
     """
 
-    __slots__ = ("added", "bits", "new", "old", "size")
+    __slots__ = ("added", "bits", "capacity", "new", "old", "size")
 
     def __init__(self, size: int) -> None:
         self.size = max(1, size)
-        self.bits = max(4, (4 * self.size - 1).bit_length())  # log2 of a generation's slots
+        self._allot(min(self.size, _GROWN))
+
+    def _allot(self, capacity: int) -> None:
+        """Start afresh with generations taking ``capacity`` keys each."""
+        self.capacity = capacity
+        self.bits = max(4, (4 * capacity - 1).bit_length())  # log2 of a generation's slots
         self.new = bytearray(1 << self.bits)
         self.old = bytearray(len(self.new))
         self.added = 0
@@ -96,16 +107,20 @@ class Ghost:
         return (mixed >> (64 - self.bits)) & ~3, (mixed >> 24) % 255 + 1
 
     def add(self, key: object) -> None:
-        """Remember ``key``; past ``size`` keys, start a new generation."""
+        """Remember ``key``; past ``capacity`` keys, start a new generation."""
         bucket, print_ = self._slot(key)
         new = self.new
         if new.find(print_, bucket, bucket + 4) >= 0:
             return
-        if self.added >= self.size:
-            self.old, self.new = new, self.old
+        if self.added >= self.capacity:
+            if self.capacity < self.size:  # still growing: larger generations, from scratch
+                self._allot(min(self.size, 4 * self.capacity))
+                bucket = self._slot(key)[0]
+            else:
+                self.old, self.new = new, self.old
+                self.new[:] = bytes(len(new))
+                self.added = 0
             new = self.new
-            new[:] = bytes(len(new))
-            self.added = 0
         free = new.find(0, bucket, bucket + 4)
         new[bucket + (print_ & 3) if free < 0 else free] = print_
         self.added += 1
@@ -124,9 +139,8 @@ class Ghost:
                 table[found] = 0
 
     def clear(self) -> None:
-        """Forget every key."""
-        self.new[:] = self.old[:] = bytes(len(self.new))
-        self.added = 0
+        """Forget every key (a grown ghost starts small again)."""
+        self._allot(min(self.size, _GROWN))
 
 
 class S3Fifo:
