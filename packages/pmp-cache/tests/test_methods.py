@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pmp_cache import LRUCache, async_cache, cache
-from pmp_errors import ConfigurationError
+from pmp_errors import ConfigurationError, ValidationError
 
 seen: list[tuple[str, int]] = []
 
@@ -430,3 +430,25 @@ def test_a_class_redefined_over_itself_keeps_a_cache_per_definition():
     assert greeter.greet("ada") == greeter.greet("ada") == "HELLO ADA"
     assert base.greet(greeter, "ada") == "hello ada"
     assert Greeter.greet.cache_info().hits == 1
+
+
+class _Account:
+    @cache
+    def balance(self, day: int) -> int:
+        return day
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda: _Account.balance.cache_invalidate(1),
+        _Account.balance.cache_invalidate,
+        lambda: _Account.balance.cache_refresh("1"),
+        lambda: _Account.balance(1),
+        lambda: _Account.balance.cache_invalidate(_Payload(), 1),
+    ],
+)
+def test_a_method_read_from_its_class_without_an_instance_says_to_pass_one(use: Any):
+    """Class.method(...) and its controls name the missing instance, not __slots__."""
+    with pytest.raises(ValidationError, match=r"method of _Account: .*balance\(obj"):
+        use()

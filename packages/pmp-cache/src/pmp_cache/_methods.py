@@ -29,7 +29,7 @@ from types import MethodType
 from typing import TYPE_CHECKING, Any, cast
 
 from pmp_cache._stats import CacheInfo, CacheStats
-from pmp_errors import ConfigurationError
+from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,6 +77,7 @@ class CachedMethod(functools.partial[Any]):
         "_live",
         "_lock",
         "_method",
+        "_owners",
         "_shared",
         "_slotted",
     )
@@ -88,6 +89,7 @@ class CachedMethod(functools.partial[Any]):
     _live: weakref.WeakValueDictionary[int, Any]
     _lock: threading.Lock
     _method: bool
+    _owners: tuple[type[Any], ...]  # the classes it was defined or copied in
     _shared: bool
     _slotted: dict[int, Any]
 
@@ -113,6 +115,7 @@ class CachedMethod(functools.partial[Any]):
         self._slotted = {}  # instances without __dict__: id -> wrapper
         self._function = None
         self._method = method
+        self._owners = ()
         self._forward(self._call_method if method else self._call_function)
         return self
 
@@ -172,6 +175,7 @@ class CachedMethod(functools.partial[Any]):
         # ``super()``) has a cache of its own on the same instance.
         if self._shared:
             _refuse_shared(self._func)
+        self._owners = (*self._owners, owner)
         where = (owner.__module__, owner.__qualname__)
         self._attr = f"__pmp_cache_{where[0]}.{where[1]}.{name}"
         # A class redefined over itself (``class A(A)``) shares its name with a base:
@@ -235,6 +239,7 @@ class CachedMethod(functools.partial[Any]):
         try:  # forget the cache when the instance dies (its id may then be reused)
             weakref.finalize(instance, slotted.pop, key, None)
         except TypeError:
+            self._check_instance((instance,))  # an int or a str, say: not an instance at all
             qualname = getattr(self._func, "__qualname__", repr(self._func))
             raise ConfigurationError(
                 f"{type(instance).__name__} instances have neither a __dict__ nor weak "
@@ -255,8 +260,25 @@ class CachedMethod(functools.partial[Any]):
     def _target(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
         """The cache a control with these arguments acts on, and the arguments for it."""
         if self._method:
+            self._check_instance(args)
             return self.__get__(args[0]), args[1:]
         return self._cached_function(), args
+
+    def _check_instance(self, args: tuple[Any, ...]) -> None:
+        """Refuse arguments that do not start with an instance of the method's class."""
+        owners = self._owners
+        if args and (not owners or isinstance(args[0], owners)):
+            return
+        cls = owners[-1].__qualname__ if owners else "its class"
+        name = self._func.__name__
+        got = f"got {args[0]!r} first" if args else "got no arguments"
+        raise ValidationError(
+            f"{self._func.__qualname__}() is a method of {cls}: read from the class it takes "
+            f"an instance first, {cls}.{name}(obj, ...) (and .cache_invalidate(obj, ...)), or "
+            f"use obj.{name}(...); {got}",
+            field="self",
+            value=args[0] if args else None,
+        )
 
     def cache_stats(self) -> CacheStats:
         """Counters summed over every live instance."""
