@@ -1,6 +1,7 @@
 """Cached methods are told apart from functions by where they live, not by a parameter's name."""
 
 import asyncio
+import dataclasses
 import functools
 import gc
 import inspect
@@ -452,3 +453,29 @@ def test_a_method_read_from_its_class_without_an_instance_says_to_pass_one(use: 
     """Class.method(...) and its controls name the missing instance, not __slots__."""
     with pytest.raises(ValidationError, match=r"method of _Account: .*balance\(obj"):
         use()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="weakref_slot is new in Python 3.11")
+def test_a_slotted_dataclass_without_weak_references_is_told_about_weakref_slot():
+    """@dataclass(slots=True) has no __weakref__: the error names the dataclass option."""
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Point:
+        x: int
+
+        @cache
+        def shifted(self, dx: int) -> int:
+            return self.x + dx
+
+    with pytest.raises(ConfigurationError, match=r"weakref_slot=True"):
+        Point(1).shifted(1)
+
+    @dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)  # type: ignore[call-overload,unused-ignore]
+    class Fixed:
+        x: int
+
+        @cache
+        def shifted(self, dx: int) -> int:
+            return self.x + dx
+
+    assert Fixed(1).shifted(1) == Fixed(1).shifted(1) == 2

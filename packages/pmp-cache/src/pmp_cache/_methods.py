@@ -244,7 +244,8 @@ class CachedMethod(functools.partial[Any]):
             raise ConfigurationError(
                 f"{type(instance).__name__} instances have neither a __dict__ nor weak "
                 f"references, so the cached method {qualname}() cannot give them their own "
-                "cache; add '__weakref__' to the class's __slots__",
+                "cache; add '__weakref__' to the class's __slots__ (a dataclass: "
+                "@dataclass(slots=True, weakref_slot=True))",
                 config_key="__slots__",
             ) from None
         with self._lock:
