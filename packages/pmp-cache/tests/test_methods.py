@@ -404,10 +404,12 @@ class _RegisteredChild(_Registered):
 
 def test_a_cached_method_of_a_metaclass_caches_per_class():
     """A class is an instance of its metaclass: it gets a cache of its own, as instances do."""
-    registry: Any = _Registry
-    assert _Registered.describe(1) == _Registered.describe(1) == ("_Registered", 1)
-    assert _RegisteredChild.describe(1) == ("_RegisteredChild", 1)
-    assert _Registered.describe.cache_info().currsize == 1
+    registry: Any = _Registry  # type checkers do not bind a metaclass's descriptor to a class
+    registered: Any = _Registered
+    child: Any = _RegisteredChild
+    assert registered.describe(1) == registered.describe(1) == ("_Registered", 1)
+    assert child.describe(1) == ("_RegisteredChild", 1)
+    assert registered.describe.cache_info().currsize == 1
     assert registry.describe.cache_info().misses == 2
     assert registry.describe.cache_invalidate(_Registered, 1) is True
 
@@ -422,7 +424,7 @@ def test_a_class_redefined_over_itself_keeps_a_cache_per_definition():
 
     base = Greeter
 
-    class Greeter(base):  # type: ignore[no-redef]  # the same module and qualified name
+    class Greeter(base):  # type: ignore[no-redef,valid-type,misc]  # the same qualified name
         @cache
         def greet(self, name: str) -> str:
             return super().greet(name).upper()
@@ -439,14 +441,17 @@ class _Account:
         return day
 
 
+_ACCOUNT: Any = _Account  # the mistakes below are type errors too
+
+
 @pytest.mark.parametrize(
     "use",
     [
-        lambda: _Account.balance.cache_invalidate(1),
-        _Account.balance.cache_invalidate,
-        lambda: _Account.balance.cache_refresh("1"),
-        lambda: _Account.balance(1),
-        lambda: _Account.balance.cache_invalidate(_Payload(), 1),
+        lambda: _ACCOUNT.balance.cache_invalidate(1),
+        _ACCOUNT.balance.cache_invalidate,
+        lambda: _ACCOUNT.balance.cache_refresh("1"),
+        lambda: _ACCOUNT.balance(1),
+        lambda: _ACCOUNT.balance.cache_invalidate(_Payload(), 1),
     ],
 )
 def test_a_method_read_from_its_class_without_an_instance_says_to_pass_one(use: Any):
