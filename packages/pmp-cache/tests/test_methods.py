@@ -484,3 +484,13 @@ def test_a_slotted_dataclass_without_weak_references_is_told_about_weakref_slot(
             return self.x + dx
 
     assert Fixed(1).shifted(1) == Fixed(1).shifted(1) == 2
+
+
+def test_a_method_reports_its_counters_in_the_order_a_function_does():
+    """Class.method.cache_stats() lists its keys as every other cache_stats() does."""
+
+    @cache
+    def function(x: int) -> int:
+        return x
+
+    assert list(_Account.balance.cache_stats()) == list(function.cache_stats())

@@ -294,12 +294,14 @@ class CachedMethod(functools.partial[Any]):
             maxsize = (
                 None if maxsize is None or stats["maxsize"] is None else maxsize + stats["maxsize"]
             )
-        lookups = totals["hits"] + totals["misses"]
+        hits, misses = totals["hits"], totals["misses"]
         return cast(
             "CacheStats",
-            {
+            {  # in the order of every other cache_stats()
+                "hits": hits,
+                "misses": misses,
+                "hit_rate": hits / (hits + misses) if hits + misses else 0.0,
                 **totals,
-                "hit_rate": totals["hits"] / lookups if lookups else 0.0,
                 "maxsize": maxsize,
             },
         )
