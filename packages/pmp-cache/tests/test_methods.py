@@ -7,7 +7,7 @@ import gc
 import inspect
 import sys
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -494,3 +494,18 @@ def test_a_method_reports_its_counters_in_the_order_a_function_does():
         return x
 
     assert list(_Account.balance.cache_stats()) == list(function.cache_stats())
+
+
+class _Pair(NamedTuple):
+    left: int
+    right: int
+
+    @cache
+    def total(self) -> int:
+        return self.left + self.right
+
+
+def test_a_named_tuple_method_is_refused_with_advice_it_can_follow():
+    """A NamedTuple cannot take __weakref__: the error says to cache a function of its fields."""
+    with pytest.raises(ConfigurationError, match="a function of its fields"):
+        _Pair(1, 2).total()

@@ -241,11 +241,16 @@ class CachedMethod(functools.partial[Any]):
         except TypeError:
             self._check_instance((instance,))  # an int or a str, say: not an instance at all
             qualname = getattr(self._func, "__qualname__", repr(self._func))
+            fix = (
+                "cache a function of its fields instead (a staticmethod or a module function)"
+                if isinstance(instance, (tuple, int, str, bytes))  # no __weakref__ possible
+                else "add '__weakref__' to the class's __slots__ (a dataclass: "
+                "@dataclass(slots=True, weakref_slot=True))"
+            )
             raise ConfigurationError(
                 f"{type(instance).__name__} instances have neither a __dict__ nor weak "
                 f"references, so the cached method {qualname}() cannot give them their own "
-                "cache; add '__weakref__' to the class's __slots__ (a dataclass: "
-                "@dataclass(slots=True, weakref_slot=True))",
+                f"cache; {fix}",
                 config_key="__slots__",
             ) from None
         with self._lock:
