@@ -1,10 +1,12 @@
 """Cached methods are told apart from functions by where they live, not by a parameter's name."""
 
 import asyncio
+import copy
 import dataclasses
 import functools
 import gc
 import inspect
+import pickle
 import sys
 import weakref
 from typing import Any, NamedTuple
@@ -509,3 +511,28 @@ def test_a_named_tuple_method_is_refused_with_advice_it_can_follow():
     """A NamedTuple cannot take __weakref__: the error says to cache a function of its fields."""
     with pytest.raises(ConfigurationError, match="a function of its fields"):
         _Pair(1, 2).total()
+
+
+class _Counter:
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.runs = 0
+
+    @cache
+    def next_after(self, x: int) -> int:
+        self.runs += 1
+        return self.start + x
+
+
+@pytest.mark.parametrize(
+    "clone", [copy.copy, copy.deepcopy, lambda c: pickle.loads(pickle.dumps(c))]
+)
+def test_a_copied_or_pickled_instance_starts_with_a_cache_of_its_own(clone: Any):
+    """A copy computes for itself, never from the original's cache, and the original keeps its."""
+    original = _Counter(10)
+    assert original.next_after(1) == 11
+    twin = clone(original)
+    twin.start = 20
+    assert twin.next_after(1) == 21
+    assert original.next_after(1) == 11
+    assert original.runs == 1
