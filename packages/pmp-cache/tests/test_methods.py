@@ -8,6 +8,7 @@ import gc
 import inspect
 import pickle
 import sys
+import threading
 import weakref
 from typing import Any, NamedTuple
 
@@ -536,3 +537,38 @@ def test_a_copied_or_pickled_instance_starts_with_a_cache_of_its_own(clone: Any)
     assert twin.next_after(1) == 21
     assert original.next_after(1) == 11
     assert original.runs == 1
+
+
+def test_class_level_controls_work_while_other_threads_bind_instances():
+    """cache_stats() and cache_clear() on Class.method never fail while instances get caches."""
+
+    class Busy:
+        @cache
+        def value(self, x: int) -> int:
+            return x
+
+    stop = threading.Event()
+    alive: list[Busy] = []
+
+    def bind() -> None:
+        while not stop.is_set():
+            busy = Busy()
+            busy.value(1)
+            alive.append(busy)
+            if len(alive) > 200:  # enough live caches to iterate over
+                alive.clear()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    threads = [threading.Thread(target=bind) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(2000):
+            Busy.value.cache_stats()
+            Busy.value.cache_clear()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)

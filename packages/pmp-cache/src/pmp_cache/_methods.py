@@ -261,7 +261,10 @@ class CachedMethod(functools.partial[Any]):
 
     def _caches(self) -> list[Any]:
         """Every live instance's cache, and the function's own unless it is a method."""
-        return [*self._live.values(), *(() if self._method else (self._cached_function(),))]
+        # valuerefs() copies the table at once (list() in C): another thread binding an
+        # instance meanwhile cannot change it under an iteration, as it could values()'s.
+        live = [wrapper for ref in self._live.valuerefs() if (wrapper := ref()) is not None]
+        return [*live, *(() if self._method else (self._cached_function(),))]
 
     def _target(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
         """The cache a control with these arguments acts on, and the arguments for it."""
