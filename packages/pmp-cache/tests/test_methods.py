@@ -1,16 +1,21 @@
 """Cached methods are told apart from functions by where they live, not by a parameter's name."""
 
+import asyncio
+import copy
+import dataclasses
 import functools
 import gc
 import inspect
+import pickle
 import sys
+import threading
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from pmp_cache import LRUCache, async_cache, cache
-from pmp_errors import ConfigurationError
+from pmp_errors import ConfigurationError, ValidationError
 
 seen: list[tuple[str, int]] = []
 
@@ -350,3 +355,220 @@ async def test_coroutine_controls_of_methods_and_static_methods():
     assert await s.acache_invalidate(1) is True
     await s.acache_clear()
     assert await s.cache_refresh(2) == 2
+
+
+class _Payload:
+    """A cached value whose lifetime the tests watch."""
+
+
+class _Holder:
+    @cache
+    def value(self, x: int) -> _Payload:
+        return _Payload()
+
+    @async_cache
+    async def avalue(self, x: int) -> _Payload:
+        return _Payload()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_an_instance_cache_is_freed_with_its_instance_without_the_collector(is_async: bool):
+    """A dead instance's cache and values go at once, not at the next garbage collection."""
+    gc.collect()
+    gc.disable()
+    try:
+        holder = _Holder()
+        value = await holder.avalue(1) if is_async else holder.value(1)
+        ref = weakref.ref(value)
+        del value, holder
+        await asyncio.sleep(0)  # the loop drops the finished computation's future
+        assert ref() is None
+        assert _Holder.value.cache_info().currsize == _Holder.avalue.cache_info().currsize == 0
+    finally:
+        gc.enable()
+
+
+class _Registry(type):
+    """A metaclass whose cached method gets each class as its instance."""
+
+    @cache
+    def describe(cls, x: int) -> tuple[str, int]:
+        return (cls.__name__, x)
+
+
+class _Registered(metaclass=_Registry):
+    pass
+
+
+class _RegisteredChild(_Registered):
+    pass
+
+
+def test_a_cached_method_of_a_metaclass_caches_per_class():
+    """A class is an instance of its metaclass: it gets a cache of its own, as instances do."""
+    registry: Any = _Registry  # type checkers do not bind a metaclass's descriptor to a class
+    registered: Any = _Registered
+    child: Any = _RegisteredChild
+    assert registered.describe(1) == registered.describe(1) == ("_Registered", 1)
+    assert child.describe(1) == ("_RegisteredChild", 1)
+    assert registered.describe.cache_info().currsize == 1
+    assert registry.describe.cache_info().misses == 2
+    assert registry.describe.cache_invalidate(_Registered, 1) is True
+
+
+def test_a_class_redefined_over_itself_keeps_a_cache_per_definition():
+    """A class redefined over itself, calling super() in a cached method, gets two caches."""
+
+    class Greeter:
+        @cache
+        def greet(self, name: str) -> str:
+            return f"hello {name}"
+
+    base = Greeter
+
+    class Greeter(base):  # type: ignore[no-redef,valid-type,misc]  # the same qualified name
+        @cache
+        def greet(self, name: str) -> str:
+            return super().greet(name).upper()
+
+    greeter = Greeter()
+    assert greeter.greet("ada") == greeter.greet("ada") == "HELLO ADA"
+    assert base.greet(greeter, "ada") == "hello ada"
+    assert Greeter.greet.cache_info().hits == 1
+
+
+class _Account:
+    @cache
+    def balance(self, day: int) -> int:
+        return day
+
+
+_ACCOUNT: Any = _Account  # the mistakes below are type errors too
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda: _ACCOUNT.balance.cache_invalidate(1),
+        _ACCOUNT.balance.cache_invalidate,
+        lambda: _ACCOUNT.balance.cache_refresh("1"),
+        lambda: _ACCOUNT.balance(1),
+        lambda: _ACCOUNT.balance.cache_invalidate(_Payload(), 1),
+    ],
+)
+def test_a_method_read_from_its_class_without_an_instance_says_to_pass_one(use: Any):
+    """Class.method(...) and its controls name the missing instance, not __slots__."""
+    with pytest.raises(ValidationError, match=r"method of _Account: .*balance\(obj"):
+        use()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="weakref_slot is new in Python 3.11")
+def test_a_slotted_dataclass_without_weak_references_is_told_about_weakref_slot():
+    """@dataclass(slots=True) has no __weakref__: the error names the dataclass option."""
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Point:
+        x: int
+
+        @cache
+        def shifted(self, dx: int) -> int:
+            return self.x + dx
+
+    with pytest.raises(ConfigurationError, match=r"weakref_slot=True"):
+        Point(1).shifted(1)
+
+    @dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)  # type: ignore[call-overload,unused-ignore]
+    class Fixed:
+        x: int
+
+        @cache
+        def shifted(self, dx: int) -> int:
+            return self.x + dx
+
+    assert Fixed(1).shifted(1) == Fixed(1).shifted(1) == 2
+
+
+def test_a_method_reports_its_counters_in_the_order_a_function_does():
+    """Class.method.cache_stats() lists its keys as every other cache_stats() does."""
+
+    @cache
+    def function(x: int) -> int:
+        return x
+
+    assert list(_Account.balance.cache_stats()) == list(function.cache_stats())
+
+
+class _Pair(NamedTuple):
+    left: int
+    right: int
+
+    @cache
+    def total(self) -> int:
+        return self.left + self.right
+
+
+def test_a_named_tuple_method_is_refused_with_advice_it_can_follow():
+    """A NamedTuple cannot take __weakref__: the error says to cache a function of its fields."""
+    with pytest.raises(ConfigurationError, match="a function of its fields"):
+        _Pair(1, 2).total()
+
+
+class _Counter:
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.runs = 0
+
+    @cache
+    def next_after(self, x: int) -> int:
+        self.runs += 1
+        return self.start + x
+
+
+@pytest.mark.parametrize(
+    "clone", [copy.copy, copy.deepcopy, lambda c: pickle.loads(pickle.dumps(c))]
+)
+def test_a_copied_or_pickled_instance_starts_with_a_cache_of_its_own(clone: Any):
+    """A copy computes for itself, never from the original's cache, and the original keeps its."""
+    original = _Counter(10)
+    assert original.next_after(1) == 11
+    twin = clone(original)
+    twin.start = 20
+    assert twin.next_after(1) == 21
+    assert original.next_after(1) == 11
+    assert original.runs == 1
+
+
+def test_class_level_controls_work_while_other_threads_bind_instances():
+    """cache_stats() and cache_clear() on Class.method never fail while instances get caches."""
+
+    class Busy:
+        @cache
+        def value(self, x: int) -> int:
+            return x
+
+    stop = threading.Event()
+    alive: list[Busy] = []
+
+    def bind() -> None:
+        while not stop.is_set():
+            busy = Busy()
+            busy.value(1)
+            alive.append(busy)
+            if len(alive) > 200:  # enough live caches to iterate over
+                alive.clear()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    threads = [threading.Thread(target=bind) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(2000):
+            Busy.value.cache_stats()
+            Busy.value.cache_clear()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)

@@ -133,3 +133,22 @@ async def test_callers_joining_one_computation_count_as_hits(options: Any, star:
     assert calls == [1]
     info = cached.cache_info()
     assert (info.hits, info.misses) == (99, 1)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("options", [{}, {"ttl": 5}])
+async def test_reentry_through_another_event_loop_in_a_thread_raises(options: Any):
+    """A call from asyncio.run in asyncio.to_thread, inside the computation, is re-entry."""
+    depth = 0
+
+    @async_cache(**options)
+    async def nested(x: int) -> object:
+        nonlocal depth
+        depth += 1
+        if depth > 2:  # without the check it would recurse until the threads run out
+            return "runaway"
+        return await asyncio.to_thread(asyncio.run, nested(x))
+
+    with pytest.raises(ReentrantCallError):
+        await nested(1)
+    assert depth == 1

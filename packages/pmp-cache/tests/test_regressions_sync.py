@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pmp_cache import LRUCache, ReentrantCallError, cache
-from pmp_errors import ValidationError
+from pmp_errors import ConfigurationError, ValidationError
 
 
 @pytest.mark.parametrize("options", [{}, {"ttl": 5}, {"backend": "lru"}])
@@ -312,3 +312,32 @@ def test_parameters_named_like_builtins_the_wrapper_uses(options: Any):
         assert g(x) == x * 2
     with pytest.raises(ValidationError):
         g([])  # type: ignore[arg-type]
+
+
+class _Repository:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def load(self, key: int) -> str:
+        return f"{self.name}/{key}"
+
+    @classmethod
+    def kind(cls, key: int) -> str:
+        return f"{cls.__name__}/{key}"
+
+
+class _Orders(_Repository):
+    pass
+
+
+@pytest.mark.parametrize(
+    "bound", [_Repository("users").load, _Repository.kind, _Orders.kind], ids=repr
+)
+def test_a_bound_method_over_a_backend_needs_a_namespace(bound: Any):
+    """Bound methods of two objects (or classes) share a name: over a backend, name them."""
+    with pytest.raises(ConfigurationError, match="namespace"):
+        cache(backend=LRUCache())(bound)
+    shared: LRUCache[Any, Any] = LRUCache()
+    users = cache(backend=shared, namespace="users")(_Repository("users").load)
+    orders = cache(backend=shared, namespace="orders")(_Repository("orders").load)
+    assert (users(1), orders(1)) == ("users/1", "orders/1")

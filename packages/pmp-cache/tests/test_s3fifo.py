@@ -475,3 +475,42 @@ def test_unbounded_s3fifo_removes_expires_and_clears_without_a_policy() -> None:
     c[1] = 1
     c.clear()
     assert len(c) == 0
+
+
+@pytest.mark.parametrize("ttl", [None, 10])
+def test_an_unbounded_s3fifo_cache_serves_hits(ttl: float | None) -> None:
+    """An S3FIFOCache without maxsize finds stored keys with get and [], as an LRUCache does."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=None, ttl=ttl)
+    c[1] = 1
+    assert c.get(1) == c[1] == 1
+    assert c.stats()["hits"] == 2
+    assert not c._marks  # nothing kept for a policy it does not have
+
+
+@pytest.mark.parametrize("maxsize", [10**12, 2**64])
+def test_a_huge_s3fifo_cache_takes_memory_only_as_it_is_used(maxsize: int) -> None:
+    """A maxsize beyond memory (an "unbounded" bound) builds, stores and serves like a small one."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=maxsize)
+    c.update((k, k) for k in range(100))
+    assert c.get(1) == c[1] == 1
+    assert len(c) == 100
+    assert c._policy is not None
+    assert len(c._policy.ghost.new) + len(c._policy.ghost.old) <= 2 * 4 * 2**17
+
+
+def test_a_large_ghost_grows_as_keys_are_added_and_remembers_the_last_ones() -> None:
+    """A ghost for millions of keys starts small and grows fourfold, keeping its latest keys."""
+    ghost = Ghost(10**7)
+    start = len(ghost.new) + len(ghost.old)
+    keys = range(400_000)
+    for key in keys:
+        ghost.add(key)
+    grown = len(ghost.new) + len(ghost.old)
+    assert start < grown <= 2 * 8 * 4 * 400_000  # at most 64 bytes per key added
+    recent = keys[-(2**16) :]
+    assert sum(key not in ghost for key in recent) <= len(recent) // 50
+    ghost.discard(recent[-1])
+    assert recent[-1] not in ghost
+    ghost.clear()
+    assert len(ghost.new) + len(ghost.old) == start
+    assert not any(key in ghost for key in recent)

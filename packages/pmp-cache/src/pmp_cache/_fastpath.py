@@ -332,5 +332,5 @@ def compile_wrapper(
     )
     source = _key_by_argument(source, parts["key"])
     exec(compile(source, f"<pmp_cache wrapper of {core.namespace}>", "exec"), namespace)  # noqa: S102 - source built above from parameter names only
-    wrapper: Callable[..., Any] = namespace[f"{PREFIX}wrapper"]
+    wrapper: Callable[..., Any] = namespace.pop(f"{PREFIX}wrapper")  # no cycle through its globals
     return wrapper

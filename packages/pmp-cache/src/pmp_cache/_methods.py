@@ -29,7 +29,7 @@ from types import MethodType
 from typing import TYPE_CHECKING, Any, cast
 
 from pmp_cache._stats import CacheInfo, CacheStats
-from pmp_errors import ConfigurationError
+from pmp_errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,6 +77,7 @@ class CachedMethod(functools.partial[Any]):
         "_live",
         "_lock",
         "_method",
+        "_owners",
         "_shared",
         "_slotted",
     )
@@ -88,6 +89,7 @@ class CachedMethod(functools.partial[Any]):
     _live: weakref.WeakValueDictionary[int, Any]
     _lock: threading.Lock
     _method: bool
+    _owners: tuple[type[Any], ...]  # the classes it was defined or copied in
     _shared: bool
     _slotted: dict[int, Any]
 
@@ -113,6 +115,7 @@ class CachedMethod(functools.partial[Any]):
         self._slotted = {}  # instances without __dict__: id -> wrapper
         self._function = None
         self._method = method
+        self._owners = ()
         self._forward(self._call_method if method else self._call_function)
         return self
 
@@ -172,7 +175,14 @@ class CachedMethod(functools.partial[Any]):
         # ``super()``) has a cache of its own on the same instance.
         if self._shared:
             _refuse_shared(self._func)
-        self._attr = f"__pmp_cache_{owner.__module__}.{owner.__qualname__}.{name}"
+        self._owners = (*self._owners, owner)
+        where = (owner.__module__, owner.__qualname__)
+        self._attr = f"__pmp_cache_{where[0]}.{where[1]}.{name}"
+        # A class redefined over itself (``class A(A)``) shares its name with a base:
+        # the count of same-named classes in its MRO tells the two apart.
+        same = sum((c.__module__, c.__qualname__) == where for c in owner.__mro__)
+        if same > 1:
+            self._attr += f"#{same}"
         if not self._method:
             self._method = True
             self._forward(self._call_method)
@@ -203,8 +213,10 @@ class CachedMethod(functools.partial[Any]):
             def ref() -> object:
                 return instance
 
+        function = weakref.ref(wrapper)  # the wrapper holds this call: no cycle keeps its cache
+
         def call(*args: Any, **kwargs: Any) -> Any:
-            return wrapper(ref(), *args, **kwargs)
+            return cast("Any", function())(ref(), *args, **kwargs)
 
         attach_refresh(wrapper, call, is_async=_is_async(self._func))
         self._live[id(wrapper)] = wrapper
@@ -215,7 +227,10 @@ class CachedMethod(functools.partial[Any]):
             slot = instance.__dict__.get(self._attr)
             if slot is None or slot.owner != id(instance):
                 slot = _Slot(id(instance), self._new(instance))
-                instance.__dict__[self._attr] = slot
+                if isinstance(instance, type):  # a metaclass's method: a read-only namespace
+                    type.__setattr__(instance, self._attr, slot)
+                else:
+                    instance.__dict__[self._attr] = slot
         return cast("_Slot", slot)
 
     def _bind_slotted(self, instance: object) -> Any:
@@ -224,11 +239,18 @@ class CachedMethod(functools.partial[Any]):
         try:  # forget the cache when the instance dies (its id may then be reused)
             weakref.finalize(instance, slotted.pop, key, None)
         except TypeError:
+            self._check_instance((instance,))  # an int or a str, say: not an instance at all
             qualname = getattr(self._func, "__qualname__", repr(self._func))
+            fix = (
+                "cache a function of its fields instead (a staticmethod or a module function)"
+                if isinstance(instance, (tuple, int, str, bytes))  # no __weakref__ possible
+                else "add '__weakref__' to the class's __slots__ (a dataclass: "
+                "@dataclass(slots=True, weakref_slot=True))"
+            )
             raise ConfigurationError(
                 f"{type(instance).__name__} instances have neither a __dict__ nor weak "
                 f"references, so the cached method {qualname}() cannot give them their own "
-                "cache; add '__weakref__' to the class's __slots__",
+                f"cache; {fix}",
                 config_key="__slots__",
             ) from None
         with self._lock:
@@ -239,13 +261,33 @@ class CachedMethod(functools.partial[Any]):
 
     def _caches(self) -> list[Any]:
         """Every live instance's cache, and the function's own unless it is a method."""
-        return [*self._live.values(), *(() if self._method else (self._cached_function(),))]
+        # valuerefs() copies the table at once (list() in C): another thread binding an
+        # instance meanwhile cannot change it under an iteration, as it could values()'s.
+        live = [wrapper for ref in self._live.valuerefs() if (wrapper := ref()) is not None]
+        return [*live, *(() if self._method else (self._cached_function(),))]
 
     def _target(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
         """The cache a control with these arguments acts on, and the arguments for it."""
         if self._method:
+            self._check_instance(args)
             return self.__get__(args[0]), args[1:]
         return self._cached_function(), args
+
+    def _check_instance(self, args: tuple[Any, ...]) -> None:
+        """Refuse arguments that do not start with an instance of the method's class."""
+        owners = self._owners
+        if args and (not owners or isinstance(args[0], owners)):
+            return
+        cls = owners[-1].__qualname__ if owners else "its class"
+        name = self._func.__name__
+        got = f"got {args[0]!r} first" if args else "got no arguments"
+        raise ValidationError(
+            f"{self._func.__qualname__}() is a method of {cls}: read from the class it takes "
+            f"an instance first, {cls}.{name}(obj, ...) (and .cache_invalidate(obj, ...)), or "
+            f"use obj.{name}(...); {got}",
+            field="self",
+            value=args[0] if args else None,
+        )
 
     def cache_stats(self) -> CacheStats:
         """Counters summed over every live instance."""
@@ -260,12 +302,14 @@ class CachedMethod(functools.partial[Any]):
             maxsize = (
                 None if maxsize is None or stats["maxsize"] is None else maxsize + stats["maxsize"]
             )
-        lookups = totals["hits"] + totals["misses"]
+        hits, misses = totals["hits"], totals["misses"]
         return cast(
             "CacheStats",
-            {
+            {  # in the order of every other cache_stats()
+                "hits": hits,
+                "misses": misses,
+                "hit_rate": hits / (hits + misses) if hits + misses else 0.0,
                 **totals,
-                "hit_rate": totals["hits"] / lookups if lookups else 0.0,
                 "maxsize": maxsize,
             },
         )
@@ -325,18 +369,24 @@ def _refuse_shared(func: Callable[..., Any]) -> Any:
 
 
 def attach_refresh(target: Any, call: Callable[..., Any], *, is_async: bool) -> None:
-    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call."""
+    """Give ``target`` ``cache_refresh`` (``acache_refresh``): drop the entry, then call.
+
+    The controls hold ``target``'s invalidation, not ``target`` itself: an instance's
+    cache is then freed with the instance, without waiting for the garbage collector.
+    """
     if is_async:
+        ainvalidate = target.acache_invalidate
 
         async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
-            await target.acache_invalidate(*args, **kwargs)
+            await ainvalidate(*args, **kwargs)
             return await call(*args, **kwargs)
 
         target.acache_refresh = target.cache_refresh = acache_refresh
     else:
+        invalidate = target.cache_invalidate
 
         def cache_refresh(*args: Any, **kwargs: Any) -> Any:
-            target.cache_invalidate(*args, **kwargs)
+            invalidate(*args, **kwargs)
             return call(*args, **kwargs)
 
         target.cache_refresh = cache_refresh

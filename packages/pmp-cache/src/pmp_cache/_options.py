@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import types
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from pmp_cache._backend import CacheBackend
@@ -62,12 +63,17 @@ def check_identity(func: Callable[..., Any]) -> None:
     """Refuse a backend-backed function whose name is not unique and stable across processes."""
     qualname = getattr(func, "__qualname__", None)
     module = getattr(func, "__module__", None)
-    if isinstance(qualname, str) and isinstance(module, str) and "<" not in qualname:
+    # A method bound to an object or a class is named after the function, whatever it is
+    # bound to (a builtin function is bound to its module, and named uniquely).
+    bound = getattr(func, "__self__", None)
+    unbound = bound is None or isinstance(bound, types.ModuleType)
+    if isinstance(qualname, str) and isinstance(module, str) and "<" not in qualname and unbound:
         return
     raise ConfigurationError(
-        f"{func!r} has no unique, stable name (a lambda, a closure or a function made inside "
-        "another function): its entries in a shared backend would mix with those of its "
-        "siblings; pass namespace='...' naming this function's entries",
+        f"{func!r} has no unique, stable name (a lambda, a closure, a function made inside "
+        "another function, or a method bound to one object or class): its entries in a shared "
+        "backend would mix with those of its siblings; pass namespace='...' naming this "
+        "function's entries",
         config_key="namespace",
     )
 

@@ -39,13 +39,31 @@ from typing import Any
 from pmp_cache._steps import Steps
 from pmp_errors import ValidationError
 
-__all__ = ["POLICIES", "S3_STEPS", "Credits", "Ghost", "S3Fifo", "check_policy"]
+__all__ = ["POLICIES", "S3_STEPS", "UNMARKED", "Credits", "Ghost", "S3Fifo", "check_policy"]
 
 POLICIES = ("lru", "s3fifo")
 
 _MIX = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads strided hashes (Fibonacci hashing)
 _MASK64 = (1 << 64) - 1
 _MOST_TURNS = 3  # the most turns a key's credit holds (a 2-bit counter)
+
+
+class _Unmarked(dict[Any, None]):
+    """Read marks that keep nothing: those of a store with no policy (it evicts nothing).
+
+    >>> marks = _Unmarked()
+    >>> marks["key"] = None
+    >>> len(marks)
+    0
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: None) -> None:
+        """Keep nothing: an unbounded store needs no marks."""
+
+
+UNMARKED = _Unmarked()  # shared: it never holds anything
 
 
 def check_policy(policy: object) -> str:
@@ -59,6 +77,9 @@ def check_policy(policy: object) -> str:
     return str(policy)
 
 
+_GROWN = 1 << 16  # keys a generation takes at first: a larger ghost grows to its size
+
+
 class Ghost:
     """The last ``size`` to ``2 * size`` keys added, as one-byte fingerprints of their hashes.
 
@@ -67,14 +88,22 @@ class Ghost:
     takes ``size`` keys, then the older one is dropped. A key is found while
     remembered (unless its bucket overflowed, which drops one of four there),
     and ``discard`` forgets it; a key never added is found about once in 128
-    lookups.
+    lookups. A ghost of more than 65,536 keys starts with generations of that
+    many, and when one is full starts afresh with generations four times larger
+    (forgetting its keys, a few times at most), until they take ``size``: a huge
+    ``maxsize`` costs memory only as keys are evicted.
     """
 
-    __slots__ = ("added", "bits", "new", "old", "size")
+    __slots__ = ("added", "bits", "capacity", "new", "old", "size")
 
     def __init__(self, size: int) -> None:
         self.size = max(1, size)
-        self.bits = max(4, (4 * self.size - 1).bit_length())  # log2 of a generation's slots
+        self._allot(min(self.size, _GROWN))
+
+    def _allot(self, capacity: int) -> None:
+        """Start afresh with generations taking ``capacity`` keys each."""
+        self.capacity = capacity
+        self.bits = max(4, (4 * capacity - 1).bit_length())  # log2 of a generation's slots
         self.new = bytearray(1 << self.bits)
         self.old = bytearray(len(self.new))
         self.added = 0
@@ -85,16 +114,20 @@ class Ghost:
         return (mixed >> (64 - self.bits)) & ~3, (mixed >> 24) % 255 + 1
 
     def add(self, key: object) -> None:
-        """Remember ``key``; past ``size`` keys, start a new generation."""
+        """Remember ``key``; past ``capacity`` keys, start a new generation."""
         bucket, print_ = self._slot(key)
         new = self.new
         if new.find(print_, bucket, bucket + 4) >= 0:
             return
-        if self.added >= self.size:
-            self.old, self.new = new, self.old
+        if self.added >= self.capacity:
+            if self.capacity < self.size:  # still growing: larger generations, from scratch
+                self._allot(min(self.size, 4 * self.capacity))
+                bucket = self._slot(key)[0]
+            else:
+                self.old, self.new = new, self.old
+                self.new[:] = bytes(len(new))
+                self.added = 0
             new = self.new
-            new[:] = bytes(len(new))
-            self.added = 0
         free = new.find(0, bucket, bucket + 4)
         new[bucket + (print_ & 3) if free < 0 else free] = print_
         self.added += 1
@@ -113,9 +146,8 @@ class Ghost:
                 table[found] = 0
 
     def clear(self) -> None:
-        """Forget every key."""
-        self.new[:] = self.old[:] = bytes(len(self.new))
-        self.added = 0
+        """Forget every key (a grown ghost starts small again)."""
+        self._allot(min(self.size, _GROWN))
 
 
 class Credits:
@@ -192,7 +224,7 @@ class S3Fifo:
         self.compact_every = maxsize + 16
         # The last half to all of as many keys as the main FIFO holds.
         self.ghost = Ghost(max(1, (maxsize - self.small_size) // 2))
-        self.credits = Credits(maxsize)
+        self.credits: Credits | None = None  # made at the first eviction, for the full store
         self.touch = self.visited.setdefault
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
@@ -240,14 +272,17 @@ class S3Fifo:
                 del data[key]
                 self.ghost.add(key)
                 return key, entry
+            turns = self.credits
+            if turns is None:  # a huge maxsize costs nothing until the store is that full
+                turns = self.credits = Credits(len(data))
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
                 data[key] = entry
             elif key in visited:  # read since its last turn: another turn, and one more in store
                 visited.pop(key, None)
-                self.credits.earn(key)
+                turns.earn(key)
                 data[key] = entry
-            elif self.credits.spend(key):  # unread, but read in earlier turns
+            elif turns.spend(key):  # unread, but read in earlier turns
                 data[key] = entry
             else:
                 return key, entry
@@ -256,14 +291,16 @@ class S3Fifo:
         """Drop what is known of ``key``, which left the store by other means."""
         self.small.pop(key, None)
         self.visited.pop(key, None)
-        self.credits.discard(key)
+        if self.credits is not None:
+            self.credits.discard(key)
 
     def clear(self) -> None:
         """Forget everything (the store was emptied)."""
         self.small.clear()
         self.visited.clear()
         self.ghost.clear()
-        self.credits.clear()
+        if self.credits is not None:
+            self.credits.clear()
 
 
 _GONE: Any = object()

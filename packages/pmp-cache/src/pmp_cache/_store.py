@@ -17,7 +17,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pmp_cache._mutex import Mutex, holding, new_mutex
-from pmp_cache._policy import S3Fifo, check_policy
+from pmp_cache._policy import UNMARKED, S3Fifo, check_policy
 from pmp_cache._steps import LRU_STEPS, make_steps
 from pmp_cache._validate import check_hook, check_maxsize, check_timer, check_ttl
 
@@ -150,8 +150,9 @@ class Store:
         # An unbounded store never evicts: it needs no policy's bookkeeping.
         lru = check_policy(self.POLICY) == "lru" or self._maxsize == sys.maxsize
         self._policy = None if lru else S3Fifo(self._maxsize)
-        # What a hit marks under a policy other than LRU (LRU's own step is inlined, see _lru).
-        self._marks = None if self._policy is None else self._policy.visited
+        # What a hit marks under a policy other than LRU (LRU's own step is inlined, see _lru);
+        # an unbounded S3FIFOCache has no policy, and its hits mark nothing.
+        self._marks = UNMARKED if self._policy is None else self._policy.visited
         self._ttl = check_ttl(ttl)
         check_timer(timer)
         self._timer = timer

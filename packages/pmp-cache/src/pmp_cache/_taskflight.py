@@ -65,11 +65,7 @@ class TaskFlights:
         loop = asyncio.get_running_loop()
         flight = self.flights.get(key)
         if flight is None or flight.loop is not loop:
-            flight = TaskFlight(loop)
-            work = self._acompute(flight, key, args, kwargs) if load is None else load(flight)
-            flight.task = task = loop.create_task(work)
-            self.flights[key] = flight
-            task.add_done_callback(lambda t: self._afinish(flight, key, t))
+            flight = self._astart(loop, key, args, kwargs, previous=flight, load=load)
             joined = False
         elif waits_for_itself(flight):
             raise self.reentry_error()
@@ -100,6 +96,26 @@ class TaskFlights:
                 if self.flights.get(key) is flight:
                     del self.flights[key]
 
+    def _astart(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        key: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        previous: TaskFlight | None,
+        load: Callable[[TaskFlight], Coroutine[Any, Any, Any]] | None,
+    ) -> TaskFlight:
+        """Start computing ``key`` on ``loop``; ``previous`` is another loop's flight, if any."""
+        if previous is not None and waits_for_itself(previous):  # called from a loop it started
+            raise self.reentry_error()
+        flight = TaskFlight(loop)
+        work = self._acompute(flight, key, args, kwargs) if load is None else load(flight)
+        flight.task = task = loop.create_task(work)
+        self.flights[key] = flight
+        task.add_done_callback(lambda t: self._afinish(flight, key, t))
+        return flight
+
     async def _acompute(
         self, flight: TaskFlight, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
@@ -120,5 +136,6 @@ class TaskFlights:
     def _afinish(self, flight: TaskFlight, key: Any, task: asyncio.Task[Any]) -> None:
         if self.flights.get(key) is flight:
             del self.flights[key]
+        flight.task = None  # the task's context holds the flight: no cycle keeps its result
         if not task.cancelled():
             task.exception()  # retrieved here so an unawaited failure is not reported as lost
