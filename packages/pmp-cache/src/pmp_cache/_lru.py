@@ -42,17 +42,17 @@ def get(self, key, default=None):
     data = self._data
     entry = od_get(data, key, MISSING)
     if entry is MISSING:
-        self._counts.misses += 1
+        next(self._miss_ticks)
         return default
     if type(data) is TimedDict:
         timer = self._timer
         if entry[1] <= (_time.monotonic() if timer is None else timer()):
             self._drop_expired(key, entry)
-            self._counts.misses += 1
+            next(self._miss_ticks)
             return default
         entry = entry[0]
 {touch}
-    self._counts.hits += 1
+    next(self._hit_ticks)
     return entry
 """
 

@@ -118,10 +118,12 @@ class Store:
         "__weakref__",
         "_counts",
         "_data",
+        "_hit_ticks",
         "_hook",
         "_lock",
         "_marks",
         "_maxsize",
+        "_miss_ticks",
         "_plain_limit",
         "_policy",
         "_timer",
@@ -164,6 +166,9 @@ class Store:
                 self._policy.admit(data, key)
         self._lock = new_mutex()
         self._counts = Counters()
+        # ``get`` counts with these (see Counters); ``zero`` keeps the same iterators.
+        self._hit_ticks = self._counts.ticks["hits"]
+        self._miss_ticks = self._counts.ticks["misses"]
 
     def _internals_of(self) -> Internals:
         """This store's ``Internals`` (called as ``internals(store)``)."""
