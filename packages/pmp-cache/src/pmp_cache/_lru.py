@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import sys
-import time as _time  # noqa: F401 - read by the generated get (see _GET)
 from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
+from pmp_cache._getter import LRU_TOUCH, make_get
 from pmp_cache._mutex import holding
-from pmp_cache._store import (  # od_get, od_move_to_end: read by the generated get
-    MISSING,
-    Store,
-    TimedDict,
-    od_get,  # noqa: F401
-    od_move_to_end,  # noqa: F401
-    od_popitem,
-)
+from pmp_cache._store import MISSING, Store, TimedDict, od_popitem
 from pmp_cache._store import restore as _restore  # also the name older pickles refer to
 from pmp_cache._validate import check_ttl
 from pmp_cache._views import LiveItemsView, LiveValuesView
@@ -25,59 +18,11 @@ if TYPE_CHECKING:
 
     from pmp_cache._stats import CacheStats
 
-__all__ = ["LRU_TOUCH", "MISSING", "LRUCache", "make_get"]  # MISSING also for the Redis backend
+__all__ = ["MISSING", "LRUCache"]  # MISSING also for the Redis backend
 
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
-
-
-# The one hand-written hit path of the mappings (the decorators generate theirs, see
-# _fastpath), generated per policy from this template with the policy's step on a hit
-# (``touch``, indented by 4), so that LRU's hit runs no policy check. Methods are called
-# through the class (see od_get): CPython 3.11 cannot specialise ``data.get`` on an
-# OrderedDict, whose instances may have a __dict__.
-_GET = """
-def get(self, key, default=None):
-    data = self._data
-    entry = od_get(data, key, MISSING)
-    if entry is MISSING:
-        next(self._miss_ticks)
-        return default
-    if type(data) is TimedDict:
-        timer = self._timer
-        if entry[1] <= (_time.monotonic() if timer is None else timer()):
-            self._drop_expired(key, entry)
-            next(self._miss_ticks)
-            return default
-        entry = entry[0]
-{touch}
-    next(self._hit_ticks)
-    return entry
-"""
-
-# LRU's step on a hit: the entry becomes the most recently used.
-LRU_TOUCH = """\
-    try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
-        od_move_to_end(data, key)
-    except KeyError:  # another thread evicted it since the read
-        pass"""
-
-
-def make_get(touch: str, owner: str, marking: str) -> Callable[..., object]:
-    """``owner.get`` from ``_GET`` with ``touch``, compiled in this module's namespace."""
-    namespace: dict[str, Any] = {}
-    exec(compile(_GET.format(touch=touch), f"<{owner}.get>", "exec"), globals(), namespace)  # noqa: S102 - a fixed template
-    get: Callable[..., object] = namespace["get"]
-    get.__qualname__ = f"{owner}.get"
-    get.__doc__ = f"""Return the value for ``key`` ({marking}) or ``default``.
-
-    Counts a hit or a miss; never calls ``__missing__``.
-
-    >>> {owner}[str, int]().get("nope", 0)
-    0
-    """
-    return get
 
 
 class LRUCache(Store, MutableMapping[K, V], Generic[K, V]):

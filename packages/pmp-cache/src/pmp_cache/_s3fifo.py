@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from pmp_cache._lru import MISSING, LRUCache, make_get
+from pmp_cache._getter import make_get
+from pmp_cache._lru import MISSING, LRUCache
 from pmp_cache._policy import S3_STEPS
 from pmp_cache._steps import make_steps
 from pmp_cache._store import TimedDict
