@@ -168,16 +168,16 @@ def test_a_scan_does_not_flush_entries_in_use():
 
 def test_a_key_back_soon_after_eviction_skips_the_small_fifo():
     """A key evicted unread comes back into the main FIFO, so the next scan spares it."""
-    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=40)  # a small FIFO of 2 entries
-    c.update((k, k) for k in range(40))  # as it fills, 0 to 37 move on to the main FIFO
-    c[40] = 40  # full: 38, oldest and unread in the small FIFO, leaves into the ghost
-    assert 38 not in c
-    c[38] = 38  # remembered (39 leaves the small FIFO for it): into the main FIFO
-    for k in range(100, 200):
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=100)  # a small FIFO of 2 entries
+    c.update((k, k) for k in range(100))  # as it fills, 0 to 97 move on to the main FIFO
+    c[100] = 100  # full: 98, oldest and unread in the small FIFO, leaves into the ghost
+    assert 98 not in c
+    c[98] = 98  # remembered (99 leaves the small FIFO for it): into the main FIFO
+    for k in range(1000, 1250):
         c[k] = k
-    assert 38 in c
+    assert 98 in c
     assert 0 not in c  # the main FIFO's oldest, unread, made room for it in turn
-    assert sum(k in c for k in range(38)) == 37  # the scan passed through the small FIFO
+    assert sum(k in c for k in range(98)) == 97  # the scan passed through the small FIFO
 
 
 def test_read_marks_left_by_racing_readers_are_pruned():

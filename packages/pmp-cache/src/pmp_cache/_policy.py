@@ -2,7 +2,7 @@
 
 ``"lru"`` drops the least recently used entry: the store's ``OrderedDict`` is
 kept in recency order and needs nothing more. ``"s3fifo"`` is S3-FIFO (Yang et
-al., SOSP 2023): new entries wait in a small FIFO (a twentieth of the cache); one
+al., SOSP 2023): new entries wait in a small FIFO (a fiftieth of the cache); one
 that was read while there moves on to the main FIFO, one that was not leaves
 and is remembered in a ghost of hashes, so that it goes straight to the main
 FIFO if it comes back soon. The main FIFO gives an entry read since its last
@@ -15,8 +15,9 @@ by the eviction scan, which adds one for each turn the key was read in.
 The store's ``OrderedDict`` is the main FIFO (keys of the small one are
 skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
 either end: a plain dict's first key costs a scan past deleted slots) of at
-most a twentieth of the cache (on the Zipf traces of benchmarks/hit_ratio.py
-it scored higher than a tenth on all but one): while the store fills up, its
+most a fiftieth of the cache (on the traces of benchmarks/hit_ratio.py, with
+a ghost of 0.6 times the main FIFO, it scored higher than a twentieth with one
+of half on every one): while the store fills up, its
 oldest entries move on to the main FIFO unread. The read marks are the keys of a
 dict (a store into it is cheaper than a call of set.add). The
 ghost (``Ghost``) keeps no key and no object per key: two generations of
@@ -219,11 +220,11 @@ class S3Fifo:
     def __init__(self, maxsize: int) -> None:
         self.small: OrderedDict[Any, None] = OrderedDict()
         self.visited: dict[Any, None] = {}  # a set of keys; a dict for the cheaper hit
-        self.small_size = max(1, maxsize // 20)
+        self.small_size = max(1, maxsize // 50)
         self.admitted = 0  # keys admitted since the marks were last compacted
         self.compact_every = maxsize + 16
-        # The last half to all of as many keys as the main FIFO holds.
-        self.ghost = Ghost(max(1, (maxsize - self.small_size) // 2))
+        # The last 0.6 to 1.2 times as many keys as the main FIFO holds.
+        self.ghost = Ghost(max(1, (maxsize - self.small_size) * 3 // 5))
         self.credits: Credits | None = None  # made at the first eviction, for the full store
         self.touch = self.visited.setdefault
 

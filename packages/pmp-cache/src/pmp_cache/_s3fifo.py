@@ -26,7 +26,7 @@ _S3FIFO_TOUCH = """\
 class S3FIFOCache(LRUCache[K, V]):
     """``LRUCache``'s mapping with the scan-resistant S3-FIFO eviction policy.
 
-    New entries wait in a small FIFO (a twentieth of ``maxsize``); those read while
+    New entries wait in a small FIFO (a fiftieth of ``maxsize``); those read while
     there move on to the main FIFO, the others leave first, so one pass over many
     keys (a scan) cannot flush the entries in steady use. A hit only marks the key
     read (no reordering). Everything else (TTL, stats, ``on_event``, thread
