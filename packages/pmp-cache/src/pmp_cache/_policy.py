@@ -259,7 +259,9 @@ class S3Fifo:
 
     def victim(self, data: Any) -> tuple[Any, Any]:
         """Remove and return the ``(key, entry)`` to evict from the non-empty ``data``."""
-        small, visited = self.small, self.visited
+        small, visited, turns = self.small, self.visited, self.credits
+        if turns is None:  # a huge maxsize costs nothing until the store is that full
+            turns = self.credits = Credits(len(data))
         while True:
             if small and (len(small) >= self.small_size or len(small) >= len(data)):
                 key = small.popitem(False)[0]  # noqa: FBT003 - positional is faster
@@ -273,9 +275,6 @@ class S3Fifo:
                 del data[key]
                 self.ghost.add(key)
                 return key, entry
-            turns = self.credits
-            if turns is None:  # a huge maxsize costs nothing until the store is that full
-                turns = self.credits = Credits(len(data))
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
                 data[key] = entry
