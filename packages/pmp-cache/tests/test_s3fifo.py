@@ -1,6 +1,7 @@
 """S3FIFOCache and policy="s3fifo": the policy against a model, and everything else as under LRU."""
 
 import asyncio
+import collections
 import copy
 import itertools
 import pickle
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from pmp_cache import LRUCache, S3FIFOCache, async_cache, cache
-from pmp_cache._policy import Credits, Ghost
+from pmp_cache._policy import Counts, Credits, S3Fifo
 from pmp_errors import ConfigurationError, ValidationError
 
 
@@ -25,7 +26,7 @@ class Clock:
         return self.now
 
 
-MAXSIZE = 5  # a small FIFO of 1 entry; a ghost of 2 generations of up to 2 keys
+MAXSIZE = 5  # a small FIFO of 1 entry; counting starts with the second key
 
 
 class S3FifoModel(RuleBasedStateMachine):
@@ -33,7 +34,7 @@ class S3FifoModel(RuleBasedStateMachine):
 
     The model holds what is stored (expired entries included), the store's order
     (the main FIFO, in which keys of the small FIFO are skipped), the small FIFO,
-    the read marks, the ghost and the credits (the policy's, checked on their own
+    the read marks, the counts and the credits (the policy's, checked on their own
     below) and the exact counters.
     """
 
@@ -45,8 +46,8 @@ class S3FifoModel(RuleBasedStateMachine):
         self.order: list[int] = []
         self.small: list[int] = []
         self.read: set[int] = set()
-        self.ghost = Ghost(2)
-        self.credits = Credits(MAXSIZE)
+        self.counts: Counts | None = None  # made once a quarter full
+        self.credits: Credits | None = None
         self.hits = self.misses = self.evictions = self.expirations = 0
 
     def _remove(self, key: int) -> None:
@@ -55,37 +56,47 @@ class S3FifoModel(RuleBasedStateMachine):
         if key in self.small:
             self.small.remove(key)
         self.read.discard(key)
-        self.credits.discard(key)
+        if self.credits is not None:
+            self.credits.discard(key)
 
     def _evict(self) -> None:
-        while True:
-            if self.small and (len(self.small) >= 1 or len(self.small) >= len(self.stored)):
-                key = self.small.pop(0)
-                if key in self.read:  # read while new: on to the main FIFO
-                    self.read.discard(key)
-                    self.order.remove(key)
-                    self.order.append(key)
-                    continue
+        assert self.counts is not None
+        if self.small:  # its oldest meets the main FIFO's victim: the one seen more stays
+            key = self.small.pop(0)
+            if key in self.read:  # read while new: seen once more
+                self.read.discard(key)
+                self.counts.add(key)
+            self.order.remove(key)
+            if len(self.order) <= len(self.small):  # no main FIFO to meet
                 del self.stored[key]
-                self.order.remove(key)
-                self.ghost.add(key)
-                self.evictions += 1
-                return
+            else:
+                rival = self._main_victim()
+                if self.counts[key] > self.counts[rival]:
+                    self.order.append(key)
+                    key = rival
+                else:
+                    self.order.insert(0, rival)
+                del self.stored[key]
+        else:
+            del self.stored[self._main_victim()]
+        self.evictions += 1
+
+    def _main_victim(self) -> int:
+        assert self.counts is not None
+        assert self.credits is not None
+        while True:
             key = self.order.pop(0)
             if key in self.small:  # still new: the small FIFO decides
                 self.order.append(key)
-                continue
-            if key in self.read:  # another turn, and one more in store (up to 3)
+            elif key in self.read:  # another turn, and one more in store (up to 3)
                 self.read.discard(key)
+                self.counts.add(key)
                 self.credits.earn(key)
                 self.order.append(key)
-                continue
-            if self.credits.spend(key):  # unread, but read in earlier turns
+            elif self.credits.spend(key):  # unread, but read in earlier turns
                 self.order.append(key)
-                continue
-            del self.stored[key]
-            self.evictions += 1
-            return
+            else:
+                return key
 
     @rule(key=st.integers(0, 9), value=st.integers(), ttl=st.sampled_from([None, 1.0, 25.0]))
     def set(self, key, value, ttl):
@@ -104,12 +115,13 @@ class S3FifoModel(RuleBasedStateMachine):
         self.stored[key] = (value, deadline)
         self.order.append(key)
         self.read.discard(key)
-        if key in self.ghost:  # evicted unread lately: straight to the main FIFO
-            self.ghost.discard(key)
-        else:
-            self.small.append(key)
-            if len(self.small) > 1:  # still filling up: the oldest moves on as it is
-                self.small.pop(0)
+        if self.counts is None and 4 * len(self.stored) >= MAXSIZE:
+            self.counts, self.credits = Counts(MAXSIZE), Credits(MAXSIZE)
+        if self.counts is not None:
+            self.counts.add(key)
+        self.small.append(key)
+        if len(self.small) > 1:  # still filling up: the oldest moves on as it is
+            self.small.pop(0)
 
     @rule(key=st.integers(0, 9))
     def get(self, key):
@@ -166,18 +178,39 @@ def test_a_scan_does_not_flush_entries_in_use():
         assert sum(k in c for k in range(10)) == survivors, kind
 
 
-def test_a_key_back_soon_after_eviction_skips_the_small_fifo():
-    """A key evicted unread comes back into the main FIFO, so the next scan spares it."""
+def test_a_key_seen_more_often_than_the_main_fifos_victim_takes_its_place():
+    """The small FIFO's oldest entry stays only if seen more often lately than the main's victim."""
     c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=100)  # a small FIFO of 2 entries
-    c.update((k, k) for k in range(100))  # as it fills, 0 to 97 move on to the main FIFO
-    c[100] = 100  # full: 98, oldest and unread in the small FIFO, leaves into the ghost
-    assert 98 not in c
-    c[98] = 98  # remembered (99 leaves the small FIFO for it): into the main FIFO
-    for k in range(1000, 1250):
+    c.update((k, k) for k in range(100))  # 0 to 97 move on to the main FIFO; 0 to 23 uncounted
+    c[100] = 100  # full: 98 (seen once), oldest of the small FIFO, beats the main's 0 (never)
+    assert (98 in c, 0 in c) == (True, False)
+    for k in range(101, 124):  # 99 to 121, seen once, take the places of 1 to 23
         c[k] = k
-    assert 98 in c
-    assert 0 not in c  # the main FIFO's oldest, unread, made room for it in turn
-    assert sum(k in c for k in range(98)) == 97  # the scan passed through the small FIFO
+    assert not any(k in c for k in range(24))
+    c[124] = 124  # 122 and the main FIFO's 24, seen once each: a tie keeps 24
+    assert (122 in c, 24 in c) == (False, True)
+    c[122] = 122  # seen twice now
+    c[125] = 125  # 123 against 24: a tie again
+    c[126] = 126  # 122 (twice) against 24 (once): 122 takes its place
+    assert (122 in c, 123 in c, 24 in c) == (True, False, False)
+    for k in range(1000, 1250):  # a scan of keys seen once: none beats the main FIFO's
+        c[k] = k
+    assert sum(k in c for k in range(25, 98)) == 73  # the scan passed through the small FIFO
+    assert 122 in c
+
+
+def test_counting_starts_once_a_quarter_full() -> None:
+    """Counts and credits are made when a quarter of maxsize is stored, sized for the full cache."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=100)
+    policy = c._policy
+    assert policy is not None
+    c.update((k, k) for k in range(24))
+    assert (policy.counts, policy.credits) == (None, None)
+    c[24] = 24  # the 25th key: counted from here on
+    assert policy.counts is not None
+    assert policy.credits is not None
+    assert (policy.counts[24], policy.counts[23]) == (1, 0)
+    assert len(policy.counts.table) == 2 * 1024  # 4 rows of at least 1,024 counters
 
 
 def test_read_marks_left_by_racing_readers_are_pruned():
@@ -185,13 +218,13 @@ def test_read_marks_left_by_racing_readers_are_pruned():
     c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
     policy = c._policy
     assert policy is not None
-    ghost_bytes = len(policy.ghost.new) + len(policy.ghost.old)
     for k in range(1000):
         policy.touch(-k - 1)  # what a reader does for a key a writer evicts at once
         c[k] = k
     assert len(policy.visited) <= 2 * 10 + 16
     assert len(policy.small) <= 10
-    assert len(policy.ghost.new) + len(policy.ghost.old) == ghost_bytes
+    assert policy.counts is not None
+    assert len(policy.counts.table) == 2 * 1024  # fixed: the counts hold no key
 
 
 def test_read_marks_give_back_their_memory_once_cleared():
@@ -356,26 +389,19 @@ def test_the_main_fifo_gives_a_read_entry_a_second_chance():
 
 def test_the_main_fifo_keeps_an_entry_read_in_several_turns_for_as_many_unread():
     """Each turn an entry was read in buys it one unread turn more, up to 3."""
-    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=10)
-    c.update((k, k) for k in range(10))
-    c.get(0)
-    c.get(1)
-    fresh = itertools.count(100)
-
-    def turn() -> None:  # as many new keys as the cache holds, each read while new
-        for k in itertools.islice(fresh, 10):
-            c[k] = k
-            c.get(k)
-
-    for _ in range(3):
-        turn()
-        c.get(0)
-    for _ in range(3):
-        turn()
-    assert (0 in c, 1 in c) == (True, False)  # 1 was read in one turn only
-    turn()
-    turn()
-    assert 0 not in c  # its 3 turns spent
+    policy = S3Fifo(10)
+    counts, turns = policy._start()
+    data = collections.OrderedDict.fromkeys([0, 1, "f0"])  # the main FIFO, oldest first
+    fillers = (f"f{n}" for n in itertools.count(1))
+    victims = []
+    for reads in ([0, 1], [0], [0], [0], *[[]] * 9):
+        for key in reads:
+            policy.touch(key)
+        victims.append(policy._main_victim(data, counts, turns)[0])
+        data[next(fillers)] = None  # a new entry joins the main FIFO
+    # 1, read in one turn, leaves on its first unread pass; 0, read in 4 turns (3 kept),
+    # spends one on each of 3 unread passes and leaves on the 4th.
+    assert victims == ["f0", "f1", 1, *(f"f{n}" for n in range(2, 11)), 0]
 
 
 def test_credits_count_turns_up_to_three_per_key():
@@ -415,35 +441,46 @@ def test_credits_of_other_keys_only_ever_add_turns(keys):
 
 @settings(max_examples=50, deadline=None)
 @given(
-    size=st.integers(1, 300),
-    keys=st.lists(st.one_of(st.integers(), st.text(max_size=5)), unique=True, max_size=900),
+    size=st.integers(1, 3000),
+    counts=st.dictionaries(
+        st.one_of(st.integers(), st.text(max_size=5)), st.integers(1, 20), max_size=300
+    ),
 )
-def test_the_ghost_remembers_its_last_keys_and_forgets_the_others(size, keys):
-    """Nearly all of the last ``size`` keys are found; ``discard`` and ``clear`` forget them.
-
-    A full bucket drops one of its four fingerprints; the memory stays fixed.
-    """
-    ghost = Ghost(size)
-    before = len(ghost.new) + len(ghost.old)
+def test_counts_never_fall_below_a_keys_own_and_stop_at_15(size, counts):
+    """A key's estimate is at least its own count (up to 15), whatever the other keys add."""
+    seen = Counts(size)
+    keys = [key for key, n in counts.items() for _ in range(n)]
+    keys = keys[: seen.sample - 1]  # no halving in between
     for key in keys:
-        ghost.add(key)
-    recent = keys[-size:]
-    assert sum(key not in ghost for key in recent) <= max(1, len(recent) // 50)
-    assert len(ghost.new) + len(ghost.old) == before <= 2 * 8 * size + 32
-    for key in recent[:10]:
-        ghost.discard(key)
-    assert not any(key in ghost for key in recent[:10])
-    ghost.clear()
-    assert not any(key in ghost for key in keys)
+        seen.add(key)
+    own = collections.Counter(keys)
+    assert all(min(15, n) <= seen[key] <= 15 for key, n in own.items())
+    seen.clear()
+    assert not any(seen.table)
+    assert all(seen[key] == 0 for key in own)
 
 
-def test_the_ghost_has_few_false_positives_even_for_strided_keys():
-    ghost = Ghost(10_000)
-    for key in range(0, 2_000_000, 100):  # 20,000 strided keys: both generations full
-        ghost.add(key)
-    assert all(key in ghost for key in range(1_000_000, 2_000_000, 100))
-    false = sum(key in ghost for key in range(1, 1_000_000, 100))  # 10,000 never added
-    assert false < 150  # under 1.5%
+def test_counts_are_halved_every_ten_cache_sizes_of_additions() -> None:
+    seen = Counts(100)
+    assert (seen.width, seen.sample) == (1024, 1000)
+    for _ in range(12):
+        seen.add("hot")
+    for _ in range(1000 - 12 - 1):
+        seen.add("other")
+    assert (seen["hot"], seen["other"]) == (12, 15)
+    seen.add("last")  # the 1,000th addition: every counter halved
+    assert (seen["hot"], seen["other"], seen["last"]) == (6, 7, 0)
+    assert seen.added == 0
+
+
+def test_counts_of_strided_keys_seldom_collide() -> None:
+    """Keys never added are estimated 0 nearly always, even among strided int keys."""
+    seen = Counts(10_000)  # 40,000 counters a row
+    for key in range(0, 2_000_000, 100):  # 20,000 strided keys, each added once
+        seen.add(key)
+    assert all(seen[key] >= 1 for key in range(0, 2_000_000, 100))
+    false = sum(seen[key] > 0 for key in range(1, 1_000_000, 100))  # 10,000 never added
+    assert false < 100  # under 1%
 
 
 def test_each_policy_hit_runs_its_own_step_only():
@@ -495,22 +532,4 @@ def test_a_huge_s3fifo_cache_takes_memory_only_as_it_is_used(maxsize: int) -> No
     assert c.get(1) == c[1] == 1
     assert len(c) == 100
     assert c._policy is not None
-    assert len(c._policy.ghost.new) + len(c._policy.ghost.old) <= 2 * 4 * 2**17
-
-
-def test_a_large_ghost_grows_as_keys_are_added_and_remembers_the_last_ones() -> None:
-    """A ghost for millions of keys starts small and grows fourfold, keeping its latest keys."""
-    ghost = Ghost(10**7)
-    start = len(ghost.new) + len(ghost.old)
-    keys = range(400_000)
-    for key in keys:
-        ghost.add(key)
-    grown = len(ghost.new) + len(ghost.old)
-    assert start < grown <= 2 * 8 * 4 * 400_000  # at most 64 bytes per key added
-    recent = keys[-(2**16) :]
-    assert sum(key not in ghost for key in recent) <= len(recent) // 50
-    ghost.discard(recent[-1])
-    assert recent[-1] not in ghost
-    ghost.clear()
-    assert len(ghost.new) + len(ghost.old) == start
-    assert not any(key in ghost for key in recent)
+    assert c._policy.counts is None  # made once a quarter full

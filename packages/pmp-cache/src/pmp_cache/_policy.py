@@ -2,34 +2,32 @@
 
 ``"lru"`` drops the least recently used entry: the store's ``OrderedDict`` is
 kept in recency order and needs nothing more. ``"s3fifo"`` is S3-FIFO (Yang et
-al., SOSP 2023): new entries wait in a small FIFO (a fiftieth of the cache); one
-that was read while there moves on to the main FIFO, one that was not leaves
-and is remembered in a ghost of hashes, so that it goes straight to the main
-FIFO if it comes back soon. The main FIFO gives an entry read since its last
-turn another turn, and, as in the paper's 2-bit frequency, remembers up to 3
-such turns (``Credits``): an entry passed unread spends one and stays, until it
-has none left. A one-pass scan thus passes through the small FIFO only, and a
-hit just marks the key read: a dict store, no reordering; the count is carried
-by the eviction scan, which adds one for each turn the key was read in.
+al., SOSP 2023) with TinyLFU's admission (Einziger et al., 2017) in place of
+its ghost queue: new entries wait in a small FIFO (a fiftieth of the cache);
+when the cache is full, the small FIFO's oldest entry meets the main FIFO's
+next victim, and the one seen more often lately stays (``Counts``, a
+count-min sketch of the keys stored and of the turns they were read in; a tie
+keeps the main FIFO's). The main FIFO gives an entry read since its last turn
+another turn, and, as in the paper's 2-bit frequency, remembers up to 3 such
+turns (``Credits``): an entry passed unread spends one and stays, until it has
+none left. A one-pass scan thus leaves through the small FIFO (each of its keys
+seen once), and a hit just marks the key read: a dict store, no reordering, no
+count; the counting is done by the lock-held steps, once per turn a key was
+read in.
 
 The store's ``OrderedDict`` is the main FIFO (keys of the small one are
 skipped in it); the small FIFO is another ``OrderedDict`` (O(1) removal at
-either end: a plain dict's first key costs a scan past deleted slots) of at
-most a fiftieth of the cache (on the traces of benchmarks/hit_ratio.py, with
-a ghost of 0.6 times the main FIFO, it scored higher than a twentieth with one
-of half on every one): while the store fills up, its
-oldest entries move on to the main FIFO unread. The read marks are the keys of a
-dict (a store into it is cheaper than a call of set.add). The
-ghost (``Ghost``) keeps no key and no object per key: two generations of
-one-byte fingerprints in buckets, a few bytes per key remembered. The credits
-are 2-bit counters indexed by the key's hash, 8 to 16 per entry of the cache
-(2 to 4 bytes per entry), at least 1 KiB; keys that share one share their credit (a few extra turns
-for an unread entry, nothing more). The store
-tells the policy of entries removed by other means (``delete``, expiry,
-``clear``). A reader that marks a key just as a writer evicts it leaves a
-stale mark: after every cache's worth of new keys, the marks are rebuilt from
-the resident keys' only (``compact``), which also gives the dict back the
-memory of marks cleared since (a dict never shrinks on its own).
+either end: a plain dict's first key costs a scan past deleted slots): while
+the store fills up, its oldest entries move on to the main FIFO unread. The
+read marks are the keys of a dict (a store into it is cheaper than a call of
+set.add). The counts and credits hold no key: 4-bit and 2-bit counters indexed
+by the key's hash (8 and 2 to 4 bytes per entry), made once the store is a
+quarter full, so a huge ``maxsize`` costs nothing up front. The store tells the
+policy of entries removed by other means (``delete``, expiry, ``clear``); a
+key's count outlives its entry. A reader that marks a key just as a writer
+evicts it leaves a stale mark: after every cache's worth of new keys, the marks
+are rebuilt from the resident keys' only (``compact``), which also gives the
+dict back the memory of marks cleared since (a dict never shrinks on its own).
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ from typing import Any
 from pmp_cache._steps import Steps
 from pmp_errors import ValidationError
 
-__all__ = ["POLICIES", "S3_STEPS", "UNMARKED", "Credits", "Ghost", "S3Fifo", "check_policy"]
+__all__ = ["POLICIES", "S3_STEPS", "UNMARKED", "Counts", "Credits", "S3Fifo", "check_policy"]
 
 POLICIES = ("lru", "s3fifo")
 
@@ -78,77 +76,73 @@ def check_policy(policy: object) -> str:
     return str(policy)
 
 
-_GROWN = 1 << 16  # keys a generation takes at first: a larger ghost grows to its size
+_ROWS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+_HALVE = bytes((b >> 1) & 0x77 for b in range(256))  # both 4-bit counters of a byte halved
+_MOST_SEEN = 15  # a 4-bit counter's limit
+_LEAST_WIDTH = 1024  # counters per row at least: a small cache still tells keys apart
 
 
-class Ghost:
-    """The last ``size`` to ``2 * size`` keys added, as one-byte fingerprints of their hashes.
+class Counts:
+    """How often each key was seen lately: a count-min sketch of 4-bit counters.
 
-    Keeps no key and no object per key: each generation is a ``bytearray`` of
-    buckets of 4 one-byte fingerprints, 4 slots per key it holds; the newer one
-    takes ``size`` keys, then the older one is dropped. A key is found while
-    remembered (unless its bucket overflowed, which drops one of four there),
-    and ``discard`` forgets it; a key never added is found about once in 128
-    lookups. A ghost of more than 65,536 keys starts with generations of that
-    many, and when one is full starts afresh with generations four times larger
-    (forgetting its keys, a few times at most), until they take ``size``: a huge
-    ``maxsize`` costs memory only as keys are evicted.
+    Holds no key: 4 rows of ``4 * size`` counters (at least 1,024), two to a
+    byte, 8 bytes per entry of the cache. A key's estimate is the least of its
+    4 counters (one per row, by its hash), never below its true count while no
+    halving came in between, and at most 15; ``add`` raises only the counters at
+    that least value (conservative update), so keys sharing counters inflate each
+    other less. After every ``10 * size`` additions each counter is halved: the
+    counts follow what is popular now.
+
+    >>> seen = Counts(100)
+    >>> for _ in range(3):
+    ...     seen.add("a")
+    >>> seen["a"], seen["b"]
+    (3, 0)
     """
 
-    __slots__ = ("added", "bits", "capacity", "new", "old", "size")
+    __slots__ = ("added", "sample", "table", "width")
 
     def __init__(self, size: int) -> None:
-        self.size = max(1, size)
-        self._allot(min(self.size, _GROWN))
-
-    def _allot(self, capacity: int) -> None:
-        """Start afresh with generations taking ``capacity`` keys each."""
-        self.capacity = capacity
-        self.bits = max(4, (4 * capacity - 1).bit_length())  # log2 of a generation's slots
-        self.new = bytearray(1 << self.bits)
-        self.old = bytearray(len(self.new))
+        self.width = max(_LEAST_WIDTH, 4 * size)
+        self.table = bytearray(2 * self.width)  # 4 rows of ``width`` counters, 2 a byte
+        self.sample = 10 * max(1, size)
         self.added = 0
 
-    def _slot(self, key: object) -> tuple[int, int]:
-        """``(first slot of the key's bucket, fingerprint in 1..255)``."""
-        mixed = (hash(key) * _MIX) & _MASK64
-        return (mixed >> (64 - self.bits)) & ~3, (mixed >> 24) % 255 + 1
+    def _slots(self, key: object) -> tuple[int, int, int, int]:
+        """The indexes of ``key``'s 4 counters, one in each row."""
+        x, w = hash(key), self.width
+        a, b, c, d = _ROWS
+        return (
+            (((x * a) & _MASK64) * w) >> 64,
+            w + ((((x * b) & _MASK64) * w) >> 64),
+            2 * w + ((((x * c) & _MASK64) * w) >> 64),
+            3 * w + ((((x * d) & _MASK64) * w) >> 64),
+        )
+
+    def __getitem__(self, key: object) -> int:
+        """The estimate of how often ``key`` was added lately, 0 to 15."""
+        t = self.table
+        return min((t[i >> 1] >> ((i & 1) << 2)) & 15 for i in self._slots(key))
 
     def add(self, key: object) -> None:
-        """Remember ``key``; past ``capacity`` keys, start a new generation."""
-        bucket, print_ = self._slot(key)
-        new = self.new
-        if new.find(print_, bucket, bucket + 4) >= 0:
-            return
-        if self.added >= self.capacity:
-            if self.capacity < self.size:  # still growing: larger generations, from scratch
-                self._allot(min(self.size, 4 * self.capacity))
-                bucket = self._slot(key)[0]
-            else:
-                self.old, self.new = new, self.old
-                self.new[:] = bytes(len(new))
-                self.added = 0
-            new = self.new
-        free = new.find(0, bucket, bucket + 4)
-        new[bucket + (print_ & 3) if free < 0 else free] = print_
+        """Count one more sighting of ``key``; halve every counter each ``sample`` additions."""
+        t = self.table
+        slots = self._slots(key)
+        seen = [(t[i >> 1] >> ((i & 1) << 2)) & 15 for i in slots]
+        least = min(seen)
+        if least < _MOST_SEEN:
+            for i, count in zip(slots, seen, strict=True):
+                if count == least:
+                    t[i >> 1] += 1 << ((i & 1) << 2)
         self.added += 1
-
-    def __contains__(self, key: object) -> bool:
-        bucket, print_ = self._slot(key)
-        end = bucket + 4
-        return self.new.find(print_, bucket, end) >= 0 or self.old.find(print_, bucket, end) >= 0
-
-    def discard(self, key: object) -> None:
-        """Forget ``key`` (and, rarely, a key with the same bucket and fingerprint)."""
-        bucket, print_ = self._slot(key)
-        for table in (self.new, self.old):
-            found = table.find(print_, bucket, bucket + 4)
-            if found >= 0:
-                table[found] = 0
+        if self.added >= self.sample:
+            self.added = 0
+            self.table = t.translate(_HALVE)
 
     def clear(self) -> None:
-        """Forget every key (a grown ghost starts small again)."""
-        self._allot(min(self.size, _GROWN))
+        """Forget every count."""
+        self.table = bytearray(len(self.table))
+        self.added = 0
 
 
 class Credits:
@@ -209,8 +203,9 @@ class S3Fifo:
     __slots__ = (
         "admitted",
         "compact_every",
+        "counts",
         "credits",
-        "ghost",
+        "maxsize",
         "small",
         "small_size",
         "touch",
@@ -223,22 +218,24 @@ class S3Fifo:
         self.small_size = max(1, maxsize // 50)
         self.admitted = 0  # keys admitted since the marks were last compacted
         self.compact_every = maxsize + 16
-        # The last 0.6 to 1.2 times as many keys as the main FIFO holds.
-        self.ghost = Ghost(max(1, (maxsize - self.small_size) * 3 // 5))
-        self.credits: Credits | None = None  # made at the first eviction, for the full store
+        self.maxsize = maxsize
+        # Made once the store is a quarter full: a huge maxsize costs nothing before.
+        self.counts: Counts | None = None
+        self.credits: Credits | None = None
         self.touch = self.visited.setdefault
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
-        """Place a key just stored as new (at the end of ``data``) in its FIFO."""
+        """Place a key just stored as new (at the end of ``data``) in the small FIFO."""
         self.visited.pop(key, None)
         self.admitted += 1
         if self.admitted >= self.compact_every:
             self.admitted = 0
             self.compact(data)
-        ghost = self.ghost
-        if key in ghost:  # evicted unread lately: straight to the main FIFO
-            ghost.discard(key)
-            return
+        counts = self.counts
+        if counts is None and 4 * len(data) >= self.maxsize:  # a quarter full: start counting
+            counts = self._start()[0]
+        if counts is not None:
+            counts.add(key)
         small = self.small
         small[key] = None
         if len(small) > self.small_size:  # still filling up: the oldest moves on, as it is
@@ -258,28 +255,46 @@ class S3Fifo:
         visited.update(kept)
 
     def victim(self, data: Any) -> tuple[Any, Any]:
-        """Remove and return the ``(key, entry)`` to evict from the non-empty ``data``."""
-        small, visited, turns = self.small, self.visited, self.credits
-        if turns is None:  # a huge maxsize costs nothing until the store is that full
-            turns = self.credits = Credits(len(data))
-        while True:
-            if small and (len(small) >= self.small_size or len(small) >= len(data)):
-                key = small.popitem(False)[0]  # noqa: FBT003 - positional is faster
-                entry = data.get(key, _GONE)
-                if entry is _GONE:  # pragma: no cover - every removal forgets its key
-                    continue
-                if key in visited:  # read while new: on to the main FIFO
-                    visited.pop(key, None)
-                    data.move_to_end(key)
-                    continue
-                del data[key]
-                self.ghost.add(key)
+        """Remove and return the ``(key, entry)`` to evict from the non-empty ``data``.
+
+        The small FIFO's oldest entry and the main FIFO's next victim meet: the
+        one seen more often lately (``counts``; a tie keeps the main FIFO's) stays.
+        """
+        small, visited, counts, turns = self.small, self.visited, self.counts, self.credits
+        if counts is None or turns is None:  # pragma: no cover - made before the store is full
+            counts, turns = self._start()
+        while small and (len(small) >= self.small_size or len(small) >= len(data)):
+            key = small.popitem(False)[0]  # noqa: FBT003 - positional is faster
+            if visited.pop(key, _GONE) is None:  # read while new: seen once more
+                counts.add(key)
+            entry = data.pop(key, _GONE)
+            if entry is _GONE:  # pragma: no cover - every removal forgets its key
+                continue
+            if len(data) <= len(small):  # no main FIFO to meet
                 return key, entry
+            rival, rival_entry = self._main_victim(data, counts, turns)
+            if counts[key] > counts[rival]:  # on to the main FIFO, at its end
+                data[key] = entry
+                return rival, rival_entry
+            data[rival] = rival_entry
+            data.move_to_end(rival, last=False)  # back at the main FIFO's head
+            return key, entry
+        return self._main_victim(data, counts, turns)
+
+    def _start(self) -> tuple[Counts, Credits]:
+        """Make the counts and the credits, sized for the full store."""
+        self.counts, self.credits = Counts(self.maxsize), Credits(self.maxsize)
+        return self.counts, self.credits
+
+    def _main_victim(self, data: Any, counts: Counts, turns: Credits) -> tuple[Any, Any]:
+        """Remove and return the main FIFO's next entry with no turn left (``data`` has one)."""
+        small, visited = self.small, self.visited
+        while True:
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
                 data[key] = entry
-            elif key in visited:  # read since its last turn: another turn, and one more in store
-                visited.pop(key, None)
+            elif visited.pop(key, _GONE) is None:  # read since its last turn: another, one in store
+                counts.add(key)
                 turns.earn(key)
                 data[key] = entry
             elif turns.spend(key):  # unread, but read in earlier turns
@@ -288,7 +303,10 @@ class S3Fifo:
                 return key, entry
 
     def forget(self, key: Any) -> None:
-        """Drop what is known of ``key``, which left the store by other means."""
+        """Drop what is known of ``key``, which left the store by other means.
+
+        Its count stays: how often a key was asked for outlives its entry.
+        """
         self.small.pop(key, None)
         self.visited.pop(key, None)
         if self.credits is not None:
@@ -298,7 +316,8 @@ class S3Fifo:
         """Forget everything (the store was emptied)."""
         self.small.clear()
         self.visited.clear()
-        self.ghost.clear()
+        if self.counts is not None:
+            self.counts.clear()
         if self.credits is not None:
             self.credits.clear()
 

@@ -26,9 +26,11 @@ _S3FIFO_TOUCH = """\
 class S3FIFOCache(LRUCache[K, V]):
     """``LRUCache``'s mapping with the scan-resistant S3-FIFO eviction policy.
 
-    New entries wait in a small FIFO (a fiftieth of ``maxsize``); those read while
-    there move on to the main FIFO, the others leave first, so one pass over many
-    keys (a scan) cannot flush the entries in steady use. A hit only marks the key
+    New entries wait in a small FIFO (a fiftieth of ``maxsize``); when the cache
+    is full, its oldest entry stays only if seen more often lately than the main
+    FIFO's next victim (a frequency sketch, as TinyLFU's), and the main FIFO gives
+    entries read since their last turn another one, so one pass over many keys
+    (a scan) cannot flush the entries in steady use. A hit only marks the key
     read (no reordering). Everything else (TTL, stats, ``on_event``, thread
     safety) is as for ``LRUCache``; iteration and ``popitem`` follow the main
     FIFO's order rather than recency. ``cache(policy="s3fifo")`` stores in one.
