@@ -405,9 +405,9 @@ def test_the_main_fifo_keeps_an_entry_read_in_several_turns_for_as_many_unread()
 
 
 def test_credits_count_turns_up_to_three_per_key():
-    """``earn`` adds a turn up to 3, ``spend`` takes one until none is left; 2 bytes per entry."""
+    """``earn`` adds a turn up to 3, ``spend`` takes one until none is left; 4 bytes per entry."""
     turns = Credits(1000)
-    assert len(turns.table) == 2048  # 8192 2-bit counters
+    assert len(turns.table) == 4000  # 16,000 2-bit counters
     assert len(Credits(10).table) == 1024  # at least 4096: small caches share few
     turns.earn("a")
     assert (turns["a"], turns["b"]) == (1, 0)

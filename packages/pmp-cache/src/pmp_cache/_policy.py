@@ -21,7 +21,7 @@ either end: a plain dict's first key costs a scan past deleted slots): while
 the store fills up, its oldest entries move on to the main FIFO unread. The
 read marks are the keys of a dict (a store into it is cheaper than a call of
 set.add). The counts and credits hold no key: 4-bit and 2-bit counters indexed
-by the key's hash (8 and 2 to 4 bytes per entry), made once the store is a
+by the key's hash (10 and 4 bytes per entry), made once the store is a
 quarter full, so a huge ``maxsize`` costs nothing up front. The store tells the
 policy of entries removed by other means (``delete``, expiry, ``clear``); a
 key's count outlives its entry. A reader that marks a key just as a writer
@@ -76,26 +76,29 @@ def check_policy(policy: object) -> str:
     return str(policy)
 
 
-_ROWS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+_MIX2 = 0xC2B2AE3D27D4EB4F  # a second odd multiplier, for two more rows of Counts
 _HALVE = bytes((b >> 1) & 0x77 for b in range(256))  # both 4-bit counters of a byte halved
 _MOST_SEEN = 15  # a 4-bit counter's limit
 _LEAST_WIDTH = 1024  # counters per row at least: a small cache still tells keys apart
+_MOST_WIDTH = 1 << 24  # counters per row at most: a row is addressed by 24 bits of a hash
 
 
 class Counts:
     """How often each key was seen lately: a count-min sketch of 4-bit counters.
 
-    Holds no key: 4 rows of ``4 * size`` counters (at least 1,024), two to a
-    byte, 8 bytes per entry of the cache. A key's estimate is the least of its
-    4 counters (one per row, by its hash), never below its true count while no
-    halving came in between, and at most 15; ``add`` raises only the counters at
-    that least value (conservative update), so keys sharing counters inflate each
-    other less. After every ``10 * size`` additions each counter is halved: the
-    counts follow what is popular now.
+    Holds no key: 4 rows of ``5 * size`` counters (at least 1,024, at most
+    2**24), two to a byte, 10 bytes per entry of the cache (4 per entry in each
+    row, as Caffeine's, scored 0.3 to 0.6 points lower on the Zipf traces of
+    benchmarks/hit_ratio.py at 1,000 entries). A key's estimate is
+    the least of its 4 counters (one per row, by its hash), never below its true
+    count while no halving came in between, and at most 15; ``add`` raises only
+    the counters at that least value (conservative update), so keys sharing
+    counters inflate each other less. After every ``10 * size`` additions each
+    counter is halved: the counts follow what is popular now.
 
     >>> seen = Counts(100)
-    >>> for _ in range(3):
-    ...     seen.add("a")
+    >>> [seen.add("a") for _ in range(3)]
+    [1, 2, 3]
     >>> seen["a"], seen["b"]
     (3, 0)
     """
@@ -103,41 +106,60 @@ class Counts:
     __slots__ = ("added", "sample", "table", "width")
 
     def __init__(self, size: int) -> None:
-        self.width = max(_LEAST_WIDTH, 4 * size)
+        self.width = min(_MOST_WIDTH, max(_LEAST_WIDTH, 5 * size))
         self.table = bytearray(2 * self.width)  # 4 rows of ``width`` counters, 2 a byte
         self.sample = 10 * max(1, size)
         self.added = 0
 
     def _slots(self, key: object) -> tuple[int, int, int, int]:
-        """The indexes of ``key``'s 4 counters, one in each row."""
+        """The indexes of ``key``'s 4 counters, one in each row (24 bits of a hash each)."""
         x, w = hash(key), self.width
-        a, b, c, d = _ROWS
+        h, g = (x * _MIX) & _MASK64, (x * _MIX2) & _MASK64
         return (
-            (((x * a) & _MASK64) * w) >> 64,
-            w + ((((x * b) & _MASK64) * w) >> 64),
-            2 * w + ((((x * c) & _MASK64) * w) >> 64),
-            3 * w + ((((x * d) & _MASK64) * w) >> 64),
+            ((h >> 40) * w) >> 24,
+            w + ((((h >> 16) & 0xFFFFFF) * w) >> 24),
+            2 * w + (((g >> 40) * w) >> 24),
+            3 * w + ((((g >> 16) & 0xFFFFFF) * w) >> 24),
         )
 
     def __getitem__(self, key: object) -> int:
         """The estimate of how often ``key`` was added lately, 0 to 15."""
         t = self.table
-        return min((t[i >> 1] >> ((i & 1) << 2)) & 15 for i in self._slots(key))
+        a, b, c, d = self._slots(key)
+        return min(
+            (t[a >> 1] >> ((a & 1) << 2)) & 15,
+            (t[b >> 1] >> ((b & 1) << 2)) & 15,
+            (t[c >> 1] >> ((c & 1) << 2)) & 15,
+            (t[d >> 1] >> ((d & 1) << 2)) & 15,
+        )
 
-    def add(self, key: object) -> None:
-        """Count one more sighting of ``key``; halve every counter each ``sample`` additions."""
+    def add(self, key: object) -> int:
+        """Count one more sighting of ``key`` and return its estimate.
+
+        Every ``sample`` additions, each counter is halved.
+        """
         t = self.table
-        slots = self._slots(key)
-        seen = [(t[i >> 1] >> ((i & 1) << 2)) & 15 for i in slots]
-        least = min(seen)
+        a, b, c, d = self._slots(key)
+        sa, sb, sc, sd = (a & 1) << 2, (b & 1) << 2, (c & 1) << 2, (d & 1) << 2
+        a, b, c, d = a >> 1, b >> 1, c >> 1, d >> 1  # the bytes
+        va, vb, vc, vd = (t[a] >> sa) & 15, (t[b] >> sb) & 15, (t[c] >> sc) & 15, (t[d] >> sd) & 15
+        least = min(va, vb, vc, vd)
         if least < _MOST_SEEN:
-            for i, count in zip(slots, seen, strict=True):
-                if count == least:
-                    t[i >> 1] += 1 << ((i & 1) << 2)
+            if va == least:
+                t[a] += 1 << sa
+            if vb == least:
+                t[b] += 1 << sb
+            if vc == least:
+                t[c] += 1 << sc
+            if vd == least:
+                t[d] += 1 << sd
+            least += 1
         self.added += 1
         if self.added >= self.sample:
             self.added = 0
             self.table = t.translate(_HALVE)
+            least >>= 1
+        return least
 
     def clear(self) -> None:
         """Forget every count."""
@@ -148,21 +170,26 @@ class Counts:
 class Credits:
     """Up to 3 further turns per key in the main FIFO: 2-bit counters indexed by its hash.
 
-    Holds no key: ``8 * size`` counters (rounded up to a power of two), four to
-    a byte, and at least 4096 (1 KiB): keys sharing a counter share their credit,
-    which cost a 100-entry cache up to 0.6 points of hit ratio with 8 per entry.
+    Holds no key: ``16 * size`` counters (at least 4,096), four to a byte, 4
+    bytes per entry of the cache: keys sharing a counter share their credit
+    (with 8 counters per entry, that cost a 1,000-entry cache 0.4 to 0.8 points
+    of hit ratio on the Zipf traces of benchmarks/hit_ratio.py).
+
+    >>> turns = Credits(100)
+    >>> turns.earn("a")
+    >>> turns["a"], turns.spend("a"), turns.spend("a")
+    (1, True, False)
     """
 
-    __slots__ = ("shift", "table")
+    __slots__ = ("size", "table")
 
     def __init__(self, size: int) -> None:
-        bits = max(12, (8 * size - 1).bit_length())  # log2 of the number of counters
-        self.shift = 64 - bits
-        self.table = bytearray(1 << (bits - 2))
+        self.size = max(4096, 16 * size)  # counters
+        self.table = bytearray((self.size + 3) // 4)
 
     def earn(self, key: object) -> None:
         """Add one turn to ``key``'s credit, up to 3."""
-        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
         table, index, shift = self.table, slot >> 2, (slot & 3) << 1
         byte = table[index]
         if (byte >> shift) & 3 != _MOST_TURNS:
@@ -170,7 +197,7 @@ class Credits:
 
     def spend(self, key: object) -> bool:
         """Take one turn from ``key``'s credit: ``False`` if it had none."""
-        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
         table, index, shift = self.table, slot >> 2, (slot & 3) << 1
         byte = table[index]
         if not (byte >> shift) & 3:
@@ -180,12 +207,12 @@ class Credits:
 
     def __getitem__(self, key: object) -> int:
         """``key``'s credit, 0 to 3."""
-        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
         return (self.table[slot >> 2] >> ((slot & 3) << 1)) & 3
 
     def discard(self, key: object) -> None:
         """Drop ``key``'s credit (and that of keys sharing its counter)."""
-        slot = ((hash(key) * _MIX) & _MASK64) >> self.shift
+        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
         self.table[slot >> 2] &= ~(3 << ((slot & 3) << 1)) & 0xFF
 
     def clear(self) -> None:
