@@ -404,6 +404,36 @@ def test_the_main_fifo_keeps_an_entry_read_in_several_turns_for_as_many_unread()
     assert victims == ["f0", "f1", 1, *(f"f{n}" for n in range(2, 11)), 0]
 
 
+class _MarkedAgainAtOnce(dict[object, None]):
+    """Read marks that readers set again, for every stored key, each time the scan takes one."""
+
+    def __init__(self, data: collections.OrderedDict[object, None]) -> None:
+        super().__init__(dict.fromkeys(data))
+        self.data = data
+        self.taken = 0
+
+    def pop(self, key: object, default: object = None) -> object:
+        self.taken += 1
+        assert self.taken < 10_000, "the main FIFO's scan goes round and round"
+        found = super().pop(key, default)
+        self.update(dict.fromkeys(self.data))
+        return found
+
+
+def test_the_main_fifos_scan_ends_while_readers_mark_every_key():
+    """Readers marking each key again as fast as the scan passes it cannot keep it going."""
+    policy = S3Fifo(10)
+    counts, turns = policy._start()
+    data = collections.OrderedDict.fromkeys(range(10))  # the store, oldest first
+    policy.small[0] = None  # 0 is new: skipped by the main FIFO's scan
+    policy.visited = marks = _MarkedAgainAtOnce(data)
+    key, _ = policy._main_victim(data, counts, turns)
+    assert key not in data
+    assert key != 0
+    assert len(data) == 9
+    assert marks.taken <= 10 + 1
+
+
 def test_credits_count_turns_up_to_three_per_key():
     """``earn`` adds a turn up to 3, ``spend`` takes one until none is left; 2 bytes per entry."""
     turns = Credits(1000)

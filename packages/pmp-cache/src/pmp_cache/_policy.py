@@ -287,8 +287,15 @@ class S3Fifo:
         return self.counts, self.credits
 
     def _main_victim(self, data: Any, counts: Counts, turns: Credits) -> tuple[Any, Any]:
-        """Remove and return the main FIFO's next entry with no turn left (``data`` has one)."""
+        """Remove and return the main FIFO's next entry with no turn left (``data`` has one).
+
+        A scan takes each key's mark once, so it ends within 5 rounds; readers
+        marking keys again as fast as it passes them could keep it going, lock
+        held, for as long as they do: once it took as many marks as there are
+        entries, it takes no more (those made since wait for the next eviction).
+        """
         small, visited = self.small, self.visited
+        marks_left = len(data)
         while True:
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
@@ -297,6 +304,9 @@ class S3Fifo:
                 counts.add(key)
                 turns.earn(key)
                 data[key] = entry
+                marks_left -= 1
+                if not marks_left:  # readers mark keys as fast as they are passed
+                    visited = {}
             elif turns.spend(key):  # unread, but read in earlier turns
                 data[key] = entry
             else:
