@@ -227,6 +227,20 @@ def test_read_marks_left_by_racing_readers_are_pruned():
     assert len(policy.counts.table) == 2 * 1024  # fixed: the counts hold no key
 
 
+@pytest.mark.parametrize("maxsize", [10**12, 2**64])
+def test_read_marks_left_by_racing_readers_are_pruned_in_a_huge_cache(maxsize: int) -> None:
+    """Marks of removed keys are pruned as often as the store's worth of keys is added."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=maxsize)
+    policy = c._policy
+    assert policy is not None
+    c.update((k, k) for k in range(-10, 0))
+    for k in range(1000):
+        c[k] = k
+        del c[k]
+        policy.touch(k)  # what a reader that found the key marks as a writer deletes it
+    assert len(policy.visited) <= 2 * 10 + 16
+
+
 def test_read_marks_give_back_their_memory_once_cleared():
     """A dict never shrinks: marks cleared by eviction must not keep the warm-up's table."""
     c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=1000)

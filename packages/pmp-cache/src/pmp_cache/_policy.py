@@ -25,7 +25,8 @@ by the key's hash (8 and 2 to 4 bytes per entry), made once the store is a
 quarter full, so a huge ``maxsize`` costs nothing up front. The store tells the
 policy of entries removed by other means (``delete``, expiry, ``clear``); a
 key's count outlives its entry. A reader that marks a key just as a writer
-evicts it leaves a stale mark: after every cache's worth of new keys, the marks
+evicts or deletes it leaves a stale mark: after as many new keys as the store
+held last time (and 16; not ``maxsize``, which may never be reached), the marks
 are rebuilt from the resident keys' only (``compact``), which also gives the
 dict back the memory of marks cleared since (a dict never shrinks on its own).
 """
@@ -217,7 +218,7 @@ class S3Fifo:
         self.visited: dict[Any, None] = {}  # a set of keys; a dict for the cheaper hit
         self.small_size = max(1, maxsize // 50)
         self.admitted = 0  # keys admitted since the marks were last compacted
-        self.compact_every = maxsize + 16
+        self.compact_every = 16  # then as many as stored (and 16): not maxsize, which may be huge
         self.maxsize = maxsize
         # Made once the store is a quarter full: a huge maxsize costs nothing before.
         self.counts: Counts | None = None
@@ -230,6 +231,7 @@ class S3Fifo:
         self.admitted += 1
         if self.admitted >= self.compact_every:
             self.admitted = 0
+            self.compact_every = len(data) + 16
             self.compact(data)
         counts = self.counts
         if counts is None and 4 * len(data) >= self.maxsize:  # a quarter full: start counting
