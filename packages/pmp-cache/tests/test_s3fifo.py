@@ -227,6 +227,20 @@ def test_read_marks_left_by_racing_readers_are_pruned():
     assert len(policy.counts.table) == 2 * 1024  # fixed: the counts hold no key
 
 
+@pytest.mark.parametrize("maxsize", [10**12, 2**64])
+def test_read_marks_left_by_racing_readers_are_pruned_in_a_huge_cache(maxsize: int) -> None:
+    """Marks of removed keys are pruned as often as the store's worth of keys is added."""
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=maxsize)
+    policy = c._policy
+    assert policy is not None
+    c.update((k, k) for k in range(-10, 0))
+    for k in range(1000):
+        c[k] = k
+        del c[k]
+        policy.touch(k)  # what a reader that found the key marks as a writer deletes it
+    assert len(policy.visited) <= 2 * 10 + 16
+
+
 def test_read_marks_give_back_their_memory_once_cleared():
     """A dict never shrinks: marks cleared by eviction must not keep the warm-up's table."""
     c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=1000)
@@ -402,6 +416,36 @@ def test_the_main_fifo_keeps_an_entry_read_in_several_turns_for_as_many_unread()
     # 1, read in one turn, leaves on its first unread pass; 0, read in 4 turns (3 kept),
     # spends one on each of 3 unread passes and leaves on the 4th.
     assert victims == ["f0", "f1", 1, *(f"f{n}" for n in range(2, 11)), 0]
+
+
+class _MarkedAgainAtOnce(dict[object, None]):
+    """Read marks that readers set again, for every stored key, each time the scan takes one."""
+
+    def __init__(self, data: collections.OrderedDict[object, None]) -> None:
+        super().__init__(dict.fromkeys(data))
+        self.data = data
+        self.taken = 0
+
+    def pop(self, key: object, default: object = None) -> object:
+        self.taken += 1
+        assert self.taken < 10_000, "the main FIFO's scan goes round and round"
+        found = super().pop(key, default)
+        self.update(dict.fromkeys(self.data))
+        return found
+
+
+def test_the_main_fifos_scan_ends_while_readers_mark_every_key():
+    """Readers marking each key again as fast as the scan passes it cannot keep it going."""
+    policy = S3Fifo(10)
+    counts, turns = policy._start()
+    data = collections.OrderedDict.fromkeys(range(10))  # the store, oldest first
+    policy.small[0] = None  # 0 is new: skipped by the main FIFO's scan
+    policy.visited = marks = _MarkedAgainAtOnce(data)
+    key, _ = policy._main_victim(data, counts, turns)
+    assert key not in data
+    assert key != 0
+    assert len(data) == 9
+    assert marks.taken <= 10 + 1
 
 
 def test_credits_count_turns_up_to_three_per_key():

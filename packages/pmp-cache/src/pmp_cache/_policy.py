@@ -25,7 +25,8 @@ by the key's hash (10 and 4 bytes per entry), made once the store is a
 quarter full, so a huge ``maxsize`` costs nothing up front. The store tells the
 policy of entries removed by other means (``delete``, expiry, ``clear``); a
 key's count outlives its entry. A reader that marks a key just as a writer
-evicts it leaves a stale mark: after every cache's worth of new keys, the marks
+evicts or deletes it leaves a stale mark: after as many new keys as the store
+held last time (and 16; not ``maxsize``, which may never be reached), the marks
 are rebuilt from the resident keys' only (``compact``), which also gives the
 dict back the memory of marks cleared since (a dict never shrinks on its own).
 """
@@ -244,7 +245,7 @@ class S3Fifo:
         self.visited: dict[Any, None] = {}  # a set of keys; a dict for the cheaper hit
         self.small_size = max(1, maxsize // 50)
         self.admitted = 0  # keys admitted since the marks were last compacted
-        self.compact_every = maxsize + 16
+        self.compact_every = 16  # then as many as stored (and 16): not maxsize, which may be huge
         self.maxsize = maxsize
         # Made once the store is a quarter full: a huge maxsize costs nothing before.
         self.counts: Counts | None = None
@@ -257,6 +258,7 @@ class S3Fifo:
         self.admitted += 1
         if self.admitted >= self.compact_every:
             self.admitted = 0
+            self.compact_every = len(data) + 16
             self.compact(data)
         counts = self.counts
         if counts is None and 4 * len(data) >= self.maxsize:  # a quarter full: start counting
@@ -314,8 +316,15 @@ class S3Fifo:
         return self.counts, self.credits
 
     def _main_victim(self, data: Any, counts: Counts, turns: Credits) -> tuple[Any, Any]:
-        """Remove and return the main FIFO's next entry with no turn left (``data`` has one)."""
+        """Remove and return the main FIFO's next entry with no turn left (``data`` has one).
+
+        A scan takes each key's mark once, so it ends within 5 rounds; readers
+        marking keys again as fast as it passes them could keep it going, lock
+        held, for as long as they do: once it took as many marks as there are
+        entries, it takes no more (those made since wait for the next eviction).
+        """
         small, visited = self.small, self.visited
+        marks_left = len(data)
         while True:
             key, entry = data.popitem(False)  # noqa: FBT003 - positional is faster
             if key in small:  # still new: the small FIFO decides
@@ -324,6 +333,9 @@ class S3Fifo:
                 counts.add(key)
                 turns.earn(key)
                 data[key] = entry
+                marks_left -= 1
+                if not marks_left:  # readers mark keys as fast as they are passed
+                    visited = {}
             elif turns.spend(key):  # unread, but read in earlier turns
                 data[key] = entry
             else:
