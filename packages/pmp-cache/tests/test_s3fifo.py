@@ -5,6 +5,7 @@ import collections
 import copy
 import itertools
 import pickle
+import random
 import sys
 import threading
 
@@ -254,6 +255,30 @@ def test_read_marks_give_back_their_memory_once_cleared():
         c[k] = k
     assert len(policy.visited) < 100
     assert sys.getsizeof(policy.visited) < full // 4
+
+
+def test_read_marks_table_is_rebuilt_soon_after_it_grows():
+    """A grown table of read marks is rebuilt at the next admission, not a cache's worth later.
+
+    Marks stored by hits and removed by the main FIFO's passes churn the dict, which then
+    grows to 2 to 4 slots per live mark (an eighth of a cache's worth of new keys at least
+    passes between rebuilds).
+    """
+    rnd = random.Random(5)  # noqa: S311 - a reproducible trace
+    weights = [1 / (i + 1) for i in range(20_000)]
+    trace = rnd.choices(range(20_000), weights, k=60_000)
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=2000)
+    policy = c._policy
+    assert policy is not None
+    bloated = samples = 0
+    for i, k in enumerate(trace):
+        if c.get(k) is None:
+            c[k] = k
+        if i >= 20_000 and i % 100 == 0:
+            samples += 1
+            fresh = dict.fromkeys(list(policy.visited))
+            bloated += sys.getsizeof(policy.visited) > 1.5 * sys.getsizeof(fresh)
+    assert bloated < samples // 5, bloated  # without the rebuild on growth: 164 of 400
 
 
 def test_copy_pickle_and_clear_keep_the_policy():

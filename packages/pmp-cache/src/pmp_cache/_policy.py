@@ -29,10 +29,15 @@ evicts or deletes it leaves a stale mark: after as many new keys as the store
 held last time (and 16; not ``maxsize``, which may never be reached), the marks
 are rebuilt from the resident keys' only (``compact``), which also gives the
 dict back the memory of marks cleared since (a dict never shrinks on its own).
+Marks stored by hits and removed as the main FIFO passes their keys churn the
+dict, which then grows to 2 to 4 slots per live mark: once its table has grown,
+the next admission rebuilds it (an eighth of that period after the last rebuild
+at the earliest, so that a table just too small is not rebuilt over and over).
 """
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from typing import Any
 
@@ -233,6 +238,7 @@ class S3Fifo:
         "compact_every",
         "counts",
         "credits",
+        "marks_bytes",
         "maxsize",
         "small",
         "small_size",
@@ -246,6 +252,7 @@ class S3Fifo:
         self.small_size = max(1, maxsize // 50)
         self.admitted = 0  # keys admitted since the marks were last compacted
         self.compact_every = 16  # then as many as stored (and 16): not maxsize, which may be huge
+        self.marks_bytes = sys.getsizeof(self.visited)  # the marks' table when last compacted
         self.maxsize = maxsize
         # Made once the store is a quarter full: a huge maxsize costs nothing before.
         self.counts: Counts | None = None
@@ -254,12 +261,16 @@ class S3Fifo:
 
     def admit(self, data: dict[Any, Any], key: Any) -> None:
         """Place a key just stored as new (at the end of ``data``) in the small FIFO."""
-        self.visited.pop(key, None)
+        visited = self.visited
+        visited.pop(key, None)
         self.admitted += 1
-        if self.admitted >= self.compact_every:
+        if self.admitted >= self.compact_every or (  # or the table grew, an eighth of that on
+            8 * self.admitted >= self.compact_every and sys.getsizeof(visited) > self.marks_bytes
+        ):
             self.admitted = 0
             self.compact_every = len(data) + 16
             self.compact(data)
+            self.marks_bytes = sys.getsizeof(visited)
         counts = self.counts
         if counts is None and 4 * len(data) >= self.maxsize:  # a quarter full: start counting
             counts = self._start()[0]
