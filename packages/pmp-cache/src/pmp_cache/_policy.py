@@ -263,9 +263,11 @@ class S3Fifo:
         """Place a key just stored as new (at the end of ``data``) in the small FIFO."""
         visited = self.visited
         visited.pop(key, None)
-        self.admitted += 1
-        if self.admitted >= self.compact_every or (  # or the table grew, an eighth of that on
-            8 * self.admitted >= self.compact_every and sys.getsizeof(visited) > self.marks_bytes
+        admitted = self.admitted = self.admitted + 1
+        if admitted >= self.compact_every or (
+            not admitted & 31  # every 32 new keys, an eighth of the period on: has it grown?
+            and 8 * admitted >= self.compact_every
+            and sys.getsizeof(visited) > self.marks_bytes
         ):
             self.admitted = 0
             self.compact_every = len(data) + 16
