@@ -8,6 +8,7 @@ import pickle
 import random
 import sys
 import threading
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -446,12 +447,12 @@ def test_the_main_fifo_keeps_an_entry_read_in_several_turns_for_as_many_unread()
 class _MarkedAgainAtOnce(dict[object, None]):
     """Read marks that readers set again, for every stored key, each time the scan takes one."""
 
-    def __init__(self, data: collections.OrderedDict[object, None]) -> None:
+    def __init__(self, data: collections.OrderedDict[Any, Any]) -> None:
         super().__init__(dict.fromkeys(data))
         self.data = data
         self.taken = 0
 
-    def pop(self, key: object, default: object = None) -> object:
+    def pop(self, key: object, default: object = None) -> object:  # type: ignore[override]
         self.taken += 1
         assert self.taken < 10_000, "the main FIFO's scan goes round and round"
         found = super().pop(key, default)
