@@ -543,6 +543,26 @@ def test_counts_are_halved_every_ten_cache_sizes_of_additions() -> None:
     assert seen.added == 0
 
 
+def test_counts_of_a_cache_larger_than_the_sketch_do_not_saturate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the width cap, the counts are halved as often as for the widest sketch.
+
+    Halved every ``10 * size`` additions, a sketch capped at fewer counters than
+    5 per entry filled up: every key, even one never added, was estimated 15, so
+    a new entry always tied with the main FIFO's victim and was never admitted.
+    Scaled down here (a cap of 1,024 counters a row for a 10,000-entry cache,
+    the ratio of a cache of about 100,000,000 entries to the real cap).
+    """
+    monkeypatch.setattr("pmp_cache._policy._MOST_WIDTH", 1024)
+    seen = Counts(10_000)
+    assert seen.width == 1024
+    for key in range(99_999):  # under 10 * 10,000 additions
+        seen.add(key)
+    fresh = [seen[("never added", n)] for n in range(200)]
+    assert sum(estimate == 15 for estimate in fresh) < 20, fresh  # without the fix: all 200
+
+
 def test_counts_of_strided_keys_seldom_collide() -> None:
     """Keys never added are estimated 0 nearly always, even among strided int keys."""
     seen = Counts(10_000)  # 40,000 counters a row

@@ -99,8 +99,9 @@ class Counts:
     the least of its 4 counters (one per row, by its hash), never below its true
     count while no halving came in between, and at most 15; ``add`` raises only
     the counters at that least value (conservative update), so keys sharing
-    counters inflate each other less. After every ``10 * size`` additions each
-    counter is halved: the counts follow what is popular now.
+    counters inflate each other less. After every ``10 * size`` additions (no
+    more than 2 a counter: a capped sketch would fill up) each counter is
+    halved: the counts follow what is popular now.
 
     >>> seen = Counts(100)
     >>> [seen.add("a") for _ in range(3)]
@@ -114,7 +115,8 @@ class Counts:
     def __init__(self, size: int) -> None:
         self.width = min(_MOST_WIDTH, max(_LEAST_WIDTH, 5 * size))
         self.table = bytearray(2 * self.width)  # 4 rows of ``width`` counters, 2 a byte
-        self.sample = 10 * max(1, size)
+        # At most 2 additions a counter between halvings: a capped sketch must not fill up.
+        self.sample = 10 * max(1, min(size, _MOST_WIDTH // 5))
         self.added = 0
 
     def _slots(self, key: object) -> tuple[int, int, int, int]:
