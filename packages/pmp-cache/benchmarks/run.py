@@ -9,7 +9,8 @@ reported ratio is the median of the per-round ratios ``ours / baseline`` (below
 1.0 means we are faster). The cost of the bare measuring loop is measured in each
 round and subtracted, so ratios compare the operations themselves.
 
-Then the hit ratios of the eviction policies (``hit_ratio.py``) are printed.
+Then the hit ratios of the eviction policies (``hit_ratio.py``) are printed, and
+those of the traces where frequency misleads (``recency.py``).
 
 When redis-py and ``redis-server`` are available, the Redis rows of
 ``redis_bench.py`` run too, on a server started on a free loopback port (and
@@ -591,6 +592,9 @@ def main() -> None:  # noqa: C901, PLR0915 - one linear script
         quick=args.quick,
         json_path=None if not args.json else args.json.removesuffix(".json") + ".hit-ratio",
     )
+    import recency  # next to this script too
+
+    recency.main()
 
 
 if __name__ == "__main__":
