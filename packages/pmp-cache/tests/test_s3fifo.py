@@ -282,6 +282,26 @@ def test_read_marks_table_is_rebuilt_soon_after_it_grows():
     assert bloated < samples // 5, bloated  # without the rebuild on growth: 164 of 400
 
 
+def test_keys_deleted_or_expired_leave_the_policys_state():
+    """Deleting, popping or sweeping out a key drops its place in the small FIFO and its mark."""
+    clock = Clock()
+    c: S3FIFOCache[int, int] = S3FIFOCache(maxsize=100, ttl=5, timer=clock)
+    policy = c._policy
+    assert policy is not None
+    c.update((k, k) for k in range(10))  # the small FIFO (2 entries) holds 8 and 9
+    for k in range(10):
+        c.get(k)
+    assert (set(policy.small), set(policy.visited)) == ({8, 9}, set(range(10)))
+    del c[9]
+    assert c.pop(8) == 8
+    assert (set(policy.small), set(policy.visited)) == (set(), set(range(8)))
+    c.update({20: 20, 21: 21})
+    c.get(20)
+    clock.now = 10
+    assert c.expire() == 10
+    assert (set(policy.small), set(policy.visited)) == (set(), set())
+
+
 def test_copy_pickle_and_clear_keep_the_policy():
     c: S3FIFOCache[str, int] = S3FIFOCache(maxsize=3, ttl=60)
     c.update(a=1, b=2)

@@ -62,20 +62,6 @@ class S3FIFOCache(LRUCache[K, V]):
     if not TYPE_CHECKING:  # typed as Store's
         _insert, _make_room = make_steps("S3FIFOCache", S3_STEPS, TimedDict)
 
-    def _take(self, key: Any) -> Any:
-        policy = self._policy
-        if policy is not None:
-            policy.forget(key)
-        return LRUCache._take(self, key)  # noqa: SLF001 - the base's step; super() costs more
-
-    def _sweep(self, now: float) -> list[Any]:
-        dead = super()._sweep(now)
-        policy = self._policy
-        if policy is not None:
-            for key in dead:
-                policy.forget(key)
-        return dead
-
     def _forget(self, key: Any) -> None:
         if self._policy is not None:
             self._policy.forget(key)

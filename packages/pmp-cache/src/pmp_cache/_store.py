@@ -275,6 +275,7 @@ class Store:
                 soonest = deadline
         for key in dead:
             del data[key]
+            self._forget(key)
             if self._hook is not None:
                 self._hook("expiration", key)
         self._counts.expirations += len(dead)
@@ -302,6 +303,7 @@ class Store:
 
     def _take(self, key: Any) -> Any:
         """Remove ``key`` and return its live value or ``MISSING``; the caller holds the lock."""
+        self._forget(key)
         data = self._data
         entry = data.pop(key, MISSING)
         if entry is MISSING or type(data) is not TimedDict:
