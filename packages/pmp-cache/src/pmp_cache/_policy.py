@@ -195,18 +195,23 @@ class Credits:
         self.size = max(4096, 16 * size)  # counters
         self.table = bytearray((self.size + 3) // 4)
 
+    def _slot(self, key: object) -> tuple[int, int]:
+        """The byte holding ``key``'s counter, and the counter's shift in it."""
+        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
+        return slot >> 2, (slot & 3) << 1
+
     def earn(self, key: object) -> None:
         """Add one turn to ``key``'s credit, up to 3."""
-        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
-        table, index, shift = self.table, slot >> 2, (slot & 3) << 1
+        index, shift = self._slot(key)
+        table = self.table
         byte = table[index]
         if (byte >> shift) & 3 != _MOST_TURNS:
             table[index] = byte + (1 << shift)
 
     def spend(self, key: object) -> bool:
         """Take one turn from ``key``'s credit: ``False`` if it had none."""
-        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
-        table, index, shift = self.table, slot >> 2, (slot & 3) << 1
+        index, shift = self._slot(key)
+        table = self.table
         byte = table[index]
         if not (byte >> shift) & 3:
             return False
@@ -215,13 +220,13 @@ class Credits:
 
     def __getitem__(self, key: object) -> int:
         """``key``'s credit, 0 to 3."""
-        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
-        return (self.table[slot >> 2] >> ((slot & 3) << 1)) & 3
+        index, shift = self._slot(key)
+        return (self.table[index] >> shift) & 3
 
     def discard(self, key: object) -> None:
         """Drop ``key``'s credit (and that of keys sharing its counter)."""
-        slot = (((hash(key) * _MIX) & _MASK64) * self.size) >> 64
-        self.table[slot >> 2] &= ~(3 << ((slot & 3) << 1)) & 0xFF
+        index, shift = self._slot(key)
+        self.table[index] &= ~(3 << shift) & 0xFF
 
     def clear(self) -> None:
         """Drop every credit."""
